@@ -1,0 +1,22 @@
+"""The ``feige`` command line (contracts in interfaces.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from feige.commands import assess, moderate, serve
+
+app = typer.Typer(
+    name="feige",
+    help="Feige: customer-service instant messaging for e-commerce marketplaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (serve, moderate, assess):
+    module.register(app)
+
+
+def main() -> None:
+    app()

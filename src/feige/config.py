@@ -1,0 +1,104 @@
+"""Settings from the environment (prefix ``FEIGE_``) and an optional TOML file.
+
+Every default of ``rules.md`` is a setting here so an operator can change it without code.
+The TOML file is named by ``FEIGE_CONFIG`` (default ``./feige.toml`` when it exists).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("FEIGE_CONFIG", "feige.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FEIGE_", extra="ignore")
+
+    # --- storage and server -------------------------------------------------------------
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file under data_dir
+    redis_url: str = ""  # empty: in-process broker and presence
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = "feige-dev-secret-change-me"
+    platform_secret: str = "feige-platform-integration-secret"
+    token_ttl_seconds: int = 12 * 3600
+    log_level: str = "INFO"
+    log_json: bool = False
+    language: str = "zh-CN"
+
+    # --- time (rules.md §1) ---------------------------------------------------------------
+    timezone: str = "Asia/Shanghai"
+    assessment_hours_start: str = "08:00:00"
+    assessment_hours_end: str = "22:59:59"
+    assessment_run_weekday: int = 1  # Tuesday, Monday = 0
+    assessment_run_time: str = "02:00"
+
+    # --- sessions and reception (rules.md §2–3) ---------------------------------------------
+    session_idle_close_seconds: int = 30 * 60
+    default_agent_capacity: int = 10
+    default_routing_mode: str = "priority"
+    default_welcome_message: str = "您好，欢迎光临，请问有什么可以帮您？"
+    offline_prompt: str = "客服暂时不在线，请留言，我们会尽快回复您。"
+    queue_prompt: str = "当前咨询人数较多，您已进入排队，请稍候。"
+    no_human_reply_streak: int = 10
+
+    # --- messages ----------------------------------------------------------------------------
+    max_text_chars: int = 2000
+    max_frame_bytes: int = 64 * 1024
+    max_image_bytes: int = 5 * 1024 * 1024
+    image_types: list[str] = Field(default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"])
+    group_commit_max_batch: int = 512
+    group_commit_max_wait_ms: float = 2.0
+
+    # --- metrics (rules.md §4–5) -----------------------------------------------------------
+    response_cap_seconds: int = 600
+    reply_in_time_seconds: int = 180
+    n_second_reply_seconds: int = 30
+    no_service_wait_seconds: int = 15 * 60
+    standard_no_service_rate: float = 0.20
+    standard_three_minute_reply_rate: float = 0.80
+    standard_avg_response_seconds: float = 90.0
+    standard_dissatisfaction_rate: float = 0.30
+
+    # --- compliance (rules.md §8) ----------------------------------------------------------
+    platform_domains: list[str] = Field(default_factory=lambda: ["feige.example", "shop.example"])
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'feige.db').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

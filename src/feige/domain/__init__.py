@@ -1,0 +1,99 @@
+"""Pure vocabulary shared by every layer: roles, states, event types (rules.md §2–3, §8).
+
+String enums so that values round-trip through JSON, SQL and the event log unchanged.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+
+
+class MemberRole(StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+class SenderRole(StrEnum):
+    """Who sent a message (rules.md §2)."""
+
+    BUYER = "buyer"
+    AGENT = "agent"
+    ROBOT_ASSIST = "robot_assist"
+    ROBOT = "robot"
+    SYSTEM = "system"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    PRODUCT_CARD = "product_card"
+    ORDER_CARD = "order_card"
+
+
+class Entry(StrEnum):
+    """Where the consumer opened the chat from (rules.md §2)."""
+
+    PRODUCT = "product"
+    ORDER = "order"
+    DIRECT = "direct"
+    LIVE = "live"
+    OTHER = "other"
+
+
+class EventType(StrEnum):
+    """Session event vocabulary of interfaces.md (the event log)."""
+
+    OPEN = "open"
+    QUEUED = "queued"
+    OFFLINE = "offline"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    MESSAGE = "message"
+    RATED = "rated"
+    FLAGGED = "flagged"
+    CLOSED = "closed"
+
+
+class FlagReason(StrEnum):
+    """Why a session is invalid for metrics (rules.md §6)."""
+
+    REPORTED = "reported"
+    BLACKLISTED = "blacklisted"
+    RISKY = "risky"
+
+
+class SessionState(StrEnum):
+    """Where a session stands in reception (rules.md §3)."""
+
+    QUEUED = "queued"
+    OFFLINE = "offline"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class AgentStatus(StrEnum):
+    """online: gets new sessions; break: keeps its sessions and takes transfers; offline."""
+
+    ONLINE = "online"
+    BREAK = "break"
+    OFFLINE = "offline"
+
+
+class RoutingMode(StrEnum):
+    PRIORITY = "priority"
+    EVEN = "even"
+
+
+class ModerationAction(StrEnum):
+    """Ordered from mildest to strictest (rules.md §8)."""
+
+    ALLOW = "allow"
+    MASK = "mask"
+    REVIEW = "review"
+    BLOCK = "block"
