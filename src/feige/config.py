@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     redis_url: str = ""  # empty: in-process broker and presence
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = "feige-dev-secret-change-me"
+    secret_key: str = ""  # empty: generated once and kept in data_dir/secret_key
     platform_secret: str = "feige-platform-integration-secret"
     token_ttl_seconds: int = 12 * 3600
     log_level: str = "INFO"
@@ -91,6 +91,20 @@ class Settings(BaseSettings):
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    def signing_key(self) -> str:
+        """The token signing key: the setting, or one generated on first use and kept."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
 
     @property
     def effective_database_url(self) -> str:

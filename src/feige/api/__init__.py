@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints: parse, call one service action, render. Nothing more."""

@@ -1,0 +1,295 @@
+"""REST endpoints (see /docs). Each one validates, calls one service, returns its result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from feige import __version__
+from feige.api.deps import Caller, Ctx
+from feige.services import accounts, chat, sessions, workbench
+from feige.services.errors import Invalid
+
+router = APIRouter()
+Json = dict[str, Any]
+
+
+class LoginIn(BaseModel):
+    kind: Literal["staff", "member"] = "member"
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ConsumerTokenIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=128)
+    nickname: str = Field(default="", max_length=64)
+    ts: int
+    signature: str = Field(min_length=1, max_length=128)
+
+
+class DemoConsumerIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=128)
+    nickname: str = Field(default="", max_length=64)
+
+
+class StatusIn(BaseModel):
+    status: Literal["online", "break", "offline"]
+
+
+class TransferIn(BaseModel):
+    to_agent: int
+
+
+class RateIn(BaseModel):
+    score: int = Field(ge=1, le=5)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class QuickReplyIn(BaseModel):
+    title: str = Field(min_length=1, max_length=64)
+    content: str = Field(min_length=1, max_length=4000)
+    scope: Literal["shop", "personal"] = "personal"
+
+
+class ShopIn(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    owner_username: str = Field(min_length=3, max_length=64)
+    owner_password: str = Field(min_length=6, max_length=256)
+
+
+class ShopSettingsIn(BaseModel):
+    routing_mode: Literal["priority", "even"] | None = None
+    welcome_message: str | None = Field(default=None, max_length=500)
+
+
+class MemberIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=6, max_length=256)
+    display_name: str = Field(default="", max_length=64)
+    role: Literal["agent", "manager"] = "agent"
+    capacity: int | None = Field(default=None, ge=1, le=200)
+
+
+class MemberPatch(BaseModel):
+    capacity: int | None = Field(default=None, ge=1, le=200)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=6, max_length=256)
+
+
+class SendIn(BaseModel):
+    """The REST twin of the WebSocket ``send`` frame, for integrations without a socket."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    kind: str
+    content: dict[str, Any]
+    session_id: int | None = None
+    shop_id: int | None = None
+    entry: str | None = None
+    entry_card: dict[str, Any] | None = None
+
+
+# --- health and sign-in ------------------------------------------------------------------------
+
+
+@router.get("/healthz", tags=["ops"])
+async def healthz(ctx: Ctx) -> Json:
+    await ctx.db.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+    return {"status": "ok", "version": __version__, "database": ctx.db.engine.dialect.name}
+
+
+@router.post("/api/auth/login", tags=["auth"])
+async def login(ctx: Ctx, body: LoginIn) -> Json:
+    return await accounts.login(ctx, body.kind, body.username, body.password)
+
+
+@router.post("/api/integration/consumer-token", tags=["auth"])
+async def consumer_token(ctx: Ctx, body: ConsumerTokenIn) -> Json:
+    """The marketplace vouches for its user with HMAC-SHA256(platform_secret,
+    "external_id\\nnickname\\nts") in hex; ``ts`` within five minutes."""
+    return await accounts.consumer_token(
+        ctx, body.external_id, body.nickname, body.ts, body.signature
+    )
+
+
+@router.post("/api/auth/demo-consumer", tags=["auth"])
+async def demo_consumer(ctx: Ctx, body: DemoConsumerIn) -> Json:
+    return await accounts.demo_consumer_token(ctx, body.external_id, body.nickname)
+
+
+@router.get("/api/me", tags=["auth"])
+async def me(caller: Caller) -> Json:
+    return accounts.principal_view(caller)
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+@router.get("/api/sessions", tags=["sessions"])
+async def list_sessions(
+    ctx: Ctx,
+    caller: Caller,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    order_no: Annotated[str | None, Query(max_length=64)] = None,
+    consumer: Annotated[str | None, Query(max_length=128)] = None,
+    before_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[Json]:
+    return await sessions.list_sessions(
+        ctx, caller, state=state, order_no=order_no, consumer=consumer, before_id=before_id,
+        limit=limit,
+    )
+
+
+@router.get("/api/sessions/{session_id}", tags=["sessions"])
+async def get_session(ctx: Ctx, caller: Caller, session_id: int) -> Json:
+    return await sessions.get_session(ctx, caller, session_id)
+
+
+@router.get("/api/sessions/{session_id}/messages", tags=["sessions"])
+async def messages(
+    ctx: Ctx,
+    caller: Caller,
+    session_id: int,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[Json]:
+    return await chat.history(
+        ctx, caller, session_id, after_seq=after_seq, before_seq=before_seq, limit=limit
+    )
+
+
+@router.get("/api/sessions/{session_id}/events", tags=["sessions"])
+async def events(ctx: Ctx, caller: Caller, session_id: int) -> list[Json]:
+    return await sessions.session_events(ctx, caller, session_id)
+
+
+@router.post("/api/messages", tags=["sessions"])
+async def send(ctx: Ctx, caller: Caller, body: SendIn) -> Json:
+    return await chat.send(ctx, caller, body.model_dump(exclude_none=True))
+
+
+@router.post("/api/sessions/{session_id}/read", tags=["sessions"])
+async def read(ctx: Ctx, caller: Caller, session_id: int, seq: int) -> Json:
+    return await chat.mark_read(ctx, caller, session_id, seq)
+
+
+@router.post("/api/sessions/{session_id}/take", tags=["reception"])
+async def take(ctx: Ctx, caller: Caller, session_id: int) -> Json:
+    return await sessions.take(ctx, caller, session_id)
+
+
+@router.post("/api/sessions/{session_id}/transfer", tags=["reception"])
+async def transfer(ctx: Ctx, caller: Caller, session_id: int, body: TransferIn) -> Json:
+    return await sessions.transfer(ctx, caller, session_id, body.to_agent)
+
+
+@router.post("/api/sessions/{session_id}/close", tags=["reception"])
+async def close(ctx: Ctx, caller: Caller, session_id: int) -> Json:
+    return await sessions.close(ctx, caller, session_id)
+
+
+@router.post("/api/sessions/{session_id}/rating", tags=["sessions"])
+async def rate(ctx: Ctx, caller: Caller, session_id: int, body: RateIn) -> Json:
+    return await sessions.rate(ctx, caller, session_id, body.score)
+
+
+@router.post("/api/sessions/{session_id}/report", tags=["sessions"])
+async def report(ctx: Ctx, caller: Caller, session_id: int, body: ReasonIn) -> Json:
+    return await sessions.report(ctx, caller, session_id, body.reason)
+
+
+@router.post("/api/sessions/{session_id}/blacklist", tags=["sessions"])
+async def blacklist(ctx: Ctx, caller: Caller, session_id: int, body: ReasonIn) -> Json:
+    return await sessions.blacklist(ctx, caller, session_id, body.reason)
+
+
+@router.post("/api/sessions/{session_id}/images", tags=["sessions"])
+async def upload_image(
+    ctx: Ctx, caller: Caller, session_id: int, file: Annotated[UploadFile, File()]
+) -> Json:
+    limit = ctx.settings.max_image_bytes
+    data = await file.read(limit + 1)
+    return await workbench.upload_image(ctx, caller, session_id, data)
+
+
+@router.get("/api/images/{image_id}", tags=["sessions"])
+async def image(ctx: Ctx, caller: Caller, image_id: str) -> FileResponse:
+    path, content_type = await workbench.open_image(ctx, caller, image_id)
+    return FileResponse(path, media_type=content_type)
+
+
+# --- the agent's workbench ----------------------------------------------------------------------
+
+
+@router.post("/api/agent/status", tags=["reception"])
+async def set_status(ctx: Ctx, caller: Caller, body: StatusIn) -> Json:
+    return await sessions.set_status(ctx, caller, body.status)
+
+
+@router.get("/api/quick-replies", tags=["workbench"])
+async def quick_replies(
+    ctx: Ctx, caller: Caller, q: Annotated[str | None, Query(max_length=64)] = None
+) -> list[Json]:
+    return await workbench.list_quick_replies(ctx, caller, q)
+
+
+@router.post("/api/quick-replies", tags=["workbench"])
+async def add_quick_reply(ctx: Ctx, caller: Caller, body: QuickReplyIn) -> Json:
+    return await workbench.create_quick_reply(ctx, caller, body.title, body.content, body.scope)
+
+
+@router.delete("/api/quick-replies/{reply_id}", tags=["workbench"])
+async def delete_quick_reply(ctx: Ctx, caller: Caller, reply_id: int) -> Json:
+    await workbench.delete_quick_reply(ctx, caller, reply_id)
+    return {"deleted": reply_id}
+
+
+# --- shop administration --------------------------------------------------------------------------
+
+
+@router.get("/api/shop/members", tags=["shop"])
+async def members(ctx: Ctx, caller: Caller) -> list[Json]:
+    return await accounts.list_members(ctx, caller)
+
+
+@router.post("/api/shop/members", tags=["shop"])
+async def add_member(ctx: Ctx, caller: Caller, body: MemberIn) -> Json:
+    return await accounts.create_member(
+        ctx, caller, body.username, body.password, body.display_name, body.role, body.capacity
+    )
+
+
+@router.patch("/api/shop/members/{member_id}", tags=["shop"])
+async def patch_member(ctx: Ctx, caller: Caller, member_id: int, body: MemberPatch) -> Json:
+    if body.active is False and member_id == caller.id:
+        raise Invalid(detail="cannot deactivate yourself")
+    return await accounts.update_member(
+        ctx, caller, member_id, body.capacity, body.active, body.password
+    )
+
+
+@router.patch("/api/shop/settings", tags=["shop"])
+async def shop_settings(ctx: Ctx, caller: Caller, body: ShopSettingsIn) -> Json:
+    return await accounts.update_shop(ctx, caller, body.routing_mode, body.welcome_message)
+
+
+@router.get("/api/shop/blacklist", tags=["shop"])
+async def shop_blacklist(ctx: Ctx, caller: Caller) -> list[Json]:
+    return await sessions.list_blacklist(ctx, caller)
+
+
+# --- platform -------------------------------------------------------------------------------------
+
+
+@router.post("/api/platform/shops", tags=["platform"])
+async def create_shop(ctx: Ctx, caller: Caller, body: ShopIn) -> Json:
+    return await accounts.create_shop(
+        ctx, caller, body.name, body.owner_username, body.owner_password
+    )

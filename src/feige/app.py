@@ -1,0 +1,115 @@
+"""The FastAPI application: wiring of store, broker, presence and routers; lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+
+from feige import __version__, i18n
+from feige.config import Settings
+from feige.realtime.broker import MemoryBroker
+from feige.realtime.presence import MemoryPresence
+from feige.services import sessions as session_actions
+from feige.services.context import Context
+from feige.services.demo import DEMO_PASSWORD, seed_demo
+from feige.services.errors import ServiceError
+from feige.store import migrate
+from feige.store.db import Database, create_db_engine
+
+log = structlog.get_logger("feige")
+
+
+def configure_logging(settings: Settings) -> None:
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+    )
+
+
+def build_context(settings: Settings, demo: bool = False) -> Context:
+    engine = create_db_engine(settings.effective_database_url)
+    db = Database(engine, max_batch=settings.group_commit_max_batch)
+    return Context(settings, db, MemoryBroker(), MemoryPresence(), demo=demo)
+
+
+async def _idle_closer(ctx: Context, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            closed = await session_actions.close_idle(ctx)
+            if closed:
+                log.info("idle_sessions_closed", count=closed)
+        except Exception:  # keep the loop alive; the next tick retries
+            log.exception("idle_close_failed")
+
+
+def print_demo_logins(logins: list[dict[str, Any]]) -> None:
+    print("\n飞鸽 Feige 演示平台已创建 / demo platform created")
+    print(f"员工与商家密码 / staff and member password: {DEMO_PASSWORD}")
+    for entry in logins:
+        print(f"  {entry['kind']:<9} {entry['username']:<16} {entry['who']}")
+    print("消费者演示登录 / consumer demo login: POST /api/auth/demo-consumer {\"external_id\": …}\n")
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+    ctx = build_context(settings, demo=demo)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(migrate.upgrade, ctx.db.engine)
+        await ctx.db.start()
+        await ctx.broker.start()
+        if demo:
+            logins = await ctx.db.write(seed_demo, ctx.clock())
+            if logins:
+                print_demo_logins(logins)
+        closer = asyncio.create_task(_idle_closer(ctx, 30.0))
+        log.info("feige_started", version=__version__, database=ctx.db.engine.dialect.name)
+        try:
+            yield
+        finally:
+            closer.cancel()
+            await ctx.broker.stop()
+            await ctx.db.stop()
+
+    app = FastAPI(
+        title="Feige 飞鸽",
+        version=__version__,
+        description="客服即时通讯平台 API / customer-service IM platform API",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        lang = i18n.pick_language(request.headers.get("accept-language"))
+        return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status)
+
+    from feige.api import rest, ws
+
+    app.include_router(rest.router)
+    app.include_router(ws.router)
+    app.mount("/metrics", make_asgi_app())
+    return app

@@ -1,0 +1,30 @@
+"""``feige serve``: migrations, then HTTP + WebSocket."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        demo: bool = typer.Option(False, "--demo", help="Seed a demo platform on first run."),
+        host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+        port: int | None = typer.Option(None, help="Port (default 8000)."),
+    ) -> None:
+        """Start Feige: apply migrations and serve HTTP and WebSocket."""
+        import uvicorn
+
+        from feige.app import create_app
+        from feige.config import Settings
+
+        settings = Settings()
+        application = create_app(settings, demo=demo)
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            ws_max_size=settings.max_frame_bytes,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )

@@ -1,0 +1,64 @@
+"""User-facing text, Chinese first with English available.
+
+Errors and notices carry a stable ``code``; the text is looked up here in the caller's
+language (``Accept-Language`` over HTTP, ``lang`` at WebSocket auth).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CATALOG: dict[str, tuple[str, str]] = {
+    "unauthenticated": ("请先登录", "Please sign in"),
+    "token_expired": ("登录已过期，请重新登录", "Your sign-in has expired; please sign in again"),
+    "token_invalid": ("登录凭证无效", "The sign-in token is invalid"),
+    "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
+    "bad_signature": ("平台签名无效或已过期", "The platform signature is invalid or expired"),
+    "forbidden": ("无权进行此操作", "You are not allowed to do this"),
+    "not_found": ("{what}不存在", "{what} not found"),
+    "invalid": ("请求无效：{detail}", "Invalid request: {detail}"),
+    "malformed": ("消息格式错误：{detail}", "Malformed message: {detail}"),
+    "too_large": ("内容过长（上限 {limit}）", "Content too large (limit {limit})"),
+    "unknown_kind": ("不支持的消息类型：{kind}", "Unsupported message kind: {kind}"),
+    "unknown_op": ("不支持的操作：{op}", "Unsupported operation: {op}"),
+    "session_closed": ("会话已结束", "The session is closed"),
+    "not_your_session": ("该会话不由您接待", "You are not serving this session"),
+    "agent_busy": ("该客服已达接待上限或不在线", "That agent is at capacity or unavailable"),
+    "has_open_sessions": (
+        "仍有 {count} 个进行中的会话，不能下线",
+        "You still hold {count} open sessions and cannot go offline",
+    ),
+    "not_waiting": ("该会话不在排队或留言中", "That session is not waiting"),
+    "blacklisted": ("您暂时无法联系该店铺", "You cannot contact this shop at the moment"),
+    "bad_image": ("图片无效：{detail}", "Invalid image: {detail}"),
+    "duplicate": ("{what}已存在", "{what} already exists"),
+    "blocked": (
+        "消息未发送：违反平台规则 {clauses}",
+        "Message not sent: it breaks platform rule {clauses}",
+    ),
+    "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
+    "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
+    "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),
+}
+
+
+def text(code: str, lang: str = "zh-CN", **params: Any) -> str:
+    zh, en = CATALOG.get(code, (code, code))
+    template = en if lang.lower().startswith("en") else zh
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+def pick_language(accept_language: str | None) -> str:
+    """The first language the client accepts that we have; Chinese otherwise."""
+    if not accept_language:
+        return "zh-CN"
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh-CN"
+    return "zh-CN"

@@ -1,0 +1,1 @@
+"""Sockets, fan-out and presence."""

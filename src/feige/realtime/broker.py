@@ -1,0 +1,81 @@
+"""Fan-out of committed events to every socket that should see them, on any node.
+
+Services publish an event once, already serialised, to a set of channels (``consumer:7``,
+``member:3``, ``shop:2:supervisors``…). The in-process broker hands it to the local
+subscribers; a Redis broker with the same interface carries it between nodes. Messages lost
+between nodes are recovered by sequence number from the store, so the broker may be lossy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Protocol
+
+
+class Subscriber(Protocol):
+    def deliver(self, payload: bytes) -> None:
+        """Queue the payload for the socket; must not block."""
+
+
+class Broker(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, channels: Iterable[str], payload: bytes) -> None: ...
+
+    def subscribe(self, channel: str, subscriber: Subscriber) -> None: ...
+
+    def unsubscribe(self, channel: str, subscriber: Subscriber) -> None: ...
+
+
+class LocalFanout:
+    """Channel → local subscribers; each subscriber gets a payload once per publish."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, set[Subscriber]] = defaultdict(set)
+
+    def subscribe(self, channel: str, subscriber: Subscriber) -> None:
+        self._channels[channel].add(subscriber)
+
+    def unsubscribe(self, channel: str, subscriber: Subscriber) -> None:
+        members = self._channels.get(channel)
+        if members is not None:
+            members.discard(subscriber)
+            if not members:
+                del self._channels[channel]
+
+    def has_subscribers(self, channel: str) -> bool:
+        return channel in self._channels
+
+    def deliver(self, channels: Iterable[str], payload: bytes) -> int:
+        seen: set[Subscriber] = set()
+        for channel in channels:
+            for subscriber in self._channels.get(channel, ()):
+                if subscriber not in seen:
+                    seen.add(subscriber)
+                    subscriber.deliver(payload)
+        return len(seen)
+
+
+class MemoryBroker:
+    """The single-node broker: publish is local delivery."""
+
+    def __init__(self) -> None:
+        self.local = LocalFanout()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, channels: Iterable[str], payload: bytes) -> None:
+        self.local.deliver(channels, payload)
+
+    def subscribe(self, channel: str, subscriber: Subscriber) -> None:
+        self.local.subscribe(channel, subscriber)
+
+    def unsubscribe(self, channel: str, subscriber: Subscriber) -> None:
+        self.local.unsubscribe(channel, subscriber)

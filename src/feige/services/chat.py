@@ -1,0 +1,291 @@
+"""Sending, reading and typing: the message path of architecture.md.
+
+validate → (moderation) → one write job (idempotent on the client's message id, next
+sequence number, session event) → ack after commit → publish to every socket concerned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
+
+from feige.domain import Entry, EventType, MessageKind, SenderRole, SessionState
+from feige.services import reception
+from feige.services.context import Context, Outbox, Principal
+from feige.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from feige.services.sessions import visible_session
+from feige.store import repo
+from feige.store.tables import sessions
+
+Row = dict[str, Any]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TextContent(_Strict):
+    text: str = Field(min_length=1)
+
+
+class ImageContent(_Strict):
+    image_id: str = Field(min_length=1, max_length=32)
+
+
+class ProductCard(_Strict):
+    product_id: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=200)
+    price: str = Field(default="", max_length=32)
+    image_url: str = Field(default="", max_length=500)
+
+
+class OrderCard(_Strict):
+    order_no: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=200)
+    amount: str = Field(default="", max_length=32)
+    status: str = Field(default="", max_length=32)
+
+
+CONTENT_MODELS: dict[str, type[_Strict]] = {
+    MessageKind.TEXT: TextContent,
+    MessageKind.IMAGE: ImageContent,
+    MessageKind.PRODUCT_CARD: ProductCard,
+    MessageKind.ORDER_CARD: OrderCard,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A validated send request."""
+
+    client_id: str
+    kind: str
+    content: dict[str, Any]
+    session_id: int | None = None
+    shop_id: int | None = None
+    entry: str = Entry.DIRECT.value
+    entry_card: dict[str, Any] | None = None
+
+
+def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
+    """Check a send request's shape before it costs a transaction."""
+    client_id = frame.get("client_id")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise Invalid("malformed", detail="client_id: 1–64 characters")
+    kind = frame.get("kind")
+    if kind not in CONTENT_MODELS:
+        raise Invalid("unknown_kind", kind=str(kind)[:32])
+    content = frame.get("content")
+    if not isinstance(content, dict):
+        raise Invalid("malformed", detail="content must be an object")
+    if kind == MessageKind.TEXT:
+        text = content.get("text")
+        if isinstance(text, str) and len(text) > ctx.settings.max_text_chars:
+            raise Invalid("too_large", limit=ctx.settings.max_text_chars)
+        if isinstance(text, str) and not text.strip():
+            raise Invalid("malformed", detail="empty text")
+    try:
+        checked = CONTENT_MODELS[kind].model_validate(content).model_dump()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "content"
+        raise Invalid("malformed", detail=f"{where}: {first['msg']}") from exc
+    session_id, shop_id = frame.get("session_id"), frame.get("shop_id")
+    if not (_is_id(session_id) or _is_id(shop_id)):
+        raise Invalid("malformed", detail="session_id or shop_id required")
+    entry = frame.get("entry", Entry.DIRECT.value)
+    if entry not in {e.value for e in Entry}:
+        raise Invalid("malformed", detail="entry")
+    entry_card = frame.get("entry_card")
+    if entry_card is not None:
+        entry_card = _validate_entry_card(entry_card)
+    return Outgoing(
+        client_id, kind, checked, session_id if _is_id(session_id) else None,
+        shop_id if _is_id(shop_id) else None, entry, entry_card,
+    )
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+
+
+def _validate_entry_card(card: Any) -> dict[str, Any]:
+    if not isinstance(card, dict):
+        raise Invalid("malformed", detail="entry_card")
+    kind = card.get("kind")
+    model = {"product_card": ProductCard, "order_card": OrderCard}.get(str(kind))
+    if model is None:
+        raise Invalid("malformed", detail="entry_card.kind")
+    body = {k: v for k, v in card.items() if k != "kind"}
+    try:
+        return {"kind": kind, **model.model_validate(body).model_dump()}
+    except ValidationError as exc:
+        raise Invalid("malformed", detail="entry_card") from exc
+
+
+def ack_view(message: Row, duplicate: bool) -> Row:
+    return {
+        "op": "ack",
+        "client_id": message["client_id"],
+        "message_id": message["id"],
+        "session_id": message["session_id"],
+        "seq": message["seq"],
+        "created_at": message["created_at"],
+        "duplicate": duplicate,
+    }
+
+
+def _open_session(
+    conn: Connection, outbox: Outbox, consumer_id: int, shop_id: int, out: Outgoing,
+    settings: Any, now: float,
+) -> Row:
+    """The consumer's message opens a session when none is open (rules.md §2)."""
+    if repo.shop_by_id(conn, shop_id) is None:
+        raise NotFound(what="shop")
+    if repo.is_blacklisted(conn, shop_id, consumer_id):
+        raise Forbidden("blacklisted")
+    existing = repo.open_session_for(conn, shop_id, consumer_id)
+    if existing is not None:
+        return existing
+    card = out.entry_card
+    session: Row = {
+        "shop_id": shop_id, "consumer_id": consumer_id, "agent_id": None,
+        "state": SessionState.OFFLINE.value, "entry": out.entry, "entry_card": card,
+        "order_no": card.get("order_no") if card else None, "opened_at": now,
+        "wait_started_at": None, "assigned_at": None, "closed_at": None, "close_reason": None,
+        "last_activity_at": now, "last_seq": 0, "consumer_read_seq": 0, "agent_read_seq": 0,
+        "rating": None, "invalid_reasons": None,
+    }
+    session["id"] = repo.insert_row(conn, sessions, **session)
+    reception.record(conn, session, EventType.OPEN, now, consumer=str(consumer_id), entry=out.entry)
+    reception.route_new_session(conn, outbox, session, settings, now)
+    return session
+
+
+def _send(
+    conn: Connection, outbox: Outbox, principal: Principal, out: Outgoing, settings: Any, now: float
+) -> Row:
+    role = SenderRole.BUYER if principal.kind == "consumer" else SenderRole.AGENT
+    earlier = repo.message_by_client_id(conn, role.value, principal.id, out.client_id)
+    if earlier is not None:
+        return ack_view(earlier, duplicate=True)
+    if principal.kind == "consumer":
+        if out.session_id is not None:
+            session = visible_session(conn, principal, out.session_id)
+            if session["state"] == SessionState.CLOSED:
+                raise Invalid("session_closed")
+            if repo.is_blacklisted(conn, session["shop_id"], principal.id):
+                raise Forbidden("blacklisted")
+        else:
+            assert out.shop_id is not None
+            session = _open_session(conn, outbox, principal.id, out.shop_id, out, settings, now)
+    else:
+        if out.session_id is None:
+            raise Invalid("malformed", detail="session_id required")
+        session = visible_session(conn, principal, out.session_id)
+        if session["state"] == SessionState.CLOSED:
+            raise Invalid("session_closed")
+        if session["agent_id"] != principal.id or session["state"] != SessionState.ASSIGNED:
+            raise Forbidden("not_your_session")
+    if out.kind == MessageKind.IMAGE:
+        image = repo.image_by_id(conn, out.content["image_id"])
+        if image is None or image["session_id"] != session["id"] or image["uploader_id"] != principal.id:
+            raise NotFound(what="image")
+    if out.kind == MessageKind.ORDER_CARD:
+        session["order_no"] = out.content["order_no"]
+        repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
+    message = reception.append_message(
+        conn, outbox, session, role=role, sender_id=principal.id, kind=out.kind,
+        content=out.content, now=now, client_id=out.client_id,
+    )
+    return ack_view(message, duplicate=False)
+
+
+async def send(ctx: Context, principal: Principal, frame: dict[str, Any]) -> Row:
+    """Validate, commit, then acknowledge with the server id and sequence number."""
+    if principal.kind == "staff":
+        raise Forbidden()
+    out = validate_send(ctx, frame)
+    outbox = Outbox()
+    ack: Row = await ctx.db.write(_send, outbox, principal, out, ctx.settings, ctx.clock())
+    await ctx.publish(outbox)
+    return ack
+
+
+def _read(conn: Connection, outbox: Outbox, principal: Principal, session_id: int, seq: int) -> Row:
+    session = visible_session(conn, principal, session_id)
+    column = "consumer_read_seq" if principal.kind == "consumer" else "agent_read_seq"
+    if principal.kind == "member" and session["agent_id"] != principal.id:
+        raise Forbidden("not_your_session")
+    seq = min(seq, session["last_seq"])
+    if seq > session[column]:
+        session[column] = seq
+        repo.update_row(conn, sessions, session_id, **{column: seq})
+        outbox.add(
+            reception.audience(session),
+            {"type": "read", "session_id": session_id, "reader": principal.kind, "seq": seq},
+        )
+    return {"session_id": session_id, column: session[column]}
+
+
+async def mark_read(ctx: Context, principal: Principal, session_id: int, seq: int) -> Row:
+    """Read receipt: the reader has seen everything up to ``seq``."""
+    if principal.kind == "staff":
+        raise Forbidden()
+    if not _is_id(session_id) or not isinstance(seq, int) or seq < 0:
+        raise Invalid("malformed", detail="session_id / seq")
+    outbox = Outbox()
+    result: Row = await ctx.db.write(_read, outbox, principal, session_id, seq)
+    await ctx.publish(outbox)
+    return result
+
+
+async def typing(ctx: Context, principal: Principal, session_id: int) -> None:
+    """Typing indicators go straight to the broker; they are never stored."""
+    if not _is_id(session_id) or principal.kind == "staff":
+        raise Invalid("malformed", detail="session_id")
+    session = await ctx.db.read(visible_session, principal, session_id)
+    if session["state"] == SessionState.CLOSED:
+        return
+    outbox = Outbox()
+    outbox.add(
+        reception.audience(session),
+        {"type": "typing", "session_id": session_id, "who": principal.kind, "id": principal.id},
+    )
+    await ctx.publish(outbox)
+
+
+async def history(
+    ctx: Context, principal: Principal, session_id: int, *, after_seq: int | None = None,
+    before_seq: int | None = None, limit: int = 50,
+) -> list[Row]:
+    """A page of a session's messages, oldest first."""
+    limit = max(1, min(limit, 500))
+
+    def job(conn: Connection) -> list[Row]:
+        visible_session(conn, principal, session_id)
+        return repo.messages_page(conn, session_id, after_seq, before_seq, limit)
+
+    return [reception.message_view(m) for m in await ctx.db.read(job)]
+
+
+async def missed(
+    ctx: Context, principal: Principal, wanted: dict[int, int], limit: int = 1000
+) -> list[Row]:
+    """What a reconnecting client missed, per session after the seq it has; unknown or
+    foreign sessions are skipped silently (the client asked; it learns nothing)."""
+
+    def job(conn: Connection) -> list[Row]:
+        pairs: list[tuple[int, int]] = []
+        for session_id, after in wanted.items():
+            try:
+                visible_session(conn, principal, session_id)
+            except ServiceError:
+                continue
+            pairs.append((session_id, after))
+        return repo.messages_after(conn, pairs, limit)
+
+    return [reception.message_view(m) for m in await ctx.db.read(job)]

@@ -1,0 +1,64 @@
+"""What every action needs: who is acting and the running parts of the node."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from feige.config import Settings
+from feige.realtime.broker import Broker
+from feige.realtime.presence import Presence
+from feige.store.db import Database
+
+PrincipalKind = Literal["staff", "member", "consumer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: PrincipalKind
+    id: int
+    role: str
+    name: str
+    shop_id: int | None = None
+
+    @property
+    def channel(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Shop owners and managers see every session of their shop."""
+        return self.kind == "member" and self.role in ("owner", "manager")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+@dataclass
+class Outbox:
+    """Events produced inside a transaction, published only after it commits."""
+
+    items: list[tuple[tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, channels: tuple[str, ...], event: dict[str, Any]) -> None:
+        self.items.append((channels, event))
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    broker: Broker
+    presence: Presence
+    moderator: Any = None
+    demo: bool = False
+    clock: Callable[[], float] = time.time
+
+    async def publish(self, outbox: Outbox) -> None:
+        for channels, event in outbox.items:
+            await self.broker.publish(channels, orjson.dumps({"op": "event", **event}))

@@ -1,0 +1,221 @@
+"""Reception inside a transaction: route, queue, assign, append messages (rules.md §2–3).
+
+These helpers run inside a write job; they change rows, record session events in the
+interfaces.md vocabulary and put the resulting client events in the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from feige import i18n
+from feige.domain import AgentStatus, EventType, RoutingMode, SenderRole, SessionState
+from feige.routing import AgentLoad, Outcome, drain_queue, receive
+from feige.services.context import Outbox
+from feige.store import repo
+from feige.store.tables import members, sessions
+
+Row = dict[str, Any]
+
+
+def session_view(session: Row) -> dict[str, Any]:
+    """The session as every participant's client holds it (events and REST agree)."""
+    return {
+        "id": session["id"],
+        "shop_id": session["shop_id"],
+        "consumer_id": session["consumer_id"],
+        "agent_id": session["agent_id"],
+        "state": session["state"],
+        "entry": session["entry"],
+        "entry_card": session["entry_card"],
+        "order_no": session["order_no"],
+        "opened_at": session["opened_at"],
+        "closed_at": session["closed_at"],
+        "last_seq": session["last_seq"],
+        "consumer_read_seq": session["consumer_read_seq"],
+        "agent_read_seq": session["agent_read_seq"],
+        "rating": session["rating"],
+        "invalid": bool(session["invalid_reasons"]),
+    }
+
+
+def message_view(message: Row) -> dict[str, Any]:
+    return {
+        "id": message["id"],
+        "session_id": message["session_id"],
+        "seq": message["seq"],
+        "sender_role": message["sender_role"],
+        "sender_id": message["sender_id"],
+        "kind": message["kind"],
+        "content": message["content"],
+        "client_id": message["client_id"],
+        "created_at": message["created_at"],
+    }
+
+
+def audience(session: Row, *extra_agents: int | None) -> tuple[str, ...]:
+    """Channels that may see this session: its consumer, its agent(s), the shop's supervisors,
+    and while it waits, every agent of the shop (who may take it)."""
+    channels = [f"consumer:{session['consumer_id']}", f"shop:{session['shop_id']}:supervisors"]
+    for agent in (session["agent_id"], *extra_agents):
+        if agent is not None:
+            channels.append(f"member:{agent}")
+    if session["state"] in (SessionState.QUEUED, SessionState.OFFLINE):
+        channels.append(f"shop:{session['shop_id']}:agents")
+    return tuple(dict.fromkeys(channels))
+
+
+def record(conn: Connection, session: Row, type_: EventType, now: float, **data: Any) -> None:
+    repo.insert_event(conn, session["id"], session["shop_id"], type_.value, now, data)
+
+
+def push_session(outbox: Outbox, session: Row, change: str, *extra_agents: int | None) -> None:
+    outbox.add(
+        audience(session, *extra_agents),
+        {"type": "session", "change": change, "session": session_view(session)},
+    )
+
+
+def append_message(
+    conn: Connection,
+    outbox: Outbox,
+    session: Row,
+    *,
+    role: SenderRole,
+    sender_id: int | None,
+    kind: str,
+    content: dict[str, Any],
+    now: float,
+    client_id: str | None = None,
+) -> Row:
+    """Next sequence number, the message row, its session event and its client event."""
+    counts_as_activity = role is not SenderRole.SYSTEM
+    seq = repo.next_seq(conn, session["id"], now, counts_as_activity)
+    session["last_seq"] = seq
+    if counts_as_activity:
+        session["last_activity_at"] = now
+    message: Row = {
+        "session_id": session["id"],
+        "seq": seq,
+        "sender_role": role.value,
+        "sender_id": sender_id,
+        "kind": kind,
+        "content": content,
+        "client_id": client_id,
+        "created_at": now,
+    }
+    message["id"] = repo.insert_message(conn, **message)
+    data: dict[str, Any] = {"role": role.value, "kind": kind}
+    if role in (SenderRole.AGENT, SenderRole.ROBOT_ASSIST) and sender_id is not None:
+        data["agent"] = str(sender_id)
+    record(conn, session, EventType.MESSAGE, now, **data)
+    outbox.add(audience(session), {"type": "message", "message": message_view(message)})
+    return message
+
+
+def system_notice(conn: Connection, outbox: Outbox, session: Row, text: str, now: float) -> None:
+    append_message(
+        conn,
+        outbox,
+        session,
+        role=SenderRole.SYSTEM,
+        sender_id=None,
+        kind="text",
+        content={"text": text},
+        now=now,
+    )
+
+
+def _loads(conn: Connection, shop_id: int) -> list[AgentLoad]:
+    return [
+        AgentLoad(
+            agent_id=row["id"],
+            status=AgentStatus(row["status"]),
+            capacity=row["capacity"],
+            open_sessions=row["open_sessions"],
+            last_assigned_at=row["last_assigned_at"],
+        )
+        for row in repo.agent_loads(conn, shop_id)
+    ]
+
+
+def assign(
+    conn: Connection,
+    outbox: Outbox,
+    session: Row,
+    shop: Row,
+    agent_id: int,
+    now: float,
+) -> None:
+    """Hand a session to an agent and greet the buyer with the shop's welcome message."""
+    previous_state = session["state"]
+    session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=now)
+    repo.update_row(
+        conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=now
+    )
+    repo.update_row(conn, members, agent_id, last_assigned_at=now)
+    record(conn, session, EventType.ASSIGNED, now, agent=str(agent_id))
+    push_session(outbox, session, "assigned")
+    if previous_state in (SessionState.QUEUED, SessionState.OFFLINE):
+        # Tell the other agents the waiting session is gone from the list.
+        outbox.add(
+            (f"shop:{session['shop_id']}:agents",),
+            {"type": "waiting_removed", "session_id": session["id"]},
+        )
+    if shop.get("welcome_message"):
+        system_notice(conn, outbox, session, shop["welcome_message"], now)
+
+
+def route_new_session(
+    conn: Connection, outbox: Outbox, session: Row, settings: Any, now: float
+) -> None:
+    """Human entry of a new session: assign, queue, or leave it as an offline message."""
+    shop = repo.lock_shop(conn, session["shop_id"])
+    assert shop is not None
+    mode = RoutingMode(shop["routing_mode"])
+    last = repo.last_agent_for(conn, session["shop_id"], session["consumer_id"])
+    decision = receive(_loads(conn, session["shop_id"]), mode, last)
+    if decision.outcome is Outcome.ASSIGN:
+        assert decision.agent_id is not None
+        assign(conn, outbox, session, shop, decision.agent_id, now)
+        return
+    state = SessionState.QUEUED if decision.outcome is Outcome.QUEUE else SessionState.OFFLINE
+    session.update(state=state.value, wait_started_at=now)
+    repo.update_row(conn, sessions, session["id"], state=state.value, wait_started_at=now)
+    record(conn, session, EventType(state.value), now)
+    push_session(outbox, session, state.value)
+    prompt = settings.queue_prompt if state is SessionState.QUEUED else settings.offline_prompt
+    system_notice(conn, outbox, session, prompt, now)
+
+
+def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
+    """Capacity may have freed up: assign queued sessions first come, first served."""
+    shop = repo.lock_shop(conn, shop_id)
+    assert shop is not None
+    waiting = repo.queued_sessions(conn, shop_id)
+    if not waiting:
+        return
+    by_id = {s["id"]: s for s in waiting}
+    mode = RoutingMode(shop["routing_mode"])
+    pairs = [(s["id"], repo.last_agent_for(conn, shop_id, s["consumer_id"])) for s in waiting]
+    for session_id, agent_id in drain_queue(_loads(conn, shop_id), mode, pairs):
+        assign(conn, outbox, by_id[session_id], shop, agent_id, now)
+
+
+def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: float) -> None:
+    lang_notice = i18n.text("closed_notice")
+    system_notice(conn, outbox, session, lang_notice, now)
+    session.update(state=SessionState.CLOSED.value, closed_at=now, close_reason=reason)
+    repo.update_row(
+        conn,
+        sessions,
+        session["id"],
+        state=session["state"],
+        closed_at=now,
+        close_reason=reason,
+    )
+    record(conn, session, EventType.CLOSED, now)
+    push_session(outbox, session, "closed")
+    drain(conn, outbox, session["shop_id"], now)

@@ -1,0 +1,145 @@
+"""The agent's tools: quick replies (shop-wide and personal) and image uploads."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import Connection
+
+from feige.services.context import Context, Principal
+from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.services.sessions import visible_session
+from feige.store import repo
+from feige.store.tables import quick_replies
+
+Row = dict[str, Any]
+PIL_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def _member_shop(principal: Principal) -> int:
+    if principal.kind != "member" or principal.shop_id is None:
+        raise Forbidden()
+    return principal.shop_id
+
+
+def quick_reply_view(row: Row) -> Row:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "content": row["content"],
+        "scope": "personal" if row["member_id"] is not None else "shop",
+    }
+
+
+async def list_quick_replies(ctx: Context, principal: Principal, query: str | None) -> list[Row]:
+    shop_id = _member_shop(principal)
+    rows = await ctx.db.read(repo.quick_replies_for, shop_id, principal.id, query or None)
+    return [quick_reply_view(r) for r in rows]
+
+
+async def create_quick_reply(
+    ctx: Context, principal: Principal, title: str, content: str, scope: str
+) -> Row:
+    shop_id = _member_shop(principal)
+    if scope not in ("shop", "personal"):
+        raise Invalid(detail="scope")
+    if scope == "shop" and not principal.is_supervisor:
+        raise Forbidden()
+    title, content = title.strip(), content.strip()
+    if not (1 <= len(title) <= 64) or not (1 <= len(content) <= ctx.settings.max_text_chars):
+        raise Invalid(detail="title / content")
+    values = {
+        "shop_id": shop_id,
+        "member_id": principal.id if scope == "personal" else None,
+        "title": title,
+        "content": content,
+        "created_at": ctx.clock(),
+    }
+
+    def job(conn: Connection) -> Row:
+        values["id"] = repo.insert_row(conn, quick_replies, **values)
+        return quick_reply_view(values)
+
+    return await ctx.db.write(job)
+
+
+async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) -> None:
+    shop_id = _member_shop(principal)
+
+    def job(conn: Connection) -> None:
+        row = repo.quick_reply_by_id(conn, reply_id)
+        mine = row is not None and row["shop_id"] == shop_id and (
+            row["member_id"] == principal.id
+            or (row["member_id"] is None and principal.is_supervisor)
+        )
+        if not mine:
+            raise NotFound(what="quick reply")
+        repo.delete_quick_reply(conn, reply_id)
+
+    await ctx.db.write(job)
+
+
+def sniff_image(data: bytes, allowed: list[str]) -> tuple[str, int, int]:
+    """The real type and size of an upload, whatever its name or header claims."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            content_type = PIL_FORMATS.get(img.format or "")
+            width, height = img.size
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise Invalid("bad_image", detail="not an image") from exc
+    if content_type is None or content_type not in allowed:
+        raise Invalid("bad_image", detail=f"type {content_type or 'unknown'}")
+    return content_type, width, height
+
+
+async def upload_image(ctx: Context, principal: Principal, session_id: int, data: bytes) -> Row:
+    """Store an image for a session; sending it is a separate ``image`` message."""
+    if principal.kind == "staff":
+        raise Forbidden()
+    limit = ctx.settings.max_image_bytes
+    if len(data) > limit:
+        raise Invalid("too_large", limit=f"{limit // 1024} KiB")
+    content_type, width, height = sniff_image(data, ctx.settings.image_types)
+    session = await ctx.db.read(visible_session, principal, session_id)
+    image_id = secrets.token_hex(16)
+    relative = Path("uploads") / str(session["shop_id"]) / f"{image_id}.{EXTENSIONS[content_type]}"
+    target = ctx.settings.data_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    row = {
+        "id": image_id,
+        "shop_id": session["shop_id"],
+        "session_id": session_id,
+        "uploader_role": principal.kind,
+        "uploader_id": principal.id,
+        "content_type": content_type,
+        "size": len(data),
+        "width": width,
+        "height": height,
+        "path": relative.as_posix(),
+        "created_at": ctx.clock(),
+    }
+    await ctx.db.write(lambda conn: repo.insert_image(conn, **row))
+    return {k: row[k] for k in ("id", "content_type", "size", "width", "height")}
+
+
+async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple[Path, str]:
+    """The file behind an image, for the session's participants and platform reviewers."""
+
+    def job(conn: Connection) -> Row:
+        image = repo.image_by_id(conn, image_id)
+        if image is None:
+            raise NotFound(what="image")
+        visible_session(conn, principal, image["session_id"])
+        return image
+
+    if len(image_id) > 32:
+        raise NotFound(what="image")
+    image = await ctx.db.read(job)
+    return ctx.settings.data_dir / image["path"], image["content_type"]

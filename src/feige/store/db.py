@@ -1,0 +1,174 @@
+"""Database access: one group-commit writer and a pool of readers over sync SQLAlchemy Core.
+
+Why sync SQLAlchemy in threads rather than the async drivers: with aiosqlite every statement
+is its own thread hop (≈ 6.7k commits/s here), while one hop per *batch* of write jobs run in a
+single transaction reaches hundreds of thousands of rows/s. Each write job is a plain function
+of a ``Connection``; the writer runs a batch in one transaction and resolves every job's
+future only after the commit, so an acknowledgement always follows durability. The same code
+runs on PostgreSQL (psycopg 3), where the batch also saves round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+from prometheus_client import Histogram
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+T = TypeVar("T")
+WriteJob = Callable[..., Any]
+
+log = structlog.get_logger(__name__)
+
+COMMIT_BATCH = Histogram(
+    "feige_commit_batch_size",
+    "Write jobs per group commit",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+COMMIT_SECONDS = Histogram("feige_commit_seconds", "Time to run and commit one batch")
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def create_db_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+@dataclass
+class _Job:
+    fn: WriteJob
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class Database:
+    """The store's entry point for services: ``await db.write(job, ...)`` / ``db.read``."""
+
+    engine: Engine
+    max_batch: int = 512
+    _queue: asyncio.Queue[_Job] | None = None
+    _task: asyncio.Task[None] | None = None
+    _writer_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="feige-writer")
+    )
+    _reader_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="feige-reader")
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="feige-group-commit")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+        self.engine.dispose()
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in the next group commit; return after the commit."""
+        if self._queue is None:
+            raise RuntimeError("database writer is not started")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(fn, args, future))
+        return await future
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_pool, self.read_sync, fn, *args)
+
+    def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.engine.connect() as conn:
+            return fn(conn, *args)
+
+    def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """For the command line and seeding, where there is no event loop to batch on."""
+        with self.engine.begin() as conn:
+            return fn(conn, *args)
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            outcomes = await loop.run_in_executor(self._writer_pool, self._execute, batch)
+            for job, (ok, value) in zip(batch, outcomes, strict=True):
+                if job.future.done():
+                    continue
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(value)
+
+    def _execute(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
+        started = time.perf_counter()
+        COMMIT_BATCH.observe(len(batch))
+        try:
+            with self.engine.begin() as conn:
+                results = [(True, job.fn(conn, *job.args)) for job in batch]
+        except Exception:
+            if len(batch) == 1:
+                results = [self._execute_one(batch[0])]
+            else:
+                # One job failed: the batch rolled back as a whole. Re-run each job alone so
+                # the failure stays with its own caller and the others still commit.
+                results = [self._execute_one(job) for job in batch]
+        COMMIT_SECONDS.observe(time.perf_counter() - started)
+        return results
+
+    def _execute_one(self, job: _Job) -> tuple[bool, Any]:
+        try:
+            with self.engine.begin() as conn:
+                return True, job.fn(conn, *job.args)
+        except Exception as exc:  # handed to the caller's future
+            return False, exc

@@ -1,0 +1,376 @@
+"""SQL the services need, as plain functions of a ``Connection``.
+
+Write functions run inside the group-commit writer's transaction; read functions in a reader
+thread. Rows come back as dicts so nothing above the store touches SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from feige.domain import AgentStatus, SessionState
+from feige.store.tables import (
+    blacklist,
+    consumers,
+    images,
+    members,
+    messages,
+    quick_replies,
+    reports,
+    session_events,
+    sessions,
+    shops,
+    staff,
+)
+
+Row = dict[str, Any]
+
+
+def _one(conn: Connection, stmt: Any) -> Row | None:
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _all(conn: Connection, stmt: Any) -> list[Row]:
+    return [dict(r) for r in conn.execute(stmt).mappings().all()]
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def staff_by_username(conn: Connection, username: str) -> Row | None:
+    return _one(conn, select(staff).where(staff.c.username == username))
+
+
+def staff_by_id(conn: Connection, staff_id: int) -> Row | None:
+    return _one(conn, select(staff).where(staff.c.id == staff_id))
+
+
+def member_by_username(conn: Connection, username: str) -> Row | None:
+    return _one(conn, select(members).where(members.c.username == username))
+
+
+def member_by_id(conn: Connection, member_id: int) -> Row | None:
+    return _one(conn, select(members).where(members.c.id == member_id))
+
+
+def consumer_by_id(conn: Connection, consumer_id: int) -> Row | None:
+    return _one(conn, select(consumers).where(consumers.c.id == consumer_id))
+
+
+def consumer_by_external(conn: Connection, external_id: str) -> Row | None:
+    return _one(conn, select(consumers).where(consumers.c.external_id == external_id))
+
+
+def insert_row(conn: Connection, table: Any, **values: Any) -> int:
+    result = conn.execute(insert(table).values(**values).returning(table.c.id))
+    return int(result.scalar_one())
+
+
+def update_row(conn: Connection, table: Any, row_id: int, **values: Any) -> None:
+    conn.execute(update(table).where(table.c.id == row_id).values(**values))
+
+
+def shop_by_id(conn: Connection, shop_id: int) -> Row | None:
+    return _one(conn, select(shops).where(shops.c.id == shop_id))
+
+
+def list_shops(conn: Connection) -> list[Row]:
+    return _all(conn, select(shops).order_by(shops.c.id))
+
+
+def shop_members(conn: Connection, shop_id: int) -> list[Row]:
+    return _all(conn, select(members).where(members.c.shop_id == shop_id).order_by(members.c.id))
+
+
+def lock_shop(conn: Connection, shop_id: int) -> Row | None:
+    """Take the shop's row lock so reception decisions on several nodes never interleave."""
+    return _one(
+        conn,
+        update(shops)
+        .where(shops.c.id == shop_id)
+        .values(routing_version=shops.c.routing_version + 1)
+        .returning(*shops.c),
+    )
+
+
+def agent_loads(conn: Connection, shop_id: int) -> list[Row]:
+    """Active members that can receive sessions, with their open-session counts."""
+    open_count = (
+        select(func.count())
+        .where(
+            and_(sessions.c.agent_id == members.c.id, sessions.c.state == SessionState.ASSIGNED)
+        )
+        .scalar_subquery()
+    )
+    stmt = select(
+        members.c.id,
+        members.c.status,
+        members.c.capacity,
+        members.c.last_assigned_at,
+        members.c.display_name,
+        open_count.label("open_sessions"),
+    ).where(and_(members.c.shop_id == shop_id, members.c.active.is_(True)))
+    return _all(conn, stmt)
+
+
+def open_session_count(conn: Connection, agent_id: int) -> int:
+    stmt = select(func.count()).where(
+        and_(sessions.c.agent_id == agent_id, sessions.c.state == SessionState.ASSIGNED)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def session_by_id(conn: Connection, session_id: int) -> Row | None:
+    return _one(conn, select(sessions).where(sessions.c.id == session_id))
+
+
+def open_session_for(conn: Connection, shop_id: int, consumer_id: int) -> Row | None:
+    stmt = select(sessions).where(
+        and_(
+            sessions.c.shop_id == shop_id,
+            sessions.c.consumer_id == consumer_id,
+            sessions.c.state != SessionState.CLOSED,
+        )
+    )
+    return _one(conn, stmt)
+
+
+def last_agent_for(conn: Connection, shop_id: int, consumer_id: int) -> int | None:
+    stmt = (
+        select(sessions.c.agent_id)
+        .where(
+            and_(
+                sessions.c.shop_id == shop_id,
+                sessions.c.consumer_id == consumer_id,
+                sessions.c.agent_id.is_not(None),
+            )
+        )
+        .order_by(sessions.c.id.desc())
+        .limit(1)
+    )
+    value = conn.execute(stmt).scalar()
+    return int(value) if value is not None else None
+
+
+def queued_sessions(conn: Connection, shop_id: int) -> list[Row]:
+    stmt = (
+        select(sessions)
+        .where(and_(sessions.c.shop_id == shop_id, sessions.c.state == SessionState.QUEUED))
+        .order_by(sessions.c.wait_started_at, sessions.c.id)
+    )
+    return _all(conn, stmt)
+
+
+def next_seq(conn: Connection, session_id: int, now: float, activity: bool) -> int:
+    values: dict[str, Any] = {"last_seq": sessions.c.last_seq + 1}
+    if activity:
+        values["last_activity_at"] = now
+    stmt = (
+        update(sessions)
+        .where(sessions.c.id == session_id)
+        .values(**values)
+        .returning(sessions.c.last_seq)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def insert_event(
+    conn: Connection, session_id: int, shop_id: int, type_: str, ts: float, data: Row
+) -> None:
+    conn.execute(
+        insert(session_events).values(
+            session_id=session_id, shop_id=shop_id, type=type_, ts=ts, data=data
+        )
+    )
+
+
+def insert_message(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, messages, **values)
+
+
+def message_by_client_id(
+    conn: Connection, sender_role: str, sender_id: int, client_id: str
+) -> Row | None:
+    stmt = select(messages).where(
+        and_(
+            messages.c.sender_role == sender_role,
+            messages.c.sender_id == sender_id,
+            messages.c.client_id == client_id,
+        )
+    )
+    return _one(conn, stmt)
+
+
+def messages_page(
+    conn: Connection,
+    session_id: int,
+    after_seq: int | None,
+    before_seq: int | None,
+    limit: int,
+) -> list[Row]:
+    stmt = select(messages).where(messages.c.session_id == session_id)
+    if after_seq is not None:
+        stmt = stmt.where(messages.c.seq > after_seq).order_by(messages.c.seq).limit(limit)
+        return _all(conn, stmt)
+    if before_seq is not None:
+        stmt = stmt.where(messages.c.seq < before_seq)
+    rows = _all(conn, stmt.order_by(messages.c.seq.desc()).limit(limit))
+    rows.reverse()
+    return rows
+
+
+def messages_after(conn: Connection, wanted: Sequence[tuple[int, int]], limit: int) -> list[Row]:
+    """Messages after a given seq for each session, for resume; ordered per session."""
+    out: list[Row] = []
+    for session_id, after in wanted:
+        out.extend(messages_page(conn, session_id, after, None, limit))
+    return out
+
+
+def session_events_for(conn: Connection, session_ids: Iterable[int]) -> list[Row]:
+    ids = list(session_ids)
+    if not ids:
+        return []
+    stmt = (
+        select(session_events)
+        .where(session_events.c.session_id.in_(ids))
+        .order_by(session_events.c.session_id, session_events.c.id)
+    )
+    return _all(conn, stmt)
+
+
+def list_sessions(
+    conn: Connection,
+    *,
+    shop_id: int | None = None,
+    consumer_id: int | None = None,
+    agent_id: int | None = None,
+    include_waiting: bool = False,
+    states: Sequence[str] | None = None,
+    order_no: str | None = None,
+    consumer_query: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Row]:
+    stmt = select(sessions, consumers.c.nickname.label("consumer_nickname")).join(
+        consumers, consumers.c.id == sessions.c.consumer_id
+    )
+    if shop_id is not None:
+        stmt = stmt.where(sessions.c.shop_id == shop_id)
+    if consumer_id is not None:
+        stmt = stmt.where(sessions.c.consumer_id == consumer_id)
+    if agent_id is not None:
+        mine = sessions.c.agent_id == agent_id
+        if include_waiting:
+            waiting = sessions.c.state.in_([SessionState.QUEUED, SessionState.OFFLINE])
+            stmt = stmt.where(or_(mine, waiting))
+        else:
+            stmt = stmt.where(mine)
+    if states:
+        stmt = stmt.where(sessions.c.state.in_(list(states)))
+    if order_no:
+        stmt = stmt.where(sessions.c.order_no == order_no)
+    if consumer_query:
+        pattern = f"%{consumer_query}%"
+        stmt = stmt.where(
+            or_(consumers.c.nickname.like(pattern), consumers.c.external_id == consumer_query)
+        )
+    if before_id is not None:
+        stmt = stmt.where(sessions.c.id < before_id)
+    return _all(conn, stmt.order_by(sessions.c.id.desc()).limit(limit))
+
+
+def idle_sessions(conn: Connection, cutoff: float, limit: int = 500) -> list[Row]:
+    """Open sessions silent since ``cutoff``; offline messages wait for an agent instead."""
+    stmt = (
+        select(sessions.c.id)
+        .where(
+            and_(
+                sessions.c.state.in_([SessionState.ASSIGNED, SessionState.QUEUED]),
+                sessions.c.last_activity_at < cutoff,
+            )
+        )
+        .limit(limit)
+    )
+    return _all(conn, stmt)
+
+
+def add_invalid_reason(conn: Connection, session: Row, reason: str) -> bool:
+    """Record a reason the session is invalid for metrics; False if it was already there."""
+    current = set(filter(None, (session.get("invalid_reasons") or "").split(",")))
+    if reason in current:
+        return False
+    current.add(reason)
+    update_row(conn, sessions, session["id"], invalid_reasons=",".join(sorted(current)))
+    session["invalid_reasons"] = ",".join(sorted(current))
+    return True
+
+
+def is_blacklisted(conn: Connection, shop_id: int, consumer_id: int) -> bool:
+    stmt = select(blacklist.c.id).where(
+        and_(blacklist.c.shop_id == shop_id, blacklist.c.consumer_id == consumer_id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def insert_blacklist(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, blacklist, **values)
+
+
+def list_blacklist(conn: Connection, shop_id: int) -> list[Row]:
+    stmt = (
+        select(blacklist, consumers.c.nickname.label("consumer_nickname"))
+        .join(consumers, consumers.c.id == blacklist.c.consumer_id)
+        .where(blacklist.c.shop_id == shop_id)
+        .order_by(blacklist.c.id)
+    )
+    return _all(conn, stmt)
+
+
+def insert_report(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, reports, **values)
+
+
+# --- quick replies and images ---------------------------------------------------------------
+
+
+def quick_replies_for(conn: Connection, shop_id: int, member_id: int, query: str | None) -> list[Row]:
+    stmt = select(quick_replies).where(
+        and_(
+            quick_replies.c.shop_id == shop_id,
+            or_(quick_replies.c.member_id.is_(None), quick_replies.c.member_id == member_id),
+        )
+    )
+    if query:
+        pattern = f"%{query}%"
+        stmt = stmt.where(
+            or_(quick_replies.c.title.like(pattern), quick_replies.c.content.like(pattern))
+        )
+    return _all(conn, stmt.order_by(quick_replies.c.member_id.is_not(None), quick_replies.c.id))
+
+
+def quick_reply_by_id(conn: Connection, reply_id: int) -> Row | None:
+    return _one(conn, select(quick_replies).where(quick_replies.c.id == reply_id))
+
+
+def delete_quick_reply(conn: Connection, reply_id: int) -> None:
+    conn.execute(quick_replies.delete().where(quick_replies.c.id == reply_id))
+
+
+def image_by_id(conn: Connection, image_id: str) -> Row | None:
+    return _one(conn, select(images).where(images.c.id == image_id))
+
+
+def insert_image(conn: Connection, **values: Any) -> None:
+    conn.execute(insert(images).values(**values))
+
+
+def set_member_status(conn: Connection, member_id: int, status: AgentStatus) -> None:
+    update_row(conn, members, member_id, status=status.value)

@@ -1,0 +1,208 @@
+"""The schema, as SQLAlchemy Core tables: one definition for SQLite and PostgreSQL.
+
+Timestamps are UTC epoch seconds (``Double``): the same on both databases, cheap to compare
+and free of driver time-zone quirks (rules.md §1 stores everything in UTC).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+shops = Table(
+    "shops",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("routing_mode", String(16), nullable=False),
+    Column("welcome_message", Text, nullable=True),
+    # Bumped by every reception decision so concurrent nodes serialise on the shop row.
+    Column("routing_version", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", Double, nullable=False),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'offline'")),
+    Column("capacity", Integer, nullable=False),
+    Column("last_assigned_at", Double, nullable=False, server_default=text("0")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", Double, nullable=False),
+)
+
+consumers = Table(
+    "consumers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("nickname", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("consumer_id", ForeignKey("consumers.id"), nullable=False),
+    Column("agent_id", ForeignKey("members.id"), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("entry", String(16), nullable=False),
+    Column("entry_card", JSON, nullable=True),
+    Column("order_no", String(64), nullable=True),
+    Column("opened_at", Double, nullable=False),
+    Column("wait_started_at", Double, nullable=True),
+    Column("assigned_at", Double, nullable=True),
+    Column("closed_at", Double, nullable=True),
+    Column("close_reason", String(16), nullable=True),
+    Column("last_activity_at", Double, nullable=False),
+    Column("last_seq", Integer, nullable=False, server_default=text("0")),
+    Column("consumer_read_seq", Integer, nullable=False, server_default=text("0")),
+    Column("agent_read_seq", Integer, nullable=False, server_default=text("0")),
+    Column("rating", Integer, nullable=True),
+    Column("invalid_reasons", String(64), nullable=True),
+    Index("ix_sessions_shop_state", "shop_id", "state"),
+    Index("ix_sessions_agent_state", "agent_id", "state"),
+    Index("ix_sessions_consumer", "consumer_id"),
+    Index("ix_sessions_order_no", "shop_id", "order_no"),
+    Index("ix_sessions_activity", "state", "last_activity_at"),
+    # rules.md §2: at most one open session per (shop, consumer).
+    Index(
+        "uq_sessions_open_pair",
+        "shop_id",
+        "consumer_id",
+        unique=True,
+        sqlite_where=text("state != 'closed'"),
+        postgresql_where=text("state != 'closed'"),
+    ),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("session_id", ForeignKey("sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sender_role", String(16), nullable=False),
+    Column("sender_id", BigInteger, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("client_id", String(64), nullable=True),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+    Index(
+        "uq_messages_client",
+        "sender_role",
+        "sender_id",
+        "client_id",
+        unique=True,
+        sqlite_where=text("client_id IS NOT NULL"),
+        postgresql_where=text("client_id IS NOT NULL"),
+    ),
+)
+
+session_events = Table(
+    "session_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("session_id", ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("ts", Double, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_session_events_shop_ts", "shop_id", "ts"),
+)
+
+quick_replies = Table(
+    "quick_replies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("member_id", ForeignKey("members.id"), nullable=True),
+    Column("title", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+blacklist = Table(
+    "blacklist",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("consumer_id", ForeignKey("consumers.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", ForeignKey("members.id"), nullable=False),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("shop_id", "consumer_id", name="uq_blacklist_shop_consumer"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("session_id", ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("reporter_kind", String(16), nullable=False),
+    Column("reporter_id", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("session_id", ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("uploader_role", String(16), nullable=False),
+    Column("uploader_id", BigInteger, nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("path", String(255), nullable=False),
+    Column("created_at", Double, nullable=False),
+)
