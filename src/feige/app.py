@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
             logins = await ctx.db.write(seed_demo, ctx.clock())
             if logins:
                 print_demo_logins(logins)
-        closer = asyncio.create_task(_idle_closer(ctx, 30.0))
+        closer = asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds))
         log.info("feige_started", version=__version__, database=ctx.db.engine.dialect.name)
         try:
             yield

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     assessment_run_time: str = "02:00"
 
     # --- sessions and reception (rules.md §2–3) ---------------------------------------------
-    session_idle_close_seconds: int = 30 * 60
+    session_idle_close_seconds: float = 30 * 60
+    idle_check_interval_seconds: float = 30.0
     default_agent_capacity: int = 10
     default_routing_mode: str = "priority"
     default_welcome_message: str = "您好，欢迎光临，请问有什么可以帮您？"

@@ -1,0 +1,3 @@
+from feige.cli import main
+
+main()

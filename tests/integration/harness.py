@@ -1,0 +1,195 @@
+"""Start the real app on a free port and drive it like users do: HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import uvicorn
+import websockets
+from sqlalchemy import create_engine, text
+
+from feige.app import create_app
+from feige.config import Settings
+
+PASSWORD = "feige123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_database_url(tmp: Path) -> str:
+    """SQLite in the test's folder, or a freshly emptied PostgreSQL schema when CI asks."""
+    url = os.environ.get("FEIGE_TEST_DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{tmp / 'feige.db'}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    database_url: str
+    port: int = field(default_factory=free_port)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def settings(self) -> Settings:
+        return Settings(
+            data_dir=self.data_dir, database_url=self.database_url, secret_key="k" * 40,
+            **self.overrides,
+        )
+
+    def start(self) -> None:
+        self.app = create_app(self.settings(), demo=True)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning",
+            ws_max_size=64 * 1024, lifespan="on",
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.time() + 20
+        while not self._server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+    @property
+    def ctx(self) -> Any:
+        return self.app.state.ctx
+
+
+class Api:
+    """An HTTP client signed in as one user."""
+
+    def __init__(self, server: Server, token: str | None = None, principal: dict[str, Any] | None = None) -> None:
+        self.server = server
+        self.token = token
+        self.principal = principal or {}
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10)
+
+    @property
+    def id(self) -> int:
+        return int(self.principal["id"])
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.http.get(path, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.http.post(path, json=json, **kw)
+
+    async def ok(self, method: str, path: str, json: Any = None, **kw: Any) -> Any:
+        response = await self.http.request(method, path, json=json, **kw)
+        assert response.status_code == 200, (response.status_code, response.text)
+        return response.json()
+
+    async def socket(self, resume: dict[int, int] | None = None) -> Socket:
+        sock = Socket(await websockets.connect(self.server.ws_url, max_size=2**20))
+        await sock.send({"op": "auth", "token": self.token, "resume": resume or {}})
+        sock.ready = await sock.expect(op="ready")
+        await sock.expect(op="resumed")
+        return sock
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def login(server: Server, username: str, kind: str = "member") -> Api:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post("/api/auth/login", json={"kind": kind, "username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        body = r.json()
+    return Api(server, body["token"], body["principal"])
+
+
+async def consumer(server: Server, external_id: str, nickname: str = "") -> Api:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post("/api/auth/demo-consumer", json={"external_id": external_id, "nickname": nickname})
+        assert r.status_code == 200, r.text
+        body = r.json()
+    return Api(server, body["token"], body["principal"])
+
+
+class Socket:
+    """A WebSocket client that keeps frames it was not waiting for, in order."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+        self.ready: dict[str, Any] = {}
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(orjson.dumps(frame).decode())
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self.ws.send(data)
+
+    async def expect(self, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """The first frame (already seen or arriving) whose keys equal ``match``."""
+        for i, frame in enumerate(self.seen):
+            if all(frame.get(k) == v for k, v in match.items()):
+                return self.seen.pop(i)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no frame matching {match}; seen {self.seen[-5:]}")
+            raw = await asyncio.wait_for(self.ws.recv(), remaining)
+            frame = orjson.loads(raw)
+            if all(frame.get(k) == v for k, v in match.items()):
+                return frame
+            self.seen.append(frame)
+
+    async def message(self, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """The next ``message`` event whose message has the given fields."""
+        for i, frame in enumerate(self.seen):
+            if frame.get("type") == "message" and all(frame["message"].get(k) == v for k, v in match.items()):
+                return self.seen.pop(i)["message"]  # type: ignore[no-any-return]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no message matching {match}; seen {self.seen[-5:]}")
+            frame = orjson.loads(await asyncio.wait_for(self.ws.recv(), remaining))
+            if frame.get("type") == "message" and all(frame["message"].get(k) == v for k, v in match.items()):
+                return frame["message"]  # type: ignore[no-any-return]
+            self.seen.append(frame)
+
+    async def send_text(self, client_id: str, text_: str, **target: Any) -> dict[str, Any]:
+        await self.send({"op": "send", "client_id": client_id, "kind": "text", "content": {"text": text_}, **target})
+        return await self.expect(op="ack", client_id=client_id)
+
+    async def close(self) -> None:
+        await self.ws.close()
