@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_database_url(tmp: Path) -> str:
+def fresh_database_url(tmp: Path) -> str:
     """SQLite in the test's folder, or a freshly emptied PostgreSQL schema when CI asks."""
     url = os.environ.get("FEIGE_TEST_DATABASE_URL", "")
     if not url:
@@ -151,7 +151,7 @@ class Socket:
         self.ready: dict[str, Any] = {}
 
     async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send(orjson.dumps(frame).decode())
+        await self.ws.send(orjson.dumps(frame, option=orjson.OPT_NON_STR_KEYS).decode())
 
     async def send_raw(self, data: str | bytes) -> None:
         await self.ws.send(data)

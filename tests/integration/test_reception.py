@@ -151,9 +151,9 @@ async def test_events_bring_clients_to_the_state_of_a_fresh_fetch(server: Server
 
 
 async def test_idle_sessions_close_after_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.integration.harness import test_database_url
+    from tests.integration.harness import fresh_database_url
 
-    srv = Server(tmp_path, test_database_url(tmp_path),
+    srv = Server(tmp_path, fresh_database_url(tmp_path),
                  overrides={"session_idle_close_seconds": 0.5, "idle_check_interval_seconds": 0.2})
     srv.start()
     try:

@@ -28,3 +28,10 @@ def register(app: typer.Typer) -> None:
             log_level=settings.log_level.lower(),
             access_log=False,
         )
+
+
+def main() -> None:
+    """``python -c 'from feige.commands.serve import main; main()'``: serve alone."""
+    app = typer.Typer(add_completion=False)
+    register(app)
+    app()
