@@ -1,0 +1,26 @@
+"""Compliance engine for rules 2.2.3–2.2.10 (rules.md §8): pure, built once, no I/O per check.
+
+>>> from feige.moderation import Moderator, ModerationConfig
+>>> mod = Moderator(ModerationConfig(platform_domains=("feige.example",)))
+>>> mod.check_text("加我薇信 abc123", role="agent").action
+<ModerationAction.BLOCK: 'block'>
+"""
+
+from __future__ import annotations
+
+from feige.moderation.categories import CATEGORIES, CLAUSES, LABELS
+from feige.moderation.config import AGENT, BUYER, ModerationConfig, policy_role
+from feige.moderation.engine import Evidence, Moderator, Verdict
+
+__all__ = [
+    "AGENT",
+    "BUYER",
+    "CATEGORIES",
+    "CLAUSES",
+    "LABELS",
+    "Evidence",
+    "ModerationConfig",
+    "Moderator",
+    "Verdict",
+    "policy_role",
+]

@@ -1,0 +1,108 @@
+"""Configuration of the moderation engine: defaults from rules.md §8, all overridable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from feige.domain import ModerationAction
+from feige.moderation import categories as c
+
+A = ModerationAction
+
+#: The two policy roles. Robots and system messages speak for the shop, so they are "agent".
+BUYER = "buyer"
+AGENT = "agent"
+
+
+def policy_role(role: str) -> str:
+    """Map a sender role (rules.md §2) to a policy role."""
+    return BUYER if str(role) == BUYER else AGENT
+
+
+def _default_policy() -> Mapping[tuple[str, str], ModerationAction]:
+    """category x role -> action. The shop diverting buyers, fraud, political, porn, extortion,
+    abuse: block. A buyer's contact details or links are masked (they protect the buyer too);
+    doubtful categories for buyers go to review."""
+    table: dict[tuple[str, str], ModerationAction] = {}
+    for cat in c.CATEGORIES:
+        table[(cat, AGENT)] = A.BLOCK
+        table[(cat, BUYER)] = A.BLOCK
+    table[(c.MISUSE, AGENT)] = A.REVIEW
+    table.update(
+        {
+            (c.THIRD_PARTY_CONTACT, BUYER): A.MASK,
+            (c.THIRD_PARTY_LINK, BUYER): A.MASK,
+            (c.THIRD_PARTY_PAYMENT, BUYER): A.MASK,
+            (c.THIRD_PARTY_AD, BUYER): A.REVIEW,
+            (c.EXTORTION, BUYER): A.REVIEW,
+            (c.MISUSE, BUYER): A.REVIEW,
+        }
+    )
+    return MappingProxyType(table)
+
+
+def _default_detector_policy() -> Mapping[tuple[str, str], ModerationAction]:
+    """Overrides by detector x role, applied before the category table. A buyer gives its own
+    phone number to the shop it buys from (rules.md §8 "must pass"); executables and software
+    archives are blocked outright."""
+    return MappingProxyType(
+        {
+            ("phone", BUYER): A.ALLOW,
+            ("file", BUYER): A.BLOCK,
+            ("file", AGENT): A.BLOCK,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ModerationConfig:
+    """Everything the engine needs; built once, then shared by every check."""
+
+    #: The platform's own domains: links to them and their subdomains are allowed.
+    platform_domains: tuple[str, ...] = ("feige.example", "shop.example")
+    #: (category, policy role) -> action.
+    policy: Mapping[tuple[str, str], ModerationAction] = field(default_factory=_default_policy)
+    #: (detector, policy role) -> action; wins over ``policy``.
+    detector_policy: Mapping[tuple[str, str], ModerationAction] = field(
+        default_factory=_default_detector_policy
+    )
+    #: Action for a hit marked doubtful (``?term`` in a lexicon) when the table says block.
+    doubtful_action: ModerationAction = A.REVIEW
+    #: Extra lexicon directories or files (same file names as the packaged ones).
+    lexicon_paths: tuple[str | Path, ...] = ()
+    #: Extra terms by file stem (category, ``cue.*`` or ``allow``), e.g. {"abuse": ("…",)}.
+    extra_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Also match one-character pinyin homophones of ``~`` cue words (薇信, 威信, …).
+    homophones: bool = True
+    #: Max characters between an IM cue and the id after it (compact view).
+    im_gap: int = 4
+    #: Max characters between a negation and the hit it cancels (compact view).
+    negation_gap: int = 4
+    #: Max distance between a bank/pay cue and a card number (compact view).
+    card_cue_window: int = 12
+    #: Spam: messages remembered per sender, senders remembered, similarity and repeat count.
+    spam_window: int = 20
+    spam_max_senders: int = 10_000
+    spam_similarity: float = 0.7
+    spam_repeats: int = 3
+    spam_min_chars: int = 8
+    #: Images: try harder (inverted, blurred, sharpened, rescaled) when the first read fails.
+    qr_try_harder: bool = True
+    max_image_pixels: int = 40_000_000
+
+    def action_for(self, category: str, role: str, detector: str = "") -> ModerationAction:
+        """The policy action for one hit."""
+        key = (detector, role)
+        if detector and key in self.detector_policy:
+            return self.detector_policy[key]
+        return self.policy.get((category, role), A.BLOCK)
+
+    def with_domains(self, *domains: str) -> ModerationConfig:
+        """A copy with more platform domains (``--allow-domain``)."""
+        from dataclasses import replace
+
+        extra = tuple(d.strip().lower().strip(".") for d in domains if d.strip())
+        return replace(self, platform_domains=self.platform_domains + extra)

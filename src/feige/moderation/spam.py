@@ -1,0 +1,65 @@
+"""Near-duplicate advertising from one sender: a per-sender window of character shingles.
+
+Only messages that look promotional enter the window, so ordinary chat costs nothing. Exact
+Jaccard over 3-gram sets is cheaper than MinHash for windows of a few dozen messages.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+
+def shingles(compact: str, n: int = 3) -> frozenset[str]:
+    if len(compact) <= n:
+        return frozenset((compact,))
+    return frozenset(compact[i : i + n] for i in range(len(compact) - n + 1))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    grams: frozenset[str]
+    recipient: str | None
+
+
+class SpamHistory:
+    """In-memory, bounded: ``window`` messages per sender, ``max_senders`` senders (LRU)."""
+
+    def __init__(self, window: int, max_senders: int, similarity: float, repeats: int) -> None:
+        self.window = window
+        self.max_senders = max_senders
+        self.similarity = similarity
+        self.repeats = repeats
+        self._by_sender: OrderedDict[str, deque[_Seen]] = OrderedDict()
+
+    def observe(self, sender: str, compact: str, recipient: str | None = None) -> bool:
+        """Remember this message; True when it is the ``repeats``-th near-duplicate (to as
+        many distinct recipients when recipients are known)."""
+        grams = shingles(compact)
+        seen = self._by_sender.get(sender)
+        if seen is None:
+            seen = deque(maxlen=self.window)
+            self._by_sender[sender] = seen
+            if len(self._by_sender) > self.max_senders:
+                self._by_sender.popitem(last=False)
+        else:
+            self._by_sender.move_to_end(sender)
+        similar = [s for s in seen if jaccard(grams, s.grams) >= self.similarity]
+        seen.append(_Seen(grams, recipient))
+        if recipient is not None and all(s.recipient is not None for s in similar):
+            recipients = {s.recipient for s in similar} | {recipient}
+            return len(recipients) >= self.repeats
+        return len(similar) + 1 >= self.repeats
+
+    def forget(self, sender: str) -> None:
+        self._by_sender.pop(sender, None)
+
+    def __len__(self) -> int:
+        return len(self._by_sender)
