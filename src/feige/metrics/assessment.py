@@ -1,0 +1,345 @@
+"""Summaries → a week's assessment per shop (rules.md §4, §5; interfaces.md ``--json``).
+
+All sums are integers (microseconds, counts), so the result does not depend on the order in
+which summaries arrive, and pass/fail compares exact fractions with the standards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
+from feige.metrics.summary import Round, SessionSummary
+from feige.metrics.timeutil import US, LocalClock, day_name, week_bounds
+
+# Accumulator slots (a list of ints: cheap to update, to add up, and to ship between workers).
+(
+    TOTAL,
+    HUMAN,
+    ASSESSED,
+    INVALID,
+    PURE_ROBOT,
+    NO_SERVICE,
+    TMR_NUM,
+    TMR_DEN,
+    ROUNDS,
+    RESP_SUM_US,
+    NSEC_NUM,
+    ANSWERED,
+    RATED_N,
+    DISSATISFIED,
+    FR_DEN,
+    FR_SUM_US,
+) = range(16)
+N_SLOTS = 16
+
+METRIC_NAMES = (
+    "no_service_rate",
+    "three_minute_reply_rate",
+    "avg_response_seconds",
+    "dissatisfaction_rate",
+)
+
+
+def new_acc() -> list[int]:
+    return [0] * N_SLOTS
+
+
+def add_acc(into: list[int], other: list[int]) -> None:
+    for i in range(N_SLOTS):
+        into[i] += other[i]
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    """An assessment week: its ISO name and [start, end) in epoch µs."""
+
+    name: str
+    start_us: int
+    end_us: int
+
+    def contains(self, us: int) -> bool:
+        return self.start_us <= us < self.end_us
+
+
+def parse_week(name: str, config: AssessmentConfig = DEFAULT_CONFIG) -> Week:
+    """'2026-W47' → [Monday 00:00, next Monday 00:00) local (rules.md §1)."""
+    clock = LocalClock(config.timezone)
+    start, end = week_bounds(name, clock, config.week_start)
+    return Week(name.strip(), start, end)
+
+
+def round_in_time(r: Round, limit_us: int) -> bool:
+    """Answered within ``limit_us``; exactly at the limit is in time (rules.md §5)."""
+    return r.raw_us is not None and r.raw_us <= limit_us
+
+
+def week_rounds(s: SessionSummary, week: Week) -> list[Round]:
+    """The session's assessed rounds of this week (rules.md §4: start in hours, valid human)."""
+    return [r for r in s.rounds if r.assessed and week.start_us <= r.start_us < week.end_us]
+
+
+def session_assessed(s: SessionSummary, week: Week) -> bool:
+    """Human entry inside assessment hours of the week, and valid (rules.md §5)."""
+    return (
+        s.human_entry_us is not None
+        and not s.invalid_reasons
+        and s.entry_in_hours
+        and week.start_us <= s.human_entry_us < week.end_us
+    )
+
+
+class WeekAggregator:
+    """Adds summaries up per shop, per agent and per local day for one week."""
+
+    __slots__ = ("agents", "clock", "config", "days", "fr_cap", "in_time", "nsec", "shops", "week")
+
+    def __init__(self, week: Week, config: AssessmentConfig = DEFAULT_CONFIG) -> None:
+        self.week = week
+        self.config = config
+        self.clock = LocalClock(config.timezone)
+        self.in_time = config.in_time_seconds * US
+        self.nsec = config.n_second_seconds * US
+        self.fr_cap = config.response_cap_seconds * US
+        self.shops: dict[str, list[int]] = {}
+        self.agents: dict[str, dict[str | None, list[int]]] = {}
+        self.days: dict[str, dict[int, list[int]]] = {}
+
+    def _acc(
+        self, shop: str
+    ) -> tuple[list[int], dict[str | None, list[int]], dict[int, list[int]]]:
+        acc = self.shops.get(shop)
+        if acc is None:
+            acc = self.shops[shop] = new_acc()
+            self.agents[shop] = {}
+            self.days[shop] = {}
+        return acc, self.agents[shop], self.days[shop]
+
+    def add(self, s: SessionSummary) -> None:
+        """Count one session (any week: what is outside this week is ignored)."""
+        start = self.week.start_us
+        end = self.week.end_us
+        anchor = s.human_entry_us if s.human_entry_us is not None else s.opened_us
+        anchored = start <= anchor < end
+        rounds = [r for r in s.rounds if r.assessed and start <= r.start_us < end]
+        if not anchored and not rounds:
+            return
+        acc, agents, days = self._acc(s.shop)
+        day_of = self.clock.day
+        if anchored:
+            dacc = days.get(day_of(anchor))
+            if dacc is None:
+                dacc = days[day_of(anchor)] = new_acc()
+            for a in (acc, dacc):
+                a[TOTAL] += 1
+                if s.human_entry_us is not None:
+                    a[HUMAN] += 1
+                else:
+                    a[PURE_ROBOT] += 1
+                if s.invalid_reasons:
+                    a[INVALID] += 1
+        in_time = self.in_time
+        nsec = self.nsec
+        for r in rounds:
+            agent = agents.get(r.agent)
+            if agent is None:
+                agent = agents[r.agent] = new_acc()
+            dkey = day_of(r.start_us)
+            dacc = days.get(dkey)
+            if dacc is None:
+                dacc = days[dkey] = new_acc()
+            raw = r.raw_us
+            for a in (acc, agent, dacc):
+                a[ROUNDS] += 1
+                a[RESP_SUM_US] += r.response_us
+                if raw is not None:
+                    a[ANSWERED] += 1
+                    if raw <= nsec:
+                        a[NSEC_NUM] += 1
+        if anchored and s.entry_in_hours and s.human_entry_us is not None and not s.invalid_reasons:
+            agent = agents.get(s.final_agent)
+            if agent is None:
+                agent = agents[s.final_agent] = new_acc()
+            dacc = days[day_of(s.human_entry_us)]
+            ns = 1 if s.no_service else 0
+            tmr_den = 1 if rounds else 0
+            tmr_num = (
+                1
+                if rounds and all(r.raw_us is not None and r.raw_us <= in_time for r in rounds)
+                else 0
+            )
+            rated = 1 if s.rating is not None else 0
+            bad = 1 if s.rating is not None and s.rating in self.config.dissatisfied_scores else 0
+            fr = 1 if s.rounds else 0
+            fr_us = s.rounds[0].response_us if s.rounds else 0
+            for a in (acc, agent, dacc):
+                a[ASSESSED] += 1
+                a[NO_SERVICE] += ns
+                a[TMR_DEN] += tmr_den
+                a[TMR_NUM] += tmr_num
+                a[RATED_N] += rated
+                a[DISSATISFIED] += bad
+                a[FR_DEN] += fr
+                a[FR_SUM_US] += fr_us
+
+    def add_all(self, summaries: Iterable[SessionSummary]) -> None:
+        for s in summaries:
+            self.add(s)
+
+    def shop_results(self) -> list[dict[str, Any]]:
+        """Per-shop results in the interfaces.md shape (plus extras), sorted by shop id."""
+        return [self.shop_result(shop) for shop in sorted(self.shops)]
+
+    def shop_result(self, shop: str) -> dict[str, Any]:
+        cfg = self.config
+        acc = self.shops[shop]
+        metrics = metrics_of(acc, cfg)
+        passed = not any(m["passed"] is False for m in metrics.values())
+        agents = self.agents[shop]
+        days = self.days[shop]
+        return {
+            "shop": shop,
+            "sessions": sessions_of(acc),
+            "metrics": metrics,
+            "passed": passed,
+            "extra": extras_of(acc, cfg),
+            "agents": [
+                {
+                    "agent": agent,
+                    "sessions_assessed": agents[agent][ASSESSED],
+                    "rounds_assessed": agents[agent][ROUNDS],
+                    "metrics": metrics_of(agents[agent], cfg),
+                    "extra": extras_of(agents[agent], cfg),
+                }
+                for agent in sorted(agents, key=lambda a: (a is None, a or ""))
+            ],
+            "days": [
+                {
+                    "date": day_name(day),
+                    "sessions": sessions_of(days[day]),
+                    "metrics": metrics_of(days[day], cfg),
+                    "extra": extras_of(days[day], cfg),
+                }
+                for day in sorted(days)
+            ],
+        }
+
+
+def sessions_of(acc: list[int]) -> dict[str, int]:
+    return {
+        "total": acc[TOTAL],
+        "human": acc[HUMAN],
+        "assessed": acc[ASSESSED],
+        "invalid": acc[INVALID],
+        "pure_robot": acc[PURE_ROBOT],
+    }
+
+
+def _fmt(x: float, rate: bool) -> str:
+    if rate and round(x * 100, 9) == int(round(x * 100, 9)):
+        return f"{x:.2f}"
+    return f"{x:g}"
+
+
+def standards(config: AssessmentConfig) -> dict[str, tuple[str, float]]:
+    """Metric → (operator, threshold) (rules.md §5: '<' strict, '>=' inclusive)."""
+    return {
+        "no_service_rate": ("<", config.standard_no_service_rate),
+        "three_minute_reply_rate": (">=", config.standard_three_minute_reply_rate),
+        "avg_response_seconds": ("<", config.standard_avg_response_seconds),
+        "dissatisfaction_rate": ("<", config.standard_dissatisfaction_rate),
+    }
+
+
+def figure(
+    numerator: int | float,
+    denominator: int,
+    std: tuple[str, float] | None = None,
+    rate: bool = True,
+    exact_num: int | None = None,
+    scale: int = 1,
+) -> dict[str, Any]:
+    """One figure: value (null on a zero denominator), numerator, denominator, standard, passed.
+
+    ``exact_num``/``scale`` give the numerator as an exact integer (µs) for the comparison, so
+    that pass/fail never depends on float rounding.
+    """
+    out: dict[str, Any] = {
+        "value": None if denominator == 0 else numerator / denominator,
+        "numerator": numerator,
+        "denominator": denominator,
+    }
+    if std is not None:
+        op, threshold = std
+        out["standard"] = f"{op} {_fmt(threshold, rate)}"
+        if denominator == 0:
+            out["passed"] = None
+        else:
+            num = Fraction(exact_num if exact_num is not None else int(numerator), scale)
+            bound = Fraction(str(threshold)) * denominator
+            out["passed"] = num < bound if op == "<" else num >= bound
+    return out
+
+
+def metrics_of(acc: list[int], config: AssessmentConfig) -> dict[str, dict[str, Any]]:
+    """The four assessed metrics of an accumulator (rules.md §4, §5)."""
+    std = standards(config)
+    return {
+        "no_service_rate": figure(acc[NO_SERVICE], acc[ASSESSED], std["no_service_rate"]),
+        "three_minute_reply_rate": figure(
+            acc[TMR_NUM], acc[TMR_DEN], std["three_minute_reply_rate"]
+        ),
+        "avg_response_seconds": figure(
+            acc[RESP_SUM_US] / US,
+            acc[ROUNDS],
+            std["avg_response_seconds"],
+            rate=False,
+            exact_num=acc[RESP_SUM_US],
+            scale=US,
+        ),
+        "dissatisfaction_rate": figure(
+            acc[DISSATISFIED], acc[RATED_N], std["dissatisfaction_rate"]
+        ),
+    }
+
+
+def extras_of(acc: list[int], config: AssessmentConfig) -> dict[str, Any]:
+    """Reported, not assessed (rules.md §5): N-second reply rate, first response time."""
+    nsec = figure(acc[NSEC_NUM], acc[ROUNDS])
+    nsec["seconds"] = config.n_second_seconds
+    return {
+        "n_second_reply_rate": nsec,
+        "first_response_seconds": figure(acc[FR_SUM_US] / US, acc[FR_DEN]),
+        "rounds": {
+            "assessed": acc[ROUNDS],
+            "answered": acc[ANSWERED],
+            "unanswered": acc[ROUNDS] - acc[ANSWERED],
+        },
+    }
+
+
+def result_document(
+    week: Week, shops: list[dict[str, Any]], config: AssessmentConfig
+) -> dict[str, Any]:
+    """The ``--json`` document of interfaces.md around per-shop results."""
+    clock = LocalClock(config.timezone)
+    return {
+        "week": week.name,
+        "timezone": config.timezone,
+        "from": clock.iso(week.start_us),
+        "to": clock.iso(week.end_us),
+        "shops": sorted(shops, key=lambda s: s["shop"]),
+    }
+
+
+def assess_week(
+    summaries: Iterable[SessionSummary], week: str | Week, config: AssessmentConfig = DEFAULT_CONFIG
+) -> dict[str, Any]:
+    """Summaries (any weeks, any order) → the week's assessment document."""
+    w = parse_week(week, config) if isinstance(week, str) else week
+    agg = WeekAggregator(w, config)
+    agg.add_all(summaries)
+    return result_document(w, agg.shop_results(), config)
