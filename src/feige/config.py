@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     max_text_chars: int = 2000
     max_frame_bytes: int = 64 * 1024
     max_image_bytes: int = 5 * 1024 * 1024
-    image_types: list[str] = Field(default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"])
+    image_types: list[str] = Field(
+        default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"]
+    )
     group_commit_max_batch: int = 512
     group_commit_max_wait_ms: float = 2.0
 

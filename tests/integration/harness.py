@@ -61,15 +61,21 @@ class Server:
 
     def settings(self) -> Settings:
         return Settings(
-            data_dir=self.data_dir, database_url=self.database_url, secret_key="k" * 40,
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            secret_key="k" * 40,
             **self.overrides,
         )
 
     def start(self) -> None:
         self.app = create_app(self.settings(), demo=True)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning",
-            ws_max_size=64 * 1024, lifespan="on",
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws_max_size=64 * 1024,
+            lifespan="on",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -93,7 +99,9 @@ class Server:
 class Api:
     """An HTTP client signed in as one user."""
 
-    def __init__(self, server: Server, token: str | None = None, principal: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, server: Server, token: str | None = None, principal: dict[str, Any] | None = None
+    ) -> None:
         self.server = server
         self.token = token
         self.principal = principal or {}
@@ -126,9 +134,13 @@ class Api:
         await self.http.aclose()
 
 
-async def login(server: Server, username: str, kind: str = "member") -> Api:
+async def login(
+    server: Server, username: str, kind: str = "member", password: str = PASSWORD
+) -> Api:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        r = await http.post("/api/auth/login", json={"kind": kind, "username": username, "password": PASSWORD})
+        r = await http.post(
+            "/api/auth/login", json={"kind": kind, "username": username, "password": password}
+        )
         assert r.status_code == 200, r.text
         body = r.json()
     return Api(server, body["token"], body["principal"])
@@ -136,7 +148,9 @@ async def login(server: Server, username: str, kind: str = "member") -> Api:
 
 async def consumer(server: Server, external_id: str, nickname: str = "") -> Api:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        r = await http.post("/api/auth/demo-consumer", json={"external_id": external_id, "nickname": nickname})
+        r = await http.post(
+            "/api/auth/demo-consumer", json={"external_id": external_id, "nickname": nickname}
+        )
         assert r.status_code == 200, r.text
         body = r.json()
     return Api(server, body["token"], body["principal"])
@@ -175,7 +189,9 @@ class Socket:
     async def message(self, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
         """The next ``message`` event whose message has the given fields."""
         for i, frame in enumerate(self.seen):
-            if frame.get("type") == "message" and all(frame["message"].get(k) == v for k, v in match.items()):
+            if frame.get("type") == "message" and all(
+                frame["message"].get(k) == v for k, v in match.items()
+            ):
                 return self.seen.pop(i)["message"]  # type: ignore[no-any-return]
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -183,12 +199,22 @@ class Socket:
             if remaining <= 0:
                 raise AssertionError(f"no message matching {match}; seen {self.seen[-5:]}")
             frame = orjson.loads(await asyncio.wait_for(self.ws.recv(), remaining))
-            if frame.get("type") == "message" and all(frame["message"].get(k) == v for k, v in match.items()):
+            if frame.get("type") == "message" and all(
+                frame["message"].get(k) == v for k, v in match.items()
+            ):
                 return frame["message"]  # type: ignore[no-any-return]
             self.seen.append(frame)
 
     async def send_text(self, client_id: str, text_: str, **target: Any) -> dict[str, Any]:
-        await self.send({"op": "send", "client_id": client_id, "kind": "text", "content": {"text": text_}, **target})
+        await self.send(
+            {
+                "op": "send",
+                "client_id": client_id,
+                "kind": "text",
+                "content": {"text": text_},
+                **target,
+            }
+        )
         return await self.expect(op="ack", client_id=client_id)
 
     async def close(self) -> None:

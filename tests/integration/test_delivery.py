@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.harness import Server, consumer, free_port, login, fresh_database_url
+from tests.integration.harness import Server, consumer, free_port, fresh_database_url, login
 
 SHOP1 = 1
 
@@ -28,13 +28,18 @@ async def _assigned_pair(server: Server, external: str):  # type: ignore[no-unty
 
 
 async def test_duplicate_send_returns_the_same_ack_and_one_message(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-dup")
+    _agent, buyer, _agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-dup")
     first = await buyer_ws.send_text("same-id", "这条只发一次", session_id=sid)
     again = await buyer_ws.send_text("same-id", "这条只发一次", session_id=sid)
     assert again["message_id"] == first["message_id"] and again["seq"] == first["seq"]
     assert first["duplicate"] is False and again["duplicate"] is True
     # Over REST too (an integration retrying after a timeout).
-    body = {"client_id": "same-id", "kind": "text", "content": {"text": "这条只发一次"}, "session_id": sid}
+    body = {
+        "client_id": "same-id",
+        "kind": "text",
+        "content": {"text": "这条只发一次"},
+        "session_id": sid,
+    }
     rest = await buyer.ok("POST", "/api/messages", body)
     assert rest["message_id"] == first["message_id"]
     history = await buyer.ok("GET", f"/api/sessions/{sid}/messages", params={"limit": 500})
@@ -42,11 +47,18 @@ async def test_duplicate_send_returns_the_same_ack_and_one_message(server: Serve
 
 
 async def test_pipelined_sends_keep_order_and_every_tab_gets_them(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-order")
+    agent, _buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-order")
     second_tab = await agent.socket()
     for i in range(50):  # no waiting for acks: the server must keep the order
-        await buyer_ws.send({"op": "send", "client_id": f"p{i}", "kind": "text",
-                             "content": {"text": f"消息 {i}"}, "session_id": sid})
+        await buyer_ws.send(
+            {
+                "op": "send",
+                "client_id": f"p{i}",
+                "kind": "text",
+                "content": {"text": f"消息 {i}"},
+                "session_id": sid,
+            }
+        )
     acks = [await buyer_ws.expect(op="ack", client_id=f"p{i}") for i in range(50)]
     seqs = [a["seq"] for a in acks]
     assert seqs == sorted(seqs) and len(set(seqs)) == 50
@@ -56,7 +68,7 @@ async def test_pipelined_sends_keep_order_and_every_tab_gets_them(server: Server
 
 
 async def test_reconnect_with_resume_gets_what_was_missed_in_order(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-resume")
+    agent, _buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-resume")
     last = (await agent_ws.send_text("a0", "在的", session_id=sid))["seq"]
     await agent_ws.close()
     sent = [await buyer_ws.send_text(f"r{i}", f"离线时的消息{i}", session_id=sid) for i in range(5)]
@@ -66,14 +78,18 @@ async def test_reconnect_with_resume_gets_what_was_missed_in_order(server: Serve
     replay = [f["message"] for f in back.seen if f.get("type") == "message"]
     assert [m["seq"] for m in replay] == [a["seq"] for a in sent]
     # REST pages through history the same way.
-    page = await agent.ok("GET", f"/api/sessions/{sid}/messages", params={"after_seq": last, "limit": 2})
+    page = await agent.ok(
+        "GET", f"/api/sessions/{sid}/messages", params={"after_seq": last, "limit": 2}
+    )
     assert [m["seq"] for m in page] == [sent[0]["seq"], sent[1]["seq"]]
-    older = await agent.ok("GET", f"/api/sessions/{sid}/messages", params={"before_seq": last, "limit": 100})
+    older = await agent.ok(
+        "GET", f"/api/sessions/{sid}/messages", params={"before_seq": last, "limit": 100}
+    )
     assert all(m["seq"] < last for m in older) and older == sorted(older, key=lambda m: m["seq"])
 
 
 async def test_read_receipts_and_typing(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-read")
+    _agent, buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-read")
     ack = await buyer_ws.send_text("q", "有货吗", session_id=sid)
     await agent_ws.send({"op": "read", "session_id": sid, "seq": ack["seq"]})
     receipt = await buyer_ws.expect(type="read", session_id=sid)
@@ -92,13 +108,27 @@ async def test_acked_messages_survive_a_killed_server(tmp_path: Path) -> None:
     """Acks follow the commit: SIGKILL the server, start it again, everything acked is there."""
     url = fresh_database_url(tmp_path)
     port = free_port()
-    env = {**os.environ, "FEIGE_DATA_DIR": str(tmp_path), "FEIGE_DATABASE_URL": url,
-           "FEIGE_SECRET_KEY": "k" * 40, "FEIGE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "FEIGE_DATA_DIR": str(tmp_path),
+        "FEIGE_DATABASE_URL": url,
+        "FEIGE_SECRET_KEY": "k" * 40,
+        "FEIGE_LOG_LEVEL": "WARNING",
+    }
 
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from feige.commands.serve import main; main()", "--demo",
-             "--port", str(port)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-c",
+                "from feige.commands.serve import main; main()",
+                "--demo",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.time() + 30
@@ -120,8 +150,15 @@ async def test_acked_messages_survive_a_killed_server(tmp_path: Path) -> None:
         ws = await buyer.socket()
         sid = (await ws.send_text("c0", "第一条", shop_id=SHOP1))["session_id"]
         for i in range(1, 200):
-            await ws.send({"op": "send", "client_id": f"c{i}", "kind": "text",
-                           "content": {"text": f"第{i}条"}, "session_id": sid})
+            await ws.send(
+                {
+                    "op": "send",
+                    "client_id": f"c{i}",
+                    "kind": "text",
+                    "content": {"text": f"第{i}条"},
+                    "session_id": sid,
+                }
+            )
         acked = [await ws.expect(op="ack", client_id=f"c{i}") for i in range(1, 200)]
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -13,8 +13,13 @@ async def test_offline_message_then_agent_takes_it_and_chat_runs_both_ways(serve
     buyer = await consumer(server, "c-offline", "小李")
     buyer_ws = await buyer.socket()
     # Nobody online or on break: the buyer's first message opens an offline-message session.
-    ack = await buyer_ws.send_text("b1", "你好，在吗？", shop_id=SHOP1, entry="product",
-                                   entry_card={"kind": "product_card", "product_id": "p-1", "title": "T恤"})
+    ack = await buyer_ws.send_text(
+        "b1",
+        "你好，在吗？",
+        shop_id=SHOP1,
+        entry="product",
+        entry_card={"kind": "product_card", "product_id": "p-1", "title": "T恤"},
+    )
     sid = ack["session_id"]
     assert ack["seq"] >= 1 and ack["duplicate"] is False
     session = await buyer.ok("GET", f"/api/sessions/{sid}")
@@ -153,8 +158,11 @@ async def test_events_bring_clients_to_the_state_of_a_fresh_fetch(server: Server
 async def test_idle_sessions_close_after_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.integration.harness import fresh_database_url
 
-    srv = Server(tmp_path, fresh_database_url(tmp_path),
-                 overrides={"session_idle_close_seconds": 0.5, "idle_check_interval_seconds": 0.2})
+    srv = Server(
+        tmp_path,
+        fresh_database_url(tmp_path),
+        overrides={"session_idle_close_seconds": 0.5, "idle_check_interval_seconds": 0.2},
+    )
     srv.start()
     try:
         agent = await login(srv, "shop1_agent1")

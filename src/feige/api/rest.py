@@ -141,7 +141,12 @@ async def list_sessions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[Json]:
     return await sessions.list_sessions(
-        ctx, caller, state=state, order_no=order_no, consumer=consumer, before_id=before_id,
+        ctx,
+        caller,
+        state=state,
+        order_no=order_no,
+        consumer=consumer,
+        before_id=before_id,
         limit=limit,
     )
 

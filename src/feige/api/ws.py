@@ -100,7 +100,9 @@ def _resume_map(value: Any) -> dict[int, int]:
     return out
 
 
-async def _resume(ctx: Context, conn: Connection, principal: Principal, wanted: dict[int, int]) -> None:
+async def _resume(
+    ctx: Context, conn: Connection, principal: Principal, wanted: dict[int, int]
+) -> None:
     missed = await chat.missed(ctx, principal, wanted)
     for message in missed:
         conn.send({"op": "event", "type": "message", "message": message})
@@ -160,16 +162,28 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             conn.send({"op": "error", "ref": ref, "for": op, **exc.to_dict(lang)})
         except Exception:
             log.exception("ws_frame_failed", op=op)
-            conn.send({"op": "error", "ref": ref, "for": op, "code": "internal", "message": "internal error"})
+            conn.send(
+                {
+                    "op": "error",
+                    "ref": ref,
+                    "for": op,
+                    "code": "internal",
+                    "message": "internal error",
+                }
+            )
         finally:
             in_flight.release()
 
     try:
         sessions = await _open_sessions(ctx, principal)
-        conn.send({
-            "op": "ready", "principal": accounts.principal_view(principal),
-            "sessions": sessions, "heartbeat": HEARTBEAT_SECONDS,
-        })
+        conn.send(
+            {
+                "op": "ready",
+                "principal": accounts.principal_view(principal),
+                "sessions": sessions,
+                "heartbeat": HEARTBEAT_SECONDS,
+            }
+        )
         await _resume(ctx, conn, principal, resume)
         while not pump.done():
             message = await websocket.receive()

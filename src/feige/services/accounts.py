@@ -113,7 +113,9 @@ def platform_signature(secret: str, external_id: str, nickname: str, ts: int) ->
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _upsert_consumer(conn: Connection, external_id: str, nickname: str, now: float) -> dict[str, Any]:
+def _upsert_consumer(
+    conn: Connection, external_id: str, nickname: str, now: float
+) -> dict[str, Any]:
     row = repo.consumer_by_external(conn, external_id)
     if row is None:
         new_id = repo.insert_row(
@@ -195,17 +197,29 @@ def _username_free(conn: Connection, username: str) -> None:
 
 
 def create_shop_sync(
-    conn: Connection, name: str, owner_username: str, owner_password_hash: str, now: float,
-    welcome: str | None, routing_mode: str, capacity: int,
+    conn: Connection,
+    name: str,
+    owner_username: str,
+    owner_password_hash: str,
+    now: float,
+    welcome: str | None,
+    routing_mode: str,
+    capacity: int,
 ) -> dict[str, Any]:
     _username_free(conn, owner_username)
     shop_id = repo.insert_row(
         conn, shops, name=name, routing_mode=routing_mode, welcome_message=welcome, created_at=now
     )
     repo.insert_row(
-        conn, members, shop_id=shop_id, username=owner_username,
-        password_hash=owner_password_hash, role=MemberRole.OWNER.value,
-        display_name=f"{name}店主", status=AgentStatus.OFFLINE.value, capacity=capacity,
+        conn,
+        members,
+        shop_id=shop_id,
+        username=owner_username,
+        password_hash=owner_password_hash,
+        role=MemberRole.OWNER.value,
+        display_name=f"{name}店主",
+        status=AgentStatus.OFFLINE.value,
+        capacity=capacity,
         created_at=now,
     )
     row = repo.shop_by_id(conn, shop_id)
@@ -219,8 +233,14 @@ async def create_shop(
     require_staff(actor, "admin")
     s = ctx.settings
     return await ctx.db.write(
-        create_shop_sync, name, owner_username, hash_password(owner_password), ctx.clock(),
-        s.default_welcome_message, s.default_routing_mode, s.default_agent_capacity,
+        create_shop_sync,
+        name,
+        owner_username,
+        hash_password(owner_password),
+        ctx.clock(),
+        s.default_welcome_message,
+        s.default_routing_mode,
+        s.default_agent_capacity,
     )
 
 
@@ -233,8 +253,13 @@ def create_member_sync(conn: Connection, values: dict[str, Any]) -> dict[str, An
 
 
 async def create_member(
-    ctx: Context, actor: Principal, username: str, password: str, display_name: str,
-    role: str, capacity: int | None,
+    ctx: Context,
+    actor: Principal,
+    username: str,
+    password: str,
+    display_name: str,
+    role: str,
+    capacity: int | None,
 ) -> dict[str, Any]:
     shop_id = require_supervisor(actor)
     if role not in (MemberRole.MANAGER, MemberRole.AGENT):
@@ -244,10 +269,14 @@ async def create_member(
     if not (3 <= len(username) <= 64) or len(password) < 6:
         raise Invalid(detail="username / password")
     values = {
-        "shop_id": shop_id, "username": username, "password_hash": hash_password(password),
-        "role": role, "display_name": display_name or username,
+        "shop_id": shop_id,
+        "username": username,
+        "password_hash": hash_password(password),
+        "role": role,
+        "display_name": display_name or username,
         "status": AgentStatus.OFFLINE.value,
-        "capacity": capacity or ctx.settings.default_agent_capacity, "created_at": ctx.clock(),
+        "capacity": capacity or ctx.settings.default_agent_capacity,
+        "created_at": ctx.clock(),
     }
     return await ctx.db.write(create_member_sync, values)
 
@@ -271,7 +300,11 @@ def _update_member_sync(
 
 
 async def update_member(
-    ctx: Context, actor: Principal, member_id: int, capacity: int | None, active: bool | None,
+    ctx: Context,
+    actor: Principal,
+    member_id: int,
+    capacity: int | None,
+    active: bool | None,
     password: str | None,
 ) -> dict[str, Any]:
     shop_id = require_supervisor(actor)
@@ -316,6 +349,11 @@ def create_staff_sync(
 ) -> int:
     _username_free(conn, username)
     return repo.insert_row(
-        conn, staff, username=username, password_hash=password_hash, role=role,
-        display_name=name, created_at=now,
+        conn,
+        staff,
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        display_name=name,
+        created_at=now,
     )

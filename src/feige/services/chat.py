@@ -103,8 +103,13 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
     if entry_card is not None:
         entry_card = _validate_entry_card(entry_card)
     return Outgoing(
-        client_id, kind, checked, session_id if _is_id(session_id) else None,
-        shop_id if _is_id(shop_id) else None, entry, entry_card,
+        client_id,
+        kind,
+        checked,
+        session_id if _is_id(session_id) else None,
+        shop_id if _is_id(shop_id) else None,
+        entry,
+        entry_card,
     )
 
 
@@ -139,8 +144,13 @@ def ack_view(message: Row, duplicate: bool) -> Row:
 
 
 def _open_session(
-    conn: Connection, outbox: Outbox, consumer_id: int, shop_id: int, out: Outgoing,
-    settings: Any, now: float,
+    conn: Connection,
+    outbox: Outbox,
+    consumer_id: int,
+    shop_id: int,
+    out: Outgoing,
+    settings: Any,
+    now: float,
 ) -> Row:
     """The consumer's message opens a session when none is open (rules.md §2)."""
     if repo.shop_by_id(conn, shop_id) is None:
@@ -152,12 +162,24 @@ def _open_session(
         return existing
     card = out.entry_card
     session: Row = {
-        "shop_id": shop_id, "consumer_id": consumer_id, "agent_id": None,
-        "state": SessionState.OFFLINE.value, "entry": out.entry, "entry_card": card,
-        "order_no": card.get("order_no") if card else None, "opened_at": now,
-        "wait_started_at": None, "assigned_at": None, "closed_at": None, "close_reason": None,
-        "last_activity_at": now, "last_seq": 0, "consumer_read_seq": 0, "agent_read_seq": 0,
-        "rating": None, "invalid_reasons": None,
+        "shop_id": shop_id,
+        "consumer_id": consumer_id,
+        "agent_id": None,
+        "state": SessionState.OFFLINE.value,
+        "entry": out.entry,
+        "entry_card": card,
+        "order_no": card.get("order_no") if card else None,
+        "opened_at": now,
+        "wait_started_at": None,
+        "assigned_at": None,
+        "closed_at": None,
+        "close_reason": None,
+        "last_activity_at": now,
+        "last_seq": 0,
+        "consumer_read_seq": 0,
+        "agent_read_seq": 0,
+        "rating": None,
+        "invalid_reasons": None,
     }
     session["id"] = repo.insert_row(conn, sessions, **session)
     reception.record(conn, session, EventType.OPEN, now, consumer=str(consumer_id), entry=out.entry)
@@ -192,14 +214,25 @@ def _send(
             raise Forbidden("not_your_session")
     if out.kind == MessageKind.IMAGE:
         image = repo.image_by_id(conn, out.content["image_id"])
-        if image is None or image["session_id"] != session["id"] or image["uploader_id"] != principal.id:
+        if (
+            image is None
+            or image["session_id"] != session["id"]
+            or image["uploader_id"] != principal.id
+        ):
             raise NotFound(what="image")
     if out.kind == MessageKind.ORDER_CARD:
         session["order_no"] = out.content["order_no"]
         repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
     message = reception.append_message(
-        conn, outbox, session, role=role, sender_id=principal.id, kind=out.kind,
-        content=out.content, now=now, client_id=out.client_id,
+        conn,
+        outbox,
+        session,
+        role=role,
+        sender_id=principal.id,
+        kind=out.kind,
+        content=out.content,
+        now=now,
+        client_id=out.client_id,
     )
     return ack_view(message, duplicate=False)
 
@@ -259,8 +292,13 @@ async def typing(ctx: Context, principal: Principal, session_id: int) -> None:
 
 
 async def history(
-    ctx: Context, principal: Principal, session_id: int, *, after_seq: int | None = None,
-    before_seq: int | None = None, limit: int = 50,
+    ctx: Context,
+    principal: Principal,
+    session_id: int,
+    *,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
 ) -> list[Row]:
     """A page of a session's messages, oldest first."""
     limit = max(1, min(limit, 500))

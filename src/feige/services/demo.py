@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from feige.domain import AgentStatus, EventType, MemberRole, SenderRole, SessionState
-from feige.services.accounts import create_member_sync, create_shop_sync, create_staff_sync, hash_password
+from feige.services.accounts import (
+    create_member_sync,
+    create_shop_sync,
+    create_staff_sync,
+    hash_password,
+)
 from feige.services.context import Outbox
 from feige.services.reception import append_message, record
 from feige.store import repo
@@ -19,7 +24,12 @@ SHOPS = [
     ("飞鸽旗舰店", "shop1", ["小红", "小明", "小刚"]),
     ("云端数码专营店", "shop2", ["阿杰", "阿美", "阿强"]),
 ]
-CONSUMERS = [("buyer1", "爱购物的小王"), ("buyer2", "李女士"), ("buyer3", "张先生"), ("buyer4", "Tom")]
+CONSUMERS = [
+    ("buyer1", "爱购物的小王"),
+    ("buyer2", "李女士"),
+    ("buyer3", "张先生"),
+    ("buyer4", "Tom"),
+]
 QUICK_REPLIES = [
     ("发货时间", "亲，付款后 48 小时内发货，请耐心等待哦～"),
     ("尺码建议", "亲，建议参考详情页尺码表，平时穿 M 码选 M 即可。"),
@@ -49,28 +59,56 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
     rng = random.Random(7)
     for name, prefix, agents in SHOPS:
         shop = create_shop_sync(
-            conn, name, f"{prefix}_owner", pw, now, "您好，欢迎光临" + name + "，请问有什么可以帮您？",
-            "priority", 10,
+            conn,
+            name,
+            f"{prefix}_owner",
+            pw,
+            now,
+            "您好，欢迎光临" + name + "，请问有什么可以帮您？",
+            "priority",
+            10,
         )
         logins.append({"who": f"{name} 店主", "username": f"{prefix}_owner", "kind": "member"})
         agent_ids = []
         for i, agent_name in enumerate(agents, start=1):
             username = f"{prefix}_agent{i}"
-            member = create_member_sync(conn, {
-                "shop_id": shop["id"], "username": username, "password_hash": pw,
-                "role": MemberRole.AGENT.value, "display_name": agent_name,
-                "status": AgentStatus.OFFLINE.value, "capacity": 10, "created_at": now,
-            })
+            member = create_member_sync(
+                conn,
+                {
+                    "shop_id": shop["id"],
+                    "username": username,
+                    "password_hash": pw,
+                    "role": MemberRole.AGENT.value,
+                    "display_name": agent_name,
+                    "status": AgentStatus.OFFLINE.value,
+                    "capacity": 10,
+                    "created_at": now,
+                },
+            )
             agent_ids.append(member["id"])
-            logins.append({"who": f"{name} 客服 {agent_name}", "username": username, "kind": "member"})
+            logins.append(
+                {"who": f"{name} 客服 {agent_name}", "username": username, "kind": "member"}
+            )
         for title, content in QUICK_REPLIES:
-            repo.insert_row(conn, quick_replies, shop_id=shop["id"], member_id=None, title=title,
-                            content=content, created_at=now)
+            repo.insert_row(
+                conn,
+                quick_replies,
+                shop_id=shop["id"],
+                member_id=None,
+                title=title,
+                content=content,
+                created_at=now,
+            )
         consumer_ids = []
         for external, nick in CONSUMERS:
             row = repo.consumer_by_external(conn, external)
-            consumer_ids.append(row["id"] if row else repo.insert_row(
-                conn, consumers, external_id=external, nickname=nick, created_at=now))
+            consumer_ids.append(
+                row["id"]
+                if row
+                else repo.insert_row(
+                    conn, consumers, external_id=external, nickname=nick, created_at=now
+                )
+            )
         for k, consumer_id in enumerate(consumer_ids[:2]):
             _seed_history(conn, shop["id"], consumer_id, agent_ids[k], now - 86400 * (k + 1), rng)
     for external, nick in CONSUMERS:
@@ -79,14 +117,32 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
 
 
 def _seed_history(
-    conn: Connection, shop_id: int, consumer_id: int, agent_id: int, start: float, rng: random.Random
+    conn: Connection,
+    shop_id: int,
+    consumer_id: int,
+    agent_id: int,
+    start: float,
+    rng: random.Random,
 ) -> None:
     session: dict[str, Any] = {
-        "shop_id": shop_id, "consumer_id": consumer_id, "agent_id": agent_id,
-        "state": SessionState.ASSIGNED.value, "entry": "product", "entry_card": None,
-        "order_no": None, "opened_at": start, "wait_started_at": None, "assigned_at": start,
-        "closed_at": None, "close_reason": None, "last_activity_at": start, "last_seq": 0,
-        "consumer_read_seq": 0, "agent_read_seq": 0, "rating": None, "invalid_reasons": None,
+        "shop_id": shop_id,
+        "consumer_id": consumer_id,
+        "agent_id": agent_id,
+        "state": SessionState.ASSIGNED.value,
+        "entry": "product",
+        "entry_card": None,
+        "order_no": None,
+        "opened_at": start,
+        "wait_started_at": None,
+        "assigned_at": start,
+        "closed_at": None,
+        "close_reason": None,
+        "last_activity_at": start,
+        "last_seq": 0,
+        "consumer_read_seq": 0,
+        "agent_read_seq": 0,
+        "rating": None,
+        "invalid_reasons": None,
     }
     session["id"] = repo.insert_row(conn, sessions, **session)
     record(conn, session, EventType.OPEN, start, consumer=str(consumer_id), entry="product")
@@ -96,11 +152,26 @@ def _seed_history(
     for role, text in HISTORY:
         t += rng.randint(5, 60)
         sender = consumer_id if role is SenderRole.BUYER else agent_id
-        append_message(conn, outbox, session, role=role, sender_id=sender, kind="text",
-                       content={"text": text}, now=t)
+        append_message(
+            conn,
+            outbox,
+            session,
+            role=role,
+            sender_id=sender,
+            kind="text",
+            content={"text": text},
+            now=t,
+        )
     t += 60
     score = rng.choice([4, 5])
-    repo.update_row(conn, sessions, session["id"], state=SessionState.CLOSED.value, closed_at=t,
-                    close_reason="agent", rating=score)
+    repo.update_row(
+        conn,
+        sessions,
+        session["id"],
+        state=SessionState.CLOSED.value,
+        closed_at=t,
+        close_reason="agent",
+        rating=score,
+    )
     record(conn, session, EventType.CLOSED, t)
     record(conn, session, EventType.RATED, t + 5, score=score)

@@ -21,7 +21,9 @@ class ServiceError(Exception):
 
     def to_dict(self, lang: str = "zh-CN") -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message(lang)}
-        out.update({k: v for k, v in self.params.items() if isinstance(v, str | int | list)})
+        params = {k: v for k, v in self.params.items() if isinstance(v, str | int | list)}
+        if params:
+            out["params"] = params
         return out
 
 

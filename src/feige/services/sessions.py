@@ -116,7 +116,9 @@ async def session_events(ctx: Context, principal: Principal, session_id: int) ->
 # --- agent status ------------------------------------------------------------------------------
 
 
-def _set_status(conn: Connection, outbox: Outbox, member_id: int, status: AgentStatus, now: float) -> Row:
+def _set_status(
+    conn: Connection, outbox: Outbox, member_id: int, status: AgentStatus, now: float
+) -> Row:
     member = repo.member_by_id(conn, member_id)
     assert member is not None
     open_count = repo.open_session_count(conn, member_id)
@@ -145,7 +147,9 @@ async def set_status(ctx: Context, principal: Principal, status: str) -> Row:
 # --- take, transfer, close ----------------------------------------------------------------------
 
 
-def _take(conn: Connection, outbox: Outbox, principal: Principal, session_id: int, now: float) -> Row:
+def _take(
+    conn: Connection, outbox: Outbox, principal: Principal, session_id: int, now: float
+) -> Row:
     session = visible_session(conn, principal, session_id)
     if session["state"] not in WAITING:
         raise Invalid("not_waiting")
@@ -178,7 +182,12 @@ def _serving(conn: Connection, principal: Principal, session_id: int) -> Row:
 
 
 def _transfer(
-    conn: Connection, outbox: Outbox, principal: Principal, session_id: int, to_agent: int, now: float
+    conn: Connection,
+    outbox: Outbox,
+    principal: Principal,
+    session_id: int,
+    to_agent: int,
+    now: float,
 ) -> Row:
     session = _serving(conn, principal, session_id)
     if session["state"] != SessionState.ASSIGNED:
@@ -195,7 +204,12 @@ def _transfer(
     session["agent_id"] = target["id"]
     repo.update_row(conn, sessions, session_id, agent_id=target["id"])
     reception.record(
-        conn, session, EventType.TRANSFERRED, now, agent=str(target["id"]), **{"from": str(from_agent)}
+        conn,
+        session,
+        EventType.TRANSFERRED,
+        now,
+        agent=str(target["id"]),
+        **{"from": str(from_agent)},
     )
     reception.push_session(outbox, session, "transferred", from_agent)
     reception.system_notice(
@@ -209,7 +223,9 @@ async def transfer(ctx: Context, principal: Principal, session_id: int, to_agent
     return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock())  # type: ignore[no-any-return]
 
 
-def _close(conn: Connection, outbox: Outbox, principal: Principal, session_id: int, now: float) -> Row:
+def _close(
+    conn: Connection, outbox: Outbox, principal: Principal, session_id: int, now: float
+) -> Row:
     session = _serving(conn, principal, session_id)
     reception.close(conn, outbox, session, "agent", now)
     return reception.session_view(session)
@@ -239,7 +255,9 @@ async def close_idle(ctx: Context) -> int:
 # --- rating, report, blacklist ----------------------------------------------------------------
 
 
-def _rate(conn: Connection, outbox: Outbox, principal: Principal, session_id: int, score: int, now: float) -> Row:
+def _rate(
+    conn: Connection, outbox: Outbox, principal: Principal, session_id: int, score: int, now: float
+) -> Row:
     session = visible_session(conn, principal, session_id)
     session["rating"] = score
     repo.update_row(conn, sessions, session_id, rating=score)
@@ -273,8 +291,13 @@ def _report(
     ):
         raise Forbidden("not_your_session")
     report_id = repo.insert_report(
-        conn, session_id=session_id, shop_id=session["shop_id"], reporter_kind=principal.kind,
-        reporter_id=principal.id, reason=reason, created_at=now,
+        conn,
+        session_id=session_id,
+        shop_id=session["shop_id"],
+        reporter_kind=principal.kind,
+        reporter_id=principal.id,
+        reason=reason,
+        created_at=now,
     )
     flag(conn, outbox, session, FlagReason.REPORTED, now)
     return {"id": report_id, "session": reception.session_view(session)}
@@ -298,8 +321,12 @@ def _blacklist(
         raise Forbidden("not_your_session")
     if not repo.is_blacklisted(conn, session["shop_id"], session["consumer_id"]):
         repo.insert_blacklist(
-            conn, shop_id=session["shop_id"], consumer_id=session["consumer_id"], reason=reason,
-            created_by=principal.id, created_at=now,
+            conn,
+            shop_id=session["shop_id"],
+            consumer_id=session["consumer_id"],
+            reason=reason,
+            created_by=principal.id,
+            created_at=now,
         )
     flag(conn, outbox, session, FlagReason.BLACKLISTED, now)
     return reception.session_view(session)
@@ -318,7 +345,11 @@ async def list_blacklist(ctx: Context, principal: Principal) -> list[Row]:
         raise Forbidden()
     rows = await ctx.db.read(repo.list_blacklist, principal.shop_id)
     return [
-        {"consumer_id": r["consumer_id"], "consumer_nickname": r["consumer_nickname"],
-         "reason": r["reason"], "created_at": r["created_at"]}
+        {
+            "consumer_id": r["consumer_id"],
+            "consumer_nickname": r["consumer_nickname"],
+            "reason": r["reason"],
+            "created_at": r["created_at"],
+        }
         for r in rows
     ]

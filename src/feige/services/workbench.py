@@ -73,9 +73,13 @@ async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) 
 
     def job(conn: Connection) -> None:
         row = repo.quick_reply_by_id(conn, reply_id)
-        mine = row is not None and row["shop_id"] == shop_id and (
-            row["member_id"] == principal.id
-            or (row["member_id"] is None and principal.is_supervisor)
+        mine = (
+            row is not None
+            and row["shop_id"] == shop_id
+            and (
+                row["member_id"] == principal.id
+                or (row["member_id"] is None and principal.is_supervisor)
+            )
         )
         if not mine:
             raise NotFound(what="quick reply")

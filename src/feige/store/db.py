@@ -11,6 +11,7 @@ runs on PostgreSQL (psycopg 3), where the batch also saves round trips.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 T = TypeVar("T")
@@ -104,10 +105,8 @@ class Database:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)

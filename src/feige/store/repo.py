@@ -101,9 +101,7 @@ def agent_loads(conn: Connection, shop_id: int) -> list[Row]:
     """Active members that can receive sessions, with their open-session counts."""
     open_count = (
         select(func.count())
-        .where(
-            and_(sessions.c.agent_id == members.c.id, sessions.c.state == SessionState.ASSIGNED)
-        )
+        .where(and_(sessions.c.agent_id == members.c.id, sessions.c.state == SessionState.ASSIGNED))
         .scalar_subquery()
     )
     stmt = select(
@@ -341,7 +339,9 @@ def insert_report(conn: Connection, **values: Any) -> int:
 # --- quick replies and images ---------------------------------------------------------------
 
 
-def quick_replies_for(conn: Connection, shop_id: int, member_id: int, query: str | None) -> list[Row]:
+def quick_replies_for(
+    conn: Connection, shop_id: int, member_id: int, query: str | None
+) -> list[Row]:
     stmt = select(quick_replies).where(
         and_(
             quick_replies.c.shop_id == shop_id,
