@@ -80,7 +80,7 @@ class ModerationConfig:
     #: Max characters between an IM cue and the id after it (compact view).
     im_gap: int = 4
     #: Max characters between a negation and the hit it cancels (compact view).
-    negation_gap: int = 4
+    negation_gap: int = 8
     #: Max distance between a bank/pay cue and a card number (compact view).
     card_cue_window: int = 12
     #: Spam: messages remembered per sender, senders remembered, similarity and repeat count.

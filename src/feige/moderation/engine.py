@@ -43,7 +43,7 @@ _PHONE_PREFIXES = frozenset(
     {"tel", "phone", "mobile", "call", "dh", "v", "vx", "wx", "q", "qq", "weixin", "wechat"}
 )
 #: Delivery context before a phone number: the buyer's own receiving number.
-_DELIVERY = ("收货", "收件", "寄件", "联系人")
+_DELIVERY = ("收货", "收件", "寄件", "联系人", "退货", "寄回", "退回", "售后地址", "仓库")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _STRONG_CARD_CUES = frozenset({"卡号", "银行卡", "账号", "帐号", "户名", "开户行", "储蓄卡"})
@@ -164,7 +164,8 @@ class _Ctx:
         same clause."""
         gap = self.cfg.negation_gap
         for n in self.kind("neg"):
-            if n.end <= start_c and start_c - n.end <= gap:
+            reach = gap if n.end - n.start > 1 else 2  # 别, 勿: only right before
+            if n.end <= start_c and start_c - n.end <= reach:
                 a = self.v.ends[n.end - 1]
                 b = self.v.starts[start_c] if start_c < len(self.v.starts) else len(self.text)
                 if self.clean_between(a, b, d.CLAUSE_END):
@@ -178,8 +179,6 @@ class _Ctx:
             if (we <= start_o and self.clean_between(we, start_o, d.SENTENCE_END)) or (
                 ws >= end_o and self.clean_between(end_o, ws, d.SENTENCE_END)
             ):
-                return True
-            if ws < end_o and start_o < we:
                 return True
         return False
 
@@ -370,9 +369,12 @@ class Moderator:
         for c in ctx.kind("ctx"):
             if start - 8 <= c.end <= start and c.end > last_cue:
                 return False
-        window = s[max(0, start - 8) : start]
-        if last_cue < 0 and any(w in window for w in _DELIVERY):
-            return False
+        o_start = ctx.v.starts[start]
+        sentence = ctx.text[:o_start]
+        for stop in d.SENTENCE_END:
+            sentence = sentence.rsplit(stop, 1)[-1]
+        if any(w in sentence for w in _DELIVERY):
+            return False  # the buyer's receiving number, a return address
         j = start
         while j > 0 and s[j - 1] in _ASCII_LETTERS:
             j -= 1
@@ -446,17 +448,27 @@ class Moderator:
                 continue
             if not ctx.cancelled(ctx.compact_index(m.start()), m.start(), m.end()):
                 found.append(_Finding(cat.THIRD_PARTY_CONTACT, m.start(), m.end(), "email"))
+        urls: list[tuple[int, int]] = []
         for m in d.URL.finditer(wide):
             if any(a <= m.start() < b for a, b in emails):
                 continue
-            host = d.host_of(m.group())
-            if d.on_domains(host, self.domains):
-                continue
-            if not ctx.cancelled(ctx.compact_index(m.start()), m.start(), m.end()):
-                found.append(_Finding(cat.THIRD_PARTY_LINK, m.start(), m.end(), "url"))
+            urls.append((m.start(), m.end()))
+            self._url(ctx, found, m.group(), m.start(), m.end())
+        if " " in wide:  # letters spaced out: "w w w . j d . c o m"
+            keep = [i for i, ch in enumerate(wide) if ch != " "]
+            for m in d.URL.finditer(wide.replace(" ", "")):
+                a, b = keep[m.start()], keep[m.end() - 1] + 1
+                if not any(x < b and a < y for x, y in urls + emails):
+                    self._url(ctx, found, m.group(), a, b)
         for m in d.TOKEN.finditer(wide):
             if d.mixed_token(ctx.text[m.start() : m.end()]):
                 found.append(_Finding(cat.THIRD_PARTY_LINK, m.start(), m.end(), "token"))
+
+    def _url(self, ctx: _Ctx, found: list[_Finding], url: str, a: int, b: int) -> None:
+        if d.on_domains(d.host_of(url), self.domains):
+            return
+        if not ctx.cancelled(ctx.compact_index(a), a, b):
+            found.append(_Finding(cat.THIRD_PARTY_LINK, a, b, "url"))
 
     def _store(self, ctx: _Ctx, found: list[_Finding]) -> None:
         stores = [h for h in ctx.kind("store") if not ctx.allowed(h.start, h.end)]
