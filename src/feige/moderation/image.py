@@ -58,9 +58,9 @@ def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> 
     except Exception as exc:  # Pillow raises many types for bad input
         return ImageScan(False, (), f"not an image: {type(exc).__name__}")
     formats = (
-        zxingcpp.BarcodeFormat.QRCode
-        | zxingcpp.BarcodeFormat.MicroQRCode
-        | zxingcpp.BarcodeFormat.RMQRCode
+        zxingcpp.BarcodeFormat.QRCode,
+        zxingcpp.BarcodeFormat.MicroQRCode,
+        zxingcpp.BarcodeFormat.RMQRCode,
     )
 
     def read(img: Image.Image) -> tuple[str, ...]:
