@@ -116,10 +116,7 @@ def readable(v: Verdict, text: str | None, lang: str = "zh") -> str:
             f"  {'allowed' if en else '放行'}: [{e.start}, {e.end}) {e.match!r}  {e.detector}"
         )
     if text is not None:
-        if v.text is None:
-            shown = "(not delivered)" if en else "（不送达）"
-        else:
-            shown = v.text
+        shown = ("(not delivered)" if en else "（不送达）") if v.text is None else v.text
         lines.append(("Recipient sees: " if en else "对方看到：") + shown)
     return "\n".join(lines)
 
