@@ -57,10 +57,12 @@ def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> 
             gray = ImageOps.exif_transpose(im).convert("L")
     except Exception as exc:  # Pillow raises many types for bad input
         return ImageScan(False, (), f"not an image: {type(exc).__name__}")
-    formats = (
-        zxingcpp.BarcodeFormat.QRCode,
-        zxingcpp.BarcodeFormat.MicroQRCode,
-        zxingcpp.BarcodeFormat.RMQRCode,
+    formats = zxingcpp.BarcodeFormats(
+        [
+            zxingcpp.BarcodeFormat.QRCode,
+            zxingcpp.BarcodeFormat.MicroQRCode,
+            zxingcpp.BarcodeFormat.RMQRCode,
+        ]
     )
 
     def read(img: Image.Image) -> tuple[str, ...]:
