@@ -17,6 +17,7 @@ from feige import __version__, i18n
 from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
+from feige.services import compliance
 from feige.services import sessions as session_actions
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
@@ -48,7 +49,8 @@ def configure_logging(settings: Settings) -> None:
 def build_context(settings: Settings, demo: bool = False) -> Context:
     engine = create_db_engine(settings.effective_database_url)
     db = Database(engine, max_batch=settings.group_commit_max_batch)
-    return Context(settings, db, MemoryBroker(), MemoryPresence(), demo=demo)
+    moderator = compliance.build_moderator(settings.platform_domains)
+    return Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
 
 
 async def _idle_closer(ctx: Context, interval: float) -> None:

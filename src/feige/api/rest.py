@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from feige import __version__
 from feige.api.deps import Caller, Ctx
-from feige.services import accounts, chat, sessions, workbench
+from feige.services import accounts, chat, compliance, sessions, workbench
 from feige.services.errors import Invalid
 
 router = APIRouter()
@@ -55,6 +55,10 @@ class QuickReplyIn(BaseModel):
     title: str = Field(min_length=1, max_length=64)
     content: str = Field(min_length=1, max_length=4000)
     scope: Literal["shop", "personal"] = "personal"
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["confirmed", "dismissed"]
 
 
 class ShopIn(BaseModel):
@@ -298,3 +302,20 @@ async def create_shop(ctx: Ctx, caller: Caller, body: ShopIn) -> Json:
     return await accounts.create_shop(
         ctx, caller, body.name, body.owner_username, body.owner_password
     )
+
+
+@router.get("/api/violations", tags=["compliance"])
+async def list_violations(
+    ctx: Ctx,
+    caller: Caller,
+    status: Annotated[Literal["pending", "confirmed", "dismissed"] | None, Query()] = None,
+    shop_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[Json]:
+    """Reviewers: every record with the original text. Shop supervisors: their shop's."""
+    return await compliance.list_violations(ctx, caller, status, shop_id, limit)
+
+
+@router.post("/api/violations/{violation_id}/review", tags=["compliance"])
+async def review_violation(ctx: Ctx, caller: Caller, violation_id: int, body: ReviewIn) -> Json:
+    return await compliance.review(ctx, caller, violation_id, body.decision)

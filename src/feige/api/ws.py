@@ -62,6 +62,8 @@ def channels_for(principal: Principal) -> list[str]:
         channels.append(f"shop:{principal.shop_id}:agents")
         if principal.is_supervisor:
             channels.append(f"shop:{principal.shop_id}:supervisors")
+    if principal.kind == "staff":
+        channels.append("platform:reviewers")
     return channels
 
 

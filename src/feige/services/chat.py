@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from feige.domain import Entry, EventType, MessageKind, SenderRole, SessionState
-from feige.services import reception
+from feige.domain import Entry, EventType, MessageKind, ModerationAction, SenderRole, SessionState
+from feige.moderation import Verdict
+from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound, ServiceError
 from feige.services.sessions import visible_session
@@ -187,13 +188,57 @@ def _open_session(
     return session
 
 
+def _blocked(
+    conn: Connection,
+    outbox: Outbox,
+    principal: Principal,
+    out: Outgoing,
+    verdict: Verdict,
+    now: float,
+) -> Row:
+    """Not delivered: keep the record for reviewers and tell the sender which clause."""
+    if out.session_id is not None:
+        session: Row | None = visible_session(conn, principal, out.session_id)
+    else:
+        assert out.shop_id is not None
+        if repo.shop_by_id(conn, out.shop_id) is None:
+            raise NotFound(what="shop")
+        session = repo.open_session_for(conn, out.shop_id, principal.id)
+    shop_id = session["shop_id"] if session else out.shop_id
+    assert shop_id is not None
+    compliance.record_violation(
+        conn,
+        outbox,
+        session=session,
+        shop_id=shop_id,
+        message_id=None,
+        principal=principal,
+        verdict=verdict,
+        original={"kind": out.kind, **out.content},
+        now=now,
+    )
+    return {
+        "blocked": True,
+        "clauses": list(verdict.clauses),
+        "categories": list(verdict.categories),
+    }
+
+
 def _send(
-    conn: Connection, outbox: Outbox, principal: Principal, out: Outgoing, settings: Any, now: float
+    conn: Connection,
+    outbox: Outbox,
+    principal: Principal,
+    out: Outgoing,
+    settings: Any,
+    now: float,
+    verdict: Verdict | None = None,
 ) -> Row:
     role = SenderRole.BUYER if principal.kind == "consumer" else SenderRole.AGENT
     earlier = repo.message_by_client_id(conn, role.value, principal.id, out.client_id)
     if earlier is not None:
         return ack_view(earlier, duplicate=True)
+    if verdict is not None and verdict.action is ModerationAction.BLOCK:
+        return _blocked(conn, outbox, principal, out, verdict, now)
     if principal.kind == "consumer":
         if out.session_id is not None:
             session = visible_session(conn, principal, out.session_id)
@@ -223,6 +268,15 @@ def _send(
     if out.kind == MessageKind.ORDER_CARD:
         session["order_no"] = out.content["order_no"]
         repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
+    content = out.content
+    flagged = verdict is not None and verdict.action is not ModerationAction.ALLOW
+    if (
+        flagged
+        and out.kind == MessageKind.TEXT
+        and verdict is not None
+        and verdict.text is not None
+    ):
+        content = {**content, "text": verdict.text}  # masked: the original is for reviewers
     message = reception.append_message(
         conn,
         outbox,
@@ -230,11 +284,25 @@ def _send(
         role=role,
         sender_id=principal.id,
         kind=out.kind,
-        content=out.content,
+        content=content,
         now=now,
         client_id=out.client_id,
     )
-    return ack_view(message, duplicate=False)
+    ack = ack_view(message, duplicate=False)
+    if flagged and verdict is not None:
+        compliance.record_violation(
+            conn,
+            outbox,
+            session=session,
+            shop_id=session["shop_id"],
+            message_id=message["id"],
+            principal=principal,
+            verdict=verdict,
+            original={"kind": out.kind, **out.content},
+            now=now,
+        )
+        ack["moderation"] = {"action": verdict.action.value, "clauses": list(verdict.clauses)}
+    return ack
 
 
 async def send(ctx: Context, principal: Principal, frame: dict[str, Any]) -> Row:
@@ -242,9 +310,12 @@ async def send(ctx: Context, principal: Principal, frame: dict[str, Any]) -> Row
     if principal.kind == "staff":
         raise Forbidden()
     out = validate_send(ctx, frame)
+    verdict = await compliance.check(ctx, principal, out.kind, out.content)
     outbox = Outbox()
-    ack: Row = await ctx.db.write(_send, outbox, principal, out, ctx.settings, ctx.clock())
+    ack: Row = await ctx.db.write(_send, outbox, principal, out, ctx.settings, ctx.clock(), verdict)
     await ctx.publish(outbox)
+    if ack.get("blocked"):
+        raise Forbidden("blocked", clauses=", ".join(ack["clauses"]), categories=ack["categories"])
     return ack
 
 

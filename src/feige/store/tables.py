@@ -206,3 +206,81 @@ images = Table(
     Column("path", String(255), nullable=False),
     Column("created_at", Double, nullable=False),
 )
+
+# --- compliance (rules.md §8–9) and assessment (rules.md §3, §5) ----------------------------
+
+violations = Table(
+    "violations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # "message" for a checked message; "no_human_reply" for rule 2.2.1 streaks.
+    Column("kind", String(24), nullable=False),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("session_id", ForeignKey("sessions.id"), nullable=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=True),
+    Column("sender_role", String(16), nullable=True),
+    Column("sender_id", BigInteger, nullable=True),
+    Column("categories", JSON, nullable=False),
+    Column("clauses", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("action", String(16), nullable=False),
+    # The original text or image id: shown to platform reviewers only.
+    Column("original", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reviewed_by", BigInteger, nullable=True),
+    Column("reviewed_at", Double, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Index("ix_violations_status", "status", "id"),
+    Index("ix_violations_shop", "shop_id", "id"),
+)
+
+session_summaries = Table(
+    "session_summaries",
+    metadata,
+    Column("session_id", ForeignKey("sessions.id"), primary_key=True, autoincrement=False),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("first_event_at", Double, nullable=False),
+    Column("last_event_at", Double, nullable=False),
+    Column("close_at", Double, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Index("ix_session_summaries_span", "first_event_at", "last_event_at"),
+    Index("ix_session_summaries_shop_close", "shop_id", "close_at"),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("passed", Boolean, nullable=True),
+    Column("result", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("shop_id", "week", name="uq_assessments_shop_week"),
+)
+
+measures = Table(
+    "measures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("week", String(10), nullable=True),
+    # warning | points_deduction | deposit_withholding
+    Column("measure", String(24), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("shop_id", "week", "reason", name="uq_measures_shop_week_reason"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("key", String(32), primary_key=True),
+    Column("started_at", Double, nullable=False),
+    Column("finished_at", Double, nullable=True),
+    Column("node", String(64), nullable=False),
+)

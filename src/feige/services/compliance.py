@@ -1,0 +1,173 @@
+"""Compliance in the product (rules.md §8–9): check before delivery, keep violation records,
+let platform reviewers confirm or dismiss them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from feige.domain import FlagReason, MessageKind, ModerationAction
+from feige.moderation import ModerationConfig, Moderator, Verdict
+from feige.services.context import Context, Outbox, Principal
+from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.store import repo
+from feige.store.tables import violations
+
+Row = dict[str, Any]
+# A buyer message blocked for these marks its session risky, hence invalid (rules.md §6).
+RISKY_CATEGORIES = frozenset({"fraud", "spam", "abuse"})
+PENDING, CONFIRMED, DISMISSED = "pending", "confirmed", "dismissed"
+
+
+def build_moderator(platform_domains: list[str]) -> Moderator:
+    return Moderator(ModerationConfig(platform_domains=tuple(platform_domains)))
+
+
+async def check(
+    ctx: Context, principal: Principal, kind: str, content: dict[str, Any]
+) -> Verdict | None:
+    """The engine's verdict for a message about to be sent; None when there is nothing to
+    check (cards come from the marketplace's own catalogue and order system)."""
+    moderator: Moderator | None = ctx.moderator
+    if moderator is None:
+        return None
+    role = "buyer" if principal.kind == "consumer" else "agent"
+    sender = principal.channel
+    if kind == MessageKind.TEXT:
+        return moderator.check_text(content["text"], role=role, sender=sender)
+    if kind == MessageKind.IMAGE:
+        image = await ctx.db.read(repo.image_by_id, content["image_id"])
+        if image is None:
+            raise NotFound(what="image")
+        path = ctx.settings.data_dir / image["path"]
+        data = await asyncio.to_thread(path.read_bytes)
+        return moderator.check_image(data, role=role, sender=sender)
+    return None
+
+
+def record_violation(
+    conn: Connection,
+    outbox: Outbox,
+    *,
+    session: Row | None,
+    shop_id: int,
+    message_id: int | None,
+    principal: Principal,
+    verdict: Verdict,
+    original: dict[str, Any],
+    now: float,
+) -> int:
+    """Store a non-allow verdict for reviewers; a buyer blocked for fraud, spam or abuse
+    makes the session risky."""
+    evidence = [
+        {"category": e.category, "start": e.start, "end": e.end, "detector": e.detector}
+        for e in verdict.evidence
+    ]
+    violation_id = repo.insert_row(
+        conn,
+        violations,
+        kind="message",
+        shop_id=shop_id,
+        session_id=session["id"] if session else None,
+        message_id=message_id,
+        sender_role="buyer" if principal.kind == "consumer" else "agent",
+        sender_id=principal.id,
+        categories=list(verdict.categories),
+        clauses=list(verdict.clauses),
+        evidence=evidence,
+        action=verdict.action.value,
+        original=original,
+        status=PENDING,
+        created_at=now,
+    )
+    if (
+        session is not None
+        and principal.kind == "consumer"
+        and verdict.action is ModerationAction.BLOCK
+        and RISKY_CATEGORIES.intersection(verdict.categories)
+    ):
+        from feige.services.sessions import flag
+
+        flag(conn, outbox, session, FlagReason.RISKY, now)
+    outbox.add(
+        ("platform:reviewers",), {"type": "violation", "id": violation_id, "shop_id": shop_id}
+    )
+    return violation_id
+
+
+def violation_view(row: Row, *, with_original: bool) -> Row:
+    view = {
+        k: row[k]
+        for k in (
+            "id",
+            "kind",
+            "shop_id",
+            "session_id",
+            "message_id",
+            "sender_role",
+            "sender_id",
+            "categories",
+            "clauses",
+            "evidence",
+            "action",
+            "status",
+            "created_at",
+            "reviewed_at",
+        )
+    }
+    if with_original:
+        view["original"] = row["original"]
+    return view
+
+
+async def list_violations(
+    ctx: Context, principal: Principal, status: str | None, shop_id: int | None, limit: int
+) -> list[Row]:
+    """Reviewers see every record with the original; a shop's supervisors see their shop's
+    records without it."""
+    if principal.is_staff:
+        with_original = True
+    elif principal.is_supervisor:
+        shop_id, with_original = principal.shop_id, False
+    else:
+        raise Forbidden()
+    stmt = select(violations).order_by(violations.c.id.desc()).limit(max(1, min(limit, 500)))
+    if status:
+        stmt = stmt.where(violations.c.status == status)
+    if shop_id is not None:
+        stmt = stmt.where(violations.c.shop_id == shop_id)
+    rows = await ctx.db.read(lambda conn: [dict(r) for r in conn.execute(stmt).mappings()])
+    return [violation_view(r, with_original=with_original) for r in rows]
+
+
+async def review(ctx: Context, principal: Principal, violation_id: int, decision: str) -> Row:
+    """A reviewer confirms or dismisses a pending record (rules.md §9)."""
+    if not principal.is_staff:
+        raise Forbidden()
+    if decision not in (CONFIRMED, DISMISSED):
+        raise Invalid(detail="decision: confirmed | dismissed")
+
+    def job(conn: Connection) -> Row:
+        row = (
+            conn.execute(select(violations).where(violations.c.id == violation_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(what="violation")
+        if row["status"] != PENDING:
+            raise Invalid(detail=f"already {row['status']}")
+        now = ctx.clock()
+        repo.update_row(
+            conn,
+            violations,
+            violation_id,
+            status=decision,
+            reviewed_by=principal.id,
+            reviewed_at=now,
+        )
+        return violation_view({**row, "status": decision, "reviewed_at": now}, with_original=True)
+
+    return await ctx.db.write(job)

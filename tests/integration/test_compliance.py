@@ -1,0 +1,113 @@
+"""Every message goes through the compliance engine before delivery (rules.md §8)."""
+
+from __future__ import annotations
+
+import io
+
+import zxingcpp
+from PIL import Image
+
+from tests.integration.harness import Server, consumer, login
+
+SHOP1 = 1
+
+
+async def _pair(server: Server, external: str):  # type: ignore[no-untyped-def]
+    agent = await login(server, "shop1_agent1")
+    await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    buyer = await consumer(server, external)
+    buyer_ws, agent_ws = await buyer.socket(), await agent.socket()
+    sid = (await buyer_ws.send_text("open", "你好", shop_id=SHOP1))["session_id"]
+    return agent, buyer, agent_ws, buyer_ws, sid
+
+
+async def test_merchant_diverting_buyer_is_blocked_and_kept_for_reviewers(server: Server) -> None:
+    agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod1")
+    await agent_ws.send(
+        {
+            "op": "send",
+            "client_id": "wx",
+            "kind": "text",
+            "content": {"text": "加我薇信 abc123 私聊优惠"},
+            "session_id": sid,
+        }
+    )
+    error = await agent_ws.expect(op="error", ref="wx")
+    assert error["code"] == "blocked" and "2.2.3" in error["message"]
+    history = await buyer.ok("GET", f"/api/sessions/{sid}/messages")
+    assert all("abc123" not in str(m["content"]) for m in history)  # never delivered
+    reviewer = await login(server, "reviewer", kind="staff")
+    pending = await reviewer.ok("GET", "/api/violations", params={"status": "pending"})
+    record = next(v for v in pending if v["session_id"] == sid)
+    assert record["action"] == "block" and record["categories"] == ["third_party.contact"]
+    assert record["original"]["text"] == "加我薇信 abc123 私聊优惠"
+    assert record["sender_role"] == "agent" and record["message_id"] is None
+    # The shop sees its record, never the original; agents and other shops see nothing.
+    owner = await login(server, "shop1_owner")
+    shop_view = await owner.ok("GET", "/api/violations")
+    assert [v["id"] for v in shop_view] == [record["id"]] and "original" not in shop_view[0]
+    assert (await agent.get("/api/violations")).status_code == 403
+    assert await (await login(server, "shop2_owner")).ok("GET", "/api/violations") == []
+    done = await reviewer.ok(
+        "POST", f"/api/violations/{record['id']}/review", {"decision": "confirmed"}
+    )
+    assert done["status"] == "confirmed"
+    again = await reviewer.post(
+        f"/api/violations/{record['id']}/review", json={"decision": "dismissed"}
+    )
+    assert again.status_code == 422
+    assert (
+        await owner.post(f"/api/violations/{record['id']}/review", json={"decision": "dismissed"})
+    ).status_code == 403
+
+
+async def test_buyer_contact_is_masked_and_abuse_marks_the_session_risky(server: Server) -> None:
+    agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod2")
+    ack = await buyer_ws.send_text("m1", "加我薇信 abc123", session_id=sid)
+    assert ack["moderation"]["action"] == "mask"
+    delivered = await agent_ws.message(seq=ack["seq"])
+    assert "abc123" not in delivered["content"]["text"] and "*" in delivered["content"]["text"]
+    assert (await buyer.ok("GET", f"/api/sessions/{sid}"))["invalid"] is False
+    # A buyer's own phone number to the shop it buys from passes.
+    ok = await buyer_ws.send_text("m2", "我的手机号 13812345678 请尽快发货", session_id=sid)
+    assert "moderation" not in ok
+    await buyer_ws.send(
+        {
+            "op": "send",
+            "client_id": "m3",
+            "kind": "text",
+            "content": {"text": "傻逼客服"},
+            "session_id": sid,
+        }
+    )
+    assert (await buyer_ws.expect(op="error", ref="m3"))["code"] == "blocked"
+    assert (await buyer.ok("GET", f"/api/sessions/{sid}"))["invalid"] is True
+    owner = await login(server, "shop1_owner")
+    events = await owner.ok("GET", f"/api/sessions/{sid}/events")
+    assert [e["reason"] for e in events if e["type"] == "flagged"] == ["risky"]
+
+
+async def test_qr_code_images_are_caught(server: Server) -> None:
+    agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod3")
+    matrix = zxingcpp.create_barcode("https://u.wechat.com/abc", zxingcpp.BarcodeFormat.QRCode)
+    image = Image.fromarray(matrix.to_image(scale=6, add_quiet_zones=True))
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "PNG")
+    r = await agent.post(
+        f"/api/sessions/{sid}/images", files={"file": ("qr.png", buf.getvalue(), "image/png")}
+    )
+    assert r.status_code == 200, r.text
+    await agent_ws.send(
+        {
+            "op": "send",
+            "client_id": "qr",
+            "kind": "image",
+            "content": {"image_id": r.json()["id"]},
+            "session_id": sid,
+        }
+    )
+    error = await agent_ws.expect(op="error", ref="qr")
+    assert error["code"] == "blocked"
+    reviewer = await login(server, "reviewer", kind="staff")
+    record = (await reviewer.ok("GET", "/api/violations"))[0]
+    assert "third_party.qr_code" in record["categories"]
