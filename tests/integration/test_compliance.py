@@ -22,7 +22,7 @@ async def _pair(server: Server, external: str):  # type: ignore[no-untyped-def]
 
 
 async def test_merchant_diverting_buyer_is_blocked_and_kept_for_reviewers(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod1")
+    agent, buyer, agent_ws, _buyer_ws, sid = await _pair(server, "c-mod1")
     await agent_ws.send(
         {
             "op": "send",
@@ -62,7 +62,7 @@ async def test_merchant_diverting_buyer_is_blocked_and_kept_for_reviewers(server
 
 
 async def test_buyer_contact_is_masked_and_abuse_marks_the_session_risky(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod2")
+    _agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod2")
     ack = await buyer_ws.send_text("m1", "加我薇信 abc123", session_id=sid)
     assert ack["moderation"]["action"] == "mask"
     delivered = await agent_ws.message(seq=ack["seq"])
@@ -88,7 +88,7 @@ async def test_buyer_contact_is_masked_and_abuse_marks_the_session_risky(server:
 
 
 async def test_qr_code_images_are_caught(server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod3")
+    agent, _buyer, agent_ws, _buyer_ws, sid = await _pair(server, "c-mod3")
     matrix = zxingcpp.create_barcode("https://u.wechat.com/abc", zxingcpp.BarcodeFormat.QRCode)
     image = Image.fromarray(matrix.to_image(scale=6, add_quiet_zones=True))
     buf = io.BytesIO()
