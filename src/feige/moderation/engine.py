@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from feige.domain import ModerationAction
@@ -19,7 +19,7 @@ from feige.moderation import detectors as d
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
 from feige.moderation.image import file_kind, scan
 from feige.moderation.lexicon import Hit, Lexicon
-from feige.moderation.normalize import Views, compact_of, tables, views
+from feige.moderation.normalize import Views, collapse, tables, views
 from feige.moderation.spam import SpamHistory
 
 A = ModerationAction
@@ -60,9 +60,9 @@ class Evidence(NamedTuple):
     detector: str
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The engine's answer for one message (rules.md §8 actions)."""
+class Verdict(NamedTuple):
+    """The engine's answer for one message (rules.md §8 actions). Immutable; a NamedTuple
+    because building it is on the hot path (a frozen dataclass costs microseconds)."""
 
     action: ModerationAction
     categories: tuple[str, ...] = ()
@@ -70,10 +70,10 @@ class Verdict:
     spans: tuple[tuple[int, int], ...] = ()
     #: What the recipient sees: masked for mask/review, None for block (and for images).
     text: str | None = None
-    #: Findings that set the action (non-allow).
-    evidence: list[Evidence] = field(default_factory=list)
+    #: Findings that set the action (non-allow): (category, start, end, match, detector).
+    evidence: tuple[Evidence, ...] = ()
     #: Findings the policy let through (e.g. a buyer's own phone number).
-    allowed: list[Evidence] = field(default_factory=list)
+    allowed: tuple[Evidence, ...] = ()
     #: Actions per evidence item, same order as ``evidence``.
     actions: tuple[ModerationAction, ...] = ()
 
@@ -211,6 +211,9 @@ class Moderator:
             self.config.lexicon_paths, self.config.extra_terms, self.config.homophones
         )
         self._tables = tables()
+        self._direct = self._tables.direct
+        self._link_chars = self._tables.link_chars
+        self._raw = self.lexicon.automaton.find_matches_as_indexes
         self._spam = SpamHistory(
             self.config.spam_window,
             self.config.spam_max_senders,
@@ -231,16 +234,29 @@ class Moderator:
         ``recipient`` (optional) lets it count distinct recipients."""
         if not text:
             return _ALLOW_EMPTY
+        compact = collapse(text.translate(self._direct))
+        raw = self._raw(compact, overlapping=True)
+        if raw:
+            active = self.lexicon.active
+            hot = any(active[i] for i, _, _ in raw)
+        else:
+            hot = False
+        links = not self._link_chars.isdisjoint(text) or "dot" in compact
+        if not links and not hot and not _DIGITS5(compact):
+            return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
         wide = text.translate(self._tables.wide)
-        compact = compact_of(wide)
-        raw = self.lexicon.raw(compact)
-        if (
-            not (raw and self.lexicon.any_active(raw))
-            and not d.DIGITS5.search(compact)
-            and not _WIDE_GUARD.search(wide)
-        ):
-            return Verdict(A.ALLOW, text=text)
-        return self._slow(text, wide, policy_role(role), sender, recipient)
+        links = links and _WIDE_GUARD.search(wide) is not None
+        if not links and not hot:
+            if not _DIGITS5(compact):
+                return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
+            numeric = self.lexicon.numeric
+            if (
+                not any(numeric[i] for i, _, _ in raw)
+                and not _MOBILE(compact)
+                and not _LANDLINE(compact)
+            ):  # order, tracking, model numbers with no cue and no phone shape
+                return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
+        return self._slow(text, wide, links, policy_role(role), sender, recipient)
 
     def check_image(self, data: bytes, role: str = BUYER, sender: str | None = None) -> Verdict:
         """Verdict for an image: any QR code is ``third_party.qr_code`` (2.2.3); a QR code
@@ -280,7 +296,13 @@ class Moderator:
     # ------------------------------------------------------------------ slow path
 
     def _slow(
-        self, text: str, wide: str, role: str, sender: str | None, recipient: str | None
+        self,
+        text: str,
+        wide: str,
+        links: bool,
+        role: str,
+        sender: str | None,
+        recipient: str | None,
     ) -> Verdict:
         v = views(text, wide)
         hits = [
@@ -295,7 +317,8 @@ class Moderator:
         self._phones(ctx, found)
         self._cards(ctx, found)
         self._pay_accounts(ctx, found)
-        self._wide(ctx, found)
+        if links:
+            self._wide(ctx, found)
         self._store(ctx, found)
         self._fraud(ctx, found)
         self._extortion(ctx, found)
@@ -455,8 +478,10 @@ class Moderator:
             urls.append((m.start(), m.end()))
             self._url(ctx, found, m.group(), m.start(), m.end())
         if " " in wide:  # letters spaced out: "w w w . j d . c o m"
-            keep = [i for i, ch in enumerate(wide) if ch != " "]
+            keep: list[int] = []
             for m in d.URL.finditer(wide.replace(" ", "")):
+                if not keep:
+                    keep = [i for i, ch in enumerate(wide) if ch != " "]
                 a, b = keep[m.start()], keep[m.end() - 1] + 1
                 if not any(x < b and a < y for x, y in urls + emails):
                     self._url(ctx, found, m.group(), a, b)
@@ -547,7 +572,7 @@ class Moderator:
                 ev.append(e)
                 acts.append(action)
         if not ev:
-            return Verdict(A.ALLOW, text=text, allowed=allowed)
+            return Verdict(A.ALLOW, text=text, allowed=tuple(allowed))
         action = max(acts, key=_RANK.__getitem__)
         cats = tuple(sorted({e.category for e in ev}, key=_ORDER.__getitem__))
         clauses = tuple(dict.fromkeys(cat.CLAUSES[c] for c in cats))
@@ -556,16 +581,19 @@ class Moderator:
         if text is not None and action != A.BLOCK:
             masked = _merge((e.start, e.end) for e, a in zip(ev, acts, strict=True) if a == A.MASK)
             shown = _mask(text, masked)
-        return Verdict(action, cats, clauses, spans, shown, ev, allowed, tuple(acts))
+        return Verdict(action, cats, clauses, spans, shown, tuple(ev), tuple(allowed), tuple(acts))
 
 
 _SOFTWARE_EXT = (".exe", ".msi", ".apk", ".ipa", ".dmg", ".bat", ".cmd", ".sh", ".jar",
                  ".zip", ".rar", ".7z", ".tar", ".gz", ".dll", ".scr", ".vbs", ".ps1")  # fmt: skip
 
-_WIDE_GUARD = re.compile(
-    r"[a-z0-9](?:\s*(?:[.@]|dot|点|\(at\)|\[at\]|艾特)\s*|\s+at\s+)[a-z0-9]"
-    r"|[¥￥$€£₤₳₴₵₰(][a-z0-9]{8}|://"
-)
+#: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
+#: letter, so prices like 9.9 stay on the fast path.)
+_WIDE_GUARD = re.compile(r"(?:[.@。点]|dot)\s*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
+_DIGITS5 = d.DIGITS5.search
+_MOBILE = d.MOBILE.search
+_LANDLINE = d.LANDLINE.search
+_new_verdict = tuple.__new__
 
 
 def _ascii_alone(v: Views, h: Hit) -> bool:

@@ -40,6 +40,8 @@ CUE_KINDS = (
 )
 #: Cue classes that alone can lead to a finding, so a message holding one takes the slow path.
 ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "promo"})
+#: Cue classes that make a number worth the slow path.
+NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,9 @@ class Lexicon:
         self.active: list[bool] = [
             any(t.kind == "term" or t.kind in ACTIVE_CUES for t in ts) for ts in self.tags
         ]
-        self._ac = ahocorasick_rs.AhoCorasick(
+        #: Cues that make a bare number a finding (phone, bank, payment words).
+        self.numeric: list[bool] = [any(t.kind in NUMERIC_CUES for t in ts) for ts in self.tags]
+        self.automaton = ahocorasick_rs.AhoCorasick(
             self.patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD
         )
 
@@ -180,7 +184,7 @@ class Lexicon:
 
     def raw(self, compact: str) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every match, overlapping (fast path)."""
-        return self._ac.find_matches_as_indexes(compact, overlapping=True)
+        return self.automaton.find_matches_as_indexes(compact, overlapping=True)
 
     def any_active(self, matches: list[tuple[int, int, int]]) -> bool:
         active = self.active

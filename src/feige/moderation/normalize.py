@@ -89,6 +89,8 @@ _STRIP = str.maketrans("", "", "()[]{}. ")
 _KEEP_IN_COMPACT = {"+": "加"}
 
 _COLLAPSE = re.compile(r"([^0-9])\1\1+")
+_TRIPLE = re.compile(r"([^0-9])\1\1")
+_DELETED_RUN = re.compile("\x00+")
 
 
 def _single(cp: int) -> str:
@@ -127,6 +129,12 @@ class Tables:
 
     wide: list[int | None]
     compact: list[int | None]
+    #: ``compact`` applied after ``wide``, in one table (the fast path needs one call).
+    direct: list[int | None]
+    #: ``wide`` with deleted characters marked as NUL (to find deletion runs quickly).
+    marked: list[int | None]
+    #: Original characters that may start a link, address or token (read as . @ / ¥ ( …).
+    link_chars: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -166,7 +174,18 @@ def tables() -> Tables:
             compact[cp] = ord(_KEEP_IN_COMPACT[ch])
         elif unicodedata.category(ch)[0] in "PZSCM":
             compact[cp] = None
-    return Tables(wide=wide, compact=compact)
+    direct: list[int | None] = [
+        None if v is None else (compact[v] if v < _LIMIT else v) for v in wide
+    ]
+    marked: list[int | None] = [0 if v is None else v for v in direct]
+    for cp in range(_LIMIT):
+        if direct[cp] is not None:
+            marked[cp] = wide[cp]
+    targets = set(".@/¥$€£₤₳₴₵₰(:。点")
+    link_chars = frozenset(
+        chr(cp) for cp in range(_LIMIT) if wide[cp] is not None and chr(wide[cp] or 0) in targets
+    )
+    return Tables(wide, compact, direct, marked, link_chars | targets)
 
 
 def widen(text: str) -> str:
@@ -175,10 +194,14 @@ def widen(text: str) -> str:
 
 
 def compact_of(wide: str) -> str:
-    """The compact view of a wide view, without offsets (fast path)."""
-    s = wide.translate(tables().compact)
-    if len(s) > 2:
-        s = _COLLAPSE.sub(r"\1", s)
+    """The compact view of a wide view, without offsets."""
+    return collapse(wide.translate(tables().compact))
+
+
+def collapse(s: str) -> str:
+    """Runs of three or more identical non-digits to one (微微微信信信 -> 微信)."""
+    if len(s) > 2 and _TRIPLE.search(s):
+        return _COLLAPSE.sub(r"\1", s)
     return s
 
 
@@ -207,10 +230,19 @@ def views(text: str, wide: str | None = None) -> Views:
     t = tables()
     w = widen(text) if wide is None else wide
     comp = t.compact
-    keep = [i for i, c in enumerate(w) if ord(c) >= _LIMIT or comp[ord(c)] is not None]
     s0 = w.translate(comp)
-    if len(s0) != len(keep):  # characters beyond the table: rebuild by hand
-        s0 = "".join(w[i].translate(comp) for i in keep)
+    if len(s0) == len(w):
+        keep: list[int] = list(range(len(w)))
+    else:  # cut the deleted runs out of the index range
+        keep = []
+        pos = 0
+        for m in _DELETED_RUN.finditer(text.translate(t.marked)):
+            keep.extend(range(pos, m.start()))
+            pos = m.end()
+        keep.extend(range(pos, len(w)))
+        if len(keep) != len(s0):  # characters beyond the table: the slow, sure way
+            keep = [i for i, c in enumerate(w) if ord(c) >= _LIMIT or comp[ord(c)] is not None]
+            s0 = "".join(w[i].translate(comp) for i in keep)
     if len(s0) > 2 and _COLLAPSE.search(s0):
         chars: list[str] = []
         starts: list[int] = []
