@@ -17,7 +17,7 @@ from feige import __version__, i18n
 from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
-from feige.services import compliance
+from feige.services import assessment, compliance
 from feige.services import sessions as session_actions
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
@@ -87,12 +87,18 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
             logins = await ctx.db.write(seed_demo, ctx.clock())
             if logins:
                 print_demo_logins(logins)
-        closer = asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds))
+        background = [
+            asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds)),
+            asyncio.create_task(assessment.refresher(ctx, settings.summary_refresh_seconds)),
+        ]
+        if settings.assessment_scheduler:
+            background.append(asyncio.create_task(assessment.scheduler(ctx)))
         log.info("feige_started", version=__version__, database=ctx.db.engine.dialect.name)
         try:
             yield
         finally:
-            closer.cancel()
+            for task in background:
+                task.cancel()
             await ctx.broker.stop()
             await ctx.db.stop()
 

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     assessment_hours_end: str = "22:59:59"
     assessment_run_weekday: int = 1  # Tuesday, Monday = 0
     assessment_run_time: str = "02:00"
+    assessment_scheduler: bool = True  # run the weekly job in this process (once per week)
+    summary_refresh_seconds: float = 5.0
 
     # --- sessions and reception (rules.md §2–3) ---------------------------------------------
     session_idle_close_seconds: float = 30 * 60

@@ -48,6 +48,7 @@ class Server:
     database_url: str
     port: int = field(default_factory=free_port)
     overrides: dict[str, Any] = field(default_factory=dict)
+    clock: Any = None
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -69,6 +70,8 @@ class Server:
 
     def start(self) -> None:
         self.app = create_app(self.settings(), demo=True)
+        if self.clock is not None:
+            self.app.state.ctx.clock = self.clock
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -219,3 +222,16 @@ class Socket:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+class FakeClock:
+    """The server's clock, moved by the test (the rules are about local times of day)."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from feige import __version__
 from feige.api.deps import Caller, Ctx
-from feige.services import accounts, chat, compliance, sessions, workbench
+from feige.services import accounts, assessment, chat, compliance, sessions, workbench
 from feige.services.errors import Invalid
 
 router = APIRouter()
@@ -319,3 +319,51 @@ async def list_violations(
 @router.post("/api/violations/{violation_id}/review", tags=["compliance"])
 async def review_violation(ctx: Ctx, caller: Caller, violation_id: int, body: ReviewIn) -> Json:
     return await compliance.review(ctx, caller, violation_id, body.decision)
+
+
+# --- service metrics and the weekly assessment (rules §3) ---------------------------------
+
+
+@router.get("/api/metrics/live", tags=["metrics"])
+async def live_metrics(
+    ctx: Ctx,
+    caller: Caller,
+    period: Annotated[Literal["today", "week"], Query()] = "week",
+    shop_id: int | None = None,
+) -> Json:
+    """The four assessed metrics so far today or this week (owners, managers, staff)."""
+    return await assessment.live(ctx, caller, period, shop_id)
+
+
+@router.get("/api/assessments", tags=["metrics"])
+async def past_assessments(
+    ctx: Ctx,
+    caller: Caller,
+    shop_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[Json]:
+    return await assessment.past(ctx, caller, shop_id, limit)
+
+
+@router.get("/api/assessments/{week}/drilldown", tags=["metrics"])
+async def drilldown(
+    ctx: Ctx,
+    caller: Caller,
+    week: str,
+    figure: str,
+    shop_id: int | None = None,
+    agent: str | None = None,
+    day: str | None = None,
+) -> Json:
+    """The sessions and rounds behind one figure of a week."""
+    return await assessment.drill(ctx, caller, week, figure, shop_id, agent, day)
+
+
+@router.get("/api/measures", tags=["metrics"])
+async def list_measures(ctx: Ctx, caller: Caller, shop_id: int | None = None) -> list[Json]:
+    return await assessment.list_measures(ctx, caller, shop_id)
+
+
+@router.post("/api/platform/assessments/{week}/run", tags=["platform"])
+async def rerun_assessment(ctx: Ctx, caller: Caller, week: str) -> Json:
+    return await assessment.rerun(ctx, caller, week)

@@ -67,8 +67,15 @@ def audience(session: Row, *extra_agents: int | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(channels))
 
 
+# Events that change a closed session's metrics summary (rules.md §3: recomputed on close and
+# whenever a late event arrives).
+SUMMARY_EVENTS = frozenset({EventType.CLOSED, EventType.RATED, EventType.FLAGGED})
+
+
 def record(conn: Connection, session: Row, type_: EventType, now: float, **data: Any) -> None:
     repo.insert_event(conn, session["id"], session["shop_id"], type_.value, now, data)
+    if type_ in SUMMARY_EVENTS:
+        repo.update_row(conn, sessions, session["id"], summary_dirty=True)
 
 
 def push_session(outbox: Outbox, session: Row, change: str, *extra_agents: int | None) -> None:

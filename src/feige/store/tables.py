@@ -104,7 +104,11 @@ sessions = Table(
     Column("agent_read_seq", Integer, nullable=False, server_default=text("0")),
     Column("rating", Integer, nullable=True),
     Column("invalid_reasons", String(64), nullable=True),
+    # Set in the transaction of a close or a late event; the summariser recomputes the
+    # session's metrics summary and clears it (rules.md §3 assessment works on summaries).
+    Column("summary_dirty", Boolean, nullable=False, server_default=text("false")),
     Index("ix_sessions_shop_state", "shop_id", "state"),
+    Index("ix_sessions_summary_dirty", "summary_dirty"),
     Index("ix_sessions_agent_state", "agent_id", "state"),
     Index("ix_sessions_consumer", "consumer_id"),
     Index("ix_sessions_order_no", "shop_id", "order_no"),

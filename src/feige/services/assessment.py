@@ -1,0 +1,504 @@
+"""Service metrics from the store (rules.md §3–6): session summaries kept up to date, the
+weekly assessment and its measures, rule 2.2.1 streaks, live figures, the event-log export.
+
+The arithmetic is all in the pure ``feige.metrics`` core; this module feeds it the store's
+session events and keeps its results. The ``*_sync`` functions take a ``Connection`` so the
+command line can use them without a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from feige.domain import EventType, FlagReason, SenderRole
+from feige.metrics import (
+    FIGURES,
+    AssessmentConfig,
+    Event,
+    SessionSummary,
+    Week,
+    WeekAggregator,
+    detect_no_human_reply,
+    drill_down,
+    parse_week,
+    result_document,
+    summarize_session,
+)
+from feige.services.context import Context, Principal
+from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.store import repo
+from feige.store.tables import (
+    assessments,
+    job_runs,
+    measures,
+    session_summaries,
+    sessions,
+    violations,
+)
+
+log = structlog.get_logger(__name__)
+Row = dict[str, Any]
+US = 1_000_000
+# Default measure policy (rules.md §9): failed weeks within the window → the measure.
+MEASURE_LADDER = ("warning", "points_deduction", "deposit_withholding")
+MEASURE_WINDOW_WEEKS = 4
+
+
+def metrics_config(settings: Any) -> AssessmentConfig:
+    return AssessmentConfig.from_settings(settings)
+
+
+def _us(ts: float) -> int:
+    return round(ts * US)
+
+
+# --- events and summaries -------------------------------------------------------------------
+
+
+def _event(row: Row, tz: ZoneInfo) -> Event:
+    data = row["data"] or {}
+    ts = datetime.fromtimestamp(0, tz) + timedelta(microseconds=_us(row["ts"]))
+    type_ = EventType(row["type"])
+    role = SenderRole(data["role"]) if "role" in data else None
+    reason = FlagReason(data["reason"]) if "reason" in data else None
+    return Event(
+        ts=ts,
+        shop=str(row["shop_id"]),
+        session=str(row["session_id"]),
+        type=type_,
+        consumer=data.get("consumer"),
+        entry=data.get("entry"),
+        agent=data.get("agent"),
+        from_agent=data.get("from"),
+        role=role,
+        kind=data.get("kind"),
+        score=data.get("score"),
+        reason=reason,
+        seq=row["id"],
+    )
+
+
+def events_by_session(
+    conn: Connection, session_ids: list[int], config: AssessmentConfig
+) -> dict[int, list[Event]]:
+    tz = ZoneInfo(config.timezone)
+    out: dict[int, list[Event]] = {}
+    for start in range(0, len(session_ids), 500):
+        chunk = session_ids[start : start + 500]
+        for row in repo.session_events_for(conn, chunk):
+            out.setdefault(row["session_id"], []).append(_event(row, tz))
+    return out
+
+
+def refresh_summaries_sync(conn: Connection, config: AssessmentConfig, limit: int = 2000) -> int:
+    """Recompute the summaries of closed sessions that closed or got a late event."""
+    dirty = [
+        r[0]
+        for r in conn.execute(
+            select(sessions.c.id)
+            .where(and_(sessions.c.summary_dirty.is_(True), sessions.c.state == "closed"))
+            .limit(limit)
+        )
+    ]
+    if not dirty:
+        return 0
+    events = events_by_session(conn, dirty, config)
+    now = datetime.now().timestamp()
+    for session_id in dirty:
+        summary = summarize_session(events[session_id], config)
+        values = {
+            "shop_id": int(summary.shop),
+            "first_event_at": summary.opened_us / US,
+            "last_event_at": summary.last_event_us / US,
+            "close_at": summary.close_us / US,
+            "data": summary.to_dict(),
+            "updated_at": now,
+        }
+        conn.execute(delete(session_summaries).where(session_summaries.c.session_id == session_id))
+        conn.execute(insert(session_summaries).values(session_id=session_id, **values))
+    conn.execute(update(sessions).where(sessions.c.id.in_(dirty)).values(summary_dirty=False))
+    return len(dirty)
+
+
+def session_ids_overlapping(
+    conn: Connection, start: float, end: float, shop_id: int | None = None
+) -> list[int]:
+    """Sessions alive at some time in [start, end): the sessions "of" a week or a day."""
+    stmt = select(sessions.c.id).where(
+        and_(
+            sessions.c.opened_at < end,
+            or_(sessions.c.closed_at.is_(None), sessions.c.closed_at >= start),
+        )
+    )
+    if shop_id is not None:
+        stmt = stmt.where(sessions.c.shop_id == shop_id)
+    return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
+
+
+def summaries_sync(
+    conn: Connection, start: float, end: float, config: AssessmentConfig, shop_id: int | None = None
+) -> list[SessionSummary]:
+    """Stored summaries for closed sessions, computed on the fly for the rest."""
+    ids = session_ids_overlapping(conn, start, end, shop_id)
+    stored: dict[int, SessionSummary] = {}
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset : offset + 500]
+        stmt = (
+            select(session_summaries.c.session_id, session_summaries.c.data)
+            .join(sessions, sessions.c.id == session_summaries.c.session_id)
+            .where(
+                and_(session_summaries.c.session_id.in_(chunk), sessions.c.summary_dirty.is_(False))
+            )
+        )
+        for session_id, data in conn.execute(stmt):
+            stored[session_id] = SessionSummary.from_dict(data)
+    missing = [i for i in ids if i not in stored]
+    for session_id, events in events_by_session(conn, missing, config).items():
+        stored[session_id] = summarize_session(events, config)
+    return [stored[i] for i in ids if i in stored]
+
+
+def export_events_sync(conn: Connection, week: Week, config: AssessmentConfig) -> Iterator[str]:
+    """The week's sessions as event-log lines (interfaces.md), session by session."""
+    ids = session_ids_overlapping(conn, week.start_us / US, week.end_us / US)
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset : offset + 500]
+        by_session = events_by_session(conn, chunk, config)
+        for session_id in chunk:
+            for event in by_session.get(session_id, []):
+                yield event.to_line()
+
+
+def assess_store_sync(conn: Connection, week: Week, config: AssessmentConfig) -> dict[str, Any]:
+    """The week's assessment document from the store, same shape as ``--events``."""
+    refresh_summaries_sync(conn, config, limit=1_000_000)
+    agg = WeekAggregator(week, config)
+    agg.add_all(summaries_sync(conn, week.start_us / US, week.end_us / US, config))
+    return result_document(week, agg.shop_results(), config)
+
+
+# --- the weekly job ---------------------------------------------------------------------------
+
+
+def _previous_weeks(week: Week, config: AssessmentConfig, count: int) -> list[str]:
+    tz = ZoneInfo(config.timezone)
+    start = datetime.fromtimestamp(week.start_us / US, tz)
+    names = []
+    for back in range(count):
+        day = (start - timedelta(weeks=back)).date()
+        year, number, _ = day.isocalendar()
+        names.append(f"{year}-W{number:02d}")
+    return names
+
+
+def save_assessment_sync(
+    conn: Connection, week: Week, config: AssessmentConfig, now: float
+) -> dict[str, Any]:
+    """Assess the week, keep each shop's result (a re-run replaces it), add measures for
+    failed shops and rule 2.2.1 records. Idempotent."""
+    document = assess_store_sync(conn, week, config)
+    window = _previous_weeks(week, config, MEASURE_WINDOW_WEEKS)
+    new_measures: list[Row] = []
+    for shop in document["shops"]:
+        shop_id = int(shop["shop"])
+        conn.execute(
+            delete(assessments).where(
+                and_(assessments.c.shop_id == shop_id, assessments.c.week == week.name)
+            )
+        )
+        conn.execute(
+            insert(assessments).values(
+                shop_id=shop_id, week=week.name, passed=shop["passed"], result=shop, created_at=now
+            )
+        )
+        if shop["passed"] is not False:
+            continue
+        failed = conn.execute(
+            select(assessments.c.week).where(
+                and_(
+                    assessments.c.shop_id == shop_id,
+                    assessments.c.week.in_(window),
+                    assessments.c.passed.is_(False),
+                )
+            )
+        ).all()
+        step = min(len(failed), len(MEASURE_LADDER)) - 1
+        failed_metrics = [k for k, v in shop["metrics"].items() if v["passed"] is False]
+        measure = {
+            "shop_id": shop_id,
+            "week": week.name,
+            "measure": MEASURE_LADDER[step],
+            "reason": "assessment",
+            "details": {
+                "failed_metrics": failed_metrics,
+                "failed_weeks": sorted(w for (w,) in failed),
+            },
+            "status": "pending",
+            "created_at": now,
+        }
+        already = conn.execute(
+            select(measures.c.id).where(
+                and_(
+                    measures.c.shop_id == shop_id,
+                    measures.c.week == week.name,
+                    measures.c.reason == "assessment",
+                )
+            )
+        ).first()
+        if already is None:  # a re-run keeps the measure already decided
+            conn.execute(insert(measures).values(**measure))
+            new_measures.append(measure)
+    streaks = record_no_human_reply_sync(conn, week, config, now)
+    return {"document": document, "measures": new_measures, "no_human_reply": streaks}
+
+
+def record_no_human_reply_sync(
+    conn: Connection, week: Week, config: AssessmentConfig, now: float
+) -> int:
+    """Rule 2.2.1: runs of ≥ 10 human sessions closing with the buyer unanswered."""
+    summaries = summaries_sync(conn, week.start_us / US, week.end_us / US, config)
+    created = 0
+    for finding in detect_no_human_reply(summaries, config):
+        key = {"sessions": list(finding.sessions)}
+        existing = conn.execute(
+            select(violations.c.id, violations.c.evidence).where(
+                and_(
+                    violations.c.kind == "no_human_reply", violations.c.shop_id == int(finding.shop)
+                )
+            )
+        ).all()
+        if any(evidence == key for _, evidence in existing):
+            continue
+        repo.insert_row(
+            conn,
+            violations,
+            kind="no_human_reply",
+            shop_id=int(finding.shop),
+            session_id=None,
+            message_id=None,
+            sender_role=None,
+            sender_id=None,
+            categories=["no_human_reply"],
+            clauses=["2.2.1"],
+            evidence=key,
+            action="review",
+            original={
+                "count": finding.count,
+                "first_close_us": finding.first_close_us,
+                "last_close_us": finding.last_close_us,
+            },
+            status="pending",
+            created_at=now,
+        )
+        created += 1
+    return created
+
+
+def claim_job_sync(conn: Connection, job: str, key: str, now: float, node: str) -> bool:
+    """True for exactly one caller per (job, key), whatever the number of server processes.
+
+    Two nodes racing both insert; the unique key fails the second one's transaction, and the
+    writer re-runs its job alone, which then sees the row and answers False.
+    """
+    taken = conn.execute(
+        select(job_runs.c.job).where(and_(job_runs.c.job == job, job_runs.c.key == key))
+    ).first()
+    if taken is not None:
+        return False
+    conn.execute(insert(job_runs).values(job=job, key=key, started_at=now, node=node))
+    return True
+
+
+def last_finished_week(now: float, config: AssessmentConfig) -> str:
+    tz = ZoneInfo(config.timezone)
+    day = datetime.fromtimestamp(now, tz).date() - timedelta(days=7)
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def next_run_after(now: float, weekday: int, at: str, tz_name: str) -> float:
+    """The next ``weekday`` (Monday 0) at ``at`` (HH:MM) local after ``now``."""
+    tz = ZoneInfo(tz_name)
+    local = datetime.fromtimestamp(now, tz)
+    hour, minute = (int(p) for p in at.split(":")[:2])
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    candidate += timedelta(days=(weekday - local.weekday()) % 7)
+    if candidate.timestamp() <= now:
+        candidate += timedelta(days=7)
+    return candidate.timestamp()
+
+
+async def run_weekly(ctx: Context, week_name: str | None = None) -> dict[str, Any] | None:
+    """The Tuesday job: once per week across every node; None when another node did it."""
+    config = metrics_config(ctx.settings)
+    now = ctx.clock()
+    week_name = week_name or last_finished_week(now, config)
+    week = parse_week(week_name, config)
+    node = f"{socket.gethostname()}:{id(ctx)}"
+
+    def job(conn: Connection) -> dict[str, Any] | None:
+        if not claim_job_sync(conn, "assessment", week.name, now, node):
+            return None
+        result = save_assessment_sync(conn, week, config, now)
+        conn.execute(
+            update(job_runs)
+            .where(and_(job_runs.c.job == "assessment", job_runs.c.key == week.name))
+            .values(finished_at=ctx.clock())
+        )
+        return result
+
+    result = await ctx.db.write(job)
+    if result is not None:
+        log.info(
+            "weekly_assessment_done",
+            week=week.name,
+            shops=len(result["document"]["shops"]),
+            measures=len(result["measures"]),
+        )
+    return result
+
+
+async def scheduler(ctx: Context) -> None:
+    """Catch up on the last finished week at start, then wake every Tuesday 02:00."""
+    s = ctx.settings
+    while True:
+        try:
+            await run_weekly(ctx)
+        except Exception:
+            log.exception("weekly_assessment_failed")
+        wake = next_run_after(
+            ctx.clock(), s.assessment_run_weekday, s.assessment_run_time, s.timezone
+        )
+        await asyncio.sleep(max(1.0, wake - ctx.clock()))
+
+
+async def refresher(ctx: Context, interval: float) -> None:
+    config = metrics_config(ctx.settings)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await ctx.db.write(refresh_summaries_sync, config)
+        except Exception:
+            log.exception("summary_refresh_failed")
+
+
+# --- reading figures ------------------------------------------------------------------------------
+
+
+def _shop_scope(principal: Principal, shop_id: int | None) -> int | None:
+    """Owners and managers read their shop; platform staff any shop or all."""
+    if principal.is_staff:
+        return shop_id
+    if principal.is_supervisor:
+        if shop_id is not None and shop_id != principal.shop_id:
+            raise NotFound(what="shop")
+        return principal.shop_id
+    if principal.kind == "member":
+        raise Forbidden()
+    raise NotFound(what="shop")
+
+
+def _period(now: float, period: str, config: AssessmentConfig) -> Week:
+    tz = ZoneInfo(config.timezone)
+    local = datetime.fromtimestamp(now, tz)
+    if period == "today":
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+        return Week(start.date().isoformat(), _us(start.timestamp()), _us(end.timestamp()))
+    if period == "week":
+        year, number, _ = local.date().isocalendar()
+        return parse_week(f"{year}-W{number:02d}", config)
+    raise Invalid(detail="period: today | week")
+
+
+async def live(
+    ctx: Context, principal: Principal, period: str, shop_id: int | None
+) -> dict[str, Any]:
+    """Figures so far today or this week, computed the same way as the assessment."""
+    scope = _shop_scope(principal, shop_id)
+    config = metrics_config(ctx.settings)
+    span = _period(ctx.clock(), period, config)
+
+    def job(conn: Connection) -> dict[str, Any]:
+        summaries = summaries_sync(conn, span.start_us / US, span.end_us / US, config, scope)
+        agg = WeekAggregator(span, config)
+        agg.add_all(summaries)
+        return result_document(span, agg.shop_results(), config)
+
+    document = await ctx.db.read(job)
+    document["period"] = period
+    return document
+
+
+async def past(
+    ctx: Context, principal: Principal, shop_id: int | None, limit: int = 20
+) -> list[Row]:
+    scope = _shop_scope(principal, shop_id)
+    stmt = (
+        select(assessments).order_by(assessments.c.week.desc(), assessments.c.shop_id).limit(limit)
+    )
+    if scope is not None:
+        stmt = stmt.where(assessments.c.shop_id == scope)
+    rows = await ctx.db.read(lambda conn: [dict(r) for r in conn.execute(stmt).mappings()])
+    return [
+        {"week": r["week"], "shop_id": r["shop_id"], "passed": r["passed"], "result": r["result"]}
+        for r in rows
+    ]
+
+
+async def drill(
+    ctx: Context,
+    principal: Principal,
+    week_name: str,
+    figure: str,
+    shop_id: int | None,
+    agent: str | None = None,
+    day: str | None = None,
+) -> dict[str, Any]:
+    """The sessions and rounds behind one figure, so a merchant sees what made it fail."""
+    scope = _shop_scope(principal, shop_id)
+    if scope is None:
+        raise Invalid(detail="shop_id")
+    if figure not in FIGURES:
+        raise Invalid(detail=f"figure: {', '.join(FIGURES)}")
+    config = metrics_config(ctx.settings)
+    try:
+        week = parse_week(week_name, config)
+    except ValueError as exc:
+        raise Invalid(detail="week, e.g. 2026-W47") from exc
+
+    def job(conn: Connection) -> dict[str, Any]:
+        summaries = summaries_sync(conn, week.start_us / US, week.end_us / US, config, scope)
+        return drill_down(summaries, week, figure, str(scope), config, agent=agent, day=day)
+
+    return await ctx.db.read(job)
+
+
+async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[Row]:
+    scope = _shop_scope(principal, shop_id)
+    stmt = select(measures).order_by(measures.c.id.desc()).limit(200)
+    if scope is not None:
+        stmt = stmt.where(measures.c.shop_id == scope)
+    rows = await ctx.db.read(lambda conn: [dict(r) for r in conn.execute(stmt).mappings()])
+    return rows
+
+
+async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str, Any]:
+    """Run a week's assessment again by hand (platform admins)."""
+    if not principal.is_staff or principal.role != "admin":
+        raise Forbidden()
+    config = metrics_config(ctx.settings)
+    try:
+        week = parse_week(week_name, config)
+    except ValueError as exc:
+        raise Invalid(detail="week, e.g. 2026-W47") from exc
+    result: dict[str, Any] = await ctx.db.write(save_assessment_sync, week, config, ctx.clock())
+    return result
