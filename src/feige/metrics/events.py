@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from feige.domain import Entry, EventType, FlagReason, MessageKind, SenderRole
-from feige.metrics.timeutil import datetime_to_us, parse_ts_us, us_to_datetime
+from feige.metrics.timeutil import _HOUR, _MMSS, _TAIL, datetime_to_us, parse_ts_us, us_to_datetime
 
 # Record codes: one small int for (type, role) so the replay needs a single comparison.
 OPEN, QUEUED, OFFLINE, ASSIGNED, TRANSFERRED = 0, 1, 2, 3, 4
@@ -55,10 +55,12 @@ _REASONS = frozenset(r.value for r in FlagReason)
 class EventLogError(ValueError):
     """A line of the event log that cannot be read; names the line (1-based)."""
 
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
+    def __init__(self, line: int, message: str, offset: int | None = None) -> None:
+        where = f"line {line}" if line > 0 else f"byte offset {offset}"
+        super().__init__(f"{where}: {message}")
         self.line = line
         self.reason = message
+        self.offset = offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,36 +301,72 @@ def group_events(events: Iterable[Event]) -> Groups:
 
 def ingest_chunk(
     data: bytes,
-    first_line: int,
+    offset: int,
     groups: Groups,
     other: Groups | None = None,
     part: int = 0,
     parts: int = 1,
+    first_line: int | None = None,
 ) -> int:
     """Decode a block of whole lines into ``groups``; returns the number of lines read.
 
-    With ``parts`` > 1 only shops with ``hash(shop) % parts == part`` go to ``groups``, the
-    rest to ``other`` (to be handed to the worker that owns them: workers forked from one
-    process share the string hash). ``seq`` is the line number, unique and in file order.
+    ``offset`` is where the block starts in the whole log: each record's ``seq`` is the byte
+    offset of its line, unique and in file order, so that workers reading different parts of
+    one file need not count lines first. Errors name the line when ``first_line`` (the line
+    number of the block's first line) is given, else the byte offset (:class:`EventLogError`
+    ``offset``). With ``parts`` > 1 only shops with ``hash(shop) % parts == part`` go to
+    ``groups``, the rest to ``other`` (for the worker that owns them: workers forked from one
+    process share the string hash).
     """
     loads = orjson.loads
-    lineno = first_line - 1
+    hours, mmss_of, tails = _HOUR, _MMSS, _TAIL
+    role_code, kinds = _ROLE_CODE, _KINDS
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
-    for line in lines:
-        lineno += 1
+    pos = offset
+    split = parts > 1
+    for k, line in enumerate(lines):
+        seq = pos
+        pos += len(line) + 1
         try:
             obj = loads(line)
         except orjson.JSONDecodeError as exc:
             if not line.strip():
                 continue
-            raise EventLogError(lineno, f"not valid JSON ({exc})") from None
+            raise _located(first_line, k, seq, f"not valid JSON ({exc})") from None
+        # Fast path for message lines (most of any log); anything unusual takes the full
+        # validation below, which alone decides what is accepted.
         try:
-            shop, session, rec = record_from_obj(obj, lineno)
-        except ValueError as exc:
-            raise EventLogError(lineno, str(exc)) from None
-        if parts > 1 and hash(shop) % parts != part:
+            if obj["type"] != "message":
+                raise KeyError
+            shop = obj["shop"]
+            session = obj["session"]
+            tss = obj["ts"]
+            code = role_code[obj["role"]]
+            agent = obj.get("agent")
+            kind = obj.get("kind")
+            if (
+                type(shop) is not str
+                or type(session) is not str
+                or not shop
+                or not session
+                or (agent is not None and type(agent) is not str)
+                or (kind is not None and kind not in kinds)
+            ):
+                raise KeyError
+            base = hours.get(tss[:13])
+            mm = mmss_of.get(tss[13:19])
+            tail = tails.get(tss[19:])
+            if base is None or mm is None or tail is None:
+                raise KeyError
+            rec: Record = (base + mm + tail, seq, code, agent, kind)
+        except Exception:
+            try:
+                shop, session, rec = record_from_obj(obj, seq)
+            except ValueError as exc:
+                raise _located(first_line, k, seq, str(exc)) from None
+        if split and hash(shop) % parts != part:
             assert other is not None
             target = other
         else:
@@ -340,3 +378,17 @@ def ingest_chunk(
         else:
             g.append(rec)
     return len(lines)
+
+
+def _located(first_line: int | None, k: int, offset: int, message: str) -> EventLogError:
+    err = EventLogError(first_line + k if first_line is not None else 0, message, offset)
+    return err
+
+
+def line_number_at(data: bytes, offset: int) -> int:
+    """1-based line number of the line starting at byte ``offset`` (for error messages)."""
+    count = 0
+    step = 1 << 24
+    for a in range(0, offset, step):
+        count += data[a : min(a + step, offset)].count(b"\n")
+    return count + 1

@@ -29,7 +29,7 @@ def group_bytes(data: bytes, first_line: int = 1) -> Groups:
     groups: Groups = {}
     line = first_line
     for a, b in iter_blocks(data):
-        line += ingest_chunk(data[a:b], line, groups)
+        line += ingest_chunk(data[a:b], a, groups, first_line=line)
     return groups
 
 

@@ -17,12 +17,15 @@ DAY_US = 86_400 * US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
-# "MM:SS" → seconds: validates and converts the minute and second digits in one lookup.
-_MMSS: dict[str, int] = {
-    f"{m:02d}:{s:02d}": (m * 60 + s) * US for m in range(60) for s in range(60)
-}
-# "YYYY-MM-DDTHH" + offset → epoch µs of that hour; few distinct keys in any real log.
-_HOUR_BASE: dict[str, int] = {}
+# The fast path splits a timestamp "YYYY-MM-DDTHH" ":MM:SS" "[.fff…](Z|±HH:MM)" and looks each
+# piece up; every cache entry is checked against datetime.fromisoformat when it is made.
+_MMSS: dict[str, int] = {f":{m:02d}:{s:02d}": (m * 60 + s) * US for m in range(60) for s in range(60)}
+_HOUR: dict[str, int] = {}  # "YYYY-MM-DDTHH" → epoch µs of that hour read as UTC
+_TAIL: dict[str, int] = {}  # ".123+08:00" → fraction µs − offset µs
+_OFFSET: dict[str, int] = {}  # "+08:00" → offset µs
+_HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+_TAIL_RE = re.compile(r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})")
+_TAIL_MAX = 1 << 16
 
 
 def datetime_to_us(dt: datetime) -> int:
@@ -48,46 +51,44 @@ def _slow_ts_us(text: str) -> int:
     return datetime_to_us(dt)
 
 
+def _learn(text: str) -> int:
+    """Parse with fromisoformat; when the form is the usual one, remember its pieces."""
+    us = _slow_ts_us(text)
+    head, mmss, tail = text[:13], text[13:19], text[19:]
+    m = _TAIL_RE.fullmatch(tail)
+    if mmss not in _MMSS or m is None or not _HOUR_RE.fullmatch(head):
+        return us
+    frac_text, off_text = m.group(1), m.group(2)
+    off = _OFFSET.get(off_text)
+    if off is None:
+        off = _slow_ts_us("1970-01-01T00:00:00" + off_text) * -1
+        _OFFSET[off_text] = off
+    frac = int(frac_text.ljust(6, "0")) if frac_text else 0
+    hour = us - _MMSS[mmss] - frac + off
+    if len(_HOUR) > _TAIL_MAX:
+        _HOUR.clear()
+    _HOUR[head] = hour
+    if len(_TAIL) > _TAIL_MAX:
+        _TAIL.clear()
+    _TAIL[tail] = frac - off
+    return us
+
+
 def parse_ts_us(text: str) -> int:
-    """ISO 8601 with offset → epoch µs.
+    """ISO 8601 with offset → epoch µs; exactly what ``datetime.fromisoformat`` computes.
 
-    Fast path for ``YYYY-MM-DDTHH:MM:SS[.ffffff](±HH:MM|Z)``, validated piece by piece against
-    caches built with ``datetime.fromisoformat``; anything else goes to ``fromisoformat``
-    itself, so both paths accept and compute exactly the same.
+    Three slices and three dict look-ups for the usual ``YYYY-MM-DDTHH:MM:SS[.fff](±HH:MM|Z)``;
+    anything else (and the first sight of each piece) goes through ``fromisoformat``.
     """
-    n = len(text)
-    if n >= 25 and text[-3] == ":" and (text[-6] == "+" or text[-6] == "-"):
-        off = text[-6:]
-        body = text[:-6]
-    elif n >= 20 and text[-1] == "Z":
-        off = "+00:00"
-        body = text[:-1]
-    else:
-        return _slow_ts_us(text)
-    mmss = _MMSS.get(body[14:19])
-    if mmss is None or body[13] != ":":
-        return _slow_ts_us(text)
-    key = body[:13] + off
-    base = _HOUR_BASE.get(key)
-    if base is None:
-        if len(_HOUR_BASE) > 100_000:
-            _HOUR_BASE.clear()
-        if not _HOUR_RE.fullmatch(body[:13]):
-            return _slow_ts_us(text)
-        base = _slow_ts_us(body[:13] + ":00:00" + off)
-        _HOUR_BASE[key] = base
-    blen = len(body)
-    if blen == 19:
-        return base + mmss
-    frac = body[20:]
-    if body[19] == "." and 0 < len(frac) <= 6 and frac.isdigit() and frac.isascii():
-        if len(frac) in (3, 6):
-            return base + mmss + int(frac) * (1000 if len(frac) == 3 else 1)
-        return base + mmss + int(frac.ljust(6, "0"))
-    return _slow_ts_us(text)
-
-
-_HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+    base = _HOUR.get(text[:13])
+    if base is not None:
+        mmss = _MMSS.get(text[13:19])
+        tail = _TAIL.get(text[19:])
+        if mmss is not None and tail is not None:
+            return base + mmss + tail
+    if type(text) is not str:
+        raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
+    return _learn(text)
 
 
 class LocalClock:

@@ -68,9 +68,18 @@ SENTENCE_END = frozenset("。.!?！？;；\n")
 CLAUSE_END = SENTENCE_END | frozenset(",，、")
 
 
+#: Allocated mainland mobile prefixes (the same table phonenumbers uses, as one regex: a
+#: phonenumbers parse costs tens of microseconds, this a fraction of one).
+_MOBILE_PREFIX = re.compile(
+    r"1(?:3\d|4[57]|5[0-35-9]|6[25-7]|7[0-35-8]|8\d|9[0-35-9])\d{8}|1610\d{7}"
+)
+
+
 def valid_mobile(digits: str) -> bool:
-    """A real mainland mobile number (phonenumbers knows the allocated prefixes)."""
-    return _valid("+86" + digits)
+    """An allocated mainland mobile number; phonenumbers decides the one mixed block (174)."""
+    if _MOBILE_PREFIX.fullmatch(digits) is not None:
+        return True
+    return digits.startswith("174") and _valid("+86" + digits)
 
 
 def valid_landline(digits: str) -> bool:

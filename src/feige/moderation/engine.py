@@ -237,7 +237,7 @@ class Moderator:
         compact = collapse(text.translate(self._direct))
         raw = self._raw(compact, overlapping=True)
         if raw:
-            active = self.lexicon.active
+            active = self.lexicon.active if sender is None else self.lexicon.active_spam
             hot = any(active[i] for i, _, _ in raw)
         else:
             hot = False
@@ -477,7 +477,7 @@ class Moderator:
                 continue
             urls.append((m.start(), m.end()))
             self._url(ctx, found, m.group(), m.start(), m.end())
-        if " " in wide:  # letters spaced out: "w w w . j d . c o m"
+        if _SPACED.search(wide):  # letters spaced out: "w w w . j d . c o m"
             keep: list[int] = []
             for m in d.URL.finditer(wide.replace(" ", "")):
                 if not keep:
@@ -550,7 +550,9 @@ class Moderator:
 
     # ------------------------------------------------------------------ policy
 
-    def _decide(self, found: Iterable[_Finding], role: str, text: str | None = None) -> Verdict:
+    def _decide(self, found: list[_Finding], role: str, text: str | None = None) -> Verdict:
+        if not found:
+            return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
         cfg = self.config
         seen: set[tuple[str, int, int]] = set()
         ev: list[Evidence] = []
@@ -590,6 +592,7 @@ _SOFTWARE_EXT = (".exe", ".msi", ".apk", ".ipa", ".dmg", ".bat", ".cmd", ".sh", 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
 #: letter, so prices like 9.9 stay on the fast path.)
 _WIDE_GUARD = re.compile(r"(?:[.@。点]|dot)\s*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
+_SPACED = re.compile(r"(?:[a-z0-9.] ){3}")
 _DIGITS5 = d.DIGITS5.search
 _MOBILE = d.MOBILE.search
 _LANDLINE = d.LANDLINE.search

@@ -39,7 +39,7 @@ CUE_KINDS = (
     "promo",
 )
 #: Cue classes that alone can lead to a finding, so a message holding one takes the slow path.
-ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "promo"})
+ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat"})
 #: Cue classes that make a number worth the slow path.
 NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
@@ -170,8 +170,14 @@ class Lexicon:
         self.tags: list[tuple[Tag, ...]] = [
             tuple(sorted(tags[p], key=lambda t: (t.kind, t.category))) for p in self.patterns
         ]
+        #: Patterns that can lead to a finding; ``active_spam`` adds advertising words, which
+        #: matter only when the sender is known (the repeated-advertising window).
         self.active: list[bool] = [
             any(t.kind == "term" or t.kind in ACTIVE_CUES for t in ts) for ts in self.tags
+        ]
+        self.active_spam: list[bool] = [
+            a or any(t.kind == "promo" for t in ts)
+            for a, ts in zip(self.active, self.tags, strict=True)
         ]
         #: Cues that make a bare number a finding (phone, bank, payment words).
         self.numeric: list[bool] = [any(t.kind in NUMERIC_CUES for t in ts) for ts in self.tags]

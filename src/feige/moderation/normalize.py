@@ -243,23 +243,22 @@ def views(text: str, wide: str | None = None) -> Views:
         if len(keep) != len(s0):  # characters beyond the table: the slow, sure way
             keep = [i for i, c in enumerate(w) if ord(c) >= _LIMIT or comp[ord(c)] is not None]
             s0 = "".join(w[i].translate(comp) for i in keep)
-    if len(s0) > 2 and _COLLAPSE.search(s0):
-        chars: list[str] = []
+    ends_all = [i + 1 for i in keep]
+    if len(s0) > 2 and _TRIPLE.search(s0):
+        parts: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
         pos = 0
         for m in _COLLAPSE.finditer(s0):
-            for j in range(pos, m.start()):
-                chars.append(s0[j])
-                starts.append(keep[j])
-                ends.append(keep[j] + 1)
-            chars.append(m.group(1))
-            starts.append(keep[m.start()])
-            ends.append(keep[m.end() - 1] + 1)
-            pos = m.end()
-        for j in range(pos, len(s0)):
-            chars.append(s0[j])
-            starts.append(keep[j])
-            ends.append(keep[j] + 1)
-        return Views(text, w, "".join(chars), starts, ends)
-    return Views(text, w, s0, keep, [i + 1 for i in keep])
+            a, b = m.start(), m.end()
+            parts.append(s0[pos:a])
+            parts.append(s0[a])
+            starts += keep[pos : a + 1]
+            ends += ends_all[pos:a]
+            ends.append(ends_all[b - 1])
+            pos = b
+        parts.append(s0[pos:])
+        starts += keep[pos:]
+        ends += ends_all[pos:]
+        return Views(text, w, "".join(parts), starts, ends)
+    return Views(text, w, s0, keep, ends_all)

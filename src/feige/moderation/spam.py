@@ -51,7 +51,13 @@ class SpamHistory:
                 self._by_sender.popitem(last=False)
         else:
             self._by_sender.move_to_end(sender)
-        similar = [s for s in seen if jaccard(grams, s.grams) >= self.similarity]
+        n, t = len(grams), self.similarity
+        # |A∩B|/|A∪B| <= min/max of the sizes: skip pairs that cannot reach the threshold.
+        similar = [
+            s
+            for s in seen
+            if min(n, len(s.grams)) >= t * max(n, len(s.grams)) and jaccard(grams, s.grams) >= t
+        ]
         seen.append(_Seen(grams, recipient))
         if recipient is not None and all(s.recipient is not None for s in similar):
             recipients = {s.recipient for s in similar} | {recipient}
