@@ -127,3 +127,59 @@ async def test_a_week_driven_through_the_product_is_assessed_exactly(week_server
     engine.dispose()
     assert assess_log(lines, "2026-W47", config) == from_store
     assert from_store["shops"][0]["metrics"] == m
+
+
+def _feige(*args: str, env: dict[str, str]) -> str:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "feige", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_export_events_then_assess_file_matches_the_store(
+    week_server, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The command-line contract of interfaces.md, end to end on a store the product wrote."""
+    import orjson
+
+    server, clock = week_server
+    agent = await login(server, "shop1_agent1")
+    await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    agent_ws = await agent.socket()
+    for i, delay in enumerate((30, 170, 190, 700)):
+        buyer = await consumer(server, f"c-x{i}")
+        ws = await buyer.socket()
+        sid = (await ws.send_text("q", "你好", shop_id=SHOP1))["session_id"]
+        clock.advance(delay)
+        await agent_ws.send_text(f"r{i}", "您好", session_id=sid)
+        await buyer.ok("POST", f"/api/sessions/{sid}/rating", {"score": 1 + i})
+        await agent.ok("POST", f"/api/sessions/{sid}/close")
+        clock.advance(120)
+    env = {"FEIGE_DATABASE_URL": server.database_url, "FEIGE_DATA_DIR": str(server.data_dir)}
+    log_file = tmp_path / "w47.jsonl"
+    _feige("export-events", "--week", "2026-W47", "--out", str(log_file), env=env)
+    lines = log_file.read_text().splitlines()
+    assert lines and all(orjson.loads(line)["shop"] == "1" for line in lines)
+    from_file = orjson.loads(
+        _feige("assess", "--events", str(log_file), "--week", "2026-W47", "--json", env=env)
+    )
+    engine = create_db_engine(server.database_url)
+    config = metrics_config(server.settings())
+    with engine.begin() as conn:
+        from_store = assess_store_sync(conn, parse_week("2026-W47", config), config)
+    engine.dispose()
+    assert from_file["shops"] == orjson.loads(orjson.dumps(from_store))["shops"]
+    avg = from_file["shops"][0]["metrics"]["avg_response_seconds"]
+    assert avg["numerator"] == pytest.approx(30 + 170 + 190 + 600)  # 700 s is capped at 600
+    three = from_file["shops"][0]["metrics"]["three_minute_reply_rate"]
+    assert (three["numerator"], three["denominator"]) == (2, 4)
