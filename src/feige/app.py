@@ -49,7 +49,7 @@ def configure_logging(settings: Settings) -> None:
 def build_context(settings: Settings, demo: bool = False) -> Context:
     engine = create_db_engine(settings.effective_database_url)
     db = Database(engine, max_batch=settings.group_commit_max_batch)
-    moderator = compliance.build_moderator(settings.platform_domains)
+    moderator = compliance.build_moderator(settings)
     return Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
 
 

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
 
     # --- compliance (rules.md §8) ----------------------------------------------------------
     platform_domains: list[str] = Field(default_factory=lambda: ["feige.example", "shop.example"])
+    # Overrides of the policy table, "category:role" -> action, e.g.
+    # {"abuse:buyer": "review", "third_party.contact:buyer": "block"}; roles buyer | agent.
+    moderation_policy: dict[str, str] = Field(default_factory=dict)
+    # Extra lexicon directories or files (same names as the packaged ones) and allow-lists.
+    moderation_lexicon_paths: list[str] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

@@ -111,3 +111,20 @@ async def test_qr_code_images_are_caught(server: Server) -> None:
     reviewer = await login(server, "reviewer", kind="staff")
     record = (await reviewer.ok("GET", "/api/violations"))[0]
     assert "third_party.qr_code" in record["categories"]
+
+
+def test_policy_table_and_lexicons_come_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Operators change actions and add words without code (rules.md §8 policy)."""
+    from feige.config import Settings
+    from feige.services.compliance import build_moderator
+
+    default = build_moderator(Settings(data_dir=tmp_path))
+    assert default.check_text("加我薇信 abc123", role="buyer").action == "mask"
+    strict = build_moderator(
+        Settings(data_dir=tmp_path, moderation_policy={"third_party.contact:buyer": "block"})
+    )
+    assert strict.check_text("加我薇信 abc123", role="buyer").action == "block"
+    import pytest
+
+    with pytest.raises(ValueError):
+        build_moderator(Settings(data_dir=tmp_path, moderation_policy={"nonsense:buyer": "block"}))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from feige.domain import FlagReason, MessageKind, ModerationAction
-from feige.moderation import ModerationConfig, Moderator, Verdict
+from feige.moderation import CATEGORIES, ModerationConfig, Moderator, Verdict
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import repo
@@ -21,8 +21,24 @@ RISKY_CATEGORIES = frozenset({"fraud", "spam", "abuse"})
 PENDING, CONFIRMED, DISMISSED = "pending", "confirmed", "dismissed"
 
 
-def build_moderator(platform_domains: list[str]) -> Moderator:
-    return Moderator(ModerationConfig(platform_domains=tuple(platform_domains)))
+def moderation_config(settings: Any) -> ModerationConfig:
+    """The engine's configuration from settings: domains, policy overrides, extra lexicons."""
+    base = ModerationConfig()
+    policy = dict(base.policy)
+    for key, action in settings.moderation_policy.items():
+        category, _, role = key.partition(":")
+        if category not in CATEGORIES or role not in ("buyer", "agent"):
+            raise ValueError(f"moderation_policy: unknown category or role in {key!r}")
+        policy[(category, role)] = ModerationAction(action)
+    return ModerationConfig(
+        platform_domains=tuple(settings.platform_domains),
+        policy=policy,
+        lexicon_paths=tuple(settings.moderation_lexicon_paths),
+    )
+
+
+def build_moderator(settings: Any) -> Moderator:
+    return Moderator(moderation_config(settings))
 
 
 async def check(
