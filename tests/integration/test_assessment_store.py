@@ -183,3 +183,33 @@ async def test_export_events_then_assess_file_matches_the_store(
     assert avg["numerator"] == pytest.approx(30 + 170 + 190 + 600)  # 700 s is capped at 600
     three = from_file["shops"][0]["metrics"]["three_minute_reply_rate"]
     assert (three["numerator"], three["denominator"]) == (2, 4)
+
+
+async def test_ten_unanswered_sessions_in_a_row_make_a_no_human_reply_record(week_server) -> None:  # type: ignore[no-untyped-def]
+    """Rule 2.2.1 as rules.md §3 reads it: 10 human sessions in a row closing with the buyer's
+    last round unanswered, during assessment hours."""
+    server, clock = week_server
+    agent = await login(server, "shop1_agent1")
+    await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    sessions = []
+    for i in range(10):
+        buyer = await consumer(server, f"c-ignored{i}")
+        ws = await buyer.socket()
+        sessions.append((await ws.send_text("q", "有人吗？", shop_id=SHOP1))["session_id"])
+        clock.advance(30)
+        await agent.ok("POST", f"/api/sessions/{sessions[-1]}/close")
+        await ws.close()
+    clock.advance(8 * 86400)
+    admin = await login(server, "admin", kind="staff")
+    run = await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
+    assert run["no_human_reply"] == 1
+    no_service = run["document"]["shops"][0]["metrics"]["no_service_rate"]
+    assert (no_service["numerator"], no_service["denominator"]) == (10, 10)  # condition 2 and 3
+    reviewer = await login(server, "reviewer", kind="staff")
+    records = [
+        v for v in await reviewer.ok("GET", "/api/violations") if v["kind"] == "no_human_reply"
+    ]
+    assert len(records) == 1 and records[0]["clauses"] == ["2.2.1"]
+    assert records[0]["evidence"]["sessions"] == [str(s) for s in sessions]
+    again = await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
+    assert again["no_human_reply"] == 0  # one record per streak, whatever the re-runs
