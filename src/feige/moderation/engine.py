@@ -312,16 +312,26 @@ class Moderator:
         ]
         ctx = _Ctx(v, hits, self.config, role)
         found: list[_Finding] = []
-        self._terms(ctx, found)
-        self._im(ctx, found)
-        self._phones(ctx, found)
-        self._cards(ctx, found)
-        self._pay_accounts(ctx, found)
+        kinds = ctx.by_kind
+        digits = _DIGITS5(v.compact) is not None
+        if "term" in kinds:
+            self._terms(ctx, found)
+        if "im" in kinds:
+            self._im(ctx, found)
+        if digits or "phone" in kinds:
+            self._phones(ctx, found)
+        if digits:
+            self._cards(ctx, found)
+        if "pay" in kinds:
+            self._pay_accounts(ctx, found)
         if links:
             self._wide(ctx, found)
-        self._store(ctx, found)
-        self._fraud(ctx, found)
-        self._extortion(ctx, found)
+        if "store" in kinds:
+            self._store(ctx, found)
+        if "money" in kinds and "offplat" in kinds:
+            self._fraud(ctx, found)
+        if "threat" in kinds and "review" in kinds:
+            self._extortion(ctx, found)
         if sender is not None:
             self._repeats(ctx, found, sender, recipient)
         return self._decide(found, role, text)

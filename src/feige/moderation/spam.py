@@ -23,21 +23,28 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
+@dataclass(slots=True)
+class _Cluster:
+    """Near-duplicates seen from one sender: one representative, a count, the recipients."""
+
     grams: frozenset[str]
-    recipient: str | None
+    count: int
+    recipients: set[str | None]
 
 
 class SpamHistory:
-    """In-memory, bounded: ``window`` messages per sender, ``max_senders`` senders (LRU)."""
+    """In-memory, bounded: ``window`` clusters per sender, ``max_senders`` senders (LRU).
+
+    A repeated advert joins its cluster, so a spammer's window stays one entry long and each
+    check compares against few representatives.
+    """
 
     def __init__(self, window: int, max_senders: int, similarity: float, repeats: int) -> None:
         self.window = window
         self.max_senders = max_senders
         self.similarity = similarity
         self.repeats = repeats
-        self._by_sender: OrderedDict[str, deque[_Seen]] = OrderedDict()
+        self._by_sender: OrderedDict[str, deque[_Cluster]] = OrderedDict()
 
     def observe(self, sender: str, compact: str, recipient: str | None = None) -> bool:
         """Remember this message; True when it is the ``repeats``-th near-duplicate (to as
@@ -52,17 +59,19 @@ class SpamHistory:
         else:
             self._by_sender.move_to_end(sender)
         n, t = len(grams), self.similarity
-        # |A∩B|/|A∪B| <= min/max of the sizes: skip pairs that cannot reach the threshold.
-        similar = [
-            s
-            for s in seen
-            if min(n, len(s.grams)) >= t * max(n, len(s.grams)) and jaccard(grams, s.grams) >= t
-        ]
-        seen.append(_Seen(grams, recipient))
-        if recipient is not None and all(s.recipient is not None for s in similar):
-            recipients = {s.recipient for s in similar} | {recipient}
-            return len(recipients) >= self.repeats
-        return len(similar) + 1 >= self.repeats
+        for cluster in reversed(seen):
+            m = len(cluster.grams)
+            # |A∩B|/|A∪B| <= min/max of the sizes: skip pairs that cannot reach the threshold.
+            if min(n, m) >= t * max(n, m) and jaccard(grams, cluster.grams) >= t:
+                cluster.count += 1
+                cluster.recipients.add(recipient)
+                seen.remove(cluster)
+                seen.append(cluster)
+                if None in cluster.recipients:
+                    return cluster.count >= self.repeats
+                return len(cluster.recipients) >= self.repeats
+        seen.append(_Cluster(grams, 1, {recipient}))
+        return self.repeats <= 1
 
     def forget(self, sender: str) -> None:
         self._by_sender.pop(sender, None)
