@@ -213,3 +213,40 @@ async def test_ten_unanswered_sessions_in_a_row_make_a_no_human_reply_record(wee
     assert records[0]["evidence"]["sessions"] == [str(s) for s in sessions]
     again = await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
     assert again["no_human_reply"] == 0  # one record per streak, whatever the re-runs
+
+
+async def test_weekly_job_runs_once_with_several_server_processes(tmp_path: Path) -> None:
+    """Two nodes on one database race for the same week: exactly one assesses it."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from feige.app import build_context
+    from feige.services.assessment import run_weekly
+    from feige.store import migrate
+    from feige.store.tables import assessments, job_runs
+
+    url = fresh_database_url(tmp_path)
+    nodes = [
+        build_context(
+            Server(tmp_path, url).settings().model_copy(update={"data_dir": tmp_path / f"n{i}"})
+        )
+        for i in range(2)
+    ]
+    migrate.upgrade(nodes[0].db.engine)
+    tuesday = datetime(2026, 11, 24, 2, 0, tzinfo=TZ).timestamp()
+    for node in nodes:
+        node.clock = lambda: tuesday
+        await node.db.start()
+    try:
+        results = await asyncio.gather(*(run_weekly(node) for node in nodes))
+        assert sorted(r is None for r in results) == [False, True]
+        with nodes[0].db.engine.connect() as conn:
+            runs = conn.execute(select(job_runs.c.job, job_runs.c.key)).all()
+            saved = conn.execute(select(func.count()).select_from(assessments)).scalar_one()
+        assert [tuple(r) for r in runs] == [("assessment", "2026-W47")]
+        assert saved == 0  # an empty store: nothing to assess, but the week is claimed
+        assert await run_weekly(nodes[1]) is None  # and stays done
+    finally:
+        for node in nodes:
+            await node.db.stop()
