@@ -1,4 +1,4 @@
-"""The weekly assessment runs on Tuesday 02:00 platform time for the week just ended (rules.md §1)."""
+"""The weekly assessment: Tuesday 02:00 platform time, for the week just ended (rules §1)."""
 
 from __future__ import annotations
 
