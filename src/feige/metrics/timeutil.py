@@ -19,7 +19,9 @@ _ONE_US = timedelta(microseconds=1)
 
 # The fast path splits a timestamp "YYYY-MM-DDTHH" ":MM:SS" "[.fff…](Z|±HH:MM)" and looks each
 # piece up; every cache entry is checked against datetime.fromisoformat when it is made.
-_MMSS: dict[str, int] = {f":{m:02d}:{s:02d}": (m * 60 + s) * US for m in range(60) for s in range(60)}
+_MMSS: dict[str, int] = {
+    f":{m:02d}:{s:02d}": (m * 60 + s) * US for m in range(60) for s in range(60)
+}
 _HOUR: dict[str, int] = {}  # "YYYY-MM-DDTHH" → epoch µs of that hour read as UTC
 _TAIL: dict[str, int] = {}  # ".123+08:00" → fraction µs − offset µs
 _OFFSET: dict[str, int] = {}  # "+08:00" → offset µs
