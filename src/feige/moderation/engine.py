@@ -213,7 +213,10 @@ class Moderator:
         self._tables = tables()
         self._direct = self._tables.direct
         self._link_chars = self._tables.link_chars
-        self._raw = self.lexicon.automaton.find_matches_as_indexes
+        self._wide_table = self._tables.wide
+        self._hot = self.lexicon.hot.find_matches_as_indexes
+        self._promo = self.lexicon.promo.find_matches_as_indexes
+        self._numeric_cues = self.lexicon.numeric_cues.find_matches_as_indexes
         self._spam = SpamHistory(
             self.config.spam_window,
             self.config.spam_max_senders,
@@ -235,28 +238,38 @@ class Moderator:
         if not text:
             return _ALLOW_EMPTY
         compact = collapse(text.translate(self._direct))
-        raw = self._raw(compact, overlapping=True)
-        if raw:
-            active = self.lexicon.active if sender is None else self.lexicon.active_spam
-            hot = any(active[i] for i, _, _ in raw)
-        else:
-            hot = False
+        hot = bool(self._hot(compact))
         links = not self._link_chars.isdisjoint(text) or "dot" in compact
-        if not links and not hot and not _DIGITS5(compact):
-            return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
-        wide = text.translate(self._tables.wide)
+        # No cue; numbers, if any, are order, tracking or model numbers (no phone shape).
+        quiet = not hot and not links
+        if quiet and _DIGITS5(compact) is not None:
+            quiet = not (
+                self._numeric_cues(compact)
+                or _MOBILE(compact) is not None
+                or _LANDLINE(compact) is not None
+            )
+        if quiet:
+            return self._quiet(text, compact, role, sender, recipient)
+        wide = text.translate(self._wide_table)
         links = links and _WIDE_GUARD.search(wide) is not None
-        if not links and not hot:
-            if not _DIGITS5(compact):
-                return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
-            numeric = self.lexicon.numeric
-            if (
-                not any(numeric[i] for i, _, _ in raw)
-                and not _MOBILE(compact)
-                and not _LANDLINE(compact)
-            ):  # order, tracking, model numbers with no cue and no phone shape
-                return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
+        if not hot and not links and _DIGITS5(compact) is None:
+            return self._quiet(text, compact, role, sender, recipient)
         return self._slow(text, wide, links, policy_role(role), sender, recipient)
+
+    def _quiet(
+        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+    ) -> Verdict:
+        """Nothing to find: allow, unless it is the sender's repeated advert."""
+        if (
+            sender is not None
+            and len(compact) >= self.config.spam_min_chars
+            and self._promo(compact)
+            and self._spam.observe(sender, compact, recipient)
+        ):
+            return self._decide(
+                [_Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
+            )
+        return _new_verdict(Verdict, (A.ALLOW, (), (), (), text, (), (), ()))
 
     def check_image(self, data: bytes, role: str = BUYER, sender: str | None = None) -> Verdict:
         """Verdict for an image: any QR code is ``third_party.qr_code`` (2.2.3); a QR code

@@ -63,6 +63,22 @@ class Hit:
     end: int
 
 
+class _Never:
+    """Stands in for an automaton without patterns (ahocorasick-rs refuses an empty list)."""
+
+    def find_matches_as_indexes(
+        self, haystack: str, overlapping: bool = False
+    ) -> list[tuple[int, int, int]]:
+        return []
+
+
+def _automaton(patterns: Iterable[str]) -> ahocorasick_rs.AhoCorasick | _Never:
+    chosen = list(patterns)
+    if not chosen:
+        return _Never()
+    return ahocorasick_rs.AhoCorasick(chosen, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+
+
 def _packaged() -> Iterator[tuple[str, str]]:
     root = resources.files("feige.moderation").joinpath("lexicons")
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
@@ -170,19 +186,25 @@ class Lexicon:
         self.tags: list[tuple[Tag, ...]] = [
             tuple(sorted(tags[p], key=lambda t: (t.kind, t.category))) for p in self.patterns
         ]
-        #: Patterns that can lead to a finding; ``active_spam`` adds advertising words, which
-        #: matter only when the sender is known (the repeated-advertising window).
+        #: Patterns that can lead to a finding (advertising words only feed the spam window).
         self.active: list[bool] = [
             any(t.kind == "term" or t.kind in ACTIVE_CUES for t in ts) for ts in self.tags
-        ]
-        self.active_spam: list[bool] = [
-            a or any(t.kind == "promo" for t in ts)
-            for a, ts in zip(self.active, self.tags, strict=True)
         ]
         #: Cues that make a bare number a finding (phone, bank, payment words).
         self.numeric: list[bool] = [any(t.kind in NUMERIC_CUES for t in ts) for ts in self.tags]
         self.automaton = ahocorasick_rs.AhoCorasick(
             self.patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD
+        )
+        # Small automata for the fast path: "is there anything that can lead to a finding?"
+        # answered by one non-overlapping scan, without looking at inert context words.
+        self.hot = _automaton(p for p, a in zip(self.patterns, self.active, strict=True) if a)
+        self.promo = _automaton(
+            p
+            for p, ts in zip(self.patterns, self.tags, strict=True)
+            if any(t.kind == "promo" for t in ts)
+        )
+        self.numeric_cues = _automaton(
+            p for p, n in zip(self.patterns, self.numeric, strict=True) if n
         )
 
     def __len__(self) -> int:
@@ -191,10 +213,6 @@ class Lexicon:
     def raw(self, compact: str) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every match, overlapping (fast path)."""
         return self.automaton.find_matches_as_indexes(compact, overlapping=True)
-
-    def any_active(self, matches: list[tuple[int, int, int]]) -> bool:
-        active = self.active
-        return any(active[i] for i, _, _ in matches)
 
     def hits(self, matches: list[tuple[int, int, int]]) -> list[Hit]:
         return [Hit(tag, s, e) for i, s, e in matches for tag in self.tags[i]]
