@@ -212,7 +212,9 @@ class Moderator:
         )
         self._tables = tables()
         self._direct = self._tables.direct
-        self._link_chars = self._tables.link_chars
+        self._link_char = re.compile(
+            "[" + "".join(sorted(re.escape(ch) for ch in self._tables.link_chars)) + "]"
+        ).search
         self._wide_table = self._tables.wide
         self._hot = self.lexicon.hot.find_matches_as_indexes
         self._promo = self.lexicon.promo.find_matches_as_indexes
@@ -239,7 +241,7 @@ class Moderator:
             return _ALLOW_EMPTY
         compact = collapse(text.translate(self._direct))
         hot = bool(self._hot(compact))
-        links = not self._link_chars.isdisjoint(text) or "dot" in compact
+        links = self._link_char(text) is not None or "dot" in compact
         # No cue; numbers, if any, are order, tracking or model numbers (no phone shape).
         quiet = not hot and not links
         if quiet and _DIGITS5(compact) is not None:
@@ -563,7 +565,7 @@ class Moderator:
 
     def _repeats(self, ctx: _Ctx, found: list[_Finding], sender: str, to: str | None) -> None:
         promo = bool(ctx.kind("promo")) or any(
-            f.category.startswith("third_party.") or f.category == cat.SPAM for f in found
+            f.category in _ADVERT_CATEGORIES and f.detector != "phone" for f in found
         )
         s = ctx.v.compact
         if not promo or len(s) < self.config.spam_min_chars:
@@ -615,6 +617,11 @@ _SOFTWARE_EXT = (".exe", ".msi", ".apk", ".ipa", ".dmg", ".bat", ".cmd", ".sh", 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
 #: letter, so prices like 9.9 stay on the fast path.)
 _WIDE_GUARD = re.compile(r"(?:[.@。点]|dot)\s*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
+#: Findings that make a message an advert for the repeated-advertising window (a buyer's own
+#: phone number does not).
+_ADVERT_CATEGORIES = frozenset(
+    {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_AD, cat.THIRD_PARTY_CONTACT, cat.SPAM}
+)
 _SPACED = re.compile(r"(?:[a-z0-9.] ){3}")
 _DIGITS5 = d.DIGITS5.search
 _MOBILE = d.MOBILE.search
