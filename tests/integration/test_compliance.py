@@ -34,10 +34,22 @@ async def test_merchant_diverting_buyer_is_blocked_and_kept_for_reviewers(server
     )
     error = await agent_ws.expect(op="error", ref="wx")
     assert error["code"] == "blocked" and "2.2.3" in error["message"]
+    # Resending the same message: the same answer, and still one record.
+    await agent_ws.send(
+        {
+            "op": "send",
+            "client_id": "wx",
+            "kind": "text",
+            "content": {"text": "加我薇信 abc123 私聊优惠"},
+            "session_id": sid,
+        }
+    )
+    assert (await agent_ws.expect(op="error", ref="wx"))["code"] == "blocked"
     history = await buyer.ok("GET", f"/api/sessions/{sid}/messages")
     assert all("abc123" not in str(m["content"]) for m in history)  # never delivered
     reviewer = await login(server, "reviewer", kind="staff")
     pending = await reviewer.ok("GET", "/api/violations", params={"status": "pending"})
+    assert len([v for v in pending if v["session_id"] == sid]) == 1
     record = next(v for v in pending if v["session_id"] == sid)
     assert record["action"] == "block" and record["categories"] == ["third_party.contact"]
     assert record["original"]["text"] == "加我薇信 abc123 私聊优惠"

@@ -12,7 +12,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from prometheus_client import Counter, Gauge
 
 from feige import i18n
-from feige.services import accounts, chat
+from feige.services import accounts, chat, sessions
 from feige.services.context import Context, Principal
 from feige.services.errors import ServiceError, Unauthenticated
 
@@ -177,12 +177,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             in_flight.release()
 
     try:
-        sessions = await _open_sessions(ctx, principal)
+        open_sessions = await _open_sessions(ctx, principal)
         conn.send(
             {
                 "op": "ready",
                 "principal": accounts.principal_view(principal),
-                "sessions": sessions,
+                "sessions": open_sessions,
                 "heartbeat": HEARTBEAT_SECONDS,
             }
         )
@@ -220,8 +220,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 
 async def _open_sessions(ctx: Context, principal: Principal) -> list[dict[str, Any]]:
-    from feige.services import sessions
-
     rows = await sessions.list_sessions(ctx, principal, limit=200)
     return [
         {"id": s["id"], "state": s["state"], "last_seq": s["last_seq"]}

@@ -206,17 +206,19 @@ def _blocked(
         session = repo.open_session_for(conn, out.shop_id, principal.id)
     shop_id = session["shop_id"] if session else out.shop_id
     assert shop_id is not None
-    compliance.record_violation(
-        conn,
-        outbox,
-        session=session,
-        shop_id=shop_id,
-        message_id=None,
-        principal=principal,
-        verdict=verdict,
-        original={"kind": out.kind, **out.content},
-        now=now,
-    )
+    if not compliance.blocked_before(conn, principal, out.client_id):
+        compliance.record_violation(
+            conn,
+            outbox,
+            session=session,
+            shop_id=shop_id,
+            message_id=None,
+            principal=principal,
+            verdict=verdict,
+            original={"kind": out.kind, **out.content},
+            now=now,
+            client_id=out.client_id,
+        )
     return {
         "blocked": True,
         "clauses": list(verdict.clauses),

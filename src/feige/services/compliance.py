@@ -74,6 +74,7 @@ def record_violation(
     verdict: Verdict,
     original: dict[str, Any],
     now: float,
+    client_id: str | None = None,
 ) -> int:
     """Store a non-allow verdict for reviewers; a buyer blocked for fraud, spam or abuse
     makes the session risky."""
@@ -90,6 +91,7 @@ def record_violation(
         message_id=message_id,
         sender_role="buyer" if principal.kind == "consumer" else "agent",
         sender_id=principal.id,
+        client_id=client_id,
         categories=list(verdict.categories),
         clauses=list(verdict.clauses),
         evidence=evidence,
@@ -111,6 +113,18 @@ def record_violation(
         ("platform:reviewers",), {"type": "violation", "id": violation_id, "shop_id": shop_id}
     )
     return violation_id
+
+
+def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bool:
+    """Whether this sender's message with this client id was already blocked."""
+    role = "buyer" if principal.kind == "consumer" else "agent"
+    stmt = select(violations.c.id).where(
+        violations.c.sender_role == role,
+        violations.c.sender_id == principal.id,
+        violations.c.client_id == client_id,
+        violations.c.message_id.is_(None),
+    )
+    return conn.execute(stmt).first() is not None
 
 
 def violation_view(row: Row, *, with_original: bool) -> Row:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 from pathlib import Path
@@ -114,8 +115,12 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
     image_id = secrets.token_hex(16)
     relative = Path("uploads") / str(session["shop_id"]) / f"{image_id}.{EXTENSIONS[content_type]}"
     target = ctx.settings.data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+
+    def store_file() -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    await asyncio.to_thread(store_file)
     row = {
         "id": image_id,
         "shop_id": session["shop_id"],

@@ -224,6 +224,8 @@ violations = Table(
     Column("message_id", ForeignKey("messages.id"), nullable=True),
     Column("sender_role", String(16), nullable=True),
     Column("sender_id", BigInteger, nullable=True),
+    # The sender's message id: a resent blocked message finds its record instead of a twin.
+    Column("client_id", String(64), nullable=True),
     Column("categories", JSON, nullable=False),
     Column("clauses", JSON, nullable=False),
     Column("evidence", JSON, nullable=False),
@@ -236,6 +238,7 @@ violations = Table(
     Column("created_at", Double, nullable=False),
     Index("ix_violations_status", "status", "id"),
     Index("ix_violations_shop", "shop_id", "id"),
+    Index("ix_violations_client", "sender_role", "sender_id", "client_id"),
 )
 
 session_summaries = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 20:38:39.652830
+Create Date: 2026-11-28 20:51:29.530467
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ def upgrade() -> None:
         ),
         sa.Column("sender_role", sa.String(length=16), nullable=True),
         sa.Column("sender_id", sa.BigInteger(), nullable=True),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
         sa.Column("categories", sa.JSON(), nullable=False),
         sa.Column("clauses", sa.JSON(), nullable=False),
         sa.Column("evidence", sa.JSON(), nullable=False),
@@ -137,6 +138,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_violations")),
     )
     with op.batch_alter_table("violations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_violations_client", ["sender_role", "sender_id", "client_id"], unique=False
+        )
         batch_op.create_index("ix_violations_shop", ["shop_id", "id"], unique=False)
         batch_op.create_index("ix_violations_status", ["status", "id"], unique=False)
 
@@ -160,6 +164,7 @@ def downgrade() -> None:
     with op.batch_alter_table("violations", schema=None) as batch_op:
         batch_op.drop_index("ix_violations_status")
         batch_op.drop_index("ix_violations_shop")
+        batch_op.drop_index("ix_violations_client")
 
     op.drop_table("violations")
     with op.batch_alter_table("session_summaries", schema=None) as batch_op:
