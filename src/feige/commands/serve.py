@@ -13,11 +13,16 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, help="Port (default 8000)."),
     ) -> None:
         """Start Feige: apply migrations and serve HTTP and WebSocket."""
+        import sys
+
         import uvicorn
 
         from feige.app import create_app
         from feige.config import Settings
 
+        # The writer thread releases the GIL on every SQLite call; a shorter switch interval
+        # lets it back in sooner while the event loop is busy (docs/performance.md).
+        sys.setswitchinterval(0.001)
         settings = Settings()
         application = create_app(settings, demo=demo)
         uvicorn.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from typing import Any
@@ -104,7 +105,8 @@ async def login(ctx: Context, kind: str, username: str, password: str) -> dict[s
     finder = repo.staff_by_username if kind == "staff" else repo.member_by_username
     row = await ctx.db.read(finder, username)
     stored = row["password_hash"] if row is not None else _DUMMY_HASH
-    if not _password_ok(stored, password) or row is None:
+    # argon2 is deliberately slow: off the event loop, or every socket stalls meanwhile.
+    if not await asyncio.to_thread(_password_ok, stored, password) or row is None:
         raise Unauthenticated("bad_credentials")
     if kind == "member" and not row["active"]:
         raise Unauthenticated("bad_credentials")
@@ -240,7 +242,7 @@ async def create_shop(
         create_shop_sync,
         name,
         owner_username,
-        hash_password(owner_password),
+        await asyncio.to_thread(hash_password, owner_password),
         ctx.clock(),
         s.default_welcome_message,
         s.default_routing_mode,
@@ -275,7 +277,7 @@ async def create_member(
     values = {
         "shop_id": shop_id,
         "username": username,
-        "password_hash": hash_password(password),
+        "password_hash": await asyncio.to_thread(hash_password, password),
         "role": role,
         "display_name": display_name or username,
         "status": AgentStatus.OFFLINE.value,
@@ -322,7 +324,7 @@ async def update_member(
     if password is not None:
         if len(password) < 6:
             raise Invalid(detail="password")
-        changes["password_hash"] = hash_password(password)
+        changes["password_hash"] = await asyncio.to_thread(hash_password, password)
     return await ctx.db.write(_update_member_sync, shop_id, member_id, changes)
 
 

@@ -41,26 +41,41 @@ def build_moderator(settings: Any) -> Moderator:
     return Moderator(moderation_config(settings))
 
 
-async def check(
-    ctx: Context, principal: Principal, kind: str, content: dict[str, Any]
-) -> Verdict | None:
+async def check(ctx: Context, principal: Principal, out: Any) -> Verdict | None:
     """The engine's verdict for a message about to be sent; None when there is nothing to
     check (cards come from the marketplace's own catalogue and order system)."""
     moderator: Moderator | None = ctx.moderator
-    if moderator is None:
+    if moderator is None or out.kind not in (MessageKind.TEXT, MessageKind.IMAGE):
         return None
     role = "buyer" if principal.kind == "consumer" else "agent"
     sender = principal.channel
-    if kind == MessageKind.TEXT:
-        return moderator.check_text(content["text"], role=role, sender=sender)
-    if kind == MessageKind.IMAGE:
-        image = await ctx.db.read(repo.image_by_id, content["image_id"])
-        if image is None:
-            raise NotFound(what="image")
-        path = ctx.settings.data_dir / image["path"]
-        data = await asyncio.to_thread(path.read_bytes)
-        return moderator.check_image(data, role=role, sender=sender)
-    return None
+    if out.kind == MessageKind.TEXT:
+        # Repeated advertising is one sender to many recipients (2.2.7); a buyer asking its
+        # shop the same question twice is not spam, so the check needs the recipient.
+        return moderator.check_text(
+            out.content["text"],
+            role=role,
+            sender=sender,
+            recipient=await _recipient(ctx, principal, out),
+        )
+    image = await ctx.db.read(repo.image_by_id, out.content["image_id"])
+    if image is None:
+        raise NotFound(what="image")
+    path = ctx.settings.data_dir / image["path"]
+    data = await asyncio.to_thread(path.read_bytes)
+    # QR decoding is CPU work: off the event loop.
+    return await asyncio.to_thread(moderator.check_image, data, role, sender)
+
+
+async def _recipient(ctx: Context, principal: Principal, out: Any) -> str | None:
+    """A consumer writes to a shop; a shop's agent writes to a consumer."""
+    if out.session_id is None:
+        return f"shop:{out.shop_id}"
+    parties = await ctx.parties(out.session_id)
+    if parties is None:
+        return None  # an unknown session: the write job answers not_found
+    shop_id, consumer_id = parties
+    return f"shop:{shop_id}" if principal.kind == "consumer" else f"consumer:{consumer_id}"
 
 
 def record_violation(

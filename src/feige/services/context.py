@@ -58,6 +58,21 @@ class Context:
     moderator: Any = None
     demo: bool = False
     clock: Callable[[], float] = time.time
+    # session id → (shop id, consumer id): fixed for a session's life, so safe to remember.
+    session_parties: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    async def parties(self, session_id: int) -> tuple[int, int] | None:
+        known = self.session_parties.get(session_id)
+        if known is None:
+            from feige.store import repo
+
+            row = await self.db.read(repo.session_by_id, session_id)
+            if row is None:
+                return None
+            if len(self.session_parties) >= 200_000:
+                self.session_parties.clear()
+            known = self.session_parties[session_id] = (row["shop_id"], row["consumer_id"])
+        return known
 
     async def publish(self, outbox: Outbox) -> None:
         for channels, event in outbox.items:

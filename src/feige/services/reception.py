@@ -157,7 +157,7 @@ def assign(
     now: float,
 ) -> None:
     """Hand a session to an agent and greet the buyer with the shop's welcome message."""
-    previous_state = session["state"]
+    waited = session["wait_started_at"] is not None
     session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=now)
     repo.update_row(
         conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=now
@@ -165,7 +165,7 @@ def assign(
     repo.update_row(conn, members, agent_id, last_assigned_at=now)
     record(conn, session, EventType.ASSIGNED, now, agent=str(agent_id))
     push_session(outbox, session, "assigned")
-    if previous_state in (SessionState.QUEUED, SessionState.OFFLINE):
+    if waited:
         # Tell the other agents the waiting session is gone from the list.
         outbox.add(
             (f"shop:{session['shop_id']}:agents",),

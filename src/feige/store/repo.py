@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from feige.domain import AgentStatus, SessionState
@@ -36,6 +37,33 @@ def _one(conn: Connection, stmt: Any) -> Row | None:
 
 def _all(conn: Connection, stmt: Any) -> list[Row]:
     return [dict(r) for r in conn.execute(stmt).mappings().all()]
+
+
+# --- the message path's statements, as plain SQL on the DB-API cursor -----------------------
+# Measured (bench/chat_throughput.py, docs/performance.md): building, caching and executing
+# SQLAlchemy Core statements cost ~85 % of the writer's time per message. These few run for
+# every message, so they go straight to the driver with one SQL text per statement;
+# "?" placeholders become "%s" for psycopg.
+
+_PG_SQL: dict[str, str] = {}
+_SESSION_COLUMNS = tuple(c.name for c in sessions.columns)
+_SELECT_SESSION = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions WHERE id = ?"
+
+
+def _raw(conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name != "sqlite":
+        sql = _PG_SQL.get(sql) or _PG_SQL.setdefault(sql, sql.replace("?", "%s"))
+    cursor.execute(sql, params)
+    return cursor
+
+
+def _json_in(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _json_out(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -126,7 +154,13 @@ def open_session_count(conn: Connection, agent_id: int) -> int:
 
 
 def session_by_id(conn: Connection, session_id: int) -> Row | None:
-    return _one(conn, select(sessions).where(sessions.c.id == session_id))
+    row = _raw(conn, _SELECT_SESSION, (session_id,)).fetchone()
+    if row is None:
+        return None
+    session = dict(zip(_SESSION_COLUMNS, row, strict=True))
+    session["entry_card"] = _json_out(session["entry_card"])
+    session["summary_dirty"] = bool(session["summary_dirty"])
+    return session
 
 
 def open_session_for(conn: Connection, shop_id: int, consumer_id: int) -> Row | None:
@@ -167,43 +201,62 @@ def queued_sessions(conn: Connection, shop_id: int) -> list[Row]:
 
 
 def next_seq(conn: Connection, session_id: int, now: float, activity: bool) -> int:
-    values: dict[str, Any] = {"last_seq": sessions.c.last_seq + 1}
     if activity:
-        values["last_activity_at"] = now
-    stmt = (
-        update(sessions)
-        .where(sessions.c.id == session_id)
-        .values(**values)
-        .returning(sessions.c.last_seq)
-    )
-    return int(conn.execute(stmt).scalar_one())
+        sql = (
+            "UPDATE sessions SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ?"
+            " RETURNING last_seq"
+        )
+        params: tuple[Any, ...] = (now, session_id)
+    else:
+        sql = "UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"
+        params = (session_id,)
+    return int(_raw(conn, sql, params).fetchone()[0])
 
 
 def insert_event(
     conn: Connection, session_id: int, shop_id: int, type_: str, ts: float, data: Row
 ) -> None:
-    conn.execute(
-        insert(session_events).values(
-            session_id=session_id, shop_id=shop_id, type=type_, ts=ts, data=data
-        )
+    _raw(
+        conn,
+        "INSERT INTO session_events (session_id, shop_id, type, ts, data) VALUES (?, ?, ?, ?, ?)",
+        (session_id, shop_id, type_, ts, _json_in(data)),
     )
 
 
-def insert_message(conn: Connection, **values: Any) -> int:
-    return insert_row(conn, messages, **values)
+def insert_message(
+    conn: Connection,
+    *,
+    session_id: int,
+    seq: int,
+    sender_role: str,
+    sender_id: int | None,
+    kind: str,
+    content: Row,
+    client_id: str | None,
+    created_at: float,
+) -> int:
+    cursor = _raw(
+        conn,
+        "INSERT INTO messages (session_id, seq, sender_role, sender_id, kind, content,"
+        " client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (session_id, seq, sender_role, sender_id, kind, _json_in(content), client_id, created_at),
+    )
+    return int(cursor.fetchone()[0])
 
 
 def message_by_client_id(
     conn: Connection, sender_role: str, sender_id: int, client_id: str
 ) -> Row | None:
-    stmt = select(messages).where(
-        and_(
-            messages.c.sender_role == sender_role,
-            messages.c.sender_id == sender_id,
-            messages.c.client_id == client_id,
-        )
-    )
-    return _one(conn, stmt)
+    """The message a sender already sent with this client id (for idempotent resends)."""
+    row = _raw(
+        conn,
+        "SELECT id, session_id, seq, client_id, created_at FROM messages"
+        " WHERE sender_role = ? AND sender_id = ? AND client_id = ?",
+        (sender_role, sender_id, client_id),
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("id", "session_id", "seq", "client_id", "created_at"), row, strict=True))
 
 
 def messages_page(
@@ -312,10 +365,12 @@ def add_invalid_reason(conn: Connection, session: Row, reason: str) -> bool:
 
 
 def is_blacklisted(conn: Connection, shop_id: int, consumer_id: int) -> bool:
-    stmt = select(blacklist.c.id).where(
-        and_(blacklist.c.shop_id == shop_id, blacklist.c.consumer_id == consumer_id)
+    cursor = _raw(
+        conn,
+        "SELECT 1 FROM blacklist WHERE shop_id = ? AND consumer_id = ?",
+        (shop_id, consumer_id),
     )
-    return conn.execute(stmt).first() is not None
+    return cursor.fetchone() is not None
 
 
 def insert_blacklist(conn: Connection, **values: Any) -> int:
