@@ -98,14 +98,11 @@ def _fix_line(err: EventLogError, data: bytes | mmap.mmap) -> EventLogError:
     return EventLogError(line, err.reason, err.offset)
 
 
-def _ingest_range(
-    data: bytes | mmap.mmap, start: int, end: int, part: int, parts: int
-) -> tuple[Groups, Groups]:
-    mine: Groups = {}
-    other: Groups = {}
+def _ingest_range(data: bytes | mmap.mmap, start: int, end: int) -> Groups:
+    groups: Groups = {}
     for a, b in _blocks(data, start, end):
-        ingest_chunk(data[a:b], a, mine, other, part, parts)
-    return mine, other
+        ingest_chunk(data[a:b], a, groups)
+    return groups
 
 
 def _worker(
@@ -121,11 +118,10 @@ def _worker(
 ) -> None:
     gc.disable()  # millions of small tuples: collections would only rescan them
     try:
-        mine, other = _ingest_range(data, bounds[0], bounds[1], part, parts)
+        mine = _ingest_range(data, bounds[0], bounds[1])
         outgoing: list[Groups] = [{} for _ in range(parts)]
-        for key, recs in other.items():
-            outgoing[hash(key[0]) % parts][key] = recs
-        del other
+        for key in [k for k in mine if hash(k[0]) % parts != part]:
+            outgoing[hash(key[0]) % parts][key] = mine.pop(key)
         for j in range(parts):
             if j != part:
                 with open(os.path.join(tmp, f"{part}-{j}"), "wb") as f:
@@ -163,8 +159,7 @@ def assess_data(
         was = gc.isenabled()
         gc.disable()
         try:
-            mine, _ = _ingest_range(data, 0, len(data), 0, 1)
-            return aggregate_groups(mine, week, config)
+            return aggregate_groups(_ingest_range(data, 0, len(data)), week, config)
         except EventLogError as exc:
             raise _fix_line(exc, data) from None
         finally:
@@ -348,7 +343,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2)
             data = read_source(events)
             try:
-                mine, _ = _ingest_range(data, 0, len(data), 0, 1)
+                mine = _ingest_range(data, 0, len(data))
             except EventLogError as exc:
                 typer.echo(f"feige assess: {_fix_line(exc, data)}", err=True)
                 raise typer.Exit(1) from None

@@ -122,28 +122,41 @@ class WeekAggregator:
         """Count one session (any week: what is outside this week is ignored)."""
         start = self.week.start_us
         end = self.week.end_us
-        anchor = s.human_entry_us if s.human_entry_us is not None else s.opened_us
+        entry = s.human_entry_us
+        anchor = entry if entry is not None else s.opened_us
         anchored = start <= anchor < end
         rounds = [r for r in s.rounds if r.assessed and start <= r.start_us < end]
         if not anchored and not rounds:
             return
-        acc, agents, days = self._acc(s.shop)
+        shop = s.shop
+        acc = self.shops.get(shop)
+        if acc is None:
+            acc = self.shops[shop] = new_acc()
+            self.agents[shop] = {}
+            self.days[shop] = {}
+        agents = self.agents[shop]
+        days = self.days[shop]
         day_of = self.clock.day
         if anchored:
-            dacc = days.get(day_of(anchor))
+            day = day_of(anchor)
+            dacc = days.get(day)
             if dacc is None:
-                dacc = days[day_of(anchor)] = new_acc()
+                dacc = days[day] = new_acc()
+            kind = HUMAN if entry is not None else PURE_ROBOT
+            bad_session = 1 if s.invalid_reasons else 0
             for a in (acc, dacc):
                 a[TOTAL] += 1
-                if s.human_entry_us is not None:
-                    a[HUMAN] += 1
-                else:
-                    a[PURE_ROBOT] += 1
-                if s.invalid_reasons:
-                    a[INVALID] += 1
+                a[kind] += 1
+                a[INVALID] += bad_session
         in_time = self.in_time
         nsec = self.nsec
+        all_in_time = True
         for r in rounds:
+            raw = r.raw_us
+            answered = raw is not None
+            quick = answered and raw <= nsec  # type: ignore[operator]
+            if not answered or raw > in_time:  # type: ignore[operator]
+                all_in_time = False
             agent = agents.get(r.agent)
             if agent is None:
                 agent = agents[r.agent] = new_acc()
@@ -151,28 +164,25 @@ class WeekAggregator:
             dacc = days.get(dkey)
             if dacc is None:
                 dacc = days[dkey] = new_acc()
-            raw = r.raw_us
+            resp = r.response_us
             for a in (acc, agent, dacc):
                 a[ROUNDS] += 1
-                a[RESP_SUM_US] += r.response_us
-                if raw is not None:
+                a[RESP_SUM_US] += resp
+                if answered:
                     a[ANSWERED] += 1
-                    if raw <= nsec:
+                    if quick:
                         a[NSEC_NUM] += 1
-        if anchored and s.entry_in_hours and s.human_entry_us is not None and not s.invalid_reasons:
+        if anchored and entry is not None and s.entry_in_hours and not s.invalid_reasons:
             agent = agents.get(s.final_agent)
             if agent is None:
                 agent = agents[s.final_agent] = new_acc()
-            dacc = days[day_of(s.human_entry_us)]
+            dacc = days[day_of(entry)]
             ns = 1 if s.no_service else 0
             tmr_den = 1 if rounds else 0
-            tmr_num = (
-                1
-                if rounds and all(r.raw_us is not None and r.raw_us <= in_time for r in rounds)
-                else 0
-            )
-            rated = 1 if s.rating is not None else 0
-            bad = 1 if s.rating is not None and s.rating in self.config.dissatisfied_scores else 0
+            tmr_num = 1 if rounds and all_in_time else 0
+            rating = s.rating
+            rated = 0 if rating is None else 1
+            bad = 1 if rating is not None and rating in self.config.dissatisfied_scores else 0
             fr = 1 if s.rounds else 0
             fr_us = s.rounds[0].response_us if s.rounds else 0
             for a in (acc, agent, dacc):

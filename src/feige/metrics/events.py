@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from feige.domain import Entry, EventType, FlagReason, MessageKind, SenderRole
-from feige.metrics.timeutil import _HOUR, _MMSS, _TAIL, datetime_to_us, parse_ts_us, us_to_datetime
+from feige.metrics.timeutil import _SECOND, _TAIL, datetime_to_us, parse_ts_us, us_to_datetime
 
 # Record codes: one small int for (type, role) so the replay needs a single comparison.
 OPEN, QUEUED, OFFLINE, ASSIGNED, TRANSFERRED = 0, 1, 2, 3, 4
@@ -303,86 +303,73 @@ def ingest_chunk(
     data: bytes,
     offset: int,
     groups: Groups,
-    other: Groups | None = None,
-    part: int = 0,
-    parts: int = 1,
     first_line: int | None = None,
 ) -> int:
     """Decode a block of whole lines into ``groups``; returns the number of lines read.
 
-    ``offset`` is where the block starts in the whole log: each record's ``seq`` is the byte
-    offset of its line, unique and in file order, so that workers reading different parts of
-    one file need not count lines first. Errors name the line when ``first_line`` (the line
-    number of the block's first line) is given, else the byte offset (:class:`EventLogError`
-    ``offset``). With ``parts`` > 1 only shops with ``hash(shop) % parts == part`` go to
-    ``groups``, the rest to ``other`` (for the worker that owns them: workers forked from one
-    process share the string hash).
+    ``offset`` is where the block starts in the whole log. A record's ``seq`` is
+    ``offset << 24`` plus its line's index in the block: unique and in file order across blocks
+    (a block holds fewer than 2**24 lines), so workers reading different parts of one file need
+    not count lines first. Errors name the line when ``first_line`` (the line number of the
+    block's first line) is given, else the byte offset (:class:`EventLogError` ``offset``).
     """
     loads = orjson.loads
-    hours, mmss_of, tails = _HOUR, _MMSS, _TAIL
+    decode_error = orjson.JSONDecodeError
+    seconds, tails = _SECOND, _TAIL
     role_code, kinds = _ROLE_CODE, _KINDS
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
-    pos = offset
-    split = parts > 1
-    for k, line in enumerate(lines):
-        seq = pos
-        pos += len(line) + 1
+    base = offset << 24
+    for seq, line in enumerate(lines, base):
+        # Fast path for message lines of known sessions (most of any log). Anything else
+        # goes through record_from_obj, which alone decides what is accepted.
         try:
             obj = loads(line)
-        except orjson.JSONDecodeError as exc:
+            if obj["type"] == "message":
+                code = role_code[obj["role"]]
+                agent = obj.get("agent")
+                kind = obj.get("kind")
+                tss = obj["ts"]
+                sec = seconds.get(tss[:19])
+                tail = tails.get(tss[19:])
+                g = groups.get((obj["shop"], obj["session"]))
+                if (
+                    g is not None
+                    and sec is not None
+                    and tail is not None
+                    and (agent is None or type(agent) is str)
+                    and (kind is None or kind in kinds)
+                ):
+                    g.append((sec + tail, seq, code, agent, kind))
+                    continue
+        except decode_error as exc:
             if not line.strip():
                 continue
-            raise _located(first_line, k, seq, f"not valid JSON ({exc})") from None
-        # Fast path for message lines (most of any log); anything unusual takes the full
-        # validation below, which alone decides what is accepted.
-        try:
-            if obj["type"] != "message":
-                raise KeyError
-            shop = obj["shop"]
-            session = obj["session"]
-            tss = obj["ts"]
-            code = role_code[obj["role"]]
-            agent = obj.get("agent")
-            kind = obj.get("kind")
-            if (
-                type(shop) is not str
-                or type(session) is not str
-                or not shop
-                or not session
-                or (agent is not None and type(agent) is not str)
-                or (kind is not None and kind not in kinds)
-            ):
-                raise KeyError
-            base = hours.get(tss[:13])
-            mm = mmss_of.get(tss[13:19])
-            tail = tails.get(tss[19:])
-            if base is None or mm is None or tail is None:
-                raise KeyError
-            rec: Record = (base + mm + tail, seq, code, agent, kind)
+            raise _located(
+                first_line, lines, seq - base, offset, f"not valid JSON ({exc})"
+            ) from None
         except Exception:
-            try:
-                shop, session, rec = record_from_obj(obj, seq)
-            except ValueError as exc:
-                raise _located(first_line, k, seq, str(exc)) from None
-        if split and hash(shop) % parts != part:
-            assert other is not None
-            target = other
-        else:
-            target = groups
+            pass
+        try:
+            shop, session, rec = record_from_obj(obj, seq)
+        except ValueError as exc:
+            raise _located(first_line, lines, seq - base, offset, str(exc)) from None
         key = (shop, session)
-        g = target.get(key)
+        g = groups.get(key)
         if g is None:
-            target[key] = [rec]
+            groups[key] = [rec]
         else:
             g.append(rec)
     return len(lines)
 
 
-def _located(first_line: int | None, k: int, offset: int, message: str) -> EventLogError:
-    err = EventLogError(first_line + k if first_line is not None else 0, message, offset)
-    return err
+def _located(
+    first_line: int | None, lines: list[bytes], k: int, offset: int, message: str
+) -> EventLogError:
+    if first_line is not None:
+        return EventLogError(first_line + k, message, None)
+    return EventLogError(0, message, offset + sum(len(x) + 1 for x in lines[:k]))
 
 
 def line_number_at(data: bytes, offset: int) -> int:

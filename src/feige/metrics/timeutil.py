@@ -25,6 +25,8 @@ _MMSS: dict[str, int] = {
 _HOUR: dict[str, int] = {}  # "YYYY-MM-DDTHH" → epoch µs of that hour read as UTC
 _TAIL: dict[str, int] = {}  # ".123+08:00" → fraction µs − offset µs
 _OFFSET: dict[str, int] = {}  # "+08:00" → offset µs
+_SECOND: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" → epoch µs of that second read as UTC
+_SECOND_MAX = 1 << 20
 _HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 _TAIL_RE = re.compile(r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})")
 _TAIL_MAX = 1 << 16
@@ -87,6 +89,9 @@ def parse_ts_us(text: str) -> int:
         mmss = _MMSS.get(text[13:19])
         tail = _TAIL.get(text[19:])
         if mmss is not None and tail is not None:
+            if len(_SECOND) > _SECOND_MAX:
+                _SECOND.clear()
+            _SECOND[text[:19]] = base + mmss
             return base + mmss + tail
     if type(text) is not str:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
