@@ -58,8 +58,9 @@ def test_assess_events_stdin(tmp_path: Path) -> None:
     assert orjson.loads(result.stdout) == assess_log(data, WEEK)
 
 
+@pytest.mark.parametrize("engine", ["columns", "records"])
 def test_parallel_workers_give_the_same_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     """Forked workers split the bytes and the shops; the document must not change."""
     evs = _events()
@@ -73,12 +74,17 @@ def test_parallel_workers_give_the_same_result(
     log.write_bytes(data)
     monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 512)
-    out = _run(["--events", str(log), "--week", WEEK, "--json", "--workers", "3"])
+    out = _run(
+        ["--events", str(log), "--week", WEEK, "--json", "--workers", "3", "--engine", engine]
+    )
     assert out.exit_code == 0, out.output
     assert orjson.loads(out.stdout) == assess_log(data, WEEK)
 
 
-def test_parallel_error_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("engine", ["columns", "records"])
+def test_parallel_error_names_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
     lines = to_log(_events()).splitlines()
     lines.insert(
         40, b'{"ts": "2026-11-16T09:00:00", "shop": "s1", "session": "z", "type": "closed"}'
@@ -87,7 +93,9 @@ def test_parallel_error_names_the_line(tmp_path: Path, monkeypatch: pytest.Monke
     log.write_bytes(b"\n".join(lines) + b"\n")
     monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 256)
-    out = _run(["--events", str(log), "--week", WEEK, "--json", "--workers", "2"])
+    out = _run(
+        ["--events", str(log), "--week", WEEK, "--json", "--workers", "2", "--engine", engine]
+    )
     assert out.exit_code == 1
     assert "line 41" in out.output and "no UTC offset" in out.output
 
@@ -124,12 +132,13 @@ H = b'{"ts": "2026-11-16T09:00:00+08:00", "shop": "s1", "session": "a", '
         (b"[1, 2]", "not a JSON object"),
     ],
 )
-def test_bad_lines_are_named(tmp_path: Path, line: bytes, why: str) -> None:
+@pytest.mark.parametrize("engine", ["columns", "records"])
+def test_bad_lines_are_named(tmp_path: Path, line: bytes, why: str, engine: str) -> None:
     data = to_log(simple_session("x1"))[:-1].split(b"\n")
     data.insert(2, line)
     log = tmp_path / "bad.jsonl"
     log.write_bytes(b"\n".join(data) + b"\n")
-    out = _run(["--events", str(log), "--week", WEEK, "--json"])
+    out = _run(["--events", str(log), "--week", WEEK, "--json", "--engine", engine])
     assert out.exit_code == 1
     assert "line 3" in out.output and why in out.output
 

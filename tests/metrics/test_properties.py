@@ -12,13 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feige.metrics import (
+    DEFAULT_CONFIG,
     FIGURES,
     SessionSummary,
     assess_log,
     assess_week,
     drill_down,
+    parse_week,
+    result_document,
     summaries_from_log,
 )
+from feige.metrics.columnar import ColumnLog, assess_columns
 
 WEEK = "2026-W47"
 T0 = datetime.fromisoformat("2026-11-15T20:00:00+08:00")  # Sunday evening before W47
@@ -103,6 +107,21 @@ def test_shuffling_lines_does_not_change_the_result(seed: int, n: int, rnd: rand
     assert assess_log(_bytes(shuffled), WEEK) == doc
     # The per-session replay and the streaming pipeline agree too.
     assert assess_week(summaries_from_log(_bytes(shuffled)), WEEK) == doc
+
+
+@SETTINGS
+@given(st.integers(0, 2**32), st.integers(1, 40), st.randoms(use_true_random=False))
+def test_column_engine_equals_the_per_session_replay(seed: int, n: int, rnd: random.Random) -> None:
+    """The numpy fast path computes the same document as the reference replay."""
+    events = _log(seed, n, shops=4)
+    rnd.shuffle(events)
+    data = _bytes(events)
+    log = ColumnLog()
+    log.ingest(data)
+    week = parse_week(WEEK)
+    assert result_document(week, assess_columns(log, week), DEFAULT_CONFIG) == assess_log(
+        data, WEEK
+    )
 
 
 @SETTINGS

@@ -15,6 +15,7 @@ import multiprocessing as mp
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,6 +43,25 @@ from feige.metrics import (
 from feige.metrics.events import Groups, line_number_at
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this, forking costs more than it saves
+
+
+class _PhaseClock:
+    """Phase timings on stderr when FEIGE_ASSESS_PROFILE is set (for the performance notes)."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+        self.on = bool(os.environ.get("FEIGE_ASSESS_PROFILE"))
+        self.t = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def lap(self, phase: str) -> None:
+        if self.on:
+            t, cpu = time.perf_counter(), time.process_time()
+            print(
+                f"{self.who}: {phase} {t - self.t:.2f} s wall, {cpu - self.cpu:.2f} s cpu",
+                file=sys.stderr,
+            )
+            self.t, self.cpu = t, cpu
 
 
 def load_config() -> AssessmentConfig:
@@ -105,6 +125,92 @@ def _ingest_range(data: bytes | mmap.mmap, start: int, end: int) -> Groups:
     return groups
 
 
+def _records_worker(
+    data: bytes | mmap.mmap,
+    bounds: tuple[int, int],
+    part: int,
+    parts: int,
+    tmp: str,
+    barrier: Any,
+    week: Week,
+    config: AssessmentConfig,
+    clock: _PhaseClock,
+) -> list[dict[str, Any]]:
+    """Records per session; sessions of other workers' shops go over as marshalled lists."""
+    mine = _ingest_range(data, bounds[0], bounds[1])
+    clock.lap("decode")
+    outgoing: list[Groups] = [{} for _ in range(parts)]
+    for key in [k for k in mine if hash(k[0]) % parts != part]:
+        outgoing[hash(key[0]) % parts][key] = mine.pop(key)
+    for j in range(parts):
+        if j != part:
+            with open(os.path.join(tmp, f"{part}-{j}"), "wb") as f:
+                marshal.dump(outgoing[j], f)
+    del outgoing
+    clock.lap("hand over")
+    barrier.wait()
+    clock.lap("wait")
+    for j in range(parts):
+        if j == part:
+            continue
+        with open(os.path.join(tmp, f"{j}-{part}"), "rb") as f:
+            theirs: Groups = marshal.load(f)
+        for key, recs in theirs.items():
+            g = mine.get(key)
+            if g is None:
+                mine[key] = recs
+            else:
+                g.extend(recs)
+    clock.lap("take over")
+    shops = aggregate_groups(mine, week, config)
+    clock.lap("summarise+aggregate")
+    return shops
+
+
+def _columns_worker(
+    data: bytes | mmap.mmap,
+    bounds: tuple[int, int],
+    part: int,
+    parts: int,
+    tmp: str,
+    barrier: Any,
+    week: Week,
+    config: AssessmentConfig,
+    clock: _PhaseClock,
+) -> list[dict[str, Any]]:
+    """Typed columns; rows of other workers' shops go over as raw arrays, kept in file order."""
+    from feige.metrics.columnar import ColumnLog, assess_columns
+
+    log = ColumnLog()
+    for a, b in _blocks(data, bounds[0], bounds[1]):
+        log.ingest(data[a:b], a)
+    clock.lap("decode")
+    owner = [hash(name) % parts for name in log.shop_list]
+    own: dict[str, Any] = {}
+    for j in range(parts):
+        ids = {i for i, o in enumerate(owner) if o == j}
+        if j == part:
+            own = log.extract(ids)
+        else:
+            with open(os.path.join(tmp, f"{part}-{j}"), "wb") as f:
+                marshal.dump(log.extract(ids), f)
+    del log
+    clock.lap("hand over")
+    barrier.wait()
+    clock.lap("wait")
+    combined = ColumnLog()
+    for j in range(parts):  # in worker order = file order, for ties in ts
+        if j == part:
+            combined.merge(own)
+        else:
+            with open(os.path.join(tmp, f"{j}-{part}"), "rb") as f:
+                combined.merge(marshal.load(f))
+    clock.lap("take over")
+    shops = assess_columns(combined, week, config)
+    clock.lap("assess")
+    return shops
+
+
 def _worker(
     data: bytes | mmap.mmap,
     bounds: tuple[int, int],
@@ -115,31 +221,16 @@ def _worker(
     week: Week,
     config: AssessmentConfig,
     conn: Any,
+    engine: str,
 ) -> None:
-    gc.disable()  # millions of small tuples: collections would only rescan them
+    gc.disable()  # millions of small objects: collections would only rescan them
+    clock = _PhaseClock(f"worker {part}")
     try:
-        mine = _ingest_range(data, bounds[0], bounds[1])
-        outgoing: list[Groups] = [{} for _ in range(parts)]
-        for key in [k for k in mine if hash(k[0]) % parts != part]:
-            outgoing[hash(key[0]) % parts][key] = mine.pop(key)
-        for j in range(parts):
-            if j != part:
-                with open(os.path.join(tmp, f"{part}-{j}"), "wb") as f:
-                    marshal.dump(outgoing[j], f)
-        del outgoing
-        barrier.wait()
-        for j in range(parts):
-            if j == part:
-                continue
-            with open(os.path.join(tmp, f"{j}-{part}"), "rb") as f:
-                theirs: Groups = marshal.load(f)
-            for key, recs in theirs.items():
-                g = mine.get(key)
-                if g is None:
-                    mine[key] = recs
-                else:
-                    g.extend(recs)
-        conn.send(("ok", aggregate_groups(mine, week, config)))
+        if engine == "columns":
+            shops = _columns_worker(data, bounds, part, parts, tmp, barrier, week, config, clock)
+        else:
+            shops = _records_worker(data, bounds, part, parts, tmp, barrier, week, config, clock)
+        conn.send(("ok", shops))
     except EventLogError as exc:
         barrier.abort()
         conn.send(("error", exc.offset, exc.reason))
@@ -150,15 +241,38 @@ def _worker(
         conn.close()
 
 
+def pick_engine(engine: str = "auto") -> str:
+    """'columns' (numpy, fast) when numpy imports, else 'records' (the per-session replay)."""
+    if engine != "auto":
+        return engine
+    try:
+        import numpy  # noqa: F401
+    except ImportError:  # pragma: no cover - numpy comes with the dependencies
+        return "records"
+    return "columns"
+
+
 def assess_data(
-    data: bytes | mmap.mmap, week: Week, config: AssessmentConfig, workers: int = 0
+    data: bytes | mmap.mmap,
+    week: Week,
+    config: AssessmentConfig,
+    workers: int = 0,
+    engine: str = "auto",
 ) -> list[dict[str, Any]]:
     """Event-log bytes → per-shop results, over ``workers`` processes (0: one per CPU)."""
+    engine = pick_engine(engine)
     n = workers or os.cpu_count() or 1
     if n <= 1 or len(data) < PARALLEL_MIN_BYTES or "fork" not in mp.get_all_start_methods():
         was = gc.isenabled()
         gc.disable()
         try:
+            if engine == "columns":
+                from feige.metrics.columnar import ColumnLog, assess_columns
+
+                log = ColumnLog()
+                for a, b in _blocks(data, 0, len(data)):
+                    log.ingest(data[a:b], a)
+                return assess_columns(log, week, config)
             return aggregate_groups(_ingest_range(data, 0, len(data)), week, config)
         except EventLogError as exc:
             raise _fix_line(exc, data) from None
@@ -176,7 +290,18 @@ def assess_data(
             recv, send = ctx.Pipe(duplex=False)
             p = ctx.Process(
                 target=_worker,
-                args=(data, (points[i], points[i + 1]), i, n, tmp, barrier, week, config, send),
+                args=(
+                    data,
+                    (points[i], points[i + 1]),
+                    i,
+                    n,
+                    tmp,
+                    barrier,
+                    week,
+                    config,
+                    send,
+                    engine,
+                ),
             )
             p.start()
             send.close()
@@ -201,12 +326,12 @@ def assess_data(
 
 
 def assess_events(
-    source: str, week: Week, config: AssessmentConfig, workers: int = 0
+    source: str, week: Week, config: AssessmentConfig, workers: int = 0, engine: str = "auto"
 ) -> dict[str, Any]:
     """The ``--events`` path: an event log file (or '-') → the ``--json`` document."""
     data = read_source(source)
     try:
-        return result_document(week, assess_data(data, week, config, workers), config)
+        return result_document(week, assess_data(data, week, config, workers, engine), config)
     finally:
         if isinstance(data, mmap.mmap):
             data.close()
@@ -318,6 +443,9 @@ def register(app: typer.Typer) -> None:
         shop: str = typer.Option(None, "--shop", help="the shop for --drill-down"),
         agent: str = typer.Option(None, "--agent", help="narrow --drill-down to one agent"),
         day: str = typer.Option(None, "--day", help="narrow --drill-down to one local date"),
+        engine: str = typer.Option(
+            "auto", "--engine", help="auto | columns (numpy) | records (per-session replay)"
+        ),
     ) -> None:
         """每周服务考核 — weekly service assessment (rules §3)."""
         config = load_config()
@@ -355,7 +483,10 @@ def register(app: typer.Typer) -> None:
                 print_drill(doc)
             return
         try:
-            doc = assess_events(events, w, config, workers)
+            if engine not in ("auto", "columns", "records"):
+                typer.echo("feige assess: --engine is auto, columns or records", err=True)
+                raise typer.Exit(2)
+            doc = assess_events(events, w, config, workers, engine)
         except EventLogError as exc:
             typer.echo(f"feige assess: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -1,0 +1,498 @@
+"""The weekly assessment of a whole event log, column-wise (numpy) — the fast path.
+
+Same definitions as :mod:`feige.metrics.summary` and :mod:`feige.metrics.assessment`
+(rules.md §4–6), computed with array operations over all events at once instead of a replay and
+a summary object per session. Lines are decoded by the same fast path and the same validation
+(:func:`feige.metrics.events.record_from_obj`) as the reference pipeline; the per-session replay
+stays the reference, and the tests compare the two documents on random logs.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from feige.metrics.assessment import (
+    ANSWERED,
+    ASSESSED,
+    DISSATISFIED,
+    FR_DEN,
+    FR_SUM_US,
+    HUMAN,
+    INVALID,
+    NO_SERVICE,
+    NSEC_NUM,
+    PURE_ROBOT,
+    RATED_N,
+    RESP_SUM_US,
+    ROUNDS,
+    TMR_DEN,
+    TMR_NUM,
+    TOTAL,
+    Week,
+    WeekAggregator,
+    new_acc,
+)
+from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
+from feige.metrics.events import (
+    _KINDS,
+    _ROLE_CODE,
+    AGENT,
+    ASSIGNED,
+    BUYER,
+    CLOSED,
+    FLAGGED,
+    OFFLINE,
+    OPEN,
+    QUEUED,
+    RATED,
+    ROBOT,
+    ROBOT_ASSIST,
+    SYSTEM,
+    TRANSFERRED,
+    _located,
+    record_from_obj,
+)
+from feige.metrics.timeutil import _SECOND, _TAIL, DAY_US, US, LocalClock
+
+I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+BIG = np.iinfo(np.int64).max
+REASONS = ("blacklisted", "reported", "risky")
+
+
+class ColumnLog:
+    """Events as four typed columns (no Python object per event once read), in file order.
+
+    ``aux`` is the agent id (assigned, transferred, message), the score (rated) or the reason
+    index (flagged); -1 for none. ``gid`` numbers sessions, ``key_list[gid]`` names them.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], int] = {}
+        self.key_list: list[tuple[str, str]] = []
+        self.shops: dict[str, int] = {}
+        self.shop_list: list[str] = []
+        self.session_shop = array("i")
+        self.agents: dict[str, int] = {}
+        self.agent_list: list[str] = []
+        self.ts = array("q")
+        self.code = array("b")
+        self.gid = array("i")
+        self.aux = array("i")
+
+    def gid_of(self, key: tuple[str, str]) -> int:
+        gid = self.keys.get(key)
+        if gid is None:
+            gid = self.keys[key] = len(self.key_list)
+            self.key_list.append(key)
+            shop = self.shops.get(key[0])
+            if shop is None:
+                shop = self.shops[key[0]] = len(self.shop_list)
+                self.shop_list.append(key[0])
+            self.session_shop.append(shop)
+        return gid
+
+    def agent_of(self, name: str) -> int:
+        aid = self.agents.get(name)
+        if aid is None:
+            aid = self.agents[name] = len(self.agent_list)
+            self.agent_list.append(name)
+        return aid
+
+    def ingest(self, data: bytes, offset: int = 0, first_line: int | None = None) -> int:
+        """Decode a block of whole lines (see :func:`feige.metrics.events.ingest_chunk`)."""
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        seconds, tails = _SECOND, _TAIL
+        role_code, kinds = _ROLE_CODE, _KINDS
+        keys, agents = self.keys, self.agents
+        ts_add, code_add = self.ts.append, self.code.append
+        gid_add, aux_add = self.gid.append, self.aux.append
+        lines = data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        base = offset << 24
+        for seq, line in enumerate(lines, base):
+            try:
+                obj = loads(line)
+                if obj["type"] == "message":
+                    code = role_code[obj["role"]]
+                    agent = obj.get("agent")
+                    kind = obj.get("kind")
+                    tss = obj["ts"]
+                    sec = seconds.get(tss[:19])
+                    tail = tails.get(tss[19:])
+                    g = keys.get((obj["shop"], obj["session"]))
+                    aid = -1 if agent is None else agents.get(agent)
+                    if (
+                        g is not None
+                        and sec is not None
+                        and tail is not None
+                        and aid is not None
+                        and (kind is None or kind in kinds)
+                    ):
+                        ts_add(sec + tail)
+                        code_add(code)
+                        gid_add(g)
+                        aux_add(aid)
+                        continue
+            except decode_error as exc:
+                if not line.strip():
+                    continue
+                raise _located(
+                    first_line, lines, seq - base, offset, f"not valid JSON ({exc})"
+                ) from None
+            except Exception:
+                pass
+            try:
+                shop, session, rec = record_from_obj(obj, seq)
+            except ValueError as exc:
+                raise _located(first_line, lines, seq - base, offset, str(exc)) from None
+            c = rec[2]
+            a = rec[3]
+            if c == RATED:
+                aux = a
+            elif c == FLAGGED:
+                aux = REASONS.index(a)
+            elif c != OPEN and a is not None:
+                aux = self.agent_of(a)
+            else:
+                aux = -1
+            ts_add(rec[0])
+            code_add(c)
+            gid_add(self.gid_of((shop, session)))
+            aux_add(aux)
+        return len(lines)
+
+    def arrays(
+        self,
+    ) -> tuple[I64, npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        return (
+            np.frombuffer(self.ts, np.int64),
+            np.frombuffer(self.code, np.int8),
+            np.frombuffer(self.gid, np.int32),
+            np.frombuffer(self.aux, np.int32),
+        )
+
+    @property
+    def session_shops(self) -> list[int]:
+        return list(self.session_shop)
+
+    def extract(self, shop_ids: set[int]) -> dict[str, Any]:
+        """The rows of some shops, self-described (for another worker): marshal-able."""
+        ts, code, gid, aux = self.arrays()
+        owner = np.frombuffer(self.session_shop, np.int32)
+        wanted = np.zeros(len(self.shop_list), np.bool_)
+        wanted[list(shop_ids)] = True
+        rows = wanted[owner[gid]] if len(gid) else np.zeros(0, np.bool_)
+        used = np.unique(gid[rows])
+        return {
+            "keys": [self.key_list[g] for g in used.tolist()],
+            "gids": used.astype(np.int32).tobytes(),
+            "agents": self.agent_list,
+            "ts": ts[rows].tobytes(),
+            "code": code[rows].tobytes(),
+            "gid": gid[rows].tobytes(),
+            "aux": aux[rows].tobytes(),
+        }
+
+    def drop_shops(self, shop_ids: set[int]) -> None:
+        """Forget the rows of these shops (handed to another worker)."""
+        ts, code, gid, aux = self.arrays()
+        owner = np.frombuffer(self.session_shop, np.int32)
+        wanted = np.zeros(len(self.shop_list), np.bool_)
+        wanted[list(shop_ids)] = True
+        keep = ~wanted[owner[gid]] if len(gid) else np.zeros(0, np.bool_)
+        self.ts = array("q", ts[keep].tobytes())
+        self.code = array("b", code[keep].tobytes())
+        self.gid = array("i", gid[keep].tobytes())
+        self.aux = array("i", aux[keep].tobytes())
+
+    def merge(self, part: dict[str, Any]) -> None:
+        """Append rows from :meth:`extract` of another worker (they come later in the file)."""
+        remote = np.frombuffer(part["gids"], np.int32)
+        gmap = np.zeros(int(remote.max()) + 1 if len(remote) else 1, np.int32)
+        for g, key in zip(remote.tolist(), part["keys"], strict=True):
+            gmap[g] = self.gid_of(tuple(key))
+        amap = np.array([self.agent_of(a) for a in part["agents"]] + [-1], np.int32)
+        code = np.frombuffer(part["code"], np.int8)
+        aux = np.frombuffer(part["aux"], np.int32)
+        has_agent = (
+            (code == ASSIGNED) | (code == TRANSFERRED) | ((code >= BUYER) & (code <= SYSTEM))
+        )
+        aux = aux.copy()
+        mapped = has_agent & (aux >= 0)
+        aux[mapped] = amap[aux[mapped]]
+        self.ts.frombytes(part["ts"])
+        self.code.frombytes(part["code"])
+        self.gid.frombytes(gmap[np.frombuffer(part["gid"], np.int32)].tobytes())
+        self.aux.frombytes(aux.tobytes())
+
+
+def _first_per_group(
+    mask: BOOL, gid: npt.NDArray[np.int32], n_groups: int, last: bool = False
+) -> I64:
+    """Index of the first (or last) row per group where ``mask``; BIG (or -1) when none."""
+    idx = np.flatnonzero(mask)
+    out = np.full(n_groups, -1 if last else BIG, np.int64)
+    if len(idx) == 0:
+        return out
+    g = gid[idx]
+    sel = np.r_[g[1:] != g[:-1], True] if last else np.r_[True, g[1:] != g[:-1]]
+    out[g[sel]] = idx[sel]
+    return out
+
+
+def _next_true(flags: BOOL) -> I64:
+    """For each position, the smallest index ≥ it where ``flags``; len(flags) when none."""
+    n = len(flags)
+    cand = np.where(flags, np.arange(n, dtype=np.int64), n)
+    return np.minimum.accumulate(cand[::-1])[::-1]
+
+
+def assess_columns(
+    cols: ColumnLog, week: Week, config: AssessmentConfig = DEFAULT_CONFIG
+) -> list[dict[str, Any]]:
+    """All sessions of ``cols`` → per-shop results for ``week`` (as WeekAggregator renders)."""
+    ts, code, gid, aux = cols.arrays()
+    agg = WeekAggregator(week, config)
+    n_groups = len(cols.key_list)
+    if len(ts) == 0:
+        return []
+    # Sort by session, then time, then file order (stable).
+    if bool(np.all(ts[1:] >= ts[:-1])):
+        order = np.argsort(gid, kind="stable")
+    else:
+        order = np.lexsort((ts, gid))
+    ts = ts[order]
+    code = code[order]
+    gid = gid[order]
+    aux = aux[order]
+    n = len(ts)
+    idx = np.arange(n, dtype=np.int64)
+    seg_start = np.zeros(n_groups, np.int64)
+    counts = np.bincount(gid, minlength=n_groups)
+    seg_start[1:] = np.cumsum(counts)[:-1]
+    seg_last = seg_start + counts - 1
+
+    closed_pos = _first_per_group(code == CLOSED, gid, n_groups)
+    alive = idx < closed_pos[gid]
+    is_routing = alive & (code >= QUEUED) & (code <= TRANSFERRED)
+    entry_pos = _first_per_group(is_routing, gid, n_groups)
+    human = entry_pos < BIG
+    entry_ts = np.where(human, ts[np.minimum(entry_pos, n - 1)], 0)
+    is_staff = alive & ((code == AGENT) | (code == ROBOT_ASSIST))
+    staff = np.bincount(gid[is_staff], minlength=n_groups)
+
+    # A buyer message still unanswered at the human entry opens a round there (rules.md §4).
+    pre = alive & (code >= BUYER) & (code <= ROBOT) & (idx < entry_pos[gid])
+    last_pre = _first_per_group(pre, gid, n_groups, last=True)
+    pending = human & (last_pre >= 0) & (code[np.maximum(last_pre, 0)] == BUYER)
+
+    post = alive & (code >= BUYER) & (code <= ROBOT_ASSIST) & (idx > entry_pos[gid])
+    pos = np.sort(np.concatenate([np.flatnonzero(post), entry_pos[pending]]))
+    pg = gid[pos]
+    pbuyer = code[pos] <= BUYER  # routing codes mark the virtual buyer at the entry
+    same_prev = np.r_[False, pg[1:] == pg[:-1]]
+    prev_buyer = np.r_[False, pbuyer[:-1]]
+    starts = np.flatnonzero(pbuyer & ~(same_prev & prev_buyer))
+    nxt = _next_true(~pbuyer)[starts]
+    answered = nxt < len(pos)
+    nxt_c = np.minimum(nxt, len(pos) - 1) if len(pos) else nxt
+    answered &= pg[nxt_c] == pg[starts] if len(pos) else answered
+    r_gid = pg[starts].astype(np.int64)
+    r_start_pos = pos[starts]
+    r_start = ts[r_start_pos]
+    r_ans_pos = np.where(answered, pos[nxt_c], -1) if len(pos) else nxt
+    r_answer = np.where(answered, ts[np.maximum(r_ans_pos, 0)], 0)
+    cap = config.response_cap_seconds * US
+    raw = r_answer - r_start
+    response = np.where(answered, np.minimum(raw, cap), cap)
+
+    # Current agent at a row: the last live routing event at or before it.
+    last_r = np.maximum.accumulate(np.where(is_routing, idx, -1))
+
+    def agent_at(p: I64) -> I64:
+        lr = last_r[p]
+        ok = (lr >= seg_start[gid[p]]) & (lr >= 0)
+        lr0 = np.maximum(lr, 0)
+        assigned = ok & ((code[lr0] == ASSIGNED) | (code[lr0] == TRANSFERRED))
+        return np.where(assigned, aux[lr0], -1).astype(np.int64)
+
+    ans_agent = np.where(answered, aux[np.maximum(r_ans_pos, 0)], -1).astype(np.int64)
+    r_agent = np.where(
+        answered & (ans_agent >= 0),
+        ans_agent,
+        np.where(answered, agent_at(np.maximum(r_ans_pos, 0)), agent_at(r_start_pos)),
+    )
+
+    # Waits for human service (rules.md §5 condition 1).
+    rpos = np.flatnonzero(is_routing)
+    rg = gid[rpos]
+    rw = code[rpos] <= OFFLINE
+    r_same = np.r_[False, rg[1:] == rg[:-1]]
+    r_prev_w = np.r_[False, rw[:-1]]
+    w_starts = np.flatnonzero(rw & ~(r_same & r_prev_w))
+    w_next = _next_true(~rw)[w_starts]
+    w_end_ok = w_next < len(rpos)
+    w_next_c = np.minimum(w_next, max(len(rpos) - 1, 0))
+    if len(rpos):
+        w_end_ok &= rg[w_next_c] == rg[w_starts]
+    limit = config.no_service_wait_seconds * US
+    w_bad = ~w_end_ok
+    if len(rpos):
+        w_bad |= (ts[rpos[w_next_c]] - ts[rpos[w_starts]]) > limit
+    cond1 = np.zeros(n_groups, np.bool_)
+    cond1[rg[w_starts][w_bad]] = True
+
+    agent_rows = is_routing & ((code == ASSIGNED) | (code == TRANSFERRED))
+    last_agent_row = _first_per_group(agent_rows, gid, n_groups, last=True)
+    has_agent = last_agent_row >= 0
+    final_agent = np.where(has_agent, aux[np.maximum(last_agent_row, 0)], -1)
+    n_rounds = np.bincount(r_gid, minlength=n_groups)
+    last_round = np.full(n_groups, -1, np.int64)
+    if len(r_gid):
+        last_sel = np.r_[r_gid[1:] != r_gid[:-1], True]
+        last_round[r_gid[last_sel]] = np.flatnonzero(last_sel)
+    last_unanswered = (
+        (last_round >= 0) & ~answered[np.maximum(last_round, 0)]
+        if len(r_gid)
+        else (np.zeros(n_groups, np.bool_))
+    )
+    cond2 = has_agent & (staff == 0)
+    cond3 = has_agent & last_unanswered
+    no_service = human & (cond1 | cond2 | cond3)
+
+    last_rated = _first_per_group(code == RATED, gid, n_groups, last=True)
+    rating = np.where(last_rated >= 0, aux[np.maximum(last_rated, 0)], 0)
+    invalid = np.bincount(gid[code == FLAGGED], minlength=n_groups) > 0
+    first_open = _first_per_group(code == OPEN, gid, n_groups)
+    opened = np.where(first_open < BIG, ts[np.minimum(first_open, n - 1)], ts[seg_start])
+    anchor = np.where(human, entry_ts, opened)
+    _ = seg_last
+
+    # --- week membership (rules.md §1, §5) ----------------------------------------------------
+    clock = LocalClock(config.timezone)
+    w0, w1 = week.start_us, week.end_us
+
+    def local(us: I64) -> I64:
+        buckets = us // (900 * US)
+        uniq, inv = np.unique(buckets, return_inverse=True)
+        offs = np.array([clock.offset_us(int(b) * 900 * US) for b in uniq], np.int64)
+        return us + offs[inv]
+
+    lo, hi = config.hours_start_s * US, (config.hours_end_s + 1) * US
+
+    def in_hours(us: I64) -> BOOL:
+        tod = local(us) % DAY_US
+        return (tod >= lo) & (tod < hi)
+
+    anchored = (anchor >= w0) & (anchor < w1)
+    valid_human = human & ~invalid
+    assessed_s = anchored & valid_human & in_hours(entry_ts)
+    r_assessed = in_hours(r_start) & valid_human[r_gid] & (r_start >= w0) & (r_start < w1)
+    in_time = answered & (raw <= config.in_time_seconds * US)
+    nsec = answered & (raw <= config.n_second_seconds * US)
+    wr = np.bincount(r_gid[r_assessed], minlength=n_groups)
+    wr_ok = np.bincount(r_gid[r_assessed & in_time], minlength=n_groups)
+    first_round = np.full(n_groups, -1, np.int64)
+    if len(r_gid):
+        first_sel = np.r_[True, r_gid[1:] != r_gid[:-1]]
+        first_round[r_gid[first_sel]] = np.flatnonzero(first_sel)
+    has_round = n_rounds > 0
+    fr_us = (
+        np.where(has_round, response[np.maximum(first_round, 0)], 0)
+        if len(response)
+        else np.zeros(n_groups, np.int64)
+    )
+    dis_scores = np.array(config.dissatisfied_scores, np.int64)
+    rated = rating > 0
+    bad = rated & np.isin(rating, dis_scores)
+
+    # --- accumulate per shop, per (shop, agent) and per (shop, day) ----------------------------
+    g_shop = np.frombuffer(cols.session_shop, np.int32).astype(np.int64)
+    day_anchor = local(anchor) // DAY_US
+    day_entry = local(entry_ts) // DAY_US
+    r_day = local(r_start) // DAY_US
+
+    session_slots: dict[int, BOOL | I64] = {
+        TOTAL: anchored,
+        HUMAN: anchored & human,
+        INVALID: anchored & invalid,
+        PURE_ROBOT: anchored & ~human,
+    }
+    assessed_slots: dict[int, BOOL | I64] = {
+        ASSESSED: assessed_s,
+        NO_SERVICE: assessed_s & no_service,
+        TMR_DEN: assessed_s & (wr > 0),
+        TMR_NUM: assessed_s & (wr > 0) & (wr_ok == wr),
+        RATED_N: assessed_s & rated,
+        DISSATISFIED: assessed_s & bad,
+        FR_DEN: assessed_s & has_round,
+        FR_SUM_US: np.where(assessed_s & has_round, fr_us, 0),
+    }
+    ra = r_assessed
+    round_slots: dict[int, BOOL | I64] = {
+        ROUNDS: ra,
+        RESP_SUM_US: np.where(ra, response, 0),
+        ANSWERED: ra & answered,
+        NSEC_NUM: ra & nsec,
+    }
+    names = cols.shop_list
+    agents = cols.agent_list
+
+    def add(
+        target: str, keys: I64, sub: I64 | None, slots: dict[int, BOOL | I64], mask: BOOL
+    ) -> None:
+        sel = np.flatnonzero(mask)
+        if len(sel) == 0:
+            return
+        k = keys[sel]
+        s = sub[sel] if sub is not None else np.zeros(len(sel), np.int64)
+        smin = int(s.min())
+        span = int(s.max()) - smin + 1
+        uniq, inv = np.unique(k * span + (s - smin), return_inverse=True)
+        inv = inv.reshape(-1)
+        size = len(uniq)
+        sums: dict[int, I64] = {}
+        for slot, v in slots.items():
+            arr = np.asarray(v)[sel]
+            if arr.dtype == np.bool_:
+                sums[slot] = np.bincount(inv[arr], minlength=size).astype(np.int64)
+            else:
+                sums[slot] = _int_sums(inv, arr.astype(np.int64), size)
+        for j in range(size):
+            shop = names[int(uniq[j] // span)]
+            sub_key = int(uniq[j] % span) + smin
+            acc, agent_accs, day_accs = agg._acc(shop)
+            if target == "shop":
+                into = acc
+            elif target == "agent":
+                name = agents[sub_key] if sub_key >= 0 else None
+                into = agent_accs.get(name) or agent_accs.setdefault(name, new_acc())
+            else:
+                into = day_accs.get(sub_key) or day_accs.setdefault(sub_key, new_acc())
+            for slot, arr2 in sums.items():
+                into[slot] += int(arr2[j])
+
+    add("shop", g_shop, None, session_slots, anchored)
+    add("day", g_shop, day_anchor, session_slots, anchored)
+    add("shop", g_shop, None, assessed_slots, assessed_s)
+    add("agent", g_shop, final_agent.astype(np.int64), assessed_slots, assessed_s)
+    add("day", g_shop, day_entry, assessed_slots, assessed_s)
+    r_shop = g_shop[r_gid]
+    add("shop", r_shop, None, round_slots, ra)
+    add("agent", r_shop, r_agent, round_slots, ra)
+    add("day", r_shop, r_day, round_slots, ra)
+    return agg.shop_results()
+
+
+def _int_sums(inv: npt.NDArray[np.intp], values: I64, size: int) -> I64:
+    out = np.zeros(size, np.int64)
+    np.add.at(out, inv, values)
+    return out
