@@ -186,27 +186,25 @@ def _columns_worker(
         log.ingest(data[a:b], a)
     clock.lap("decode")
     owner = [hash(name) % parts for name in log.shop_list]
-    own: dict[str, Any] = {}
     for j in range(parts):
-        ids = {i for i, o in enumerate(owner) if o == j}
-        if j == part:
-            own = log.extract(ids)
-        else:
+        if j != part:
+            ids = {i for i, o in enumerate(owner) if o == j}
             with open(os.path.join(tmp, f"{part}-{j}"), "wb") as f:
                 marshal.dump(log.extract(ids), f)
-    del log
+    log.drop_shops({i for i, o in enumerate(owner) if o != part})
     clock.lap("hand over")
     barrier.wait()
     clock.lap("wait")
-    combined = ColumnLog()
-    for j in range(parts):  # in worker order = file order, for ties in ts
-        if j == part:
-            combined.merge(own)
+    for j in [*range(part - 1, -1, -1), *range(part + 1, parts)]:
+        with open(os.path.join(tmp, f"{j}-{part}"), "rb") as f:
+            part_rows = marshal.load(f)
+        if j < part:  # earlier in the file: goes in front, nearest first
+            log.merge(part_rows, before=True)
+            log.before.insert(0, log.before.pop())
         else:
-            with open(os.path.join(tmp, f"{j}-{part}"), "rb") as f:
-                combined.merge(marshal.load(f))
+            log.merge(part_rows)
     clock.lap("take over")
-    shops = assess_columns(combined, week, config)
+    shops = assess_columns(log, week, config)
     clock.lap("assess")
     return shops
 

@@ -57,7 +57,7 @@ from feige.metrics.events import (
     _located,
     record_from_obj,
 )
-from feige.metrics.timeutil import _SECOND, _TAIL, DAY_US, US, LocalClock
+from feige.metrics.timeutil import DAY_US, US, LocalClock, parse_ts_us
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -84,6 +84,13 @@ class ColumnLog:
         self.code = array("b")
         self.gid = array("i")
         self.aux = array("i")
+        # Rows of other workers, kept as arrays before / after this log's own rows (file order).
+        self.before: list[
+            tuple[I64, npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int32]]
+        ] = []
+        self.after: list[
+            tuple[I64, npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int32]]
+        ] = []
 
     def gid_of(self, key: tuple[str, str]) -> int:
         gid = self.keys.get(key)
@@ -105,14 +112,19 @@ class ColumnLog:
         return aid
 
     def ingest(self, data: bytes, offset: int = 0, first_line: int | None = None) -> int:
-        """Decode a block of whole lines (see :func:`feige.metrics.events.ingest_chunk`)."""
+        """Decode a block of whole lines (see :func:`feige.metrics.events.ingest_chunk`).
+
+        Timestamps are kept as text during the loop and converted for the whole block at once
+        (:func:`parse_ts_column`); a block with a bad timestamp is re-read the reference way so
+        that the error names its line.
+        """
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
-        seconds, tails = _SECOND, _TAIL
         role_code, kinds = _ROLE_CODE, _KINDS
         keys, agents = self.keys, self.agents
-        ts_add, code_add = self.ts.append, self.code.append
-        gid_add, aux_add = self.gid.append, self.aux.append
+        code_add, gid_add, aux_add = self.code.append, self.gid.append, self.aux.append
+        stamps: list[Any] = []
+        ts_add = stamps.append
         lines = data.split(b"\n")
         if lines and not lines[-1]:
             lines.pop()
@@ -124,19 +136,10 @@ class ColumnLog:
                     code = role_code[obj["role"]]
                     agent = obj.get("agent")
                     kind = obj.get("kind")
-                    tss = obj["ts"]
-                    sec = seconds.get(tss[:19])
-                    tail = tails.get(tss[19:])
                     g = keys.get((obj["shop"], obj["session"]))
                     aid = -1 if agent is None else agents.get(agent)
-                    if (
-                        g is not None
-                        and sec is not None
-                        and tail is not None
-                        and aid is not None
-                        and (kind is None or kind in kinds)
-                    ):
-                        ts_add(sec + tail)
+                    if g is not None and aid is not None and (kind is None or kind in kinds):
+                        ts_add(obj["ts"])
                         code_add(code)
                         gid_add(g)
                         aux_add(aid)
@@ -163,20 +166,46 @@ class ColumnLog:
                 aux = self.agent_of(a)
             else:
                 aux = -1
-            ts_add(rec[0])
+            ts_add(obj["ts"])
             code_add(c)
             gid_add(self.gid_of((shop, session)))
             aux_add(aux)
+        self._add_stamps(stamps, lines, offset, first_line)
         return len(lines)
+
+    def _add_stamps(
+        self, stamps: list[Any], lines: list[bytes], offset: int, first_line: int | None
+    ) -> None:
+        try:
+            us, ok = parse_ts_column(stamps)
+        except TypeError:  # a timestamp that is not text
+            us, ok = np.zeros(len(stamps), np.int64), np.zeros(len(stamps), np.bool_)
+        if not bool(ok.all()):
+            try:
+                for i in np.flatnonzero(~ok).tolist():
+                    us[i] = parse_ts_us(stamps[i])
+            except (ValueError, TypeError):
+                _raise_first_error(lines, offset, first_line)
+                raise
+        self.ts.frombytes(us.tobytes())
 
     def arrays(
         self,
     ) -> tuple[I64, npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-        return (
+        own = (
             np.frombuffer(self.ts, np.int64),
             np.frombuffer(self.code, np.int8),
             np.frombuffer(self.gid, np.int32),
             np.frombuffer(self.aux, np.int32),
+        )
+        if not self.before and not self.after:
+            return own
+        parts = [*self.before, own, *self.after]
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+            np.concatenate([p[3] for p in parts]),
         )
 
     @property
@@ -213,8 +242,8 @@ class ColumnLog:
         self.gid = array("i", gid[keep].tobytes())
         self.aux = array("i", aux[keep].tobytes())
 
-    def merge(self, part: dict[str, Any]) -> None:
-        """Append rows from :meth:`extract` of another worker (they come later in the file)."""
+    def merge(self, part: dict[str, Any], before: bool = False) -> None:
+        """Add rows from :meth:`extract` of another worker, from earlier or later in the file."""
         remote = np.frombuffer(part["gids"], np.int32)
         gmap = np.zeros(int(remote.max()) + 1 if len(remote) else 1, np.int32)
         for g, key in zip(remote.tolist(), part["keys"], strict=True):
@@ -228,10 +257,31 @@ class ColumnLog:
         aux = aux.copy()
         mapped = has_agent & (aux >= 0)
         aux[mapped] = amap[aux[mapped]]
-        self.ts.frombytes(part["ts"])
-        self.code.frombytes(part["code"])
-        self.gid.frombytes(gmap[np.frombuffer(part["gid"], np.int32)].tobytes())
-        self.aux.frombytes(aux.tobytes())
+        rows = (
+            np.frombuffer(part["ts"], np.int64),
+            code,
+            gmap[np.frombuffer(part["gid"], np.int32)],
+            aux,
+        )
+        (self.before if before else self.after).append(rows)
+
+
+def _raise_first_error(lines: list[bytes], offset: int, first_line: int | None) -> None:
+    """Re-read a block the reference way; raises the first line's error, if any."""
+    base = offset << 24
+    for seq, line in enumerate(lines, base):
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.strip():
+                continue
+            raise _located(
+                first_line, lines, seq - base, offset, f"not valid JSON ({exc})"
+            ) from None
+        try:
+            record_from_obj(obj, seq)
+        except ValueError as exc:
+            raise _located(first_line, lines, seq - base, offset, str(exc)) from None
 
 
 def _first_per_group(
@@ -264,10 +314,12 @@ def assess_columns(
     n_groups = len(cols.key_list)
     if len(ts) == 0:
         return []
-    # Sort by session, then time, then file order (stable).
-    if bool(np.all(ts[1:] >= ts[:-1])):
-        order = np.argsort(gid, kind="stable")
-    else:
+    # Sort by session, then time, then file order (stable). Logs are mostly in time order
+    # within a session, so a stable sort by session usually suffices; check, else sort fully.
+    order = np.argsort(gid, kind="stable")
+    g_sorted = gid[order]
+    t_sorted = ts[order]
+    if bool(np.any((t_sorted[1:] < t_sorted[:-1]) & (g_sorted[1:] == g_sorted[:-1]))):
         order = np.lexsort((ts, gid))
     ts = ts[order]
     code = code[order]
@@ -372,7 +424,9 @@ def assess_columns(
     rating = np.where(last_rated >= 0, aux[np.maximum(last_rated, 0)], 0)
     invalid = np.bincount(gid[code == FLAGGED], minlength=n_groups) > 0
     first_open = _first_per_group(code == OPEN, gid, n_groups)
-    opened = np.where(first_open < BIG, ts[np.minimum(first_open, n - 1)], ts[seg_start])
+    opened = np.where(
+        first_open < BIG, ts[np.minimum(first_open, n - 1)], ts[np.minimum(seg_start, n - 1)]
+    )
     anchor = np.where(human, entry_ts, opened)
     _ = seg_last
 
@@ -392,7 +446,7 @@ def assess_columns(
         tod = local(us) % DAY_US
         return (tod >= lo) & (tod < hi)
 
-    anchored = (anchor >= w0) & (anchor < w1)
+    anchored = (anchor >= w0) & (anchor < w1) & (counts > 0)  # sessions handed away have no rows
     valid_human = human & ~invalid
     assessed_s = anchored & valid_human & in_hours(entry_ts)
     r_assessed = in_hours(r_start) & valid_human[r_gid] & (r_start >= w0) & (r_start < w1)
@@ -496,3 +550,90 @@ def _int_sums(inv: npt.NDArray[np.intp], values: I64, size: int) -> I64:
     out = np.zeros(size, np.int64)
     np.add.at(out, inv, values)
     return out
+
+
+# --- timestamps, column-wise --------------------------------------------------------------------
+
+_CUM_DAYS = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], np.int64)
+
+
+def parse_ts_column(texts: list[str]) -> tuple[I64, BOOL]:
+    """ISO 8601 timestamps → (epoch µs, ok) without a Python object per row.
+
+    Handles ``YYYY-MM-DDTHH:MM:SS[.fff|.ffffff](±HH:MM|Z)`` and checks every field as
+    ``datetime.fromisoformat`` does (digits, ranges, day of month, offset under 24 h); rows it
+    cannot vouch for have ``ok`` False and are left to :func:`parse_ts_us`.
+    """
+    n = len(texts)
+    out = np.zeros(n, np.int64)
+    if n == 0:
+        return out, np.zeros(0, np.bool_)
+    lens = np.fromiter(map(len, texts), np.int64, n)
+    try:
+        blob = "".join(texts).encode("ascii")
+    except UnicodeEncodeError:
+        return out, np.zeros(n, np.bool_)
+    buf = np.frombuffer(blob + b"\0" * 32, np.uint8).astype(np.int64)
+    starts = np.cumsum(lens) - lens
+    rest = lens - 19
+    ok = (rest == 6) | (rest == 1) | (rest == 10) | (rest == 5) | (rest == 13) | (rest == 8)
+
+    def ch(k: int | I64) -> I64:
+        picked: I64 = buf[starts + k]
+        return picked
+
+    def digits(*ks: int) -> I64:
+        nonlocal ok
+        value = np.zeros(n, np.int64)
+        for k in ks:
+            d = ch(k) - 48
+            ok &= (d >= 0) & (d <= 9)
+            value = value * 10 + d
+        return value
+
+    for k, sep in ((4, 45), (7, 45), (10, 84), (13, 58), (16, 58)):  # - - T : :
+        ok &= ch(k) == sep
+    year = digits(0, 1, 2, 3)
+    month = digits(5, 6)
+    day = digits(8, 9)
+    hour = digits(11, 12)
+    minute = digits(14, 15)
+    second = digits(17, 18)
+    frac_len = np.where((rest == 10) | (rest == 5), 3, np.where((rest == 13) | (rest == 8), 6, 0))
+    has_frac = frac_len > 0
+    ok &= ~has_frac | (ch(19) == 46)  # '.'
+    frac = np.zeros(n, np.int64)
+    for i in range(6):
+        d = ch(20 + i) - 48
+        use = i < frac_len
+        ok &= ~use | ((d >= 0) & (d <= 9))
+        frac = np.where(use, frac * 10 + d, frac)
+    frac = np.where(frac_len == 3, frac * 1000, frac)
+    off_at = 19 + np.where(has_frac, frac_len + 1, 0)
+    zulu = (rest == 1) | (rest == 5) | (rest == 8)
+    sign_ch = ch(off_at)
+    ok &= np.where(zulu, sign_ch == 90, (sign_ch == 43) | (sign_ch == 45))  # Z + -
+    oh_t, oh_u = ch(off_at + 1) - 48, ch(off_at + 2) - 48
+    om_t, om_u = ch(off_at + 4) - 48, ch(off_at + 5) - 48
+    off_digits_ok = (
+        (oh_t >= 0) & (oh_t <= 9) & (oh_u >= 0) & (oh_u <= 9)
+        & (om_t >= 0) & (om_t <= 9) & (om_u >= 0) & (om_u <= 9)
+        & (ch(off_at + 3) == 58)
+    )  # fmt: skip
+    off_h = oh_t * 10 + oh_u
+    off_m = om_t * 10 + om_u
+    ok &= zulu | (off_digits_ok & (off_h < 24) & (off_m < 60))
+    offset = np.where(zulu, 0, np.where(sign_ch == 45, -1, 1) * (off_h * 3600 + off_m * 60))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    m0 = np.clip(month - 1, 0, 11)
+    dim = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)[m0] + (
+        leap & (m0 == 1)
+    )
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
+    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    y = year - 1
+    days = y * 365 + y // 4 - y // 100 + y // 400 + _CUM_DAYS[m0] + (leap & (m0 >= 2)) + day - 1
+    days -= 719162  # 0001-01-01 → 1970-01-01
+    secs = ((days * 24 + hour) * 60 + minute) * 60 + second - offset
+    out = np.where(ok, secs * US + frac, 0)
+    return out, ok
