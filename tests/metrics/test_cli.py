@@ -200,3 +200,17 @@ def test_buyer_only_line_file_round_trip(tmp_path: Path) -> None:
     assert out.exit_code == 0
     shop = orjson.loads(out.stdout)["shops"][0]
     assert shop["sessions"]["pure_robot"] == 1
+
+
+@pytest.mark.parametrize("engine", ["columns", "records"])
+def test_unusual_but_valid_timestamps_are_read_the_same(engine: str) -> None:
+    """fromisoformat decides what a timestamp is; the fast paths only short-cut it."""
+    evs = simple_session("x1", reply_after=45)
+    evs[1]["ts"] = "2026-11-16 09:00:00+08:00"  # space instead of T
+    evs[4]["ts"] = "2026-11-16T01:00:45.00Z"  # two-digit fraction, UTC
+    data = to_log(evs)
+    out = _run(["--events", "-", "--week", WEEK, "--json", "--engine", engine], stdin=data)
+    assert out.exit_code == 0, out.output
+    doc = orjson.loads(out.stdout)
+    assert doc == assess_log(data, WEEK)
+    assert doc["shops"][0]["metrics"]["avg_response_seconds"]["numerator"] == 45.0

@@ -22,7 +22,8 @@ from feige.metrics import (
     result_document,
     summaries_from_log,
 )
-from feige.metrics.columnar import ColumnLog, assess_columns
+from feige.metrics.columnar import ColumnLog, assess_columns, parse_ts_column
+from feige.metrics.timeutil import parse_ts_us
 
 WEEK = "2026-W47"
 T0 = datetime.fromisoformat("2026-11-15T20:00:00+08:00")  # Sunday evening before W47
@@ -193,3 +194,39 @@ def test_drill_down_agrees_with_the_assessment(seed: int, n: int) -> None:
 def test_summaries_round_trip_through_json(seed: int, n: int) -> None:
     for s in summaries_from_log(_bytes(_log(seed, n))):
         assert SessionSummary.from_dict(orjson.loads(orjson.dumps(s.to_dict()))) == s
+
+
+_TS_CHARS = "0123456789:-+TZ. x"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(
+                min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.none()
+            ),
+            st.sampled_from(["+08:00", "Z", "-05:30", "+00:00", "+13:45", "-11:00"]),
+            st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+            st.integers(-1, 31),
+            st.sampled_from(_TS_CHARS),
+        ),
+        max_size=40,
+    )
+)
+def test_column_timestamps_agree_with_fromisoformat(rows: list[Any]) -> None:
+    """parse_ts_column vouches only for what datetime.fromisoformat reads, with its value."""
+    texts = []
+    for naive, offset, spec, pos, char in rows:
+        text = naive.isoformat(timespec=spec) + offset
+        if 0 <= pos < len(text):  # sometimes break one character
+            text = text[:pos] + char + text[pos + 1 :]
+        texts.append(text)
+    us, ok = parse_ts_column(texts)
+    for text, value, vouched in zip(texts, us.tolist(), ok.tolist(), strict=True):
+        try:
+            expected: int | None = parse_ts_us(text)
+        except ValueError:
+            expected = None
+        if vouched:
+            assert value == expected, text
