@@ -214,3 +214,14 @@ def test_unusual_but_valid_timestamps_are_read_the_same(engine: str) -> None:
     doc = orjson.loads(out.stdout)
     assert doc == assess_log(data, WEEK)
     assert doc["shops"][0]["metrics"]["avg_response_seconds"]["numerator"] == 45.0
+
+
+def test_default_week_is_the_week_just_ended() -> None:
+    """rules.md §1: the Tuesday run assesses the week just ended."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from feige.metrics import DEFAULT_CONFIG
+
+    tuesday = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert assess_cmd.last_week(DEFAULT_CONFIG, tuesday) == "2026-W47"
