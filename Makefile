@@ -23,6 +23,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict src/feige/domain src/feige/moderation src/feige/metrics src/feige/routing
+	$(BIN)/mypy src/feige
 
 unit: install
 	$(BIN)/pytest tests

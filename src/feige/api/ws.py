@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -67,7 +68,7 @@ def channels_for(principal: Principal) -> list[str]:
     return channels
 
 
-def _decode(message: dict[str, Any]) -> dict[str, Any]:
+def _decode(message: MutableMapping[str, Any]) -> dict[str, Any]:
     """A frame as a JSON object, or a ServiceError saying what is wrong with it."""
     raw: str | bytes | None = message.get("text")
     if raw is None:

@@ -128,7 +128,8 @@ def _validate_entry_card(card: Any) -> dict[str, Any]:
     if not isinstance(card, dict):
         raise Invalid("malformed", detail="entry_card")
     kind = card.get("kind")
-    model = {"product_card": ProductCard, "order_card": OrderCard}.get(str(kind))
+    cards: dict[str, type[_Strict]] = {"product_card": ProductCard, "order_card": OrderCard}
+    model = cards.get(str(kind))
     if model is None:
         raise Invalid("malformed", detail="entry_card.kind")
     body = {k: v for k, v in card.items() if k != "kind"}

@@ -51,6 +51,7 @@ def _agent_load(conn: Connection, member: Row) -> AgentLoad:
 
 
 async def _run(ctx: Context, job: Any, *args: Any) -> Any:
+    """One write job with its own outbox, published after the commit."""
     outbox = Outbox()
     result = await ctx.db.write(job, outbox, *args)
     await ctx.publish(outbox)
@@ -141,7 +142,7 @@ async def set_status(ctx: Context, principal: Principal, status: str) -> Row:
         wanted = AgentStatus(status)
     except ValueError as exc:
         raise Invalid(detail="status") from exc
-    return await _run(ctx, _set_status, principal.id, wanted, ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _set_status, principal.id, wanted, ctx.clock())
 
 
 # --- take, transfer, close ----------------------------------------------------------------------
@@ -167,7 +168,7 @@ async def take(ctx: Context, principal: Principal, session_id: int) -> Row:
     """An agent takes a queued or offline-message session (rules.md §3)."""
     if principal.kind != "member":
         raise Forbidden()
-    return await _run(ctx, _take, principal, session_id, ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _take, principal, session_id, ctx.clock())
 
 
 def _serving(conn: Connection, principal: Principal, session_id: int) -> Row:
@@ -220,7 +221,7 @@ def _transfer(
 
 
 async def transfer(ctx: Context, principal: Principal, session_id: int, to_agent: int) -> Row:
-    return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock())
 
 
 def _close(
@@ -232,7 +233,7 @@ def _close(
 
 
 async def close(ctx: Context, principal: Principal, session_id: int) -> Row:
-    return await _run(ctx, _close, principal, session_id, ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _close, principal, session_id, ctx.clock())
 
 
 def _close_idle(conn: Connection, outbox: Outbox, cutoff: float, now: float) -> int:
@@ -249,7 +250,7 @@ async def close_idle(ctx: Context) -> int:
     """Close sessions with no message from either side for the idle limit (rules.md §2)."""
     now = ctx.clock()
     cutoff = now - ctx.settings.session_idle_close_seconds
-    return await _run(ctx, _close_idle, cutoff, now)  # type: ignore[no-any-return]
+    return await _run(ctx, _close_idle, cutoff, now)
 
 
 # --- rating, report, blacklist ----------------------------------------------------------------
@@ -272,7 +273,7 @@ async def rate(ctx: Context, principal: Principal, session_id: int, score: int) 
         raise Forbidden()
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise Invalid(detail="score 1–5")
-    return await _run(ctx, _rate, principal, session_id, score, ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _rate, principal, session_id, score, ctx.clock())
 
 
 def flag(conn: Connection, outbox: Outbox, session: Row, reason: FlagReason, now: float) -> None:
@@ -310,7 +311,7 @@ async def report(ctx: Context, principal: Principal, session_id: int, reason: st
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise Invalid(detail="reason 1–500")
-    return await _run(ctx, _report, principal, session_id, reason, ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _report, principal, session_id, reason, ctx.clock())
 
 
 def _blacklist(
@@ -337,7 +338,7 @@ async def blacklist(ctx: Context, principal: Principal, session_id: int, reason:
     if principal.kind != "member":
         raise Forbidden()
     reason = (reason or "").strip() or "-"
-    return await _run(ctx, _blacklist, principal, session_id, reason[:500], ctx.clock())  # type: ignore[no-any-return]
+    return await _run(ctx, _blacklist, principal, session_id, reason[:500], ctx.clock())
 
 
 async def list_blacklist(ctx: Context, principal: Principal) -> list[Row]:
