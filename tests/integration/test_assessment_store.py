@@ -179,6 +179,25 @@ async def test_export_events_then_assess_file_matches_the_store(
         from_store = assess_store_sync(conn, parse_week("2026-W47", config), config)
     engine.dispose()
     assert from_file["shops"] == orjson.loads(orjson.dumps(from_store))["shops"]
+    # And `feige assess --week` on the store itself prints the same document.
+    store_cli = orjson.loads(_feige("assess", "--week", "2026-W47", "--json", env=env))
+    assert store_cli == from_file
+    drill = orjson.loads(
+        _feige(
+            "assess",
+            "--week",
+            "2026-W47",
+            "--drill-down",
+            "avg_response_seconds",
+            "--shop",
+            "1",
+            "--json",
+            env=env,
+        )
+    )
+    assert drill["denominator"] == 4
+    ran = orjson.loads(_feige("run-assessment", "--week", "2026-W47", env=env))
+    assert ran["shops"] == 1 and ran["failed"] == 1
     avg = from_file["shops"][0]["metrics"]["avg_response_seconds"]
     assert avg["numerator"] == pytest.approx(30 + 170 + 190 + 600)  # 700 s is capped at 600
     three = from_file["shops"][0]["metrics"]["three_minute_reply_rate"]

@@ -453,14 +453,27 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"feige assess: {exc}", err=True)
             raise typer.Exit(2) from None
         if events is None:
-            # The store-backed path: the store hands its per-session summaries to
-            # assess_summaries(); until it is wired in, say so instead of guessing.
-            typer.echo(
-                "feige assess: assessing the store is not available in this build; "
-                "use --events FILE (or --events - for stdin).",
-                err=True,
-            )
-            raise typer.Exit(2)
+            # The store-backed path: the default database's sessions of the week.
+            from feige.commands.store_assess import store_document, store_drill
+
+            if drill is not None:
+                if drill not in FIGURES or shop is None:
+                    typer.echo(
+                        f"feige assess: --drill-down needs --shop and one of {FIGURES}", err=True
+                    )
+                    raise typer.Exit(2)
+                doc = store_drill(w, config, drill, shop, agent, day)
+                if as_json:
+                    _emit_json(doc)
+                else:
+                    print_drill(doc)
+                return
+            doc = store_document(w, config)
+            if as_json:
+                _emit_json(doc)
+            else:
+                print_table(doc)
+            return
         if drill is not None:
             if drill not in FIGURES or shop is None:
                 typer.echo(

@@ -1,0 +1,84 @@
+"""The store side of ``feige assess`` (no ``--events``), and ``feige run-assessment``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import typer
+
+from feige.metrics import AssessmentConfig, Week, drill_down
+
+
+def _database() -> Any:
+    from feige.config import Settings
+    from feige.store import migrate
+    from feige.store.db import Database, create_db_engine
+
+    engine = create_db_engine(Settings().effective_database_url)
+    migrate.upgrade(engine)
+    return Database(engine)
+
+
+def store_document(week: Week, config: AssessmentConfig) -> dict[str, Any]:
+    """The week's assessment from the default database (the same figures as the job)."""
+    from feige.services.assessment import assess_store_sync
+
+    db = _database()
+    try:
+        return db.write_sync(assess_store_sync, week, config)  # type: ignore[no-any-return]
+    finally:
+        db.engine.dispose()
+
+
+def store_drill(
+    week: Week, config: AssessmentConfig, figure: str, shop: str, agent: str | None, day: str | None
+) -> dict[str, Any]:
+    from feige.services.assessment import refresh_summaries_sync, summaries_sync
+
+    db = _database()
+    try:
+
+        def job(conn: Any) -> dict[str, Any]:
+            refresh_summaries_sync(conn, config, limit=1_000_000)
+            summaries = summaries_sync(
+                conn, week.start_us / 1e6, week.end_us / 1e6, config, int(shop)
+            )
+            return drill_down(summaries, week, figure, shop, config, agent=agent, day=day)
+
+        return db.write_sync(job)  # type: ignore[no-any-return]
+    finally:
+        db.engine.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run-assessment")
+    def run_assessment(
+        week: str = typer.Option(..., "--week", help="ISO week, e.g. 2026-W47."),
+    ) -> None:
+        """Run a week's assessment on the store and keep it (what the Tuesday job does):
+        results per shop, measures for failed shops, rule 2.2.1 records. Safe to re-run."""
+        from feige.config import Settings
+        from feige.metrics import parse_week
+        from feige.services.assessment import metrics_config, save_assessment_sync
+
+        config = metrics_config(Settings())
+        try:
+            parsed = parse_week(week, config)
+        except ValueError as exc:
+            typer.echo(f"feige run-assessment: {exc}", err=True)
+            raise typer.Exit(2) from None
+        db = _database()
+        try:
+            result = db.write_sync(save_assessment_sync, parsed, config, time.time())
+        finally:
+            db.engine.dispose()
+        summary = {
+            "week": parsed.name,
+            "shops": len(result["document"]["shops"]),
+            "failed": sum(s["passed"] is False for s in result["document"]["shops"]),
+            "new_measures": result["measures"],
+            "no_human_reply_records": result["no_human_reply"],
+        }
+        typer.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
