@@ -176,10 +176,14 @@ def test_drill_down_option() -> None:
     assert doc["figure"] == "no_service_rate" and doc["numerator"] == 6 and doc["denominator"] == 6
 
 
-def test_without_events_points_at_the_store_path() -> None:
-    out = _run(["--week", WEEK])
-    assert out.exit_code == 2
-    assert "--events" in out.output
+def test_without_events_assesses_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --events: the default database (here an empty one) is assessed."""
+    monkeypatch.setenv("FEIGE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FEIGE_DATABASE_URL", raising=False)
+    out = _run(["--week", WEEK, "--json"])
+    assert out.exit_code == 0, out.output
+    assert orjson.loads(out.stdout)["shops"] == []
+    assert (tmp_path / "feige.db").exists()
 
 
 def test_bad_week_is_refused() -> None:
