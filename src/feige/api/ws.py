@@ -144,6 +144,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     SOCKETS.inc()
     pump = asyncio.create_task(conn.pump())
     in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+    send_lane = asyncio.Lock()
     tasks: set[asyncio.Task[None]] = set()
 
     async def handle(frame: dict[str, Any]) -> None:
@@ -151,7 +152,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             if op == "send":
-                conn.send(await chat.send(ctx, principal, frame))
+                conn.send(await chat.send(ctx, principal, frame, send_lane))
                 SENT.inc()
             elif op == "read":
                 await chat.mark_read(ctx, principal, frame.get("session_id"), frame.get("seq"))  # type: ignore[arg-type]

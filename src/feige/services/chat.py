@@ -6,6 +6,8 @@ sequence number, session event) → ack after commit → publish to every socket
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -314,14 +316,23 @@ def _send(
     return ack
 
 
-async def send(ctx: Context, principal: Principal, frame: dict[str, Any]) -> Row:
-    """Validate, commit, then acknowledge with the server id and sequence number."""
+async def send(
+    ctx: Context, principal: Principal, frame: dict[str, Any], lane: asyncio.Lock | None = None
+) -> Row:
+    """Validate, commit, then acknowledge with the server id and sequence number.
+
+    ``lane`` keeps one connection's sends in the order they arrived: checking a message may
+    wait (for the store, for an image scan), so sends hold the lane until their job is queued
+    to the writer, and only then wait for the commit.
+    """
     if principal.kind == "staff":
         raise Forbidden()
-    out = validate_send(ctx, frame)
-    verdict = await compliance.check(ctx, principal, out)
     outbox = Outbox()
-    ack: Row = await ctx.db.write(_send, outbox, principal, out, ctx.settings, ctx.clock(), verdict)
+    async with lane or contextlib.nullcontext():
+        out = validate_send(ctx, frame)
+        verdict = await compliance.check(ctx, principal, out)
+        committed = ctx.db.submit(_send, outbox, principal, out, ctx.settings, ctx.clock(), verdict)
+    ack: Row = await committed
     await ctx.publish(outbox)
     if ack.get("blocked"):
         raise Forbidden("blocked", clauses=", ".join(ack["clauses"]), categories=ack["categories"])

@@ -114,11 +114,16 @@ class Database:
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in the next group commit; return after the commit."""
+        return await self.submit(fn, *args)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(conn, *args)`` now, without yielding: jobs submitted one after the other
+        run in that order. The future resolves after the commit."""
         if self._queue is None:
             raise RuntimeError("database writer is not started")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(fn, args, future))
-        return await future
+        return future
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
