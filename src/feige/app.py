@@ -48,7 +48,10 @@ def configure_logging(settings: Settings) -> None:
 
 def build_context(settings: Settings, demo: bool = False) -> Context:
     engine = create_db_engine(settings.effective_database_url)
-    db = Database(engine, max_batch=settings.group_commit_max_batch)
+    inline = settings.writer_inline
+    if inline is None:
+        inline = engine.dialect.name == "sqlite"
+    db = Database(engine, max_batch=settings.group_commit_max_batch, inline=inline)
     moderator = compliance.build_moderator(settings)
     return Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
 

@@ -130,14 +130,17 @@ async def test_events_bring_clients_to_the_state_of_a_fresh_fetch(server: Server
     await agent.ok("POST", "/api/agent/status", {"status": "online"})
     buyer = await consumer(server, "c-state")
     buyer_ws, agent_ws, owner_ws = await buyer.socket(), await agent.socket(), await owner.socket()
-    sid = (await buyer_ws.send_text("1", "你好", shop_id=SHOP1))["session_id"]
-    await agent_ws.send_text("2", "您好", session_id=sid)
+    buyer_ack = await buyer_ws.send_text("1", "你好", shop_id=SHOP1)
+    sid = buyer_ack["session_id"]
+    agent_ack = await agent_ws.send_text("2", "您好", session_id=sid)
+    # A sender's own message comes back in its ack, not as an event on that socket.
+    own = {buyer_ws: [buyer_ack], agent_ws: [agent_ack], owner_ws: []}
     await buyer.ok("POST", f"/api/sessions/{sid}/rating", {"score": 4})
     await agent.ok("POST", f"/api/sessions/{sid}/close")
     await buyer.ok("POST", f"/api/sessions/{sid}/report", {"reason": "态度不好"})
     for api, sock in ((buyer, buyer_ws), (agent, agent_ws), (owner, owner_ws)):
         state: dict[int, dict] = {}
-        messages: dict[int, dict] = {}
+        messages: dict[int, dict] = {a["seq"]: a["message"] for a in own[sock]}
         while True:
             try:
                 frame = await sock.expect(timeout=0.5, op="event")

@@ -26,6 +26,9 @@ OUTBOUND_QUEUE_LIMIT = 2000
 MAX_IN_FLIGHT = 64
 SOCKETS = Gauge("feige_websockets", "Open WebSocket connections")
 FRAMES = Counter("feige_ws_frames_total", "Frames received", ["op"])
+FRAME_COUNTERS = {
+    op: FRAMES.labels(op) for op in ("send", "read", "typing", "resume", "ping", "other")
+}
 SENT = Counter("feige_messages_sent_total", "Messages committed through WebSockets")
 
 
@@ -144,7 +147,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     SOCKETS.inc()
     pump = asyncio.create_task(conn.pump())
     in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-    send_lane = asyncio.Lock()
+    send_lane = chat.SendLane()
     tasks: set[asyncio.Task[None]] = set()
 
     async def handle(frame: dict[str, Any]) -> None:
@@ -152,7 +155,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             if op == "send":
-                conn.send(await chat.send(ctx, principal, frame, send_lane))
+                conn.send(await chat.send(ctx, principal, frame, send_lane, skip=conn))
                 SENT.inc()
             elif op == "read":
                 await chat.mark_read(ctx, principal, frame.get("session_id"), frame.get("seq"))  # type: ignore[arg-type]
@@ -198,8 +201,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             except ServiceError as exc:
                 conn.send({"op": "error", **exc.to_dict(lang)})
                 continue
-            FRAMES.labels(str(frame.get("op"))[:16]).inc()
-            if frame.get("op") == "ping":
+            op = str(frame.get("op"))
+            (FRAME_COUNTERS.get(op) or FRAME_COUNTERS["other"]).inc()
+            if op == "ping":
                 conn.send({"op": "pong", "ts": ctx.clock()})
                 continue
             await in_flight.acquire()

@@ -10,12 +10,17 @@ stays the reference, and the tests compare the two documents on random logs.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
+from itertools import count
+from operator import attrgetter
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 import orjson
 
+from feige.domain import Entry, EventType, FlagReason, MessageKind, SenderRole
 from feige.metrics.assessment import (
     ANSWERED,
     ASSESSED,
@@ -41,6 +46,7 @@ from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
 from feige.metrics.events import (
     _KINDS,
     _ROLE_CODE,
+    _TYPE_CODE,
     AGENT,
     ASSIGNED,
     BUYER,
@@ -65,6 +71,41 @@ BIG = np.iinfo(np.int64).max
 REASONS = ("blacklisted", "reported", "risky")
 
 
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One event-log line as the typed decoder reads it (interfaces.md, every field typed).
+
+    Unknown fields, and values of another type than the format's, fail the decoding of the whole
+    block, which is then read line by line the reference way (so nothing is ever skipped
+    unread: every byte is validated by msgspec as strictly as ``orjson`` does).
+    """
+
+    ts: str
+    shop: str
+    session: str
+    type: EventType
+    role: SenderRole | None = None
+    agent: str | None = None
+    kind: MessageKind | None = None
+    consumer: str | None = None
+    entry: Entry | None = None
+    from_: str | None = msgspec.field(default=None, name="from")
+    score: int | None = None
+    reason: FlagReason | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Line)
+_MESSAGE = -1
+_TYPE_OF: dict[EventType, int] = {EventType(k): v for k, v in _TYPE_CODE.items()}
+_TYPE_OF[EventType.MESSAGE] = _MESSAGE
+_ROLE_OF: dict[SenderRole | None, int] = {SenderRole(k): v for k, v in _ROLE_CODE.items()}
+_ROLE_OF[None] = -1
+_REASON_OF: dict[FlagReason | None, int] = {FlagReason(r): i for i, r in enumerate(REASONS)}
+_REASON_OF[None] = -1
+_NEW = 1 << 40  # provisional ids of keys first seen in a block: _NEW + row index
+_get_ts, _get_shop, _get_session = attrgetter("ts"), attrgetter("shop"), attrgetter("session")
+_get_type, _get_role, _get_agent = attrgetter("type"), attrgetter("role"), attrgetter("agent")
+
+
 class ColumnLog:
     """Events as four typed columns (no Python object per event once read), in file order.
 
@@ -78,7 +119,7 @@ class ColumnLog:
         self.shops: dict[str, int] = {}
         self.shop_list: list[str] = []
         self.session_shop = array("i")
-        self.agents: dict[str, int] = {}
+        self.agents: dict[str | None, int] = {None: -1}  # None: no agent (not in agent_list)
         self.agent_list: list[str] = []
         self.ts = array("q")
         self.code = array("b")
@@ -104,6 +145,28 @@ class ColumnLog:
             self.session_shop.append(shop)
         return gid
 
+    def _add_sessions(self, fresh: list[tuple[str, str]]) -> int:
+        """Number sessions (holding provisional ids in ``keys``) in order, as gid_of would;
+        returns the first one's gid."""
+        base = len(self.key_list)
+        self.keys.update(zip(fresh, range(base, base + len(fresh)), strict=True))
+        self.key_list += fresh
+        names = [key[0] for key in fresh]
+        for name in dict.fromkeys(names):
+            if name not in self.shops:
+                self.shops[name] = len(self.shop_list)
+                self.shop_list.append(name)
+        self.session_shop.extend(map(self.shops.__getitem__, names))
+        return base
+
+    def _add_agents(self, fresh: list[str]) -> int:
+        """Number agents (holding provisional ids in ``agents``) in order, as agent_of would;
+        returns the first one's id."""
+        base = len(self.agent_list)
+        self.agents.update(zip(fresh, range(base, base + len(fresh)), strict=True))
+        self.agent_list += fresh
+        return base
+
     def agent_of(self, name: str) -> int:
         aid = self.agents.get(name)
         if aid is None:
@@ -113,6 +176,93 @@ class ColumnLog:
 
     def ingest(self, data: bytes, offset: int = 0, first_line: int | None = None) -> int:
         """Decode a block of whole lines (see :func:`feige.metrics.events.ingest_chunk`).
+
+        The whole block is decoded by one msgspec call into typed rows and turned into columns
+        with a few C-level passes (:meth:`_ingest_typed`); a block it cannot vouch for (a bad
+        line, an unknown field, blank lines, CRLF…) is read line by line (:meth:`_ingest_lines`),
+        which accepts, rejects and names lines exactly as the reference pipeline does.
+        """
+        n = self._ingest_typed(data)
+        if n is None:
+            n = self._ingest_lines(data, offset, first_line)
+        return n
+
+    def _ingest_typed(self, data: bytes) -> int | None:
+        """The block as typed rows → columns; None (and nothing added) unless every line is
+        an ordinary event the reference accepts, with the same columns it would produce."""
+        if not data:
+            return None
+        buf = np.frombuffer(data, np.uint8)
+        newlines = np.flatnonzero(buf == 10)
+        # Every line ends with the '}' of its object: since no field holds an object or an
+        # array, objects cannot nest, so no object spans two lines and no line holds two; with
+        # as many objects as lines, each line is exactly one object, as json.loads per line.
+        if buf[-1] != 10 and buf[-1] != 125:
+            return None
+        if len(newlines) and not bool((buf[newlines - 1] == 125).all()):
+            return None
+        try:
+            rows = _DECODER.decode_lines(data)
+        except msgspec.DecodeError:
+            return None
+        n = len(rows)
+        if n != len(newlines) + (buf[-1] != 10):
+            return None
+        type_code = np.fromiter(map(_TYPE_OF.__getitem__, map(_get_type, rows)), np.int8, n)
+        role_code = np.fromiter(map(_ROLE_OF.__getitem__, map(_get_role, rows)), np.int8, n)
+        code = np.where(type_code == _MESSAGE, role_code, type_code)
+        if bool((code < 0).any()):  # a message without a role
+            return None
+        agent_names = list(map(_get_agent, rows))
+        routed = (code == ASSIGNED) | (code == TRANSFERRED)
+        routed_agents = [agent_names[i] for i in np.flatnonzero(routed).tolist()]
+        if None in routed_agents or "" in routed_agents:
+            return None
+        with_agent = routed | ((code >= BUYER) & (code <= SYSTEM))
+        others = np.flatnonzero(~with_agent).tolist()
+        if [agent_names[i] for i in others].count(None) != len(others):
+            for i in others:
+                agent_names[i] = None  # an agent where the format has none is ignored
+        rated = np.flatnonzero(code == RATED)
+        scores = [rows[i].score for i in rated.tolist()]
+        for score in scores:
+            if score is None or not 1 <= score <= 5:
+                return None
+        flagged = np.flatnonzero(code == FLAGGED)
+        reasons = [_REASON_OF[rows[i].reason] for i in flagged.tolist()]
+        if -1 in reasons:
+            return None
+        stamps = list(map(_get_ts, rows))
+        us, ok = parse_ts_column(stamps)
+        if not bool(ok.all()):
+            try:
+                for i in np.flatnonzero(~ok).tolist():
+                    us[i] = parse_ts_us(stamps[i])
+            except (ValueError, TypeError):
+                return None
+        # Number new sessions and agents in order of first appearance (sessions last checked
+        # for an empty shop or session name: only new ones need it).
+        shops = list(map(_get_shop, rows))
+        sessions = list(map(_get_session, rows))
+        gid, new, firsts = _provisional_ids(self.keys, zip(shops, sessions, strict=True), n)
+        fresh = [(shops[i], sessions[i]) for i in firsts]
+        if not all(shop and session for shop, session in fresh):
+            for key in fresh:
+                del self.keys[key]
+            return None
+        gid[new] += self._add_sessions(fresh)
+        aux, new, firsts = _provisional_ids(self.agents, agent_names, n)
+        aux[new] += self._add_agents([agent_names[i] for i in firsts])
+        aux[rated] = np.array(scores, np.int64)
+        aux[flagged] = np.array(reasons, np.int64)
+        self.ts.frombytes(us.tobytes())
+        self.code.frombytes(code.astype(np.int8).tobytes())
+        self.gid.frombytes(gid.astype(np.int32).tobytes())
+        self.aux.frombytes(aux.astype(np.int32).tobytes())
+        return n
+
+    def _ingest_lines(self, data: bytes, offset: int = 0, first_line: int | None = None) -> int:
+        """Decode a block line by line with orjson (the reference way; names bad lines).
 
         Timestamps are kept as text during the loop and converted for the whole block at once
         (:func:`parse_ts_column`); a block with a bad timestamp is re-read the reference way so
@@ -264,6 +414,26 @@ class ColumnLog:
             aux,
         )
         (self.before if before else self.after).append(rows)
+
+
+def _provisional_ids(
+    table: dict[Any, int], values: Iterable[Any], n: int
+) -> tuple[I64, BOOL, list[int]]:
+    """Row values → their ids in ``table``; values not yet in it are entered with provisional
+    ids and get, in their rows, their rank in order of first appearance (0, 1, …).
+
+    Returns the ids, which rows hold a new value, and the row of each new value's first
+    appearance (in order); the caller numbers them for good or removes them.
+    """
+    ids = np.fromiter(map(table.setdefault, values, count(_NEW)), np.int64, n)
+    new = ids >= _NEW
+    if not bool(new.any()):
+        return ids, new, []
+    first_row = ids[new] - _NEW  # a value's provisional id is _NEW + its first row
+    seen = np.zeros(n, np.bool_)
+    seen[first_row] = True
+    ids[new] = (np.cumsum(seen) - 1)[first_row]
+    return ids, new, np.flatnonzero(seen).tolist()
 
 
 def _raise_first_error(lines: list[bytes], offset: int, first_line: int | None) -> None:
@@ -554,7 +724,39 @@ def _int_sums(inv: npt.NDArray[np.intp], values: I64, size: int) -> I64:
 
 # --- timestamps, column-wise --------------------------------------------------------------------
 
-_CUM_DAYS = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], np.int64)
+
+def _calendar() -> tuple[I64, I64]:
+    """Days from 1970-01-01 to the first of each month of years 0–9999, and the month's length
+    (index ``year * 12 + month - 1``; year 0 is never valid)."""
+    year = np.repeat(np.arange(10_000, dtype=np.int64), 12)
+    m0 = np.tile(np.arange(12, dtype=np.int64), 10_000)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    cum = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], np.int64)
+    dim = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+    y = year - 1
+    first = y * 365 + y // 4 - y // 100 + y // 400 + cum[m0] + (leap & (m0 >= 2)) - 719162
+    return first, dim[m0] + (leap & (m0 == 1))
+
+
+_MONTH_FIRST_DAY, _MONTH_DAYS = _calendar()
+
+
+def _layouts() -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The six accepted forms, by length − 19: per form and position, the allowed byte range."""
+    forms = {6: "+DD:DD", 1: "Z", 10: ".DDD+DD:DD", 5: ".DDDZ", 13: ".DDDDDD+DD:DD", 8: ".DDDDDDZ"}
+    by_rest = np.zeros(64, np.intp)  # 0: no accepted form
+    lo = np.zeros((len(forms) + 1, 32), np.uint8)
+    hi = np.zeros((len(forms) + 1, 32), np.uint8)
+    for k, (rest, tail) in enumerate(forms.items(), 1):
+        by_rest[rest] = k
+        for i, c in enumerate("DDDD-DD-DDTDD:DD:DD" + tail):
+            lo[k, i], hi[k, i] = (48, 57) if c == "D" else (43, 45) if c == "+" else (ord(c),) * 2
+        hi[k, 19 + len(tail) :] = 255  # the zero padding after the text
+    return by_rest, lo, hi
+
+
+_FORM_BY_REST, _FORM_LO, _FORM_HI = _layouts()
+_FORM_SPAN = _FORM_HI - _FORM_LO
 
 
 def parse_ts_column(texts: list[str]) -> tuple[I64, BOOL]:
@@ -562,78 +764,49 @@ def parse_ts_column(texts: list[str]) -> tuple[I64, BOOL]:
 
     Handles ``YYYY-MM-DDTHH:MM:SS[.fff|.ffffff](±HH:MM|Z)`` and checks every field as
     ``datetime.fromisoformat`` does (digits, ranges, day of month, offset under 24 h); rows it
-    cannot vouch for have ``ok`` False and are left to :func:`parse_ts_us`.
+    cannot vouch for have ``ok`` False and are left to :func:`parse_ts_us`. The texts become a
+    32 × n byte matrix (one column per text), checked against the byte ranges of their form
+    and read a position at a time.
     """
     n = len(texts)
-    out = np.zeros(n, np.int64)
     if n == 0:
-        return out, np.zeros(0, np.bool_)
+        return np.zeros(0, np.int64), np.zeros(0, np.bool_)
     lens = np.fromiter(map(len, texts), np.int64, n)
     try:
-        blob = "".join(texts).encode("ascii")
+        fixed = np.array(texts, "S32")  # longer texts are cut, but have no accepted form
     except UnicodeEncodeError:
-        return out, np.zeros(n, np.bool_)
-    buf = np.frombuffer(blob + b"\0" * 32, np.uint8).astype(np.int64)
-    starts = np.cumsum(lens) - lens
-    rest = lens - 19
-    ok = (rest == 6) | (rest == 1) | (rest == 10) | (rest == 5) | (rest == 13) | (rest == 8)
-
-    def ch(k: int | I64) -> I64:
-        picked: I64 = buf[starts + k]
-        return picked
-
-    def digits(*ks: int) -> I64:
-        nonlocal ok
-        value = np.zeros(n, np.int64)
-        for k in ks:
-            d = ch(k) - 48
-            ok &= (d >= 0) & (d <= 9)
-            value = value * 10 + d
-        return value
-
-    for k, sep in ((4, 45), (7, 45), (10, 84), (13, 58), (16, 58)):  # - - T : :
-        ok &= ch(k) == sep
-    year = digits(0, 1, 2, 3)
-    month = digits(5, 6)
-    day = digits(8, 9)
-    hour = digits(11, 12)
-    minute = digits(14, 15)
-    second = digits(17, 18)
-    frac_len = np.where((rest == 10) | (rest == 5), 3, np.where((rest == 13) | (rest == 8), 6, 0))
-    has_frac = frac_len > 0
-    ok &= ~has_frac | (ch(19) == 46)  # '.'
-    frac = np.zeros(n, np.int64)
-    for i in range(6):
-        d = ch(20 + i) - 48
-        use = i < frac_len
-        ok &= ~use | ((d >= 0) & (d <= 9))
-        frac = np.where(use, frac * 10 + d, frac)
-    frac = np.where(frac_len == 3, frac * 1000, frac)
-    off_at = 19 + np.where(has_frac, frac_len + 1, 0)
-    zulu = (rest == 1) | (rest == 5) | (rest == 8)
-    sign_ch = ch(off_at)
-    ok &= np.where(zulu, sign_ch == 90, (sign_ch == 43) | (sign_ch == 45))  # Z + -
-    oh_t, oh_u = ch(off_at + 1) - 48, ch(off_at + 2) - 48
-    om_t, om_u = ch(off_at + 4) - 48, ch(off_at + 5) - 48
-    off_digits_ok = (
-        (oh_t >= 0) & (oh_t <= 9) & (oh_u >= 0) & (oh_u <= 9)
-        & (om_t >= 0) & (om_t <= 9) & (om_u >= 0) & (om_u <= 9)
-        & (ch(off_at + 3) == 58)
-    )  # fmt: skip
-    off_h = oh_t * 10 + oh_u
-    off_m = om_t * 10 + om_u
-    ok &= zulu | (off_digits_ok & (off_h < 24) & (off_m < 60))
-    offset = np.where(zulu, 0, np.where(sign_ch == 45, -1, 1) * (off_h * 3600 + off_m * 60))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    m0 = np.clip(month - 1, 0, 11)
-    dim = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)[m0] + (
-        leap & (m0 == 1)
-    )
-    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
+        return np.zeros(n, np.int64), np.zeros(n, np.bool_)
+    rows = fixed.view(np.uint8).reshape(n, 32)
+    form = _FORM_BY_REST[np.clip(lens - 19, 0, 63)]
+    outside = (rows - _FORM_LO[form]) > _FORM_SPAN[form]  # one comparison: below lo wraps
+    words = outside.view(np.uint64)  # 32 bools = 4 words per text
+    ok = ((words[:, 0] | words[:, 1] | words[:, 2] | words[:, 3]) == 0) & (form > 0)
+    c = np.ascontiguousarray(rows.T).astype(np.int32)  # c[i]: the i-th byte of every text
+    sign_at = np.array([0, 19, 19, 23, 23, 26, 26], np.intp)[form]
+    sign = np.choose(np.searchsorted([19, 23, 26], sign_at), [c[19], c[23], c[26]])
+    ok &= sign != 44  # ',' lies between '+' and '-'
+    c -= 48
+    year = c[0] * 1000 + c[1] * 100 + c[2] * 10 + c[3]
+    month = c[5] * 10 + c[6]
+    day = c[8] * 10 + c[9]
+    hour = c[11] * 10 + c[12]
+    minute = c[14] * 10 + c[15]
+    second = c[17] * 10 + c[18]
+    milli = c[20] * 100 + c[21] * 10 + c[22]
+    micro = c[23] * 100 + c[24] * 10 + c[25]
+    frac = np.where(form >= 5, milli * 1000 + micro, np.where(form >= 3, milli * 1000, 0))
+    off_h = np.choose(form, [c[0], c[20] * 10 + c[21], c[0], c[24] * 10 + c[25], c[0],
+                             c[27] * 10 + c[28], c[0]])  # fmt: skip
+    off_m = np.choose(form, [c[0], c[23] * 10 + c[24], c[0], c[27] * 10 + c[28], c[0],
+                             c[30] * 10 + c[31], c[0]])  # fmt: skip
+    zulu = (form == 2) | (form == 4) | (form == 6)
+    ok &= zulu | ((off_h < 24) & (off_m < 60))
+    offset = np.where(zulu, 0, np.where(sign == 45, -60, 60) * (off_h * 60 + off_m))
+    month_key = np.clip(year, 0, 9_999) * 12 + np.clip(month - 1, 0, 11)
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    ok &= day <= _MONTH_DAYS[month_key]
     ok &= (hour < 24) & (minute < 60) & (second < 60)
-    y = year - 1
-    days = y * 365 + y // 4 - y // 100 + y // 400 + _CUM_DAYS[m0] + (leap & (m0 >= 2)) + day - 1
-    days -= 719162  # 0001-01-01 → 1970-01-01
+    days = _MONTH_FIRST_DAY[month_key] + (day - 1)
     secs = ((days * 24 + hour) * 60 + minute) * 60 + second - offset
     out = np.where(ok, secs * US + frac, 0)
     return out, ok

@@ -23,7 +23,10 @@ class Broker(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def publish(self, channels: Iterable[str], payload: bytes) -> None: ...
+    async def publish(
+        self, channels: Iterable[str], payload: bytes, exclude: Subscriber | None = None
+    ) -> None:
+        """Deliver to every subscriber of the channels, once each, except ``exclude``."""
 
     def subscribe(self, channel: str, subscriber: Subscriber) -> None: ...
 
@@ -49,14 +52,16 @@ class LocalFanout:
     def has_subscribers(self, channel: str) -> bool:
         return channel in self._channels
 
-    def deliver(self, channels: Iterable[str], payload: bytes) -> int:
-        seen: set[Subscriber] = set()
+    def deliver(
+        self, channels: Iterable[str], payload: bytes, exclude: Subscriber | None = None
+    ) -> int:
+        seen: set[Subscriber] = set() if exclude is None else {exclude}
         for channel in channels:
             for subscriber in self._channels.get(channel, ()):
                 if subscriber not in seen:
                     seen.add(subscriber)
                     subscriber.deliver(payload)
-        return len(seen)
+        return len(seen) - (exclude is not None)
 
 
 class MemoryBroker:
@@ -71,8 +76,10 @@ class MemoryBroker:
     async def stop(self) -> None:
         return None
 
-    async def publish(self, channels: Iterable[str], payload: bytes) -> None:
-        self.local.deliver(channels, payload)
+    async def publish(
+        self, channels: Iterable[str], payload: bytes, exclude: Subscriber | None = None
+    ) -> None:
+        self.local.deliver(channels, payload, exclude)
 
     def subscribe(self, channel: str, subscriber: Subscriber) -> None:
         self.local.subscribe(channel, subscriber)

@@ -7,8 +7,7 @@ sequence number, session event) → ack after commit → publish to every socket
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -141,7 +140,19 @@ def _validate_entry_card(card: Any) -> dict[str, Any]:
         raise Invalid("malformed", detail="entry_card") from exc
 
 
+@dataclass
+class SendLane:
+    """One connection's sends, kept in arrival order. A send whose check must wait (for the
+    store, for an image scan) holds the lock until its job is queued to the writer; while any
+    send waits, later ones queue behind it instead of overtaking."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 def ack_view(message: Row, duplicate: bool) -> Row:
+    """The ack carries the stored message itself: the sending socket gets no separate
+    message event for it (the sender's other sockets do)."""
     return {
         "op": "ack",
         "client_id": message["client_id"],
@@ -150,6 +161,7 @@ def ack_view(message: Row, duplicate: bool) -> Row:
         "seq": message["seq"],
         "created_at": message["created_at"],
         "duplicate": duplicate,
+        "message": reception.message_view(message),
     }
 
 
@@ -317,23 +329,38 @@ def _send(
 
 
 async def send(
-    ctx: Context, principal: Principal, frame: dict[str, Any], lane: asyncio.Lock | None = None
+    ctx: Context,
+    principal: Principal,
+    frame: dict[str, Any],
+    lane: SendLane | None = None,
+    skip: Any = None,
 ) -> Row:
     """Validate, commit, then acknowledge with the server id and sequence number.
 
-    ``lane`` keeps one connection's sends in the order they arrived: checking a message may
-    wait (for the store, for an image scan), so sends hold the lane until their job is queued
-    to the writer, and only then wait for the commit.
+    ``lane`` keeps one connection's sends in arrival order (see ``SendLane``). ``skip`` is
+    the sending socket: its ack carries the message, so it gets no message event.
     """
     if principal.kind == "staff":
         raise Forbidden()
     outbox = Outbox()
-    async with lane or contextlib.nullcontext():
-        out = validate_send(ctx, frame)
-        verdict = await compliance.check(ctx, principal, out)
+    out = validate_send(ctx, frame)
+    lane = lane or SendLane()
+    # Nobody waiting ahead and a verdict without waiting: queue at once, without yielding.
+    verdict = compliance.MUST_WAIT if lane.waiting else compliance.check_now(ctx, principal, out)
+    if verdict is compliance.MUST_WAIT:
+        lane.waiting += 1
+        try:
+            async with lane.lock:
+                verdict = await compliance.check(ctx, principal, out)
+                committed = ctx.db.submit(
+                    _send, outbox, principal, out, ctx.settings, ctx.clock(), verdict
+                )
+        finally:
+            lane.waiting -= 1
+    else:
         committed = ctx.db.submit(_send, outbox, principal, out, ctx.settings, ctx.clock(), verdict)
     ack: Row = await committed
-    await ctx.publish(outbox)
+    await ctx.publish(outbox, skip=skip, skip_message=ack.get("message_id"))
     if ack.get("blocked"):
         raise Forbidden("blocked", clauses=", ".join(ack["clauses"]), categories=ack["categories"])
     return ack

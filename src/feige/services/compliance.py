@@ -41,41 +41,66 @@ def build_moderator(settings: Any) -> Moderator:
     return Moderator(moderation_config(settings))
 
 
+MUST_WAIT = object()
+"""check_now's answer when the verdict needs I/O first (an image, an unknown session)."""
+
+
+def check_now(ctx: Context, principal: Principal, out: Any) -> Verdict | object | None:
+    """The verdict when it can be had without waiting, else ``MUST_WAIT``. Most messages are
+    text to a session the node already knows, so the message path rarely yields here."""
+    moderator: Moderator | None = ctx.moderator
+    if moderator is None or out.kind not in (MessageKind.TEXT, MessageKind.IMAGE):
+        return None
+    if out.kind != MessageKind.TEXT:
+        return MUST_WAIT
+    if out.session_id is None:
+        recipient = f"shop:{out.shop_id}"
+    else:
+        parties = ctx.session_parties.get(out.session_id)
+        if parties is None:
+            return MUST_WAIT
+        recipient = _recipient_of(principal, parties)
+    return _check_text(moderator, principal, out, recipient)
+
+
 async def check(ctx: Context, principal: Principal, out: Any) -> Verdict | None:
     """The engine's verdict for a message about to be sent; None when there is nothing to
     check (cards come from the marketplace's own catalogue and order system)."""
     moderator: Moderator | None = ctx.moderator
     if moderator is None or out.kind not in (MessageKind.TEXT, MessageKind.IMAGE):
         return None
-    role = "buyer" if principal.kind == "consumer" else "agent"
-    sender = principal.channel
     if out.kind == MessageKind.TEXT:
-        # Repeated advertising is one sender to many recipients (2.2.7); a buyer asking its
-        # shop the same question twice is not spam, so the check needs the recipient.
-        return moderator.check_text(
-            out.content["text"],
-            role=role,
-            sender=sender,
-            recipient=await _recipient(ctx, principal, out),
-        )
+        recipient: str | None = f"shop:{out.shop_id}"
+        if out.session_id is not None:
+            parties = await ctx.parties(out.session_id)
+            # An unknown session: no recipient; the write job answers not_found.
+            recipient = _recipient_of(principal, parties) if parties else None
+        return _check_text(moderator, principal, out, recipient)
     image = await ctx.db.read(repo.image_by_id, out.content["image_id"])
     if image is None:
         raise NotFound(what="image")
     path = ctx.settings.data_dir / image["path"]
     data = await asyncio.to_thread(path.read_bytes)
     # QR decoding is CPU work: off the event loop.
-    return await asyncio.to_thread(moderator.check_image, data, role, sender)
+    role = "buyer" if principal.kind == "consumer" else "agent"
+    return await asyncio.to_thread(moderator.check_image, data, role, principal.channel)
 
 
-async def _recipient(ctx: Context, principal: Principal, out: Any) -> str | None:
+def _recipient_of(principal: Principal, parties: tuple[int, int]) -> str:
     """A consumer writes to a shop; a shop's agent writes to a consumer."""
-    if out.session_id is None:
-        return f"shop:{out.shop_id}"
-    parties = await ctx.parties(out.session_id)
-    if parties is None:
-        return None  # an unknown session: the write job answers not_found
     shop_id, consumer_id = parties
     return f"shop:{shop_id}" if principal.kind == "consumer" else f"consumer:{consumer_id}"
+
+
+def _check_text(
+    moderator: Moderator, principal: Principal, out: Any, recipient: str | None
+) -> Verdict:
+    # Repeated advertising is one sender to many recipients (2.2.7); a buyer asking its shop
+    # the same question twice is not spam, so the check needs the recipient.
+    role = "buyer" if principal.kind == "consumer" else "agent"
+    return moderator.check_text(
+        out.content["text"], role=role, sender=principal.channel, recipient=recipient
+    )
 
 
 def record_violation(

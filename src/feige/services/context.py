@@ -74,6 +74,12 @@ class Context:
             known = self.session_parties[session_id] = (row["shop_id"], row["consumer_id"])
         return known
 
-    async def publish(self, outbox: Outbox) -> None:
+    async def publish(
+        self, outbox: Outbox, skip: Any = None, skip_message: int | None = None
+    ) -> None:
+        """Send the committed events. The subscriber ``skip`` (the sending socket) does not
+        get the event of message ``skip_message``: its ack carried that message already."""
         for channels, event in outbox.items:
-            await self.broker.publish(channels, orjson.dumps({"op": "event", **event}))
+            payload = orjson.dumps({"op": "event", **event})
+            own = skip_message is not None and event.get("message", {}).get("id") == skip_message
+            await self.broker.publish(channels, payload, skip if own else None)

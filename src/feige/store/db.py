@@ -85,6 +85,11 @@ class Database:
 
     engine: Engine
     max_batch: int = 512
+    # Run batches on the event loop's own thread. For SQLite that is faster: a batch is pure
+    # CPU work in this process, and a writer thread would wait for the GIL after every
+    # SQLite call while the loop is busy (docs/performance.md). PostgreSQL batches wait on
+    # the network, so they keep the writer thread.
+    inline: bool = False
     _queue: asyncio.Queue[_Job] | None = None
     _task: asyncio.Task[None] | None = None
     _writer_pool: ThreadPoolExecutor = field(
@@ -145,7 +150,10 @@ class Database:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            outcomes = await loop.run_in_executor(self._writer_pool, self._execute, batch)
+            if self.inline:
+                outcomes = self._execute(batch)
+            else:
+                outcomes = await loop.run_in_executor(self._writer_pool, self._execute, batch)
             for job, (ok, value) in zip(batch, outcomes, strict=True):
                 if job.future.done():
                     continue

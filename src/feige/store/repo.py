@@ -244,19 +244,23 @@ def insert_message(
     return int(cursor.fetchone()[0])
 
 
+_MESSAGE_COLUMNS = tuple(c.name for c in messages.columns)
+_SELECT_BY_CLIENT_ID = (
+    f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages"
+    " WHERE sender_role = ? AND sender_id = ? AND client_id = ?"
+)
+
+
 def message_by_client_id(
     conn: Connection, sender_role: str, sender_id: int, client_id: str
 ) -> Row | None:
     """The message a sender already sent with this client id (for idempotent resends)."""
-    row = _raw(
-        conn,
-        "SELECT id, session_id, seq, client_id, created_at FROM messages"
-        " WHERE sender_role = ? AND sender_id = ? AND client_id = ?",
-        (sender_role, sender_id, client_id),
-    ).fetchone()
+    row = _raw(conn, _SELECT_BY_CLIENT_ID, (sender_role, sender_id, client_id)).fetchone()
     if row is None:
         return None
-    return dict(zip(("id", "session_id", "seq", "client_id", "created_at"), row, strict=True))
+    message = dict(zip(_MESSAGE_COLUMNS, row, strict=True))
+    message["content"] = _json_out(message["content"])
+    return message
 
 
 def messages_page(
