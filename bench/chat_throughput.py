@@ -123,8 +123,12 @@ class Consumer:
         self.ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
     def on_frame(self, payload: bytes) -> None:
+        if payload[:1] == b"[":  # events the server coalesced into one frame
+            for item in orjson.loads(payload):
+                self.on_frame(orjson.dumps(item))
+            return
         if payload.startswith(b'{"op":"event"'):
-            return  # its own message echoed to the consumer's sockets, and session events
+            return  # session events and notices
         frame = orjson.loads(payload)
         op = frame.get("op")
         if op == "ack":
@@ -183,6 +187,10 @@ class Agent:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def on_frame(self, payload: bytes) -> None:
+        if payload[:1] == b"[":  # events the server coalesced into one frame
+            for item in orjson.loads(payload):
+                self.on_frame(orjson.dumps(item))
+            return
         if not payload.startswith(b'{"op":"event","type":"message"'):
             if payload.startswith(b'{"op":"resumed"') and not self.ready.done():
                 self.ready.set_result(None)

@@ -173,40 +173,37 @@ class Socket:
     async def send_raw(self, data: str | bytes) -> None:
         await self.ws.send(data)
 
-    async def expect(self, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
-        """The first frame (already seen or arriving) whose keys equal ``match``."""
-        for i, frame in enumerate(self.seen):
-            if all(frame.get(k) == v for k, v in match.items()):
-                return self.seen.pop(i)
+    async def _find(self, wanted: Any, timeout: float, what: Any) -> dict[str, Any]:
+        """The first frame (already seen or arriving) that ``wanted`` accepts. A frame may be
+        an array of events the server coalesced; each counts on its own, in order."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
+            for i, frame in enumerate(self.seen):
+                if wanted(frame):
+                    return self.seen.pop(i)
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"no frame matching {match}; seen {self.seen[-5:]}")
-            raw = await asyncio.wait_for(self.ws.recv(), remaining)
-            frame = orjson.loads(raw)
-            if all(frame.get(k) == v for k, v in match.items()):
-                return frame
-            self.seen.append(frame)
+                raise AssertionError(f"no frame matching {what}; seen {self.seen[-5:]}")
+            data = orjson.loads(await asyncio.wait_for(self.ws.recv(), remaining))
+            self.seen.extend(data if isinstance(data, list) else [data])
+
+    async def expect(self, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """The first frame whose keys equal ``match``."""
+        return await self._find(
+            lambda f: all(f.get(k) == v for k, v in match.items()), timeout, match
+        )
 
     async def message(self, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
         """The next ``message`` event whose message has the given fields."""
-        for i, frame in enumerate(self.seen):
-            if frame.get("type") == "message" and all(
-                frame["message"].get(k) == v for k, v in match.items()
-            ):
-                return self.seen.pop(i)["message"]  # type: ignore[no-any-return]
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise AssertionError(f"no message matching {match}; seen {self.seen[-5:]}")
-            frame = orjson.loads(await asyncio.wait_for(self.ws.recv(), remaining))
-            if frame.get("type") == "message" and all(
-                frame["message"].get(k) == v for k, v in match.items()
-            ):
-                return frame["message"]  # type: ignore[no-any-return]
-            self.seen.append(frame)
+        frame = await self._find(
+            lambda f: (
+                f.get("type") == "message"
+                and all(f["message"].get(k) == v for k, v in match.items())
+            ),
+            timeout,
+            match,
+        )
+        return frame["message"]  # type: ignore[no-any-return]
 
     async def send_text(self, client_id: str, text_: str, **target: Any) -> dict[str, Any]:
         await self.send(

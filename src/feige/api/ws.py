@@ -24,6 +24,7 @@ AUTH_TIMEOUT_SECONDS = 10.0
 HEARTBEAT_SECONDS = 25
 OUTBOUND_QUEUE_LIMIT = 2000
 MAX_IN_FLIGHT = 64
+COALESCE_LIMIT = 64
 SOCKETS = Gauge("feige_websockets", "Open WebSocket connections")
 FRAMES = Counter("feige_ws_frames_total", "Frames received", ["op"])
 FRAME_COUNTERS = {
@@ -52,8 +53,20 @@ class Connection:
         self.queue.put_nowait(orjson.dumps(frame))
 
     async def pump(self) -> None:
+        queue = self.queue
         while True:
-            payload = await self.queue.get()
+            payload = await queue.get()
+            if payload is not None and not queue.empty():
+                # Several frames are waiting (a group commit delivers many at once): send them
+                # as one JSON array. Each WebSocket send costs far more than its bytes.
+                batch = [payload]
+                while len(batch) < COALESCE_LIMIT and not queue.empty():
+                    nxt = queue.get_nowait()
+                    if nxt is None:
+                        queue.put_nowait(None)
+                        break
+                    batch.append(nxt)
+                payload = b"[" + b",".join(batch) + b"]"
             if payload is None:
                 await self.websocket.close(code=1013, reason="too slow; resume")
                 return
