@@ -12,8 +12,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
+from starlette.types import Receive, Scope, Send
 
 from feige import __version__, i18n
+from feige.api import ws
 from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
@@ -75,7 +77,22 @@ def print_demo_logins(logins: list[dict[str, Any]]) -> None:
     print('消费者演示登录 / consumer demo login: POST /api/auth/demo-consumer {"external_id": …}\n')
 
 
-def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+class FeigeApp:
+    """The ASGI entry point: ``/ws`` goes straight to the socket handler, everything else
+    (HTTP, lifespan) to FastAPI. ``state`` is FastAPI's, so ``app.state.ctx`` works."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+        self.state = api.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == ws.WS_PATH:
+            await ws.serve_socket(scope, receive, send, self.state.ctx)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> FeigeApp:
     settings = settings or Settings()
     configure_logging(settings)
     ctx = build_context(settings, demo=demo)
@@ -118,9 +135,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         lang = i18n.pick_language(request.headers.get("accept-language"))
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status)
 
-    from feige.api import rest, ws
+    from feige.api import rest
 
     app.include_router(rest.router)
-    app.include_router(ws.router)
     app.mount("/metrics", make_asgi_app())
-    return app
+    return FeigeApp(app)

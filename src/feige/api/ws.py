@@ -9,15 +9,15 @@ from typing import Any
 
 import orjson
 import structlog
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from prometheus_client import Counter, Gauge
+from starlette.types import Receive, Scope, Send
 
 from feige import i18n
 from feige.services import accounts, chat, sessions
 from feige.services.context import Context, Principal
 from feige.services.errors import ServiceError, Unauthenticated
 
-router = APIRouter()
 log = structlog.get_logger(__name__)
 
 AUTH_TIMEOUT_SECONDS = 10.0
@@ -128,9 +128,17 @@ async def _resume(
     conn.send({"op": "resumed", "count": len(missed)})
 
 
-@router.websocket("/ws")
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    ctx: Context = websocket.app.state.ctx
+WS_PATH = "/ws"
+
+
+async def serve_socket(scope: Scope, receive: Receive, send: Send, ctx: Context) -> None:
+    """The socket as a bare ASGI app. Mounted in front of FastAPI rather than as a route:
+    every frame sent through a route passes the whole middleware stack, which measured as
+    the largest single cost of delivery (docs/performance.md)."""
+    await websocket_endpoint(WebSocket(scope, receive, send), ctx)
+
+
+async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     await websocket.accept()
     lang = i18n.pick_language(websocket.headers.get("accept-language"))
     try:

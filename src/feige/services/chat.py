@@ -264,10 +264,10 @@ def _send(
         return _blocked(conn, outbox, principal, out, verdict, now)
     if principal.kind == "consumer":
         if out.session_id is not None:
-            session = visible_session(conn, principal, out.session_id)
+            session = visible_session(conn, principal, out.session_id, with_blacklist=True)
             if session["state"] == SessionState.CLOSED:
                 raise Invalid("session_closed")
-            if repo.is_blacklisted(conn, session["shop_id"], principal.id):
+            if session.pop("blacklisted"):
                 raise Forbidden("blacklisted")
         else:
             assert out.shop_id is not None

@@ -33,8 +33,10 @@ def can_see(principal: Principal, session: Row) -> bool:
     return session["agent_id"] == principal.id or session["state"] in WAITING
 
 
-def visible_session(conn: Connection, principal: Principal, session_id: int) -> Row:
-    session = repo.session_by_id(conn, session_id)
+def visible_session(
+    conn: Connection, principal: Principal, session_id: int, with_blacklist: bool = False
+) -> Row:
+    session = repo.session_by_id(conn, session_id, with_blacklist)
     if session is None or not can_see(principal, session):
         raise NotFound(what="session")
     return session

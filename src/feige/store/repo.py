@@ -153,11 +153,23 @@ def open_session_count(conn: Connection, agent_id: int) -> int:
 # --- sessions ------------------------------------------------------------------------------
 
 
-def session_by_id(conn: Connection, session_id: int) -> Row | None:
-    row = _raw(conn, _SELECT_SESSION, (session_id,)).fetchone()
+_SELECT_SESSION_BLACKLIST = (
+    f"SELECT {', '.join('s.' + c for c in _SESSION_COLUMNS)}, b.id FROM sessions s"
+    " LEFT JOIN blacklist b ON b.shop_id = s.shop_id AND b.consumer_id = s.consumer_id"
+    " WHERE s.id = ?"
+)
+
+
+def session_by_id(conn: Connection, session_id: int, with_blacklist: bool = False) -> Row | None:
+    """A session; ``with_blacklist`` adds ``blacklisted`` (is its consumer on the shop's
+    blacklist) in the same statement, for the message path."""
+    sql = _SELECT_SESSION_BLACKLIST if with_blacklist else _SELECT_SESSION
+    row = _raw(conn, sql, (session_id,)).fetchone()
     if row is None:
         return None
-    session = dict(zip(_SESSION_COLUMNS, row, strict=True))
+    session = dict(zip(_SESSION_COLUMNS, row, strict=False))
+    if with_blacklist:
+        session["blacklisted"] = row[-1] is not None
     session["entry_card"] = _json_out(session["entry_card"])
     session["summary_dirty"] = bool(session["summary_dirty"])
     return session
