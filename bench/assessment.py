@@ -439,12 +439,16 @@ def main() -> None:
     with log.open("rb") as f:  # warm the page cache so both contenders read from memory
         while f.read(1 << 24):
             pass
+    load_before = os.getloadavg()[0]
     t = time.perf_counter()
     with out_path.open("wb") as out:
         subprocess.run(cmd, stdout=out, check=True)
     cli_s = time.perf_counter() - t
     ours = json.loads(out_path.read_text())
-    print(f"feige assess --events: {cli_s:.2f} s, {meta['lines'] / cli_s:,.0f} events/s")
+    print(
+        f"feige assess --events: {cli_s:.2f} s, {meta['lines'] / cli_s:,.0f} events/s "
+        f"(load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after)"
+    )
     print(f"  command: {' '.join(cmd)}")
     failed = sum(not s["passed"] for s in ours["shops"])
     print(f"  shops assessed: {len(ours['shops'])}, failed: {failed}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
@@ -284,14 +285,28 @@ def figure(
     }
     if std is not None:
         op, threshold = std
-        out["standard"] = f"{op} {_fmt(threshold, rate)}"
+        out["standard"] = _standard_text(op, threshold, rate)
         if denominator == 0:
             out["passed"] = None
         else:
-            num = Fraction(exact_num if exact_num is not None else int(numerator), scale)
-            bound = Fraction(str(threshold)) * denominator
-            out["passed"] = num < bound if op == "<" else num >= bound
+            # num / scale against threshold × denominator, exactly: threshold = p / q (decimal).
+            p, q = _decimal_ratio(threshold)
+            lhs = (exact_num if exact_num is not None else int(numerator)) * q
+            rhs = p * denominator * scale
+            out["passed"] = lhs < rhs if op == "<" else lhs >= rhs
     return out
+
+
+@lru_cache(maxsize=64)
+def _standard_text(op: str, threshold: float, rate: bool) -> str:
+    return f"{op} {_fmt(threshold, rate)}"
+
+
+@lru_cache(maxsize=64)
+def _decimal_ratio(threshold: float) -> tuple[int, int]:
+    """The threshold as written (0.2 is 1/5, not the nearest double) → (p, q), q > 0."""
+    exact = Fraction(str(threshold))
+    return exact.numerator, exact.denominator
 
 
 def metrics_of(acc: list[int], config: AssessmentConfig) -> dict[str, dict[str, Any]]:
