@@ -53,9 +53,23 @@ def build_context(settings: Settings, demo: bool = False) -> Context:
     inline = settings.writer_inline
     if inline is None:
         inline = engine.dialect.name == "sqlite"
-    db = Database(engine, max_batch=settings.group_commit_max_batch, inline=inline)
+    db = Database(
+        engine,
+        max_batch=settings.group_commit_max_batch,
+        inline=inline,
+        gather_seconds=settings.group_commit_gather_ms / 1000,
+    )
     moderator = compliance.build_moderator(settings)
     return Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
+
+
+async def _checkpointer(ctx: Context, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await ctx.db.checkpoint()
+        except Exception:  # the next tick retries
+            log.exception("checkpoint_failed")
 
 
 async def _idle_closer(ctx: Context, interval: float) -> None:
@@ -110,6 +124,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         background = [
             asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds)),
             asyncio.create_task(assessment.refresher(ctx, settings.summary_refresh_seconds)),
+            asyncio.create_task(_checkpointer(ctx, 1.0)),
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))

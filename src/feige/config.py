@@ -67,6 +67,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"]
     )
     group_commit_max_batch: int = 512
+    group_commit_gather_ms: float = 2.0  # wait this long for more jobs before a small batch
     writer_inline: bool | None = None  # None: on the event loop for SQLite, a thread otherwise
 
     # --- metrics (rules.md §4–5) -----------------------------------------------------------

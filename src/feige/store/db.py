@@ -66,6 +66,10 @@ def create_db_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # No checkpoint inside a commit: it would stall the writer (and with SQLite the
+            # writer is the event loop) for a page flush; Database.checkpoint runs them off
+            # to the side instead.
+            cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
         return engine
@@ -90,6 +94,7 @@ class Database:
     # SQLite call while the loop is busy (docs/performance.md). PostgreSQL batches wait on
     # the network, so they keep the writer thread.
     inline: bool = False
+    gather_seconds: float = 0.0
     _queue: asyncio.Queue[_Job] | None = None
     _task: asyncio.Task[None] | None = None
     _writer_pool: ThreadPoolExecutor = field(
@@ -138,6 +143,11 @@ class Database:
         with self.engine.connect() as conn:
             return fn(conn, *args)
 
+    async def checkpoint(self) -> None:
+        """Copy the SQLite write-ahead log back into the database without blocking writers."""
+        if self.is_sqlite:
+            await self.read(lambda conn: conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)"))
+
     def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """For the command line and seeding, where there is no event loop to batch on."""
         with self.engine.begin() as conn:
@@ -148,6 +158,10 @@ class Database:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
+            if self.gather_seconds and self._queue.qsize() < self.max_batch // 4:
+                # Let the loop read a little more from the sockets first: one commit for
+                # more jobs costs less per message, for at most this much extra latency.
+                await asyncio.sleep(self.gather_seconds)
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             if self.inline:
