@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
             host=host or settings.host,
             port=port or settings.port,
             ws_max_size=settings.max_frame_bytes,
+            ws=settings.ws_impl,
             log_level=settings.log_level.lower(),
             access_log=False,
         )
