@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = 2000
     max_frame_bytes: int = 64 * 1024
-    ws_impl: str = "auto"  # uvicorn WebSocket implementation: auto | websockets | wsproto | websockets-sansio
+    # uvicorn's WebSocket implementation: auto | websockets | websockets-sansio | wsproto
+    ws_impl: str = "auto"
     max_image_bytes: int = 5 * 1024 * 1024
     image_types: list[str] = Field(
         default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"]

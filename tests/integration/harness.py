@@ -46,7 +46,7 @@ def fresh_database_url(tmp: Path) -> str:
 class Server:
     data_dir: Path
     database_url: str
-    port: int = field(default_factory=free_port)
+    port: int = 0  # 0: a free one, chosen when the server binds
     overrides: dict[str, Any] = field(default_factory=dict)
     clock: Any = None
     _server: uvicorn.Server | None = None
@@ -81,7 +81,13 @@ class Server:
             lifespan="on",
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        # Bind before starting, so no other process can take the port in between.
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        self.port = listener.getsockname()[1]
+        server = self._server
+        self._thread = threading.Thread(target=lambda: server.run(sockets=[listener]), daemon=True)
         self._thread.start()
         deadline = time.time() + 20
         while not self._server.started:
@@ -232,3 +238,14 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+async def assigned_pair(server: Server, external: str) -> tuple[Api, Api, Socket, Socket, int]:
+    """An online agent of shop 1 and a consumer whose first message opened a session that
+    went to that agent: (agent, buyer, agent socket, buyer socket, session id)."""
+    agent = await login(server, "shop1_agent1")
+    await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    buyer = await consumer(server, external)
+    buyer_ws, agent_ws = await buyer.socket(), await agent.socket()
+    sid = (await buyer_ws.send_text("open", "你好", shop_id=1))["session_id"]
+    return agent, buyer, agent_ws, buyer_ws, sid

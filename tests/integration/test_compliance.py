@@ -7,22 +7,13 @@ import io
 import zxingcpp
 from PIL import Image
 
-from tests.integration.harness import Server, consumer, login
+from tests.integration.harness import Server, assigned_pair, login
 
 SHOP1 = 1
 
 
-async def _pair(server: Server, external: str):  # type: ignore[no-untyped-def]
-    agent = await login(server, "shop1_agent1")
-    await agent.ok("POST", "/api/agent/status", {"status": "online"})
-    buyer = await consumer(server, external)
-    buyer_ws, agent_ws = await buyer.socket(), await agent.socket()
-    sid = (await buyer_ws.send_text("open", "你好", shop_id=SHOP1))["session_id"]
-    return agent, buyer, agent_ws, buyer_ws, sid
-
-
 async def test_merchant_diverting_buyer_is_blocked_and_kept_for_reviewers(server: Server) -> None:
-    agent, buyer, agent_ws, _buyer_ws, sid = await _pair(server, "c-mod1")
+    agent, buyer, agent_ws, _buyer_ws, sid = await assigned_pair(server, "c-mod1")
     await agent_ws.send(
         {
             "op": "send",
@@ -74,7 +65,7 @@ async def test_merchant_diverting_buyer_is_blocked_and_kept_for_reviewers(server
 
 
 async def test_buyer_contact_is_masked_and_abuse_marks_the_session_risky(server: Server) -> None:
-    _agent, buyer, agent_ws, buyer_ws, sid = await _pair(server, "c-mod2")
+    _agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-mod2")
     ack = await buyer_ws.send_text("m1", "加我薇信 abc123", session_id=sid)
     assert ack["moderation"]["action"] == "mask"
     delivered = await agent_ws.message(seq=ack["seq"])
@@ -100,7 +91,7 @@ async def test_buyer_contact_is_masked_and_abuse_marks_the_session_risky(server:
 
 
 async def test_qr_code_images_are_caught(server: Server) -> None:
-    agent, _buyer, agent_ws, _buyer_ws, sid = await _pair(server, "c-mod3")
+    agent, _buyer, agent_ws, _buyer_ws, sid = await assigned_pair(server, "c-mod3")
     matrix = zxingcpp.create_barcode("https://u.wechat.com/abc", zxingcpp.BarcodeFormat.QRCode)
     image = Image.fromarray(matrix.to_image(scale=6, add_quiet_zones=True))
     buf = io.BytesIO()

@@ -13,22 +13,20 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.harness import Server, consumer, free_port, fresh_database_url, login
+from tests.integration.harness import (
+    Server,
+    assigned_pair,
+    consumer,
+    free_port,
+    fresh_database_url,
+    login,
+)
 
 SHOP1 = 1
 
 
-async def _assigned_pair(server: Server, external: str):  # type: ignore[no-untyped-def]
-    agent = await login(server, "shop1_agent1")
-    await agent.ok("POST", "/api/agent/status", {"status": "online"})
-    buyer = await consumer(server, external)
-    buyer_ws, agent_ws = await buyer.socket(), await agent.socket()
-    sid = (await buyer_ws.send_text("open", "你好", shop_id=SHOP1))["session_id"]
-    return agent, buyer, agent_ws, buyer_ws, sid
-
-
 async def test_duplicate_send_returns_the_same_ack_and_one_message(server: Server) -> None:
-    _agent, buyer, _agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-dup")
+    _agent, buyer, _agent_ws, buyer_ws, sid = await assigned_pair(server, "c-dup")
     first = await buyer_ws.send_text("same-id", "这条只发一次", session_id=sid)
     again = await buyer_ws.send_text("same-id", "这条只发一次", session_id=sid)
     assert again["message_id"] == first["message_id"] and again["seq"] == first["seq"]
@@ -47,7 +45,7 @@ async def test_duplicate_send_returns_the_same_ack_and_one_message(server: Serve
 
 
 async def test_pipelined_sends_keep_order_and_every_tab_gets_them(server: Server) -> None:
-    agent, _buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-order")
+    agent, _buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-order")
     second_tab = await agent.socket()
     for i in range(50):  # no waiting for acks: the server must keep the order
         await buyer_ws.send(
@@ -68,7 +66,7 @@ async def test_pipelined_sends_keep_order_and_every_tab_gets_them(server: Server
 
 
 async def test_reconnect_with_resume_gets_what_was_missed_in_order(server: Server) -> None:
-    agent, _buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-resume")
+    agent, _buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-resume")
     last = (await agent_ws.send_text("a0", "在的", session_id=sid))["seq"]
     await agent_ws.close()
     sent = [await buyer_ws.send_text(f"r{i}", f"离线时的消息{i}", session_id=sid) for i in range(5)]
@@ -89,7 +87,7 @@ async def test_reconnect_with_resume_gets_what_was_missed_in_order(server: Serve
 
 
 async def test_read_receipts_and_typing(server: Server) -> None:
-    _agent, buyer, agent_ws, buyer_ws, sid = await _assigned_pair(server, "c-read")
+    _agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-read")
     ack = await buyer_ws.send_text("q", "有货吗", session_id=sid)
     await agent_ws.send({"op": "read", "session_id": sid, "seq": ack["seq"]})
     receipt = await buyer_ws.expect(type="read", session_id=sid)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from feige.domain import Entry, EventType, MessageKind, ModerationAction, SenderRole, SessionState
+from feige.domain import Entry, MessageKind, ModerationAction, SenderRole, SessionState
 from feige.moderation import Verdict
 from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
@@ -182,29 +182,7 @@ def _open_session(
     existing = repo.open_session_for(conn, shop_id, consumer_id)
     if existing is not None:
         return existing
-    card = out.entry_card
-    session: Row = {
-        "shop_id": shop_id,
-        "consumer_id": consumer_id,
-        "agent_id": None,
-        "state": SessionState.OFFLINE.value,
-        "entry": out.entry,
-        "entry_card": card,
-        "order_no": card.get("order_no") if card else None,
-        "opened_at": now,
-        "wait_started_at": None,
-        "assigned_at": None,
-        "closed_at": None,
-        "close_reason": None,
-        "last_activity_at": now,
-        "last_seq": 0,
-        "consumer_read_seq": 0,
-        "agent_read_seq": 0,
-        "rating": None,
-        "invalid_reasons": None,
-    }
-    session["id"] = repo.insert_row(conn, sessions, **session)
-    reception.record(conn, session, EventType.OPEN, now, consumer=str(consumer_id), entry=out.entry)
+    session = reception.open_session(conn, shop_id, consumer_id, out.entry, out.entry_card, now)
     reception.route_new_session(conn, outbox, session, settings, now)
     return session
 

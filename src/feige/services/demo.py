@@ -15,7 +15,7 @@ from feige.services.accounts import (
     hash_password,
 )
 from feige.services.context import Outbox
-from feige.services.reception import append_message, record
+from feige.services.reception import append_message, open_session, record
 from feige.store import repo
 from feige.store.tables import consumers, quick_replies, sessions, staff
 
@@ -124,28 +124,11 @@ def _seed_history(
     start: float,
     rng: random.Random,
 ) -> None:
-    session: dict[str, Any] = {
-        "shop_id": shop_id,
-        "consumer_id": consumer_id,
-        "agent_id": agent_id,
-        "state": SessionState.ASSIGNED.value,
-        "entry": "product",
-        "entry_card": None,
-        "order_no": None,
-        "opened_at": start,
-        "wait_started_at": None,
-        "assigned_at": start,
-        "closed_at": None,
-        "close_reason": None,
-        "last_activity_at": start,
-        "last_seq": 0,
-        "consumer_read_seq": 0,
-        "agent_read_seq": 0,
-        "rating": None,
-        "invalid_reasons": None,
-    }
-    session["id"] = repo.insert_row(conn, sessions, **session)
-    record(conn, session, EventType.OPEN, start, consumer=str(consumer_id), entry="product")
+    session = open_session(conn, shop_id, consumer_id, "product", None, start)
+    session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=start)
+    repo.update_row(
+        conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=start
+    )
     record(conn, session, EventType.ASSIGNED, start, agent=str(agent_id))
     outbox = Outbox()
     t = start

@@ -135,6 +135,42 @@ def system_notice(conn: Connection, outbox: Outbox, session: Row, text: str, now
     )
 
 
+def open_session(
+    conn: Connection,
+    shop_id: int,
+    consumer_id: int,
+    entry: str,
+    entry_card: dict[str, Any] | None,
+    now: float,
+) -> Row:
+    """Insert a new session (not yet routed) and record its ``open`` event."""
+    session: Row = {
+        "shop_id": shop_id,
+        "consumer_id": consumer_id,
+        "agent_id": None,
+        # Placeholder until reception decides; it is never committed as such.
+        "state": SessionState.OFFLINE.value,
+        "entry": entry,
+        "entry_card": entry_card,
+        "order_no": entry_card.get("order_no") if entry_card else None,
+        "opened_at": now,
+        "wait_started_at": None,
+        "assigned_at": None,
+        "closed_at": None,
+        "close_reason": None,
+        "last_activity_at": now,
+        "last_seq": 0,
+        "consumer_read_seq": 0,
+        "agent_read_seq": 0,
+        "rating": None,
+        "invalid_reasons": None,
+        "summary_dirty": False,
+    }
+    session["id"] = repo.insert_row(conn, sessions, **session)
+    record(conn, session, EventType.OPEN, now, consumer=str(consumer_id), entry=entry)
+    return session
+
+
 def _loads(conn: Connection, shop_id: int) -> list[AgentLoad]:
     return [
         AgentLoad(
