@@ -66,6 +66,10 @@ def create_db_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # The message path's indexes outgrow SQLite's 2 MB default page cache quickly;
+            # memory-map the file and keep a bigger cache so lookups do not become syscalls.
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute("PRAGMA mmap_size=268435456")
             # No checkpoint inside a commit: it would stall the writer (and with SQLite the
             # writer is the event loop) for a page flush; Database.checkpoint runs them off
             # to the side instead.
