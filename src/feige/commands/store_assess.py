@@ -23,11 +23,14 @@ def _database() -> Any:
 
 def store_document(week: Week, config: AssessmentConfig) -> dict[str, Any]:
     """The week's assessment from the default database (the same figures as the job)."""
-    from feige.services.assessment import assess_store_sync
+    from feige.services.assessment import aggregate_week_sync, refresh_summaries_sync
 
     db = _database()
     try:
-        return db.write_sync(assess_store_sync, week, config)  # type: ignore[no-any-return]
+        # A short write for stale summaries, then a read: a running server (whose SQLite
+        # writer may be its event loop) never waits long for this command.
+        db.write_sync(refresh_summaries_sync, config, 1_000_000)
+        return db.read_sync(aggregate_week_sync, week, config)  # type: ignore[no-any-return]
     finally:
         db.engine.dispose()
 
@@ -41,13 +44,13 @@ def store_drill(
     try:
 
         def job(conn: Any) -> dict[str, Any]:
-            refresh_summaries_sync(conn, config, limit=1_000_000)
             summaries = summaries_sync(
                 conn, week.start_us / 1e6, week.end_us / 1e6, config, int(shop)
             )
             return drill_down(summaries, week, figure, shop, config, agent=agent, day=day)
 
-        return db.write_sync(job)  # type: ignore[no-any-return]
+        db.write_sync(refresh_summaries_sync, config, 1_000_000)
+        return db.read_sync(job)  # type: ignore[no-any-return]
     finally:
         db.engine.dispose()
 

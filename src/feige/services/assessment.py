@@ -180,6 +180,11 @@ def export_events_sync(conn: Connection, week: Week, config: AssessmentConfig) -
 def assess_store_sync(conn: Connection, week: Week, config: AssessmentConfig) -> dict[str, Any]:
     """The week's assessment document from the store, same shape as ``--events``."""
     refresh_summaries_sync(conn, config, limit=1_000_000)
+    return aggregate_week_sync(conn, week, config)
+
+
+def aggregate_week_sync(conn: Connection, week: Week, config: AssessmentConfig) -> dict[str, Any]:
+    """The assessment over the summaries as they are (read-only: no refresh first)."""
     agg = WeekAggregator(week, config)
     agg.add_all(summaries_sync(conn, week.start_us / US, week.end_us / US, config))
     return result_document(week, agg.shop_results(), config)
