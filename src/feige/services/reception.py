@@ -240,10 +240,26 @@ def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
     waiting = repo.queued_sessions(conn, shop_id)
     if not waiting:
         return
-    by_id = {s["id"]: s for s in waiting}
+    loads = _loads(conn, shop_id)
+    # Only the head of the queue can be served now: as many as there are free seats.
+    seats = sum(
+        max(0, a.capacity - a.open_sessions) for a in loads if a.status is AgentStatus.ONLINE
+    )
+    head = waiting[:seats]
+    if not head:
+        return
     mode = RoutingMode(shop["routing_mode"])
-    pairs = [(s["id"], repo.last_agent_for(conn, shop_id, s["consumer_id"])) for s in waiting]
-    for session_id, agent_id in drain_queue(_loads(conn, shop_id), mode, pairs):
+    by_id = {s["id"]: s for s in head}
+    pairs = [
+        (
+            s["id"],
+            repo.last_agent_for(conn, shop_id, s["consumer_id"])
+            if mode is RoutingMode.PRIORITY
+            else None,
+        )
+        for s in head
+    ]
+    for session_id, agent_id in drain_queue(loads, mode, pairs):
         assign(conn, outbox, by_id[session_id], shop, agent_id, now)
 
 
