@@ -8,10 +8,8 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from feige import __version__
 from feige.api.deps import Caller, Ctx
 from feige.services import accounts, assessment, chat, compliance, sessions, workbench
-from feige.services.errors import Invalid
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -103,8 +101,7 @@ class SendIn(BaseModel):
 
 @router.get("/healthz", tags=["ops"])
 async def healthz(ctx: Ctx) -> Json:
-    await ctx.db.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
-    return {"status": "ok", "version": __version__, "database": ctx.db.engine.dialect.name}
+    return await accounts.health(ctx)
 
 
 @router.post("/api/auth/login", tags=["auth"])
@@ -277,8 +274,6 @@ async def add_member(ctx: Ctx, caller: Caller, body: MemberIn) -> Json:
 
 @router.patch("/api/shop/members/{member_id}", tags=["shop"])
 async def patch_member(ctx: Ctx, caller: Caller, member_id: int, body: MemberPatch) -> Json:
-    if body.active is False and member_id == caller.id:
-        raise Invalid(detail="cannot deactivate yourself")
     return await accounts.update_member(
         ctx, caller, member_id, body.capacity, body.active, body.password
     )

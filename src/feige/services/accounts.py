@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
+from feige import __version__
 from feige.domain import AgentStatus, MemberRole, RoutingMode
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
@@ -314,6 +315,8 @@ async def update_member(
     password: str | None,
 ) -> dict[str, Any]:
     shop_id = require_supervisor(actor)
+    if active is False and member_id == actor.id:
+        raise Invalid(detail="cannot deactivate yourself")
     changes: dict[str, Any] = {}
     if capacity is not None:
         if not 1 <= capacity <= 200:
@@ -363,3 +366,9 @@ def create_staff_sync(
         display_name=name,
         created_at=now,
     )
+
+
+async def health(ctx: Context) -> dict[str, Any]:
+    """The node answers and its database does too."""
+    await ctx.db.read(repo.ping)
+    return {"status": "ok", "version": __version__, "database": ctx.db.engine.dialect.name}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from feige.domain import FlagReason, MessageKind, ModerationAction
 from feige.moderation import CATEGORIES, ModerationConfig, Moderator, Verdict
@@ -158,13 +158,7 @@ def record_violation(
 def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bool:
     """Whether this sender's message with this client id was already blocked."""
     role = "buyer" if principal.kind == "consumer" else "agent"
-    stmt = select(violations.c.id).where(
-        violations.c.sender_role == role,
-        violations.c.sender_id == principal.id,
-        violations.c.client_id == client_id,
-        violations.c.message_id.is_(None),
-    )
-    return conn.execute(stmt).first() is not None
+    return repo.blocked_before(conn, role, principal.id, client_id)
 
 
 def violation_view(row: Row, *, with_original: bool) -> Row:
@@ -203,12 +197,7 @@ async def list_violations(
         shop_id, with_original = principal.shop_id, False
     else:
         raise Forbidden()
-    stmt = select(violations).order_by(violations.c.id.desc()).limit(max(1, min(limit, 500)))
-    if status:
-        stmt = stmt.where(violations.c.status == status)
-    if shop_id is not None:
-        stmt = stmt.where(violations.c.shop_id == shop_id)
-    rows = await ctx.db.read(lambda conn: [dict(r) for r in conn.execute(stmt).mappings()])
+    rows = await ctx.db.read(repo.list_violations, status, shop_id, max(1, min(limit, 500)))
     return [violation_view(r, with_original=with_original) for r in rows]
 
 
@@ -220,11 +209,7 @@ async def review(ctx: Context, principal: Principal, violation_id: int, decision
         raise Invalid(detail="decision: confirmed | dismissed")
 
     def job(conn: Connection) -> Row:
-        row = (
-            conn.execute(select(violations).where(violations.c.id == violation_id))
-            .mappings()
-            .first()
-        )
+        row = repo.violation_by_id(conn, violation_id)
         if row is None:
             raise NotFound(what="violation")
         if row["status"] != PENDING:

@@ -25,6 +25,7 @@ from feige.store.tables import (
     sessions,
     shops,
     staff,
+    violations,
 )
 
 Row = dict[str, Any]
@@ -445,3 +446,36 @@ def insert_image(conn: Connection, **values: Any) -> None:
 
 def set_member_status(conn: Connection, member_id: int, status: AgentStatus) -> None:
     update_row(conn, members, member_id, status=status.value)
+
+
+# --- violation records ------------------------------------------------------------------
+
+
+def violation_by_id(conn: Connection, violation_id: int) -> Row | None:
+    return _one(conn, select(violations).where(violations.c.id == violation_id))
+
+
+def blocked_before(conn: Connection, sender_role: str, sender_id: int, client_id: str) -> bool:
+    """Whether this sender's message with this client id was already blocked (no message)."""
+    stmt = select(violations.c.id).where(
+        violations.c.sender_role == sender_role,
+        violations.c.sender_id == sender_id,
+        violations.c.client_id == client_id,
+        violations.c.message_id.is_(None),
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def list_violations(
+    conn: Connection, status: str | None, shop_id: int | None, limit: int
+) -> list[Row]:
+    stmt = select(violations).order_by(violations.c.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(violations.c.status == status)
+    if shop_id is not None:
+        stmt = stmt.where(violations.c.shop_id == shop_id)
+    return _all(conn, stmt)
+
+
+def ping(conn: Connection) -> None:
+    conn.exec_driver_sql("SELECT 1").scalar()
