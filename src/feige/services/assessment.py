@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection
 
 from feige.domain import EventType, FlagReason, SenderRole
 from feige.metrics import (
@@ -34,13 +34,9 @@ from feige.metrics import (
 )
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.store import assessments as store
 from feige.store import repo
 from feige.store.tables import (
-    assessments,
-    job_runs,
-    measures,
-    session_summaries,
-    sessions,
     violations,
 )
 
@@ -100,14 +96,7 @@ def events_by_session(
 
 def refresh_summaries_sync(conn: Connection, config: AssessmentConfig, limit: int = 2000) -> int:
     """Recompute the summaries of closed sessions that closed or got a late event."""
-    dirty = [
-        r[0]
-        for r in conn.execute(
-            select(sessions.c.id)
-            .where(and_(sessions.c.summary_dirty.is_(True), sessions.c.state == "closed"))
-            .limit(limit)
-        )
-    ]
+    dirty = store.dirty_closed_sessions(conn, limit)
     if not dirty:
         return 0
     events = events_by_session(conn, dirty, config)
@@ -122,43 +111,19 @@ def refresh_summaries_sync(conn: Connection, config: AssessmentConfig, limit: in
             "data": summary.to_dict(),
             "updated_at": now,
         }
-        conn.execute(delete(session_summaries).where(session_summaries.c.session_id == session_id))
-        conn.execute(insert(session_summaries).values(session_id=session_id, **values))
-    conn.execute(update(sessions).where(sessions.c.id.in_(dirty)).values(summary_dirty=False))
+        store.put_summary(conn, session_id, values)
+    store.mark_summaries_clean(conn, dirty)
     return len(dirty)
-
-
-def session_ids_overlapping(
-    conn: Connection, start: float, end: float, shop_id: int | None = None
-) -> list[int]:
-    """Sessions alive at some time in [start, end): the sessions "of" a week or a day."""
-    stmt = select(sessions.c.id).where(
-        and_(
-            sessions.c.opened_at < end,
-            or_(sessions.c.closed_at.is_(None), sessions.c.closed_at >= start),
-        )
-    )
-    if shop_id is not None:
-        stmt = stmt.where(sessions.c.shop_id == shop_id)
-    return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
 
 
 def summaries_sync(
     conn: Connection, start: float, end: float, config: AssessmentConfig, shop_id: int | None = None
 ) -> list[SessionSummary]:
     """Stored summaries for closed sessions, computed on the fly for the rest."""
-    ids = session_ids_overlapping(conn, start, end, shop_id)
+    ids = store.session_ids_overlapping(conn, start, end, shop_id)
     stored: dict[int, SessionSummary] = {}
     for offset in range(0, len(ids), 500):
-        chunk = ids[offset : offset + 500]
-        stmt = (
-            select(session_summaries.c.session_id, session_summaries.c.data)
-            .join(sessions, sessions.c.id == session_summaries.c.session_id)
-            .where(
-                and_(session_summaries.c.session_id.in_(chunk), sessions.c.summary_dirty.is_(False))
-            )
-        )
-        for session_id, data in conn.execute(stmt):
+        for session_id, data in store.clean_summaries(conn, ids[offset : offset + 500]).items():
             stored[session_id] = SessionSummary.from_dict(data)
     missing = [i for i in ids if i not in stored]
     for session_id, events in events_by_session(conn, missing, config).items():
@@ -168,7 +133,7 @@ def summaries_sync(
 
 def export_events_sync(conn: Connection, week: Week, config: AssessmentConfig) -> Iterator[str]:
     """The week's sessions as event-log lines (interfaces.md), session by session."""
-    ids = session_ids_overlapping(conn, week.start_us / US, week.end_us / US)
+    ids = store.session_ids_overlapping(conn, week.start_us / US, week.end_us / US)
     for offset in range(0, len(ids), 500):
         chunk = ids[offset : offset + 500]
         by_session = events_by_session(conn, chunk, config)
@@ -214,27 +179,10 @@ def save_assessment_sync(
     new_measures: list[Row] = []
     for shop in document["shops"]:
         shop_id = int(shop["shop"])
-        conn.execute(
-            delete(assessments).where(
-                and_(assessments.c.shop_id == shop_id, assessments.c.week == week.name)
-            )
-        )
-        conn.execute(
-            insert(assessments).values(
-                shop_id=shop_id, week=week.name, passed=shop["passed"], result=shop, created_at=now
-            )
-        )
+        store.put_assessment(conn, shop_id, week.name, shop, now)
         if shop["passed"] is not False:
             continue
-        failed = conn.execute(
-            select(assessments.c.week).where(
-                and_(
-                    assessments.c.shop_id == shop_id,
-                    assessments.c.week.in_(window),
-                    assessments.c.passed.is_(False),
-                )
-            )
-        ).all()
+        failed = store.failed_weeks(conn, shop_id, window)
         step = min(len(failed), len(MEASURE_LADDER)) - 1
         failed_metrics = [k for k, v in shop["metrics"].items() if v["passed"] is False]
         measure = {
@@ -244,22 +192,12 @@ def save_assessment_sync(
             "reason": "assessment",
             "details": {
                 "failed_metrics": failed_metrics,
-                "failed_weeks": sorted(w for (w,) in failed),
+                "failed_weeks": failed,
             },
             "status": "pending",
             "created_at": now,
         }
-        already = conn.execute(
-            select(measures.c.id).where(
-                and_(
-                    measures.c.shop_id == shop_id,
-                    measures.c.week == week.name,
-                    measures.c.reason == "assessment",
-                )
-            )
-        ).first()
-        if already is None:  # a re-run keeps the measure already decided
-            conn.execute(insert(measures).values(**measure))
+        if store.add_measure_once(conn, measure):  # a re-run keeps the one already decided
             new_measures.append(measure)
     streaks = record_no_human_reply_sync(conn, week, config, now)
     return {"document": document, "measures": new_measures, "no_human_reply": streaks}
@@ -273,14 +211,7 @@ def record_no_human_reply_sync(
     created = 0
     for finding in detect_no_human_reply(summaries, config):
         key = {"sessions": list(finding.sessions)}
-        existing = conn.execute(
-            select(violations.c.id, violations.c.evidence).where(
-                and_(
-                    violations.c.kind == "no_human_reply", violations.c.shop_id == int(finding.shop)
-                )
-            )
-        ).all()
-        if any(evidence == key for _, evidence in existing):
+        if key in store.no_human_reply_evidence(conn, int(finding.shop)):
             continue
         repo.insert_row(
             conn,
@@ -305,21 +236,6 @@ def record_no_human_reply_sync(
         )
         created += 1
     return created
-
-
-def claim_job_sync(conn: Connection, job: str, key: str, now: float, node: str) -> bool:
-    """True for exactly one caller per (job, key), whatever the number of server processes.
-
-    Two nodes racing both insert; the unique key fails the second one's transaction, and the
-    writer re-runs its job alone, which then sees the row and answers False.
-    """
-    taken = conn.execute(
-        select(job_runs.c.job).where(and_(job_runs.c.job == job, job_runs.c.key == key))
-    ).first()
-    if taken is not None:
-        return False
-    conn.execute(insert(job_runs).values(job=job, key=key, started_at=now, node=node))
-    return True
 
 
 def last_finished_week(now: float, config: AssessmentConfig) -> str:
@@ -350,14 +266,10 @@ async def run_weekly(ctx: Context, week_name: str | None = None) -> dict[str, An
     node = f"{socket.gethostname()}:{id(ctx)}"
 
     def job(conn: Connection) -> dict[str, Any] | None:
-        if not claim_job_sync(conn, "assessment", week.name, now, node):
+        if not store.claim_job(conn, "assessment", week.name, now, node):
             return None
         result = save_assessment_sync(conn, week, config, now)
-        conn.execute(
-            update(job_runs)
-            .where(and_(job_runs.c.job == "assessment", job_runs.c.key == week.name))
-            .values(finished_at=ctx.clock())
-        )
+        store.finish_job(conn, "assessment", week.name, ctx.clock())
         return result
 
     result = await ctx.db.write(job)
@@ -447,12 +359,7 @@ async def past(
     ctx: Context, principal: Principal, shop_id: int | None, limit: int = 20
 ) -> list[Row]:
     scope = _shop_scope(principal, shop_id)
-    stmt = (
-        select(assessments).order_by(assessments.c.week.desc(), assessments.c.shop_id).limit(limit)
-    )
-    if scope is not None:
-        stmt = stmt.where(assessments.c.shop_id == scope)
-    rows = await ctx.db.read(lambda conn: [dict(r) for r in conn.execute(stmt).mappings()])
+    rows = await ctx.db.read(store.list_assessments, scope, limit)
     return [
         {"week": r["week"], "shop_id": r["shop_id"], "passed": r["passed"], "result": r["result"]}
         for r in rows
@@ -489,11 +396,7 @@ async def drill(
 
 async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[Row]:
     scope = _shop_scope(principal, shop_id)
-    stmt = select(measures).order_by(measures.c.id.desc()).limit(200)
-    if scope is not None:
-        stmt = stmt.where(measures.c.shop_id == scope)
-    rows = await ctx.db.read(lambda conn: [dict(r) for r in conn.execute(stmt).mappings()])
-    return rows
+    return await ctx.db.read(store.list_measures, scope)
 
 
 async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str, Any]:

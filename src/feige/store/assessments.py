@@ -1,0 +1,152 @@
+"""SQL of the service metrics: session summaries, weekly results, measures, job claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from feige.store.repo import Row, _all
+from feige.store.tables import (
+    assessments,
+    job_runs,
+    measures,
+    session_summaries,
+    sessions,
+    violations,
+)
+
+
+def dirty_closed_sessions(conn: Connection, limit: int) -> list[int]:
+    """Closed sessions whose summary must be recomputed (closed or got a late event)."""
+    stmt = (
+        select(sessions.c.id)
+        .where(and_(sessions.c.summary_dirty.is_(True), sessions.c.state == "closed"))
+        .limit(limit)
+    )
+    return [r[0] for r in conn.execute(stmt)]
+
+
+def put_summary(conn: Connection, session_id: int, values: Row) -> None:
+    conn.execute(delete(session_summaries).where(session_summaries.c.session_id == session_id))
+    conn.execute(insert(session_summaries).values(session_id=session_id, **values))
+
+
+def mark_summaries_clean(conn: Connection, session_ids: list[int]) -> None:
+    conn.execute(update(sessions).where(sessions.c.id.in_(session_ids)).values(summary_dirty=False))
+
+
+def session_ids_overlapping(
+    conn: Connection, start: float, end: float, shop_id: int | None = None
+) -> list[int]:
+    """Sessions alive at some time in [start, end): the sessions "of" a week or a day."""
+    stmt = select(sessions.c.id).where(
+        and_(
+            sessions.c.opened_at < end,
+            or_(sessions.c.closed_at.is_(None), sessions.c.closed_at >= start),
+        )
+    )
+    if shop_id is not None:
+        stmt = stmt.where(sessions.c.shop_id == shop_id)
+    return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
+
+
+def clean_summaries(conn: Connection, session_ids: list[int]) -> dict[int, Any]:
+    """Stored summary documents of these sessions, where they are current."""
+    stmt = (
+        select(session_summaries.c.session_id, session_summaries.c.data)
+        .join(sessions, sessions.c.id == session_summaries.c.session_id)
+        .where(
+            and_(
+                session_summaries.c.session_id.in_(session_ids),
+                sessions.c.summary_dirty.is_(False),
+            )
+        )
+    )
+    return {session_id: data for session_id, data in conn.execute(stmt)}
+
+
+def put_assessment(conn: Connection, shop_id: int, week: str, result: Row, now: float) -> None:
+    """A shop's result for a week; a re-run replaces it."""
+    conn.execute(
+        delete(assessments).where(
+            and_(assessments.c.shop_id == shop_id, assessments.c.week == week)
+        )
+    )
+    conn.execute(
+        insert(assessments).values(
+            shop_id=shop_id, week=week, passed=result["passed"], result=result, created_at=now
+        )
+    )
+
+
+def failed_weeks(conn: Connection, shop_id: int, weeks: list[str]) -> list[str]:
+    stmt = select(assessments.c.week).where(
+        and_(
+            assessments.c.shop_id == shop_id,
+            assessments.c.week.in_(weeks),
+            assessments.c.passed.is_(False),
+        )
+    )
+    return sorted(w for (w,) in conn.execute(stmt))
+
+
+def add_measure_once(conn: Connection, measure: Row) -> bool:
+    """Insert the measure unless one for the same shop, week and reason exists."""
+    exists = conn.execute(
+        select(measures.c.id).where(
+            and_(
+                measures.c.shop_id == measure["shop_id"],
+                measures.c.week == measure["week"],
+                measures.c.reason == measure["reason"],
+            )
+        )
+    ).first()
+    if exists is not None:
+        return False
+    conn.execute(insert(measures).values(**measure))
+    return True
+
+
+def no_human_reply_evidence(conn: Connection, shop_id: int) -> list[Any]:
+    stmt = select(violations.c.evidence).where(
+        and_(violations.c.kind == "no_human_reply", violations.c.shop_id == shop_id)
+    )
+    return [evidence for (evidence,) in conn.execute(stmt)]
+
+
+def claim_job(conn: Connection, job: str, key: str, now: float, node: str) -> bool:
+    """True for exactly one caller per (job, key), whatever the number of server processes.
+
+    Two nodes racing both insert; the unique key fails the second one's transaction, and the
+    writer re-runs its job alone, which then sees the row and answers False.
+    """
+    taken = conn.execute(
+        select(job_runs.c.job).where(and_(job_runs.c.job == job, job_runs.c.key == key))
+    ).first()
+    if taken is not None:
+        return False
+    conn.execute(insert(job_runs).values(job=job, key=key, started_at=now, node=node))
+    return True
+
+
+def finish_job(conn: Connection, job: str, key: str, now: float) -> None:
+    conn.execute(
+        update(job_runs)
+        .where(and_(job_runs.c.job == job, job_runs.c.key == key))
+        .values(finished_at=now)
+    )
+
+
+def list_assessments(conn: Connection, shop_id: int | None, limit: int) -> list[Row]:
+    stmt = select(assessments).order_by(assessments.c.week.desc(), assessments.c.shop_id)
+    if shop_id is not None:
+        stmt = stmt.where(assessments.c.shop_id == shop_id)
+    return _all(conn, stmt.limit(limit))
+
+
+def list_measures(conn: Connection, shop_id: int | None, limit: int = 200) -> list[Row]:
+    stmt = select(measures).order_by(measures.c.id.desc())
+    if shop_id is not None:
+        stmt = stmt.where(measures.c.shop_id == shop_id)
+    return _all(conn, stmt.limit(limit))
