@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from feige.domain import AgentStatus, EventType, MemberRole, SenderRole, SessionState
 from feige.services.accounts import (
@@ -17,7 +17,7 @@ from feige.services.accounts import (
 from feige.services.context import Outbox
 from feige.services.reception import append_message, open_session, record
 from feige.store import repo
-from feige.store.tables import consumers, quick_replies, sessions, staff
+from feige.store.tables import consumers, quick_replies, sessions
 
 DEMO_PASSWORD = "feige123"
 SHOPS = [
@@ -46,7 +46,7 @@ HISTORY = [
 
 def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
     """Create the demo platform once; returns the logins, or None when already seeded."""
-    if conn.execute(select(staff.c.id).limit(1)).first() is not None:
+    if repo.has_staff(conn):
         return None
     logins: list[dict[str, Any]] = []
     pw = hash_password(DEMO_PASSWORD)

@@ -74,6 +74,11 @@ def staff_by_username(conn: Connection, username: str) -> Row | None:
     return _one(conn, select(staff).where(staff.c.username == username))
 
 
+def has_staff(conn: Connection) -> bool:
+    """Whether the platform has been set up (the demo seeds only an empty store)."""
+    return conn.execute(select(staff.c.id).limit(1)).first() is not None
+
+
 def staff_by_id(conn: Connection, staff_id: int) -> Row | None:
     return _one(conn, select(staff).where(staff.c.id == staff_id))
 
