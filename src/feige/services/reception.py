@@ -73,6 +73,9 @@ SUMMARY_EVENTS = frozenset({EventType.CLOSED, EventType.RATED, EventType.FLAGGED
 
 
 def record(conn: Connection, session: Row, type_: EventType, now: float, **data: Any) -> None:
+    """Store a session event; ``message`` events are the messages themselves (append_message)."""
+    if type_ is EventType.MESSAGE:
+        raise ValueError("message events are recorded by append_message")
     repo.insert_event(conn, session["id"], session["shop_id"], type_.value, now, data)
     if type_ in SUMMARY_EVENTS:
         repo.update_row(conn, sessions, session["id"], summary_dirty=True)
@@ -97,7 +100,7 @@ def append_message(
     now: float,
     client_id: str | None = None,
 ) -> Row:
-    """Next sequence number, the message row, its session event and its client event."""
+    """Next sequence number, the message row (its session event too) and its client event."""
     counts_as_activity = role is not SenderRole.SYSTEM
     seq = repo.next_seq(conn, session["id"], now, counts_as_activity)
     session["last_seq"] = seq
@@ -113,11 +116,8 @@ def append_message(
         "client_id": client_id,
         "created_at": now,
     }
+    # The row is also the session's ``message`` event (repo.session_events_for reads it).
     message["id"] = repo.insert_message(conn, **message)
-    data: dict[str, Any] = {"role": role.value, "kind": kind}
-    if role in (SenderRole.AGENT, SenderRole.ROBOT_ASSIST) and sender_id is not None:
-        data["agent"] = str(sender_id)
-    record(conn, session, EventType.MESSAGE, now, **data)
     outbox.add(audience(session), {"type": "message", "message": message_view(message)})
     return message
 

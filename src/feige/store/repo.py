@@ -234,10 +234,12 @@ def next_seq(conn: Connection, session_id: int, now: float, activity: bool) -> i
 def insert_event(
     conn: Connection, session_id: int, shop_id: int, type_: str, ts: float, data: Row
 ) -> None:
+    """A non-message event, placed after the session's messages so far (``after_seq``)."""
     _raw(
         conn,
-        "INSERT INTO session_events (session_id, shop_id, type, ts, data) VALUES (?, ?, ?, ?, ?)",
-        (session_id, shop_id, type_, ts, _json_in(data)),
+        "INSERT INTO session_events (session_id, shop_id, type, ts, data, after_seq)"
+        " VALUES (?, ?, ?, ?, ?, (SELECT last_seq FROM sessions WHERE id = ?))",
+        (session_id, shop_id, type_, ts, _json_in(data), session_id),
     )
 
 
@@ -307,16 +309,66 @@ def messages_after(conn: Connection, wanted: Sequence[tuple[int, int]], limit: i
     return out
 
 
+_MESSAGE_EVENT_ROLES = frozenset({"agent", "robot_assist"})  # the roles whose events name the agent
+
+
 def session_events_for(conn: Connection, session_ids: Iterable[int]) -> list[Row]:
+    """The sessions' events in recorded order, message events included.
+
+    Message events are not stored twice: they come from ``messages`` (role, kind, agent,
+    time) and go between the stored events by ``after_seq``, so each stored event follows
+    exactly the messages that preceded it. ``id`` numbers the returned rows in that order.
+    """
     ids = list(session_ids)
     if not ids:
         return []
-    stmt = (
+    events = _all(
+        conn,
         select(session_events)
         .where(session_events.c.session_id.in_(ids))
-        .order_by(session_events.c.session_id, session_events.c.id)
+        .order_by(session_events.c.session_id, session_events.c.id),
     )
-    return _all(conn, stmt)
+    said = conn.execute(
+        select(
+            messages.c.session_id,
+            sessions.c.shop_id,
+            messages.c.seq,
+            messages.c.sender_role,
+            messages.c.sender_id,
+            messages.c.kind,
+            messages.c.created_at,
+        )
+        .join(sessions, sessions.c.id == messages.c.session_id)
+        .where(messages.c.session_id.in_(ids))
+        .order_by(messages.c.session_id, messages.c.seq)
+    ).all()
+    out: list[Row] = []
+    i = 0
+    for session_id, shop_id, seq, role, sender_id, kind, created_at in said:
+        # Stored events of earlier sessions, and of this one before this message.
+        while i < len(events) and (events[i]["session_id"], events[i]["after_seq"]) < (
+            session_id,
+            seq,
+        ):
+            out.append(events[i])
+            i += 1
+        data: Row = {"role": role, "kind": kind}
+        if role in _MESSAGE_EVENT_ROLES and sender_id is not None:
+            data["agent"] = str(sender_id)
+        out.append(
+            {
+                "session_id": session_id,
+                "shop_id": shop_id,
+                "type": "message",
+                "ts": created_at,
+                "data": data,
+                "after_seq": seq - 1,
+            }
+        )
+    out.extend(events[i:])
+    for position, row in enumerate(out):
+        row["id"] = position
+    return out
 
 
 def list_sessions(

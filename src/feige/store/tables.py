@@ -157,6 +157,9 @@ session_events = Table(
     Column("type", String(16), nullable=False),
     Column("ts", Double, nullable=False),
     Column("data", JSON, nullable=False),
+    # Messages are not stored here: their events are read from ``messages`` and placed by
+    # this column, the session's last message seq when the event happened (docs/architecture.md).
+    Column("after_seq", Integer, nullable=False, server_default=text("0")),
     Index("ix_session_events_shop_ts", "shop_id", "ts"),
 )
 
