@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from prometheus_client import Histogram, make_asgi_app
 from starlette.types import Receive, Scope, Send
 
 from feige import __version__, i18n
@@ -84,6 +86,34 @@ async def _idle_closer(ctx: Context, interval: float) -> None:
             log.exception("idle_close_failed")
 
 
+LOOP_LAG = Histogram(
+    "feige_loop_lag_seconds",
+    "How late the event loop ran a timer (time it was busy or blocked)",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+async def loop_watchdog(stall_seconds: float, tick: float = 0.25, file: Any = None) -> None:
+    """Measure the loop's lag, and if it ever stops turning for ``stall_seconds``, write every
+    thread's stack to stderr (faulthandler, from its own thread): with SQLite the message
+    path runs on this loop, so a stall is the one failure a log line cannot explain."""
+    loop = asyncio.get_running_loop()
+    out = file if file is not None else sys.stderr
+    try:
+        while True:
+            if stall_seconds > 0:
+                faulthandler.dump_traceback_later(stall_seconds, exit=False, file=out)
+            expected = loop.time() + tick
+            await asyncio.sleep(tick)
+            lag = max(0.0, loop.time() - expected)
+            LOOP_LAG.observe(lag)
+            if lag >= 1.0:
+                log.warning("event_loop_stalled", seconds=round(lag, 3))
+    finally:
+        if stall_seconds > 0:
+            faulthandler.cancel_dump_traceback_later()
+
+
 def print_demo_logins(logins: list[dict[str, Any]]) -> None:
     print("\n飞鸽 Feige 演示平台已创建 / demo platform created")
     print(f"员工与商家密码 / staff and member password: {DEMO_PASSWORD}")
@@ -126,6 +156,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds)),
             asyncio.create_task(assessment.refresher(ctx, settings.summary_refresh_seconds)),
             asyncio.create_task(_checkpointer(ctx, 1.0)),
+            asyncio.create_task(loop_watchdog(settings.loop_stall_dump_seconds)),
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))

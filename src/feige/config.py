@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 12 * 3600
     log_level: str = "INFO"
     log_json: bool = False
+    # A loop that does not turn for this long gets every thread's stack dumped to stderr.
+    loop_stall_dump_seconds: float = 10.0
     language: str = "zh-CN"
 
     # --- time (rules.md §1) ---------------------------------------------------------------
