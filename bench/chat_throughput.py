@@ -748,7 +748,15 @@ async def main_async(args: argparse.Namespace) -> int:
 
             results += await bench_server(server, relay_accts, args, rates)
     finally:
-        if args.keep:
+        # Sends that were never acknowledged: keep the data and show the server's log (a
+        # stalled loop leaves every thread's stack there, see FEIGE_LOOP_STALL_DUMP_SECONDS).
+        unacked = any(r.acked < r.sent for r in results)
+        if unacked:
+            log = tmp / "feige" / "feige-serve.log"
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-60:]
+                print("feige-serve.log ends with:\n  " + "\n  ".join(tail), file=sys.stderr)
+        if args.keep or unacked:
             print(f"data kept in {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
