@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +22,9 @@ from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 T = TypeVar("T")
 WriteJob = Callable[..., Any]
@@ -185,15 +187,42 @@ class Database:
         COMMIT_BATCH.observe(len(batch))
         try:
             with self.engine.begin() as conn:
-                results = [(True, job.fn(conn, *job.args)) for job in batch]
-        except Exception:
+                if self.is_sqlite:
+                    results = self._run_sqlite(conn, batch)
+                else:
+                    results = [(True, job.fn(conn, *job.args)) for job in batch]
+        except Exception as exc:
+            # A job failed: the batch rolled back as a whole, and what the jobs collected for
+            # after the commit is void. Re-run each job alone so that the failure stays with
+            # its own caller and the others still commit.
+            for job in batch:
+                _rolled_back(job)
             if len(batch) == 1:
-                results = [self._execute_one(batch[0])]
+                results = [(False, exc)]
             else:
-                # One job failed: the batch rolled back as a whole. Re-run each job alone so
-                # the failure stays with its own caller and the others still commit.
                 results = [self._execute_one(job) for job in batch]
         COMMIT_SECONDS.observe(time.perf_counter() - started)
+        return results
+
+    @staticmethod
+    def _run_sqlite(conn: Connection, batch: list[_Job]) -> list[tuple[bool, Any]]:
+        """Run a batch; a job that raises without having changed a row (a refusal: unknown
+        id, closed session…) fails alone and the batch goes on. SQLite counts the rows each
+        statement changes, so "nothing written" is a fact, not a promise of the job's; a job
+        that wrote, or a database error, still rolls the batch back (the caller re-runs)."""
+        driver = conn.connection.driver_connection
+        results: list[tuple[bool, Any]] = []
+        for job in batch:
+            before = driver.total_changes  # type: ignore[union-attr]
+            try:
+                results.append((True, job.fn(conn, *job.args)))
+            except (DBAPIError, sqlite3.Error):
+                raise
+            except Exception as exc:
+                if driver.total_changes != before:  # type: ignore[union-attr]
+                    raise
+                _rolled_back(job)
+                results.append((False, exc))
         return results
 
     def _execute_one(self, job: _Job) -> tuple[bool, Any]:
@@ -201,4 +230,14 @@ class Database:
             with self.engine.begin() as conn:
                 return True, job.fn(conn, *job.args)
         except Exception as exc:  # handed to the caller's future
+            _rolled_back(job)
             return False, exc
+
+
+def _rolled_back(job: _Job) -> None:
+    """Tell the job's arguments that collect effects for after the commit (they have an
+    ``on_rollback`` method, like the services' ``Outbox``) that this attempt never happened."""
+    for arg in job.args:
+        on_rollback = getattr(arg, "on_rollback", None)
+        if callable(on_rollback):
+            on_rollback()

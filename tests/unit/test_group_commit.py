@@ -1,0 +1,117 @@
+"""The group-commit writer when a job of a batch fails (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+
+from feige.services.context import Outbox
+from feige.store.db import Database, create_db_engine
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(create_db_engine(f"sqlite:///{tmp_path / 'w.db'}"), inline=True)
+    database.write_sync(lambda conn: conn.execute(text("CREATE TABLE t (x INTEGER UNIQUE)")))
+    await database.start()
+    yield database
+    await database.stop()
+
+
+def _insert(conn: Connection, outbox: Outbox, x: int, calls: list[int]) -> int:
+    calls.append(x)
+    conn.execute(text("INSERT INTO t (x) VALUES (:x)"), {"x": x})
+    outbox.add(("channel",), {"x": x})
+    return x
+
+
+def _rows(db: Database) -> list[int]:
+    return db.write_sync(lambda conn: [r[0] for r in conn.execute(text("SELECT x FROM t"))])
+
+
+async def test_a_failing_job_leaves_the_others_committed_with_their_events_once(
+    db: Database,
+) -> None:
+    boxes = [Outbox(), Outbox(), Outbox()]
+    calls: list[int] = []
+    # Submitted without yielding: one batch. The middle job breaks the unique constraint.
+    futures = [
+        db.submit(_insert, boxes[0], 1, calls),
+        db.submit(_insert, boxes[1], 1, calls),
+        db.submit(_insert, boxes[2], 2, calls),
+    ]
+    assert await futures[0] == 1
+    with pytest.raises(Exception, match="UNIQUE"):
+        await futures[1]
+    assert await futures[2] == 2
+    assert sorted(_rows(db)) == [1, 2]
+    # The rolled-back attempt's events are gone: each committed job's event is there once.
+    assert [box.items for box in boxes] == [
+        [(("channel",), {"x": 1})],
+        [],
+        [(("channel",), {"x": 2})],
+    ]
+    assert calls == [1, 1, 1, 1, 2]  # the batch up to the failure, then each job alone
+
+
+async def test_a_job_failing_alone_runs_once(db: Database) -> None:
+    calls: list[Any] = []
+
+    def broken(conn: Connection, outbox: Outbox) -> None:
+        calls.append(1)
+        outbox.add(("channel",), {})
+        raise LookupError("no such thing")
+
+    box = Outbox()
+    with pytest.raises(LookupError):
+        await db.write(broken, box)
+    assert calls == [1] and box.items == []
+
+
+def _refuse(conn: Connection, outbox: Outbox, calls: list[int]) -> None:
+    calls.append(0)
+    conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+    outbox.add(("channel",), {"refused": True})
+    raise LookupError("unknown id")  # a refusal: read, decided, wrote nothing
+
+
+def _write_then_fail(conn: Connection, outbox: Outbox, calls: list[int]) -> None:
+    calls.append(9)
+    conn.execute(text("INSERT INTO t (x) VALUES (9)"))
+    raise LookupError("changed its mind")
+
+
+async def test_a_refusal_fails_alone_and_the_batch_goes_on(db: Database) -> None:
+    boxes = [Outbox(), Outbox(), Outbox()]
+    calls: list[int] = []
+    futures = [
+        db.submit(_insert, boxes[0], 1, calls),
+        db.submit(_refuse, boxes[1], calls),
+        db.submit(_insert, boxes[2], 2, calls),
+    ]
+    assert await futures[0] == 1
+    with pytest.raises(LookupError):
+        await futures[1]
+    assert await futures[2] == 2
+    assert calls == [1, 0, 2]  # one transaction, nobody re-run
+    assert [len(box.items) for box in boxes] == [1, 0, 1]
+    assert sorted(_rows(db)) == [1, 2]
+
+
+async def test_a_job_that_wrote_before_failing_leaves_nothing(db: Database) -> None:
+    calls: list[int] = []
+    futures = [
+        db.submit(_insert, Outbox(), 1, calls),
+        db.submit(_write_then_fail, Outbox(), calls),
+        db.submit(_insert, Outbox(), 2, calls),
+    ]
+    assert await futures[0] == 1
+    with pytest.raises(LookupError):
+        await futures[1]
+    assert await futures[2] == 2
+    assert sorted(_rows(db)) == [1, 2]  # its row went with the rolled-back attempts
+    assert calls == [1, 9, 1, 9, 2]
