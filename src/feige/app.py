@@ -102,7 +102,11 @@ async def loop_watchdog(stall_seconds: float, tick: float = 0.25, file: Any = No
     try:
         while True:
             if stall_seconds > 0:
-                faulthandler.dump_traceback_later(stall_seconds, exit=False, file=out)
+                try:
+                    faulthandler.dump_traceback_later(stall_seconds, exit=False, file=out)
+                except (ValueError, OSError, AttributeError):  # a stderr without a descriptor
+                    log.warning("loop_stall_dump_unavailable")
+                    stall_seconds = 0
             expected = loop.time() + tick
             await asyncio.sleep(tick)
             lag = max(0.0, loop.time() - expected)

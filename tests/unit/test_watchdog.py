@@ -53,3 +53,15 @@ async def test_a_turning_loop_dumps_nothing(tmp_path: Path) -> None:
 
 async def test_zero_turns_the_dump_off(tmp_path: Path) -> None:
     assert await _run(tmp_path, stall=0) == ""
+
+
+async def test_a_stderr_without_a_descriptor_keeps_the_lag_figures(tmp_path: Path) -> None:
+    import io
+
+    before = _lag_count()
+    watchdog = asyncio.create_task(loop_watchdog(0.3, tick=0.05, file=io.StringIO()))
+    await asyncio.sleep(0.2)
+    assert not watchdog.done()  # no dump possible, but the watchdog lives on
+    watchdog.cancel()
+    await asyncio.gather(watchdog, return_exceptions=True)
+    assert _lag_count() > before

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from feige.domain import AgentStatus, SessionState
+from feige.domain import AgentStatus, SenderRole, SessionState
 from feige.store.tables import (
     blacklist,
     consumers,
@@ -309,7 +309,8 @@ def messages_after(conn: Connection, wanted: Sequence[tuple[int, int]], limit: i
     return out
 
 
-_MESSAGE_EVENT_ROLES = frozenset({"agent", "robot_assist"})  # the roles whose events name the agent
+# The senders whose message events name the agent (interfaces.md: agent and robot-assisted).
+_MESSAGE_EVENT_ROLES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value})
 
 
 def session_events_for(conn: Connection, session_ids: Iterable[int]) -> list[Row]:
