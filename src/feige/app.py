@@ -38,7 +38,11 @@ def configure_logging(settings: Settings) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: the default rich ones with every frame's locals took seconds
+        # each, so an error storm became a CPU storm (docs/performance.md, "Stalls").
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[

@@ -115,3 +115,49 @@ async def test_a_job_that_wrote_before_failing_leaves_nothing(db: Database) -> N
     assert await futures[2] == 2
     assert sorted(_rows(db)) == [1, 2]  # its row went with the rolled-back attempts
     assert calls == [1, 9, 1, 9, 2]
+
+
+def _leave_a_checkpoint_unfinished(conn: Connection) -> Any:
+    """What the checkpointer used to do: a write statement left open on the connection (its
+    cursor alive), so that the connection's next COMMIT fails."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    return cursor
+
+
+async def test_what_a_reader_leaves_behind_never_reaches_the_writer(db: Database) -> None:
+    reader = db.engine.connect()
+    leftover = _leave_a_checkpoint_unfinished(reader)
+    reader.close()  # back to the pool, statement still open
+    assert await db.write(_insert, Outbox(), 1, []) == 1
+    assert _rows(db) == [1]
+    del leftover
+
+
+async def test_a_refused_commit_gets_a_fresh_connection_and_loses_nothing(db: Database) -> None:
+    assert db._writer_conn is not None
+    leftover = _leave_a_checkpoint_unfinished(db._writer_conn)
+    boxes = [Outbox(), Outbox(), Outbox()]
+    calls: list[int] = []
+    futures = [db.submit(_insert, boxes[i], i, calls) for i in range(3)]
+    assert [await f for f in futures] == [0, 1, 2]
+    assert sorted(_rows(db)) == [0, 1, 2]
+    assert [len(box.items) for box in boxes] == [1, 1, 1]
+    assert calls == [0, 1, 2, 0, 1, 2]  # the refused batch, then each job on the new connection
+    del leftover
+
+
+async def test_a_read_job_returning_a_live_result_is_refused(db: Database) -> None:
+    with pytest.raises(TypeError, match="live result"):
+        await db.read(lambda conn: conn.exec_driver_sql("SELECT 1"))
+    assert await db.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar()) == 1
+
+
+async def test_checkpoints_report_the_log(db: Database) -> None:
+    for x in range(5):
+        await db.write(_insert, Outbox(), x, [])
+    stats = await db.checkpoint()
+    assert stats is not None
+    busy, frames, copied = stats
+    assert busy == 0 and frames >= copied > 0
+    assert await db.write(_insert, Outbox(), 99, []) == 99

@@ -14,16 +14,16 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-from prometheus_client import Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Result, make_url
 from sqlalchemy.exc import DBAPIError
 
 T = TypeVar("T")
@@ -37,6 +37,15 @@ COMMIT_BATCH = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )
 COMMIT_SECONDS = Histogram("feige_commit_seconds", "Time to run and commit one batch")
+WAL_FRAMES = Gauge(
+    "feige_sqlite_wal_frames", "Frames in SQLite's write-ahead log at the last checkpoint"
+)
+WAL_BEHIND = Gauge(
+    "feige_sqlite_wal_frames_behind", "Frames the last checkpoint could not copy back yet"
+)
+WRITER_RECONNECTS = Counter(
+    "feige_writer_reconnects", "Writer connections replaced after a database error"
+)
 
 
 def normalise_url(url: str) -> str:
@@ -74,8 +83,9 @@ def create_db_engine(url: str) -> Engine:
             cur.execute("PRAGMA mmap_size=268435456")
             # No checkpoint inside a commit: it would stall the writer (and with SQLite the
             # writer is the event loop) for a page flush; Database.checkpoint runs them off
-            # to the side instead.
+            # to the side instead. After a burst, the log file shrinks back to this size.
             cur.execute("PRAGMA wal_autocheckpoint=0")
+            cur.execute("PRAGMA journal_size_limit=67108864")
             cur.close()
 
         return engine
@@ -103,6 +113,9 @@ class Database:
     gather_seconds: float = 0.0
     _queue: asyncio.Queue[_Job] | None = None
     _task: asyncio.Task[None] | None = None
+    # The inline writer's own connection, held for the server's life: never shared with
+    # readers through the pool, so nothing a reader leaves behind reaches a commit.
+    _writer_conn: Connection | None = None
     _writer_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="feige-writer")
     )
@@ -116,6 +129,8 @@ class Database:
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
+        if self.inline:
+            self._writer_conn = self.engine.connect()
         self._task = asyncio.create_task(self._run(), name="feige-group-commit")
 
     async def stop(self) -> None:
@@ -126,6 +141,9 @@ class Database:
             self._task = None
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
+        if self._writer_conn is not None:
+            self._writer_conn.close()
+            self._writer_conn = None
         self.engine.dispose()
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -146,13 +164,25 @@ class Database:
         return await loop.run_in_executor(self._reader_pool, self.read_sync, fn, *args)
 
     def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a read job. It must return data, not a live result: an unfinished statement
+        would go back to the pool with its connection (with SQLite, an unfinished write
+        statement, a checkpoint among them, makes that connection's next COMMIT fail)."""
         with self.engine.connect() as conn:
-            return fn(conn, *args)
+            value = fn(conn, *args)
+            if isinstance(value, Result):
+                value.close()
+                raise TypeError(f"read job {fn!r} returned a live result; fetch its rows")
+            return value
 
-    async def checkpoint(self) -> None:
-        """Copy the SQLite write-ahead log back into the database without blocking writers."""
-        if self.is_sqlite:
-            await self.read(lambda conn: conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)"))
+    async def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy the SQLite write-ahead log back into the database without blocking writers;
+        returns SQLite's (busy, frames in the log, frames copied back)."""
+        if not self.is_sqlite:
+            return None
+        busy, frames, copied = await self.read(_checkpoint_passive)
+        WAL_FRAMES.set(max(frames, 0))
+        WAL_BEHIND.set(max(frames - copied, 0))
+        return busy, frames, copied
 
     def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """For the command line and seeding, where there is no event loop to batch on."""
@@ -182,11 +212,43 @@ class Database:
                 else:
                     job.future.set_exception(value)
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One write transaction: on the inline writer's own connection, else from the pool."""
+        if self._writer_conn is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        conn = self._writer_conn
+        try:
+            with conn.begin():
+                yield conn
+        except (DBAPIError, sqlite3.Error):
+            # The database refused (a commit, a lock, a broken connection): whatever state the
+            # connection is left in, the next transaction starts on a fresh one.
+            self._replace_writer_connection()
+            raise
+
+    def _replace_writer_connection(self) -> None:
+        old, self._writer_conn = self._writer_conn, None
+        if old is not None:
+            # Roll back on the driver first: after a refused COMMIT the transaction is still
+            # open, and a connection closed with a statement unfinished lives on as a zombie
+            # that keeps the write lock (every later write: "database is locked").
+            with contextlib.suppress(Exception):
+                old.connection.driver_connection.rollback()  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):
+                old.invalidate()
+            with contextlib.suppress(Exception):
+                old.close()
+        WRITER_RECONNECTS.inc()
+        self._writer_conn = self.engine.connect()
+
     def _execute(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
         started = time.perf_counter()
         COMMIT_BATCH.observe(len(batch))
         try:
-            with self.engine.begin() as conn:
+            with self._transaction() as conn:
                 if self.is_sqlite:
                     results = self._run_sqlite(conn, batch)
                 else:
@@ -227,11 +289,16 @@ class Database:
 
     def _execute_one(self, job: _Job) -> tuple[bool, Any]:
         try:
-            with self.engine.begin() as conn:
+            with self._transaction() as conn:
                 return True, job.fn(conn, *job.args)
         except Exception as exc:  # handed to the caller's future
             _rolled_back(job)
             return False, exc
+
+
+def _checkpoint_passive(conn: Connection) -> tuple[int, int, int]:
+    busy, frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    return int(busy), int(frames), int(copied)
 
 
 def _rolled_back(job: _Job) -> None:
