@@ -161,3 +161,15 @@ async def test_checkpoints_report_the_log(db: Database) -> None:
     busy, frames, copied = stats
     assert busy == 0 and frames >= copied > 0
     assert await db.write(_insert, Outbox(), 99, []) == 99
+
+
+async def test_a_write_job_returning_a_live_result_fails_alone(db: Database) -> None:
+    def sloppy(conn: Connection, outbox: Outbox) -> Any:
+        return conn.execute(text("SELECT x FROM t"))
+
+    good = db.submit(_insert, Outbox(), 5, [])
+    bad = db.submit(sloppy, Outbox())
+    assert await good == 5
+    with pytest.raises(TypeError, match="live result"):
+        await bad
+    assert await db.write(_insert, Outbox(), 6, []) == 6  # and the next commit goes through

@@ -168,11 +168,7 @@ class Database:
         would go back to the pool with its connection (with SQLite, an unfinished write
         statement, a checkpoint among them, makes that connection's next COMMIT fail)."""
         with self.engine.connect() as conn:
-            value = fn(conn, *args)
-            if isinstance(value, Result):
-                value.close()
-                raise TypeError(f"read job {fn!r} returned a live result; fetch its rows")
-            return value
+            return _data(fn, fn(conn, *args))
 
     async def checkpoint(self) -> tuple[int, int, int] | None:
         """Copy the SQLite write-ahead log back into the database without blocking writers;
@@ -277,7 +273,7 @@ class Database:
         for job in batch:
             before = driver.total_changes  # type: ignore[union-attr]
             try:
-                results.append((True, job.fn(conn, *job.args)))
+                results.append((True, _data(job.fn, job.fn(conn, *job.args))))
             except (DBAPIError, sqlite3.Error):
                 raise
             except Exception as exc:
@@ -294,6 +290,15 @@ class Database:
         except Exception as exc:  # handed to the caller's future
             _rolled_back(job)
             return False, exc
+
+
+def _data(fn: Callable[..., Any], value: T) -> T:
+    """A job's return value, which must be data: a live result would keep its statement open
+    on the connection (with SQLite, an open write statement makes the next COMMIT fail)."""
+    if isinstance(value, Result):
+        value.close()
+        raise TypeError(f"job {fn!r} returned a live result; fetch its rows")
+    return value
 
 
 def _checkpoint_passive(conn: Connection) -> tuple[int, int, int]:

@@ -228,7 +228,8 @@ def next_seq(conn: Connection, session_id: int, now: float, activity: bool) -> i
     else:
         sql = "UPDATE sessions SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"
         params = (session_id,)
-    return int(_raw(conn, sql, params).fetchone()[0])
+    # fetchall: a RETURNING statement left unfinished would make the COMMIT fail (SQLite).
+    return int(_raw(conn, sql, params).fetchall()[0][0])
 
 
 def insert_event(
@@ -261,7 +262,7 @@ def insert_message(
         " client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (session_id, seq, sender_role, sender_id, kind, _json_in(content), client_id, created_at),
     )
-    return int(cursor.fetchone()[0])
+    return int(cursor.fetchall()[0][0])  # run to completion, as in next_seq
 
 
 _MESSAGE_COLUMNS = tuple(c.name for c in messages.columns)
