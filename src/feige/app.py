@@ -163,7 +163,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         background = [
             asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds)),
             asyncio.create_task(assessment.refresher(ctx, settings.summary_refresh_seconds)),
-            asyncio.create_task(_checkpointer(ctx, 1.0)),
+            # Often, so that what the writer has left to copy when it restarts the log
+            # (Database._restart_log) is a few milliseconds of work.
+            asyncio.create_task(_checkpointer(ctx, 0.25)),
             asyncio.create_task(loop_watchdog(settings.loop_stall_dump_seconds)),
         ]
         if settings.assessment_scheduler:

@@ -43,6 +43,9 @@ WAL_FRAMES = Gauge(
 WAL_BEHIND = Gauge(
     "feige_sqlite_wal_frames_behind", "Frames the last checkpoint could not copy back yet"
 )
+WAL_RESTARTS = Counter(
+    "feige_sqlite_wal_restarts", "Checkpoints the writer finished so that the log could restart"
+)
 WRITER_RECONNECTS = Counter(
     "feige_writer_reconnects", "Writer connections replaced after a database error"
 )
@@ -111,6 +114,10 @@ class Database:
     # the network, so they keep the writer thread.
     inline: bool = False
     gather_seconds: float = 0.0
+    # Past this many frames in the write-ahead log (4 KB pages: 64 MB), the inline writer
+    # finishes the background checkpoint itself, between two batches (see _restart_log).
+    wal_restart_frames: int = 16384
+    _wal_frames: int = 0
     _queue: asyncio.Queue[_Job] | None = None
     _task: asyncio.Task[None] | None = None
     # The inline writer's own connection, held for the server's life: never shared with
@@ -176,6 +183,7 @@ class Database:
         if not self.is_sqlite:
             return None
         busy, frames, copied = await self.read(_checkpoint_passive)
+        self._wal_frames = frames
         WAL_FRAMES.set(max(frames, 0))
         WAL_BEHIND.set(max(frames - copied, 0))
         return busy, frames, copied
@@ -207,6 +215,26 @@ class Database:
                     job.future.set_result(value)
                 else:
                     job.future.set_exception(value)
+            if self._writer_conn is not None and self._wal_frames >= self.wal_restart_frames:
+                self._restart_log()
+
+    def _restart_log(self) -> None:
+        """Let the write-ahead log start over. SQLite reuses the log from its beginning only
+        when a write begins after a checkpoint that copied every frame back; the background
+        checkpoint (a reader thread) almost never does under steady load, because a commit
+        lands while it copies, and the log then grows by every commit (23 MB/s at 3,000 msg/s
+        measured). Here, between two batches, no commit can land: the checkpoint copies the
+        few frames written since the last background one and completes, and the next batch
+        restarts the log."""
+        self._wal_frames = 0
+        assert self._writer_conn is not None
+        driver = self._writer_conn.connection.driver_connection
+        try:
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
+        except sqlite3.Error:  # a reader holds old frames: the next background check retries
+            log.warning("wal_restart_checkpoint_failed", exc_info=True)
+            return
+        WAL_RESTARTS.inc()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
