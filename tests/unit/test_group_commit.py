@@ -146,6 +146,12 @@ async def test_a_refused_commit_gets_a_fresh_connection_and_loses_nothing(db: Da
     assert [len(box.items) for box in boxes] == [1, 1, 1]
     assert calls == [0, 1, 2, 0, 1, 2]  # the refused batch, then each job on the new connection
     del leftover
+    # A job alone in its batch gets the same second chance.
+    assert db._writer_conn is not None
+    leftover = _leave_a_checkpoint_unfinished(db._writer_conn)
+    assert await db.write(_insert, Outbox(), 3, calls) == 3
+    assert calls[-2:] == [3, 3]
+    del leftover
 
 
 async def test_a_read_job_returning_a_live_result_is_refused(db: Database) -> None:

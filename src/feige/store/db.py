@@ -283,9 +283,9 @@ class Database:
             # its own caller and the others still commit.
             for job in batch:
                 _rolled_back(job)
-            if len(batch) == 1:
-                results = [(False, exc)]
-            else:
+            if len(batch) == 1 and not isinstance(exc, DBAPIError | sqlite3.Error):
+                results = [(False, exc)]  # its own failure: running it again would repeat it
+            else:  # (a database refusal may not be the job's: it gets a fresh connection)
                 results = [self._execute_one(job) for job in batch]
         COMMIT_SECONDS.observe(time.perf_counter() - started)
         return results
@@ -314,7 +314,7 @@ class Database:
     def _execute_one(self, job: _Job) -> tuple[bool, Any]:
         try:
             with self._transaction() as conn:
-                return True, job.fn(conn, *job.args)
+                return True, _data(job.fn, job.fn(conn, *job.args))
         except Exception as exc:  # handed to the caller's future
             _rolled_back(job)
             return False, exc
