@@ -479,6 +479,8 @@ class PhaseResult:
     writer_busy_pct: float = math.nan
     writer_batch: float = math.nan
     writer_us_per_job: float = math.nan
+    wal_restarts: float = math.nan  # the writer's log restarts in the window, and their mean ms
+    wal_restart_ms: float = math.nan
     notes: list[str] = field(default_factory=list)
 
 
@@ -497,6 +499,8 @@ async def writer_stats(http: httpx.AsyncClient | None) -> dict[str, float]:
             "feige_commit_batch_size_sum",
             "feige_commit_batch_size_count",
             "feige_commit_seconds_sum",
+            "feige_sqlite_wal_restart_seconds_sum",
+            "feige_sqlite_wal_restart_seconds_count",
         ):
             out[name] = float(value)
     return out
@@ -568,13 +572,18 @@ async def run_phase(
         notes.append(f"{load.lost_sockets} sockets closed by the server")
     (w0, s0, c0, b0), (w1, s1, c1, b1) = snaps
     e2e, ack = sorted(load.e2e), sorted(load.ack)
-    busy = batch = per_job = math.nan
+    busy = batch = per_job = restarts = restart_ms = math.nan
     if len(writer) == 2 and writer[0] and writer[1]:
         d = {k: writer[1][k] - writer[0].get(k, 0.0) for k in writer[1]}
         jobs, batches = d["feige_commit_batch_size_sum"], d["feige_commit_batch_size_count"]
         busy = 100 * d["feige_commit_seconds_sum"] / (w1 - w0)
         batch = jobs / batches if batches else math.nan
         per_job = 1e6 * d["feige_commit_seconds_sum"] / jobs if jobs else math.nan
+        restarts = d.get("feige_sqlite_wal_restart_seconds_count", math.nan)
+        if restarts == restarts:  # not NaN: the server reports them
+            restart_ms = (
+                1e3 * d["feige_sqlite_wal_restart_seconds_sum"] / restarts if restarts else 0.0
+            )
     return PhaseResult(
         server=name,
         mode="max" if rate is None else f"{rate:g}/s",
@@ -599,6 +608,8 @@ async def run_phase(
         writer_busy_pct=busy,
         writer_batch=batch,
         writer_us_per_job=per_job,
+        wal_restarts=restarts,
+        wal_restart_ms=restart_ms,
         notes=notes,
     )
 
@@ -635,8 +646,14 @@ async def bench_server(
                 args.seconds,
                 metrics if server.name == "feige" else None,
             )
+            restarts = ""
+            if result.wal_restarts == result.wal_restarts:  # not NaN
+                restarts = (
+                    f" ({result.wal_restarts:.0f} log restarts by the writer,"
+                    f" {result.wal_restart_ms:.1f} ms each)"
+                )
             print(
-                f"  {server.name} {result.mode}: {result.delivered_per_s:,.0f} msg/s",
+                f"  {server.name} {result.mode}: {result.delivered_per_s:,.0f} msg/s{restarts}",
                 file=sys.stderr,
             )
             results.append(result)

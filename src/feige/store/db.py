@@ -43,8 +43,10 @@ WAL_FRAMES = Gauge(
 WAL_BEHIND = Gauge(
     "feige_sqlite_wal_frames_behind", "Frames the last checkpoint could not copy back yet"
 )
-WAL_RESTARTS = Counter(
-    "feige_sqlite_wal_restarts", "Checkpoints the writer finished so that the log could restart"
+WAL_RESTART_SECONDS = Histogram(
+    "feige_sqlite_wal_restart_seconds",
+    "Checkpoints the writer finished between batches so that the log could start over",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
 WRITER_RECONNECTS = Counter(
     "feige_writer_reconnects", "Writer connections replaced after a database error"
@@ -229,12 +231,13 @@ class Database:
         self._wal_frames = 0
         assert self._writer_conn is not None
         driver = self._writer_conn.connection.driver_connection
+        started = time.perf_counter()
         try:
             driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
         except sqlite3.Error:  # a reader holds old frames: the next background check retries
             log.warning("wal_restart_checkpoint_failed", exc_info=True)
             return
-        WAL_RESTARTS.inc()
+        WAL_RESTART_SECONDS.observe(time.perf_counter() - started)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
