@@ -17,7 +17,9 @@ from feige.store.db import Database, create_db_engine
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(create_db_engine(f"sqlite:///{tmp_path / 'w.db'}"), inline=True)
-    database.write_sync(lambda conn: conn.execute(text("CREATE TABLE t (x INTEGER UNIQUE)")))
+    database.write_sync(
+        lambda conn: conn.execute(text("CREATE TABLE t (x INTEGER UNIQUE)")).close()
+    )
     await database.start()
     yield database
     await database.stop()
@@ -193,7 +195,7 @@ async def test_the_write_ahead_log_starts_over_under_steady_writes(tmp_path: Pat
     db = Database(
         create_db_engine(f"sqlite:///{tmp_path / 'wal.db'}"), inline=True, wal_restart_frames=100
     )
-    db.write_sync(lambda conn: conn.execute(text("CREATE TABLE t (x TEXT)")))
+    db.write_sync(lambda conn: conn.execute(text("CREATE TABLE t (x TEXT)")).close())
     await db.start()
     seen: list[int] = []
     writing = True

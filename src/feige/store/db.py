@@ -193,7 +193,7 @@ class Database:
     def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """For the command line and seeding, where there is no event loop to batch on."""
         with self.engine.begin() as conn:
-            return fn(conn, *args)
+            return _data(fn, fn(conn, *args))
 
     async def _run(self) -> None:
         assert self._queue is not None
