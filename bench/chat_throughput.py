@@ -771,8 +771,14 @@ async def main_async(args: argparse.Namespace) -> int:
         if unacked:
             log = tmp / "feige" / "feige-serve.log"
             if log.exists():
-                tail = log.read_text(errors="replace").splitlines()[-60:]
-                print("feige-serve.log ends with:\n  " + "\n  ".join(tail), file=sys.stderr)
+                lines = log.read_text(errors="replace").splitlines()
+                # The first problem usually explains the rest: show where it starts, and the end.
+                first = next(
+                    (i for i, line in enumerate(lines) if "[warning" in line or "[error" in line),
+                    max(len(lines) - 30, 0),
+                )
+                shown = [*lines[first : first + 40], "…", *lines[-30:]]
+                print("feige-serve.log:\n  " + "\n  ".join(shown), file=sys.stderr)
         if args.keep or unacked:
             print(f"data kept in {tmp}", file=sys.stderr)
         else:
