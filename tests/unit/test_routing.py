@@ -10,6 +10,7 @@ from feige.routing import (
     can_receive_transfer,
     choose_agent,
     drain_queue,
+    free_seats,
     receive,
 )
 
@@ -59,6 +60,13 @@ def test_drain_queue_is_first_come_first_served_and_respects_capacity() -> None:
     waiting = [(101, None), (102, None), (103, None)]
     # Two free seats (one each): the first two sessions are served in queue order.
     assert drain_queue(agents, RoutingMode.EVEN, waiting) == [(101, 2), (102, 1)]
+
+
+def test_free_seats_count_only_online_agents_below_capacity() -> None:
+    agents = [agent(1, load=7), agent(2, BREAK, load=0), agent(3, load=12), agent(4, OFF)]
+    assert free_seats(agents) == 3  # break takes transfers only; an over-full agent adds none
+    waiting = [(100 + i, None) for i in range(5)]
+    assert len(drain_queue(agents, RoutingMode.EVEN, waiting)) == free_seats(agents)
 
 
 def test_drain_queue_spreads_ties_across_agents() -> None:

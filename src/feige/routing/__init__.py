@@ -20,6 +20,11 @@ class AgentLoad:
     def has_room(self) -> bool:
         return self.open_sessions < self.capacity
 
+    @property
+    def takes_new_sessions(self) -> bool:
+        """Online and below capacity: break receives transfers only (rules.md §3)."""
+        return self.status is AgentStatus.ONLINE and self.has_room
+
 
 class Outcome(StrEnum):
     ASSIGN = "assign"
@@ -43,7 +48,7 @@ def choose_agent(
     agents: list[AgentLoad], mode: RoutingMode, last_served_by: int | None = None
 ) -> int | None:
     """An online agent below capacity for a new session, or None when there is none."""
-    available = [a for a in agents if a.status is AgentStatus.ONLINE and a.has_room]
+    available = [a for a in agents if a.takes_new_sessions]
     if not available:
         return None
     if mode is RoutingMode.PRIORITY and last_served_by is not None:
@@ -89,6 +94,11 @@ def drain_queue(
         )
         assignments.append((session_id, agent_id))
     return assignments
+
+
+def free_seats(agents: list[AgentLoad]) -> int:
+    """How many new sessions the shop can take now: at most this many leave the queue."""
+    return sum(a.capacity - a.open_sessions for a in agents if a.takes_new_sessions)
 
 
 def can_receive_transfer(agent: AgentLoad) -> bool:

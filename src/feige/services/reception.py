@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from feige import i18n
 from feige.domain import AgentStatus, EventType, RoutingMode, SenderRole, SessionState
-from feige.routing import AgentLoad, Outcome, drain_queue, receive
+from feige.routing import AgentLoad, Outcome, drain_queue, free_seats, receive
 from feige.services.context import Outbox
 from feige.store import repo
 from feige.store.tables import members, sessions
@@ -241,11 +241,7 @@ def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
     if not waiting:
         return
     loads = _loads(conn, shop_id)
-    # Only the head of the queue can be served now: as many as there are free seats.
-    seats = sum(
-        max(0, a.capacity - a.open_sessions) for a in loads if a.status is AgentStatus.ONLINE
-    )
-    head = waiting[:seats]
+    head = waiting[: free_seats(loads)]  # only the head of the queue can be served now
     if not head:
         return
     mode = RoutingMode(shop["routing_mode"])
