@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from feige.domain import Entry, MessageKind, ModerationAction, SenderRole, SessionState
+from feige.domain import Entry, MessageKind, ModerationAction, SessionState
 from feige.moderation import Verdict
 from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
@@ -234,7 +234,7 @@ def _send(
     now: float,
     verdict: Verdict | None = None,
 ) -> Row:
-    role = SenderRole.BUYER if principal.kind == "consumer" else SenderRole.AGENT
+    role = principal.sender_role
     earlier = repo.message_by_client_id(conn, role.value, principal.id, out.client_id)
     if earlier is not None:
         return ack_view(earlier, duplicate=True)

@@ -4,7 +4,7 @@ let platform reviewers confirm or dismiss them."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 
@@ -66,15 +66,14 @@ def check_now(ctx: Context, principal: Principal, out: Any) -> Verdict | object 
 async def check(ctx: Context, principal: Principal, out: Any) -> Verdict | None:
     """The engine's verdict for a message about to be sent; None when there is nothing to
     check (cards come from the marketplace's own catalogue and order system)."""
-    moderator: Moderator | None = ctx.moderator
-    if moderator is None or out.kind not in (MessageKind.TEXT, MessageKind.IMAGE):
-        return None
-    if out.kind == MessageKind.TEXT:
-        recipient: str | None = f"shop:{out.shop_id}"
-        if out.session_id is not None:
-            parties = await ctx.parties(out.session_id)
-            # An unknown session: no recipient; the write job answers not_found.
-            recipient = _recipient_of(principal, parties) if parties else None
+    verdict = check_now(ctx, principal, out)
+    if verdict is not MUST_WAIT:
+        return cast("Verdict | None", verdict)
+    moderator: Moderator = ctx.moderator
+    if out.kind == MessageKind.TEXT:  # to a session this node has not seen yet
+        parties = await ctx.parties(out.session_id)
+        # An unknown session: no recipient; the write job answers not_found.
+        recipient = _recipient_of(principal, parties) if parties else None
         return _check_text(moderator, principal, out, recipient)
     image = await ctx.db.read(repo.image_by_id, out.content["image_id"])
     if image is None:
@@ -82,8 +81,9 @@ async def check(ctx: Context, principal: Principal, out: Any) -> Verdict | None:
     path = ctx.settings.data_dir / image["path"]
     data = await asyncio.to_thread(path.read_bytes)
     # QR decoding is CPU work: off the event loop.
-    role = "buyer" if principal.kind == "consumer" else "agent"
-    return await asyncio.to_thread(moderator.check_image, data, role, principal.channel)
+    return await asyncio.to_thread(
+        moderator.check_image, data, principal.sender_role.value, principal.channel
+    )
 
 
 def _recipient_of(principal: Principal, parties: tuple[int, int]) -> str:
@@ -97,9 +97,11 @@ def _check_text(
 ) -> Verdict:
     # Repeated advertising is one sender to many recipients (2.2.7); a buyer asking its shop
     # the same question twice is not spam, so the check needs the recipient.
-    role = "buyer" if principal.kind == "consumer" else "agent"
     return moderator.check_text(
-        out.content["text"], role=role, sender=principal.channel, recipient=recipient
+        out.content["text"],
+        role=principal.sender_role.value,
+        sender=principal.channel,
+        recipient=recipient,
     )
 
 
@@ -129,7 +131,7 @@ def record_violation(
         shop_id=shop_id,
         session_id=session["id"] if session else None,
         message_id=message_id,
-        sender_role="buyer" if principal.kind == "consumer" else "agent",
+        sender_role=principal.sender_role.value,
         sender_id=principal.id,
         client_id=client_id,
         categories=list(verdict.categories),
@@ -157,8 +159,7 @@ def record_violation(
 
 def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bool:
     """Whether this sender's message with this client id was already blocked."""
-    role = "buyer" if principal.kind == "consumer" else "agent"
-    return repo.blocked_before(conn, role, principal.id, client_id)
+    return repo.blocked_before(conn, principal.sender_role.value, principal.id, client_id)
 
 
 def violation_view(row: Row, *, with_original: bool) -> Row:

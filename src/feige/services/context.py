@@ -10,6 +10,7 @@ from typing import Any, Literal
 import orjson
 
 from feige.config import Settings
+from feige.domain import SenderRole
 from feige.realtime.broker import Broker
 from feige.realtime.presence import Presence
 from feige.store.db import Database
@@ -37,6 +38,11 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.kind == "staff"
+
+    @property
+    def sender_role(self) -> SenderRole:
+        """What this principal's messages are: a consumer's, the buyer's; a member's, an agent's."""
+        return SenderRole.BUYER if self.kind == "consumer" else SenderRole.AGENT
 
 
 @dataclass
