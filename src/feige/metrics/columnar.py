@@ -416,10 +416,6 @@ class ColumnLog:
             np.concatenate([p[3] for p in parts]),
         )
 
-    @property
-    def session_shops(self) -> list[int]:
-        return list(self.session_shop)
-
     def extract(self, shop_ids: set[int]) -> dict[str, Any]:
         """The rows of some shops, self-described (for another worker): marshal-able."""
         ts, code, gid, aux = self.arrays()

@@ -279,7 +279,7 @@ class Database:
                 if self.is_sqlite:
                     results = self._run_sqlite(conn, batch)
                 else:
-                    results = [(True, job.fn(conn, *job.args)) for job in batch]
+                    results = [(True, _data(job.fn, job.fn(conn, *job.args))) for job in batch]
         except Exception as exc:
             # A job failed: the batch rolled back as a whole, and what the jobs collected for
             # after the commit is void. Re-run each job alone so that the failure stays with
