@@ -42,6 +42,8 @@ staff = Table(
     Column("password_hash", String(255), nullable=False),
     Column("role", String(16), nullable=False),
     Column("display_name", String(64), nullable=False),
+    # Bumped to revoke every token issued before (docs/security.md, "Revocation").
+    Column("token_version", Integer, nullable=False, server_default=text("0")),
     Column("created_at", Double, nullable=False),
 )
 
@@ -70,6 +72,8 @@ members = Table(
     Column("capacity", Integer, nullable=False),
     Column("last_assigned_at", Double, nullable=False, server_default=text("0")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # Bumped to revoke every token issued before (docs/security.md, "Revocation").
+    Column("token_version", Integer, nullable=False, server_default=text("0")),
     Column("created_at", Double, nullable=False),
 )
 
@@ -79,6 +83,8 @@ consumers = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("external_id", String(128), nullable=False, unique=True),
     Column("nickname", String(64), nullable=False),
+    # Bumped to revoke every token issued before (docs/security.md, "Revocation").
+    Column("token_version", Integer, nullable=False, server_default=text("0")),
     Column("created_at", Double, nullable=False),
 )
 
