@@ -9,12 +9,14 @@ import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Histogram, make_asgi_app
+from sqlalchemy.engine import make_url
 from starlette.types import Receive, Scope, Send
 
 from feige import __version__, i18n
@@ -24,11 +26,12 @@ from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, compliance
 from feige.services import sessions as session_actions
-from feige.services.context import Context
+from feige.services.context import REVOCATIONS_CHANNEL, Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
 from feige.store import migrate
-from feige.store.db import Database, create_db_engine
+from feige.store.db import Database, create_db_engine, normalise_url
+from feige.store.private import ensure_private_dir, generated_secret, touch_private
 
 log = structlog.get_logger("feige")
 
@@ -53,6 +56,26 @@ def configure_logging(settings: Settings) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
     )
+
+
+def prepare_data_dir(settings: Settings, demo: bool) -> None:
+    """Before anything opens a file: the data directory owner-only, the SQLite file created
+    0600 (its log and shared memory inherit that), the signing key generated now rather
+    than at the first sign-in, and with ``--demo`` a platform secret for the demo's
+    marketplace (docs/security.md)."""
+    ensure_private_dir(settings.data_dir)
+    url = make_url(normalise_url(settings.effective_database_url))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        touch_private(Path(url.database))
+    settings.signing_key()
+    if demo and not settings.platform_secret:
+        settings.platform_secret = generated_secret(settings.data_dir / "platform_secret")
+    if not settings.platform_secret:
+        log.warning(
+            "platform_secret_unset",
+            why="FEIGE_PLATFORM_SECRET is not set: /api/integration/consumer-token refuses "
+            "every request until the marketplace's secret is configured",
+        )
 
 
 def build_context(settings: Settings, demo: bool = False) -> Context:
@@ -148,14 +171,15 @@ class FeigeApp:
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FeigeApp:
     settings = settings or Settings()
     configure_logging(settings)
+    prepare_data_dir(settings, demo)
     ctx = build_context(settings, demo=demo)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(migrate.upgrade, ctx.db.engine)
         await ctx.db.start()
         await ctx.broker.start()
+        ctx.broker.subscribe(REVOCATIONS_CHANNEL, ctx.revocations)
         if demo:
             logins = await ctx.db.write(seed_demo, ctx.clock())
             if logins:

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = ""  # empty: generated once and kept in data_dir/secret_key
-    platform_secret: str = "feige-platform-integration-secret"
+    # The HMAC secret the marketplace signs consumer tokens with. No default: while it is
+    # unset, consumer tokens cannot be minted (``--demo`` generates one into data_dir).
+    platform_secret: str = ""
     token_ttl_seconds: int = 12 * 3600
     log_level: str = "INFO"
     log_json: bool = False
@@ -108,17 +110,11 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def signing_key(self) -> str:
-        """The token signing key: the setting, or one generated on first use and kept."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            import secrets
+        """The token signing key: the setting, or one generated once into the data dir."""
+        if not self.secret_key:
+            from feige.store.private import generated_secret
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        self.secret_key = path.read_text().strip()
+            self.secret_key = generated_secret(self.data_dir / "secret_key")
         return self.secret_key
 
     @property

@@ -36,6 +36,24 @@ CATALOG: dict[str, tuple[str, str]] = {
         "消息未发送：违反平台规则 {clauses}",
         "Message not sent: it breaks platform rule {clauses}",
     ),
+    # --- accounts and tokens (docs/security.md) ---
+    "integration_not_configured": (
+        "平台集成未配置：请设置 FEIGE_PLATFORM_SECRET",
+        "The marketplace integration is not configured: set FEIGE_PLATFORM_SECRET",
+    ),
+    "token_revoked": ("登录已失效，请重新登录", "This sign-in was revoked; please sign in again"),
+    "username_unavailable": ("该用户名不可用，请换一个", "That username is not available"),
+    "outranked": (
+        "只能管理级别低于您的账号",
+        "You can only manage accounts of a lower rank than yours",
+    ),
+    "last_owner": ("店铺至少需要一位店主", "A shop needs at least one owner"),
+    "last_admin": ("平台至少需要一位管理员", "The platform needs at least one admin"),
+    "wrong_password": ("当前密码错误", "The current password is wrong"),
+    "agent_left_notice": (
+        "原客服已离开，正在为您安排其他客服",
+        "Your agent has left; we are finding you another one",
+    ),
     "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
     "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
     "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),

@@ -49,6 +49,7 @@ class Server:
     port: int = 0  # 0: a free one, chosen when the server binds
     overrides: dict[str, Any] = field(default_factory=dict)
     clock: Any = None
+    demo: bool = True
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -69,7 +70,7 @@ class Server:
         )
 
     def start(self) -> None:
-        self.app = create_app(self.settings(), demo=True)
+        self.app = create_app(self.settings(), demo=self.demo)
         if self.clock is not None:
             self.app.state.ctx.clock = self.clock
         config = uvicorn.Config(

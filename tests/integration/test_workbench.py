@@ -177,7 +177,7 @@ async def test_owner_manages_sub_accounts_and_routing(server: Server) -> None:
     r = await owner.post(
         "/api/shop/members", json={"username": "shop1_agent9", "password": "secret99"}
     )
-    assert r.status_code == 422 and r.json()["error"]["code"] == "duplicate"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "username_unavailable"
     nine = await login(server, "shop1_agent9", password="secret99")
     r = await nine.post("/api/shop/members", json={"username": "sneaky", "password": "secret99"})
     assert r.status_code == 403

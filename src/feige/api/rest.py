@@ -82,6 +82,25 @@ class MemberPatch(BaseModel):
     capacity: int | None = Field(default=None, ge=1, le=200)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=6, max_length=256)
+    role: Literal["agent", "manager", "owner"] | None = None
+
+
+class StaffIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=6, max_length=256)
+    display_name: str = Field(default="", max_length=64)
+    role: Literal["reviewer", "admin"] = "reviewer"
+
+
+class StaffPatch(BaseModel):
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=6, max_length=256)
+    role: Literal["reviewer", "admin"] | None = None
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=6, max_length=256)
 
 
 class SendIn(BaseModel):
@@ -126,6 +145,19 @@ async def demo_consumer(ctx: Ctx, body: DemoConsumerIn) -> Json:
 @router.get("/api/me", tags=["auth"])
 async def me(caller: Caller) -> Json:
     return accounts.principal_view(caller)
+
+
+@router.post("/api/me/password", tags=["auth"])
+async def change_password(ctx: Ctx, caller: Caller, body: PasswordIn) -> Json:
+    """Change your own password. Every other sign-in of the account ends (its sockets close);
+    the answer carries a new token for this one."""
+    return await accounts.change_password(ctx, caller, body.current_password, body.new_password)
+
+
+@router.post("/api/auth/logout-all", tags=["auth"])
+async def logout_all(ctx: Ctx, caller: Caller) -> Json:
+    """Sign out everywhere: every token of the account stops working, every socket closes."""
+    return await accounts.sign_out_everywhere(ctx, caller)
 
 
 # --- sessions -----------------------------------------------------------------------------------
@@ -274,8 +306,9 @@ async def add_member(ctx: Ctx, caller: Caller, body: MemberIn) -> Json:
 
 @router.patch("/api/shop/members/{member_id}", tags=["shop"])
 async def patch_member(ctx: Ctx, caller: Caller, member_id: int, body: MemberPatch) -> Json:
+    """Owner > manager > agent: a member changes only members of lower rank."""
     return await accounts.update_member(
-        ctx, caller, member_id, body.capacity, body.active, body.password
+        ctx, caller, member_id, body.capacity, body.active, body.password, body.role
     )
 
 
@@ -297,6 +330,24 @@ async def create_shop(ctx: Ctx, caller: Caller, body: ShopIn) -> Json:
     return await accounts.create_shop(
         ctx, caller, body.name, body.owner_username, body.owner_password
     )
+
+
+@router.get("/api/platform/staff", tags=["platform"])
+async def list_staff(ctx: Ctx, caller: Caller) -> list[Json]:
+    return await accounts.list_staff(ctx, caller)
+
+
+@router.post("/api/platform/staff", tags=["platform"])
+async def add_staff(ctx: Ctx, caller: Caller, body: StaffIn) -> Json:
+    return await accounts.add_staff(
+        ctx, caller, body.username, body.password, body.display_name, body.role
+    )
+
+
+@router.patch("/api/platform/staff/{staff_id}", tags=["platform"])
+async def patch_staff(ctx: Ctx, caller: Caller, staff_id: int, body: StaffPatch) -> Json:
+    """Admin > reviewer: an admin changes reviewers, or demotes itself (not the last admin)."""
+    return await accounts.update_staff(ctx, caller, staff_id, body.active, body.password, body.role)
 
 
 @router.get("/api/violations", tags=["compliance"])

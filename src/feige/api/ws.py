@@ -31,6 +31,11 @@ FRAME_COUNTERS = {
     op: FRAMES.labels(op) for op in ("send", "read", "typing", "resume", "ping", "other")
 }
 SENT = Counter("feige_messages_sent_total", "Messages committed through WebSockets")
+# A socket whose account was revoked (or whose token expired) is closed with this code: the
+# client must sign in again (docs/protocol.md).
+CLOSE_SIGNED_OUT = 4401
+# The event that revokes an account, as the broker carries it (services/accounts.revoke).
+REVOKED_EVENT = b'{"op":"event","type":"revoked"'
 
 
 class Connection:
@@ -41,8 +46,22 @@ class Connection:
         self.websocket = websocket
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.overflowed = False
+        self.signed_out: str | None = None  # why the account can no longer use this socket
+
+    def sign_out(self, reason: str) -> None:
+        """Close after what is queued, with the sign-in-again code; the reason is the last
+        frame the client receives."""
+        if self.signed_out is None:
+            self.signed_out = reason
+            error = Unauthenticated(reason)
+            self.queue.put_nowait(orjson.dumps({"op": "error", **error.to_dict()}))
+            self.queue.put_nowait(None)
 
     def deliver(self, payload: bytes) -> None:
+        if payload.startswith(REVOKED_EVENT):
+            self.queue.put_nowait(payload)
+            self.sign_out("token_revoked")
+            return
         if self.queue.qsize() >= OUTBOUND_QUEUE_LIMIT:
             self.overflowed = True
             self.queue.put_nowait(None)
@@ -68,7 +87,10 @@ class Connection:
                     batch.append(nxt)
                 payload = b"[" + b",".join(batch) + b"]"
             if payload is None:
-                await self.websocket.close(code=1013, reason="too slow; resume")
+                if self.signed_out is not None:
+                    await self.websocket.close(code=CLOSE_SIGNED_OUT, reason=self.signed_out)
+                else:
+                    await self.websocket.close(code=1013, reason="too slow; resume")
                 return
             await self.websocket.send_text(payload.decode())
 
@@ -148,8 +170,10 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         frame = _decode(first)
         if frame.get("op") != "auth":
             raise Unauthenticated()
-        lang = str(frame.get("lang") or lang)
-        principal = await accounts.authenticate(ctx, frame.get("token"))
+        if isinstance(frame.get("lang"), str):
+            lang = frame["lang"][:16]
+        grant = await accounts.verify_token(ctx, frame.get("token"))
+        principal = grant.principal
         resume = _resume_map(frame.get("resume"))
     except (TimeoutError, ServiceError) as exc:
         error = exc if isinstance(exc, ServiceError) else Unauthenticated()
@@ -167,6 +191,11 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     await ctx.presence.connected(principal.channel)
     SOCKETS.inc()
     pump = asyncio.create_task(conn.pump())
+    # The token's end is the socket's end, even if the client never sends another frame.
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, grant.expires_at - ctx.clock()), conn.sign_out, "token_expired"
+    )
+    account, token_version = principal.channel, principal.token_version
     in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
     send_lane = chat.SendLane()
     tasks: set[asyncio.Task[None]] = set()
@@ -222,6 +251,12 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
             except ServiceError as exc:
                 conn.send({"op": "error", **exc.to_dict(lang)})
                 continue
+            if ctx.revocations.is_revoked(account, token_version):
+                conn.sign_out("token_revoked")
+                break
+            if ctx.clock() >= grant.expires_at:
+                conn.sign_out("token_expired")
+                break
             op = str(frame.get("op"))
             (FRAME_COUNTERS.get(op) or FRAME_COUNTERS["other"]).inc()
             if op == "ping":
@@ -235,12 +270,15 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        expiry.cancel()
         for channel in channels:
             ctx.broker.unsubscribe(channel, conn)
         await ctx.presence.disconnected(principal.channel)
         SOCKETS.dec()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if conn.signed_out is not None:  # let the reason and the close frame go out
+            await asyncio.wait({pump}, timeout=5)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump

@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, help="Port (default 8000)."),
     ) -> None:
         """Start Feige: apply migrations and serve HTTP and WebSocket."""
+        import os
         import sys
 
         import uvicorn
@@ -23,6 +24,8 @@ def register(app: typer.Typer) -> None:
         # The writer thread releases the GIL on every SQLite call; a shorter switch interval
         # lets it back in sooner while the event loop is busy (docs/performance.md).
         sys.setswitchinterval(0.001)
+        # Whatever the server creates (database, logs, uploads, keys) is its user's alone.
+        os.umask(0o077)
         settings = Settings()
         application = create_app(settings, demo=demo)
         uvicorn.run(

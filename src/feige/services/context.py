@@ -13,9 +13,12 @@ from feige.config import Settings
 from feige.domain import SenderRole
 from feige.realtime.broker import Broker
 from feige.realtime.presence import Presence
+from feige.realtime.revocations import RevocationWatch
 from feige.store.db import Database
 
 PrincipalKind = Literal["staff", "member", "consumer"]
+# Every node listens here for revoked accounts (docs/security.md, "Revocation").
+REVOCATIONS_CHANNEL = "platform:revocations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,8 @@ class Principal:
     role: str
     name: str
     shop_id: int | None = None
+    # The account's token version when its token was issued (docs/security.md, "Revocation").
+    token_version: int = 0
 
     @property
     def channel(self) -> str:
@@ -71,6 +76,7 @@ class Context:
     clock: Callable[[], float] = time.time
     # session id → (shop id, consumer id): fixed for a session's life, so safe to remember.
     session_parties: dict[int, tuple[int, int]] = field(default_factory=dict)
+    revocations: RevocationWatch = field(default_factory=RevocationWatch)
 
     async def parties(self, session_id: int) -> tuple[int, int] | None:
         known = self.session_parties.get(session_id)

@@ -224,13 +224,49 @@ def route_new_session(
         assert decision.agent_id is not None
         assign(conn, outbox, session, shop, decision.agent_id, now)
         return
-    state = SessionState.QUEUED if decision.outcome is Outcome.QUEUE else SessionState.OFFLINE
-    session.update(state=state.value, wait_started_at=now)
-    repo.update_row(conn, sessions, session["id"], state=state.value, wait_started_at=now)
+    wait(conn, outbox, session, decision.outcome, settings, now)
+
+
+def wait(
+    conn: Connection,
+    outbox: Outbox,
+    session: Row,
+    outcome: Outcome,
+    settings: Any,
+    now: float,
+    left_by: int | None = None,
+) -> None:
+    """Nobody can take the session now: it queues (someone is online or on break) or waits
+    as an offline message, and the consumer is told which. ``left_by``: the agent who was
+    serving it, so that agent's client learns it is gone."""
+    state = SessionState.QUEUED if outcome is Outcome.QUEUE else SessionState.OFFLINE
+    session.update(agent_id=None, state=state.value, wait_started_at=now)
+    repo.update_row(
+        conn, sessions, session["id"], agent_id=None, state=state.value, wait_started_at=now
+    )
     record(conn, session, EventType(state.value), now)
-    push_session(outbox, session, state.value)
+    push_session(outbox, session, state.value, left_by)
     prompt = settings.queue_prompt if state is SessionState.QUEUED else settings.offline_prompt
     system_notice(conn, outbox, session, prompt, now)
+
+
+def move_to(conn: Connection, outbox: Outbox, session: Row, target: Row, now: float) -> None:
+    """Hand a served session to another agent of the shop (a transfer), telling the buyer."""
+    from_agent = session["agent_id"]
+    session["agent_id"] = target["id"]
+    repo.update_row(conn, sessions, session["id"], agent_id=target["id"])
+    record(
+        conn,
+        session,
+        EventType.TRANSFERRED,
+        now,
+        agent=str(target["id"]),
+        **{"from": str(from_agent)},
+    )
+    push_session(outbox, session, "transferred", from_agent)
+    system_notice(
+        conn, outbox, session, i18n.text("transferred_notice", agent=target["display_name"]), now
+    )
 
 
 def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
@@ -274,3 +310,27 @@ def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: floa
     record(conn, session, EventType.CLOSED, now)
     push_session(outbox, session, "closed")
     drain(conn, outbox, session["shop_id"], now)
+
+
+def hand_back(conn: Connection, outbox: Outbox, agent_id: int, settings: Any, now: float) -> int:
+    """An agent who can no longer sign in (deactivated) gives back every session it serves:
+    each goes to another agent of the shop, or waits in the queue (or as an offline message),
+    and its consumer is told. Nothing stays assigned to an account that cannot log in.
+    The agent must already be offline, so routing does not choose it again."""
+    handed = 0
+    for row in repo.assigned_sessions_of(conn, agent_id):
+        session = repo.session_by_id(conn, row["id"])
+        if session is None or session["state"] != SessionState.ASSIGNED:
+            continue
+        shop = repo.lock_shop(conn, session["shop_id"])
+        assert shop is not None
+        system_notice(conn, outbox, session, i18n.text("agent_left_notice"), now)
+        decision = receive(_loads(conn, session["shop_id"]), RoutingMode(shop["routing_mode"]))
+        target = repo.member_by_id(conn, decision.agent_id) if decision.agent_id else None
+        if target is not None:
+            repo.update_row(conn, members, target["id"], last_assigned_at=now)
+            move_to(conn, outbox, session, target, now)
+        else:
+            wait(conn, outbox, session, decision.outcome, settings, now, left_by=agent_id)
+        handed += 1
+    return handed

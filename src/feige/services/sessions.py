@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from feige import i18n
 from feige.domain import AgentStatus, EventType, FlagReason, SessionState
 from feige.routing import AgentLoad, can_go_offline, can_receive_transfer
 from feige.services import reception
@@ -203,21 +202,7 @@ def _transfer(
     repo.lock_shop(conn, session["shop_id"])
     if not can_receive_transfer(_agent_load(conn, target)):
         raise Invalid("agent_busy")
-    from_agent = session["agent_id"]
-    session["agent_id"] = target["id"]
-    repo.update_row(conn, sessions, session_id, agent_id=target["id"])
-    reception.record(
-        conn,
-        session,
-        EventType.TRANSFERRED,
-        now,
-        agent=str(target["id"]),
-        **{"from": str(from_agent)},
-    )
-    reception.push_session(outbox, session, "transferred", from_agent)
-    reception.system_notice(
-        conn, outbox, session, i18n.text("transferred_notice", agent=target["display_name"]), now
-    )
+    reception.move_to(conn, outbox, session, target, now)
     reception.drain(conn, outbox, session["shop_id"], now)
     return reception.session_view(session)
 

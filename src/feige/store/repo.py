@@ -83,6 +83,29 @@ def staff_by_id(conn: Connection, staff_id: int) -> Row | None:
     return _one(conn, select(staff).where(staff.c.id == staff_id))
 
 
+def list_staff(conn: Connection) -> list[Row]:
+    return _all(conn, select(staff).order_by(staff.c.id))
+
+
+def count_active(conn: Connection, table: Any, role: str, shop_id: int | None = None) -> int:
+    """Active accounts of one role (a shop's owners, the platform's admins)."""
+    stmt = select(func.count()).where(and_(table.c.role == role, table.c.active.is_(True)))
+    if shop_id is not None:
+        stmt = stmt.where(table.c.shop_id == shop_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def bump_token_version(conn: Connection, table: Any, account_id: int) -> int:
+    """Revoke every token issued so far; the new version goes into the next one."""
+    stmt = (
+        update(table)
+        .where(table.c.id == account_id)
+        .values(token_version=table.c.token_version + 1)
+        .returning(table.c.token_version)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
 def member_by_username(conn: Connection, username: str) -> Row | None:
     return _one(conn, select(members).where(members.c.username == username))
 
@@ -146,6 +169,16 @@ def agent_loads(conn: Connection, shop_id: int) -> list[Row]:
         members.c.display_name,
         open_count.label("open_sessions"),
     ).where(and_(members.c.shop_id == shop_id, members.c.active.is_(True)))
+    return _all(conn, stmt)
+
+
+def assigned_sessions_of(conn: Connection, agent_id: int) -> list[Row]:
+    """The sessions an agent is serving now, oldest first."""
+    stmt = (
+        select(sessions)
+        .where(and_(sessions.c.agent_id == agent_id, sessions.c.state == SessionState.ASSIGNED))
+        .order_by(sessions.c.id)
+    )
     return _all(conn, stmt)
 
 

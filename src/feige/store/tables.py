@@ -42,6 +42,7 @@ staff = Table(
     Column("password_hash", String(255), nullable=False),
     Column("role", String(16), nullable=False),
     Column("display_name", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
     # Bumped to revoke every token issued before (docs/security.md, "Revocation").
     Column("token_version", Integer, nullable=False, server_default=text("0")),
     Column("created_at", Double, nullable=False),

@@ -1,4 +1,4 @@
-"""account token versions
+"""account token versions, staff accounts that can be deactivated
 
 Revision ID: 0004
 Revises: 0003
@@ -6,7 +6,8 @@ Create Date: 2026-11-29 21:50:00
 
 Every account carries a token version, written into each token it is issued. Deactivation,
 a password or role change and "sign out everywhere" bump it, so every older token (and every
-socket opened with one) stops working at once (docs/security.md, "Revocation").
+socket opened with one) stops working at once (docs/security.md, "Revocation"). Platform
+staff can now be deactivated like shop members.
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ def upgrade() -> None:
                     "token_version", sa.Integer(), server_default=sa.text("0"), nullable=False
                 )
             )
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.drop_column("active")
     for table in ACCOUNT_TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("token_version")
