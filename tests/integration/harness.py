@@ -62,12 +62,12 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def settings(self) -> Settings:
-        return Settings(
-            data_dir=self.data_dir,
-            database_url=self.database_url,
-            secret_key="k" * 40,
-            **self.overrides,
-        )
+        values: dict[str, Any] = {
+            "data_dir": self.data_dir,
+            "database_url": self.database_url,
+            "secret_key": "k" * 40,
+        }
+        return Settings(**{**values, **self.overrides})
 
     def start(self) -> None:
         self.app = create_app(self.settings(), demo=self.demo)

@@ -58,6 +58,8 @@ class Connection:
             self.queue.put_nowait(None)
 
     def deliver(self, payload: bytes) -> None:
+        if self.signed_out is not None:
+            return  # closing: nothing after the reason
         if payload.startswith(REVOKED_EVENT):
             self.queue.put_nowait(payload)
             self.sign_out("token_revoked")
@@ -69,7 +71,8 @@ class Connection:
         self.queue.put_nowait(payload)
 
     def send(self, frame: dict[str, Any]) -> None:
-        self.queue.put_nowait(orjson.dumps(frame))
+        if self.signed_out is None:
+            self.queue.put_nowait(orjson.dumps(frame))
 
     async def pump(self) -> None:
         queue = self.queue

@@ -15,6 +15,7 @@ from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.sessions import visible_session
 from feige.store import repo
+from feige.store.private import write_private
 from feige.store.tables import quick_replies
 
 Row = dict[str, Any]
@@ -116,11 +117,7 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
     relative = Path("uploads") / str(session["shop_id"]) / f"{image_id}.{EXTENSIONS[content_type]}"
     target = ctx.settings.data_dir / relative
 
-    def store_file() -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-    await asyncio.to_thread(store_file)
+    await asyncio.to_thread(write_private, target, data)
     row = {
         "id": image_id,
         "shop_id": session["shop_id"],

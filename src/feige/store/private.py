@@ -17,8 +17,12 @@ FILE_MODE = 0o600
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and its parents) owner-only; tighten it if it exists looser."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``path`` and every missing parent owner-only (``mkdir(parents=True)`` gives
+    the parents the default mode); tighten ``path`` itself if it exists looser."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=DIR_MODE)
     if path.stat().st_mode & 0o077:
         path.chmod(DIR_MODE)
 
