@@ -150,7 +150,8 @@ def print_demo_logins(logins: list[dict[str, Any]]) -> None:
     print(f"员工与商家密码 / staff and member password: {DEMO_PASSWORD}")
     for entry in logins:
         print(f"  {entry['kind']:<9} {entry['username']:<16} {entry['who']}")
-    print('消费者演示登录 / consumer demo login: POST /api/auth/demo-consumer {"external_id": …}\n')
+    print('消费者演示登录 / consumer demo login: POST /api/auth/demo-consumer {"external_id": …}')
+    print("平台集成密钥 / platform secret for consumer tokens: <data dir>/platform_secret\n")
 
 
 class FeigeApp:
