@@ -82,6 +82,7 @@ class MemberPatch(BaseModel):
     capacity: int | None = Field(default=None, ge=1, le=200)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=6, max_length=256)
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class SendIn(BaseModel):
@@ -275,7 +276,7 @@ async def add_member(ctx: Ctx, caller: Caller, body: MemberIn) -> Json:
 @router.patch("/api/shop/members/{member_id}", tags=["shop"])
 async def patch_member(ctx: Ctx, caller: Caller, member_id: int, body: MemberPatch) -> Json:
     return await accounts.update_member(
-        ctx, caller, member_id, body.capacity, body.active, body.password
+        ctx, caller, member_id, body.capacity, body.active, body.password, body.display_name
     )
 
 

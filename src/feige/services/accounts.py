@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from feige import __version__
 from feige.domain import AgentStatus, MemberRole, RoutingMode
+from feige.services import compliance
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from feige.store import repo
@@ -238,6 +239,7 @@ async def create_shop(
     ctx: Context, actor: Principal, name: str, owner_username: str, owner_password: str
 ) -> dict[str, Any]:
     require_staff(actor, "admin")
+    compliance.require_clean(ctx, name=name)
     s = ctx.settings
     return await ctx.db.write(
         create_shop_sync,
@@ -275,6 +277,7 @@ async def create_member(
         raise Forbidden()
     if not (3 <= len(username) <= 64) or len(password) < 6:
         raise Invalid(detail="username / password")
+    compliance.require_clean(ctx, display_name=display_name or username)
     values = {
         "shop_id": shop_id,
         "username": username,
@@ -313,6 +316,7 @@ async def update_member(
     capacity: int | None,
     active: bool | None,
     password: str | None,
+    display_name: str | None = None,
 ) -> dict[str, Any]:
     shop_id = require_supervisor(actor)
     if active is False and member_id == actor.id:
@@ -328,6 +332,12 @@ async def update_member(
         if len(password) < 6:
             raise Invalid(detail="password")
         changes["password_hash"] = await asyncio.to_thread(hash_password, password)
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not 1 <= len(display_name) <= 64:
+            raise Invalid(detail="display_name 1–64")
+        compliance.require_clean(ctx, display_name=display_name)
+        changes["display_name"] = display_name
     return await ctx.db.write(_update_member_sync, shop_id, member_id, changes)
 
 
@@ -341,6 +351,7 @@ async def update_shop(
             raise Invalid(detail="routing_mode")
         changes["routing_mode"] = routing_mode
     if welcome_message is not None:
+        compliance.require_clean(ctx, welcome_message=welcome_message)
         changes["welcome_message"] = welcome_message or None
 
     def job(conn: Connection) -> dict[str, Any]:

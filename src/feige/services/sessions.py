@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from feige import i18n
 from feige.domain import AgentStatus, EventType, FlagReason, SessionState
 from feige.routing import AgentLoad, can_go_offline, can_receive_transfer
-from feige.services import reception
+from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import repo
@@ -191,6 +191,7 @@ def _transfer(
     session_id: int,
     to_agent: int,
     now: float,
+    moderator: Any = None,
 ) -> Row:
     session = _serving(conn, principal, session_id)
     if session["state"] != SessionState.ASSIGNED:
@@ -215,15 +216,18 @@ def _transfer(
         **{"from": str(from_agent)},
     )
     reception.push_session(outbox, session, "transferred", from_agent)
+    # The consumer reads the target's name: checked when saved, and again here for names
+    # stored before that check existed.
+    agent = compliance.shown_name(moderator, target)
     reception.system_notice(
-        conn, outbox, session, i18n.text("transferred_notice", agent=target["display_name"]), now
+        conn, outbox, session, i18n.text("transferred_notice", agent=agent), now
     )
     reception.drain(conn, outbox, session["shop_id"], now)
     return reception.session_view(session)
 
 
 async def transfer(ctx: Context, principal: Principal, session_id: int, to_agent: int) -> Row:
-    return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock())
+    return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock(), ctx.moderator)
 
 
 def _close(
