@@ -7,12 +7,15 @@ import asyncio
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import zxingcpp
+from alembic import command
 from PIL import Image
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
-from tests.integration.harness import Server, assigned_pair, login
+from feige.store.migrate import alembic_config
+from tests.integration.harness import Server, assigned_pair, fresh_database_url, login
 
 SHOP1 = 1
 
@@ -185,3 +188,16 @@ async def test_an_image_stored_before_scans_were_kept_is_scanned_at_its_first_se
         )
         assert (await agent_ws.expect(op="error", ref=ref))["code"] == "blocked"
     assert moderator.images_scanned == start + 1  # scanned at the first send, then kept
+
+
+def test_migration_0005_adds_and_removes_image_scans(tmp_path: Path) -> None:
+    engine = create_engine(fresh_database_url(tmp_path))
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "head")
+    assert "image_scans" in inspect(engine).get_table_names()
+    assert "sha256" in {c["name"] for c in inspect(engine).get_columns("images")}
+    command.downgrade(cfg, "0004")
+    assert "image_scans" not in inspect(engine).get_table_names()
+    assert "sha256" not in {c["name"] for c in inspect(engine).get_columns("images")}
+    command.upgrade(cfg, "head")
+    engine.dispose()
