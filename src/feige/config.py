@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     moderation_policy: dict[str, str] = Field(default_factory=dict)
     # Extra lexicon directories or files (same names as the packaged ones) and allow-lists.
     moderation_lexicon_paths: list[str] = Field(default_factory=list)
+    # --- consumer-visible content and image scans (docs/security.md) ----------------------
+    # Where card links (a product card's image_url) may point: these domains and their
+    # subdomains, http(s) only. Empty: the platform_domains.
+    card_url_domains: list[str] = Field(default_factory=list)
+    # An upload whose header declares more pixels is refused (422) before anything is decoded.
+    max_image_pixels: int = 40_000_000
+    # Image decodes and QR scans that may run at once per process (each in a worker thread).
+    image_scan_concurrency: int = 1
 
     @classmethod
     def settings_customise_sources(

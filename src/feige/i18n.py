@@ -54,6 +54,15 @@ CATALOG: dict[str, tuple[str, str]] = {
         "原客服已离开，正在为您安排其他客服",
         "Your agent has left; we are finding you another one",
     ),
+    # --- consumer-visible content (saved shop text, card links) -----------------------------
+    "content_refused": (
+        "内容未保存：{field} 违反平台规则 {clauses}",
+        "Not saved: {field} breaks platform rule {clauses}",
+    ),
+    "card_url_refused": (
+        "卡片链接必须指向平台自己的域名：{field}",
+        "Card links must point to the marketplace's own domains: {field}",
+    ),
     "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
     "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
     "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),

@@ -46,3 +46,18 @@ def test_software_and_garbage(mod: Moderator) -> None:
     assert mod.check_file(b"plain", "setup.exe").categories == ("misuse",)
     garbage = mod.check_image(b"not an image at all", role="buyer")
     assert garbage.action == A.REVIEW
+
+
+def test_a_scan_is_kept_and_judged_per_role_without_decoding_again(mod: Moderator) -> None:
+    """scan_image finds what is in the bytes, whoever sends them; judge_image applies the
+    policy for a role, so a stored scan answers every later send (docs/moderation.md)."""
+    data = png(qr_image("wxp://f2f0abc"))
+    before = mod.images_scanned
+    found = mod.scan_image(data)
+    assert mod.images_scanned == before + 1 and found.codes == ("wxp://f2f0abc",)
+    for role in ("buyer", "agent"):
+        assert mod.judge_image(found, role) == mod.check_image(data, role)
+    assert mod.images_scanned == before + 3  # check_image scans; judge_image never does
+    software = mod.scan_image(b"MZ\x90\x00" + b"\x00" * 100)
+    assert software.software == "windows executable" and not software.ok
+    assert mod.judge_image(software, "agent").categories == ("misuse",)

@@ -83,6 +83,7 @@ class MemberPatch(BaseModel):
     active: bool | None = None
     password: str | None = Field(default=None, min_length=6, max_length=256)
     role: Literal["agent", "manager", "owner"] | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class StaffIn(BaseModel):
@@ -308,7 +309,14 @@ async def add_member(ctx: Ctx, caller: Caller, body: MemberIn) -> Json:
 async def patch_member(ctx: Ctx, caller: Caller, member_id: int, body: MemberPatch) -> Json:
     """Owner > manager > agent: a member changes only members of lower rank."""
     return await accounts.update_member(
-        ctx, caller, member_id, body.capacity, body.active, body.password, body.role
+        ctx,
+        caller,
+        member_id,
+        body.capacity,
+        body.active,
+        body.password,
+        body.role,
+        body.display_name,
     )
 
 

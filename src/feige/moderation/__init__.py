@@ -11,6 +11,7 @@ from __future__ import annotations
 from feige.moderation.categories import CATEGORIES, CLAUSES, LABELS
 from feige.moderation.config import AGENT, BUYER, ModerationConfig, policy_role
 from feige.moderation.engine import Evidence, Moderator, Verdict
+from feige.moderation.image import ImageScan
 
 __all__ = [
     "AGENT",
@@ -19,6 +20,7 @@ __all__ = [
     "CLAUSES",
     "LABELS",
     "Evidence",
+    "ImageScan",
     "ModerationConfig",
     "Moderator",
     "Verdict",

@@ -17,7 +17,7 @@ from feige.domain import ModerationAction
 from feige.moderation import categories as cat
 from feige.moderation import detectors as d
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
-from feige.moderation.image import file_kind, scan
+from feige.moderation.image import ImageScan, file_kind, scan
 from feige.moderation.lexicon import Hit, Lexicon
 from feige.moderation.normalize import Views, collapse, tables, views
 from feige.moderation.spam import SpamHistory
@@ -225,6 +225,8 @@ class Moderator:
             self.config.spam_similarity,
             self.config.spam_repeats,
         )
+        #: Images decoded so far (scan_image): the CPU-heavy part, counted for tests and ops.
+        self.images_scanned = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -277,17 +279,31 @@ class Moderator:
         """Verdict for an image: any QR code is ``third_party.qr_code`` (2.2.3); a QR code
         carrying a payment link is also ``third_party.payment``; an executable or archive
         disguised as an image is ``misuse`` (2.2.10)."""
-        prole = policy_role(role)
+        return self.judge_image(self.scan_image(data), role)
+
+    def scan_image(self, data: bytes) -> ImageScan:
+        """Decode an image and find what is in it (QR codes, software), whatever the role: the
+        CPU-heavy half of :meth:`check_image`. Keep it and call :meth:`judge_image` per send."""
+        self.images_scanned += 1
         kind = file_kind(data)
         if kind is not None:
-            return self._decide([_Finding(cat.MISUSE, 0, 0, "file", match=kind)], prole, None)
-        result = scan(data, self.config.qr_try_harder, self.config.max_image_pixels)
-        if not result.ok:
+            return ImageScan(False, (), "", kind)
+        return scan(data, self.config.qr_try_harder, self.config.max_image_pixels)
+
+    def judge_image(self, found: ImageScan, role: str = BUYER) -> Verdict:
+        """The verdict for a scan already made (:meth:`scan_image`): the policy only, no
+        decoding, so it costs microseconds."""
+        prole = policy_role(role)
+        if found.software:
             return self._decide(
-                [_Finding(cat.MISUSE, 0, 0, "unreadable_image", True, result.error)], prole, None
+                [_Finding(cat.MISUSE, 0, 0, "file", match=found.software)], prole, None
             )
-        findings = [_Finding(cat.THIRD_PARTY_QR_CODE, 0, 0, "qr", match=c) for c in result.codes]
-        for code in result.codes:
+        if not found.ok:
+            return self._decide(
+                [_Finding(cat.MISUSE, 0, 0, "unreadable_image", True, found.error)], prole, None
+            )
+        findings = [_Finding(cat.THIRD_PARTY_QR_CODE, 0, 0, "qr", match=c) for c in found.codes]
+        for code in found.codes:
             low = code.lower()
             if low.startswith(("wxp://", "alipay", "https://qr.alipay.com", "upi://")) or any(
                 k in low for k in ("qr.alipay.com", "wx.tenpay.com", "payapp.weixin", "qr.95516")

@@ -39,9 +39,13 @@ def file_kind(data: bytes) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ImageScan:
+    """What an image holds, whoever sends it: the role-free half of an image check, so it can
+    be kept (keyed by the bytes' SHA-256) and judged again for every send without decoding."""
+
     ok: bool  # False: not a readable image
     codes: tuple[str, ...]  # decoded QR contents
     error: str = ""
+    software: str = ""  # the executable or archive format the bytes really are (file_kind)
 
 
 def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> ImageScan:

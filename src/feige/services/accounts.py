@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import jwt
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 
 from feige import __version__
 from feige.domain import AgentStatus, MemberRole, RoutingMode
-from feige.services import reception
+from feige.services import compliance, reception
 from feige.services.context import REVOCATIONS_CHANNEL, Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from feige.store import repo
@@ -284,6 +285,7 @@ async def create_shop(
     ctx: Context, actor: Principal, name: str, owner_username: str, owner_password: str
 ) -> dict[str, Any]:
     require_staff(actor, "admin")
+    compliance.require_clean(ctx, name=name)
     s = ctx.settings
     return await ctx.db.write(
         create_shop_sync,
@@ -321,6 +323,7 @@ async def create_member(
         raise Forbidden()
     if not (3 <= len(username) <= 64) or len(password) < 6:
         raise Invalid(detail="username / password")
+    compliance.require_clean(ctx, display_name=display_name or username)
     values = {
         "shop_id": shop_id,
         "username": username,
@@ -412,6 +415,7 @@ def _update_member_sync(
     member_id: int,
     changes: dict[str, Any],
     settings: Any,
+    moderator: Any,
     now: float,
 ) -> dict[str, Any]:
     row = repo.member_by_id(conn, member_id)
@@ -428,7 +432,9 @@ def _update_member_sync(
     if reason is not None:
         row["token_version"] = revoke(conn, outbox, "member", member_id, reason)
     if reason == "deactivated":
-        reception.hand_back(conn, outbox, member_id, settings, now)
+        reception.hand_back(
+            conn, outbox, member_id, settings, now, partial(compliance.shown_name, moderator)
+        )
         outbox.add(
             (f"member:{member_id}", f"shop:{row['shop_id']}:supervisors"),
             {"type": "agent_status", "agent_id": member_id, "status": AgentStatus.OFFLINE.value},
@@ -463,14 +469,29 @@ async def update_member(
     active: bool | None,
     password: str | None,
     role: str | None = None,
+    display_name: str | None = None,
 ) -> dict[str, Any]:
-    """A supervisor changes a member of lower rank: capacity, role, active, password. A
-    deactivated member's open sessions go back to routing, and its sockets close."""
+    """A supervisor changes a member of lower rank: capacity, role, active, password,
+    display name. A deactivated member's open sessions go back to routing, and its sockets
+    close."""
     require_supervisor(actor)
     changes = await _member_changes(capacity, active, password, role)
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not 1 <= len(display_name) <= 64:
+            raise Invalid(detail="display_name 1–64")
+        compliance.require_clean(ctx, display_name=display_name)
+        changes["display_name"] = display_name
     outbox = Outbox()
     result: dict[str, Any] = await ctx.db.write(
-        _update_member_sync, outbox, actor, member_id, changes, ctx.settings, ctx.clock()
+        _update_member_sync,
+        outbox,
+        actor,
+        member_id,
+        changes,
+        ctx.settings,
+        ctx.moderator,
+        ctx.clock(),
     )
     await ctx.publish(outbox)
     return result
@@ -598,6 +619,7 @@ async def update_shop(
             raise Invalid(detail="routing_mode")
         changes["routing_mode"] = routing_mode
     if welcome_message is not None:
+        compliance.require_clean(ctx, welcome_message=welcome_message)
         changes["welcome_message"] = welcome_message or None
 
     def job(conn: Connection) -> dict[str, Any]:

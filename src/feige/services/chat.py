@@ -101,6 +101,8 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "content"
             raise Invalid("malformed", detail=f"{where}: {first['msg']}") from exc
+        if kind in compliance.CARD_KINDS:
+            compliance.check_card_urls(ctx.settings, checked, "content")
     session_id, shop_id = frame.get("session_id"), frame.get("shop_id")
     if not (_is_id(session_id) or _is_id(shop_id)):
         raise Invalid("malformed", detail="session_id or shop_id required")
@@ -110,6 +112,7 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
     entry_card = frame.get("entry_card")
     if entry_card is not None:
         entry_card = _validate_entry_card(entry_card)
+        compliance.check_card_urls(ctx.settings, entry_card, "entry_card")
     return Outgoing(
         client_id,
         kind,
@@ -214,7 +217,7 @@ def _blocked(
             message_id=None,
             principal=principal,
             verdict=verdict,
-            original={"kind": out.kind, **out.content},
+            original=compliance.original_of(out),
             now=now,
             client_id=out.client_id,
         )
@@ -249,7 +252,8 @@ def _send(
                 raise Forbidden("blacklisted")
         else:
             assert out.shop_id is not None
-            session = _open_session(conn, outbox, principal.id, out.shop_id, out, settings, now)
+            opening = compliance.delivered_opening(out, verdict)  # its entry card, checked
+            session = _open_session(conn, outbox, principal.id, out.shop_id, opening, settings, now)
     else:
         if out.session_id is None:
             raise Invalid("malformed", detail="session_id required")
@@ -271,13 +275,9 @@ def _send(
         repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
     content = out.content
     flagged = verdict is not None and verdict.action is not ModerationAction.ALLOW
-    if (
-        flagged
-        and out.kind == MessageKind.TEXT
-        and verdict is not None
-        and verdict.text is not None
-    ):
-        content = {**content, "text": verdict.text}  # masked: the original is for reviewers
+    if flagged and verdict is not None and verdict.text is not None:
+        # Masked (text or card fields): the original is for reviewers.
+        content = compliance.delivered_content(out, verdict)
     message = reception.append_message(
         conn,
         outbox,
@@ -299,7 +299,7 @@ def _send(
             message_id=message["id"],
             principal=principal,
             verdict=verdict,
-            original={"kind": out.kind, **out.content},
+            original=compliance.original_of(out),
             now=now,
         )
         ack["moderation"] = {"action": verdict.action.value, "clauses": list(verdict.clauses)}

@@ -77,6 +77,8 @@ class Context:
     # session id → (shop id, consumer id): fixed for a session's life, so safe to remember.
     session_parties: dict[int, tuple[int, int]] = field(default_factory=dict)
     revocations: RevocationWatch = field(default_factory=RevocationWatch)
+    # Image scans running now and how many may run at once (compliance.scan_gate).
+    image_scan_gate: Any = None
 
     async def parties(self, session_id: int) -> tuple[int, int] | None:
         known = self.session_parties.get(session_id)

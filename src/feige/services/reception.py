@@ -6,6 +6,7 @@ interfaces.md vocabulary and put the resulting client events in the outbox.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection
@@ -250,8 +251,11 @@ def wait(
     system_notice(conn, outbox, session, prompt, now)
 
 
-def move_to(conn: Connection, outbox: Outbox, session: Row, target: Row, now: float) -> None:
-    """Hand a served session to another agent of the shop (a transfer), telling the buyer."""
+def move_to(
+    conn: Connection, outbox: Outbox, session: Row, target: Row, shown_name: str, now: float
+) -> None:
+    """Hand a served session to another agent of the shop (a transfer), telling the buyer
+    the new agent's name as a consumer may read it (``compliance.shown_name``)."""
     from_agent = session["agent_id"]
     session["agent_id"] = target["id"]
     repo.update_row(conn, sessions, session["id"], agent_id=target["id"])
@@ -264,9 +268,7 @@ def move_to(conn: Connection, outbox: Outbox, session: Row, target: Row, now: fl
         **{"from": str(from_agent)},
     )
     push_session(outbox, session, "transferred", from_agent)
-    system_notice(
-        conn, outbox, session, i18n.text("transferred_notice", agent=target["display_name"]), now
-    )
+    system_notice(conn, outbox, session, i18n.text("transferred_notice", agent=shown_name), now)
 
 
 def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
@@ -312,7 +314,14 @@ def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: floa
     drain(conn, outbox, session["shop_id"], now)
 
 
-def hand_back(conn: Connection, outbox: Outbox, agent_id: int, settings: Any, now: float) -> int:
+def hand_back(
+    conn: Connection,
+    outbox: Outbox,
+    agent_id: int,
+    settings: Any,
+    now: float,
+    shown_name: Callable[[Row], str],
+) -> int:
     """An agent who can no longer sign in (deactivated) gives back every session it serves:
     each goes to another agent of the shop, or waits in the queue (or as an offline message),
     and its consumer is told. Nothing stays assigned to an account that cannot log in.
@@ -329,7 +338,7 @@ def hand_back(conn: Connection, outbox: Outbox, agent_id: int, settings: Any, no
         target = repo.member_by_id(conn, decision.agent_id) if decision.agent_id else None
         if target is not None:
             repo.update_row(conn, members, target["id"], last_assigned_at=now)
-            move_to(conn, outbox, session, target, now)
+            move_to(conn, outbox, session, target, shown_name(target), now)
         else:
             wait(conn, outbox, session, decision.outcome, settings, now, left_by=agent_id)
         handed += 1

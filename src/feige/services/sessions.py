@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from feige.domain import AgentStatus, EventType, FlagReason, SessionState
 from feige.routing import AgentLoad, can_go_offline, can_receive_transfer
-from feige.services import reception
+from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import repo
@@ -190,6 +190,7 @@ def _transfer(
     session_id: int,
     to_agent: int,
     now: float,
+    moderator: Any = None,
 ) -> Row:
     session = _serving(conn, principal, session_id)
     if session["state"] != SessionState.ASSIGNED:
@@ -202,13 +203,15 @@ def _transfer(
     repo.lock_shop(conn, session["shop_id"])
     if not can_receive_transfer(_agent_load(conn, target)):
         raise Invalid("agent_busy")
-    reception.move_to(conn, outbox, session, target, now)
+    # The consumer reads the target's name: checked when saved, and again here for names
+    # stored before that check existed.
+    reception.move_to(conn, outbox, session, target, compliance.shown_name(moderator, target), now)
     reception.drain(conn, outbox, session["shop_id"], now)
     return reception.session_view(session)
 
 
 async def transfer(ctx: Context, principal: Principal, session_id: int, to_agent: int) -> Row:
-    return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock())
+    return await _run(ctx, _transfer, principal, session_id, to_agent, ctx.clock(), ctx.moderator)
 
 
 def _close(

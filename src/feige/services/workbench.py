@@ -8,9 +8,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy import Connection
 
+from feige.services import compliance
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.sessions import visible_session
@@ -55,6 +56,7 @@ async def create_quick_reply(
     title, content = title.strip(), content.strip()
     if not (1 <= len(title) <= 64) or not (1 <= len(content) <= ctx.settings.max_text_chars):
         raise Invalid(detail="title / content")
+    compliance.require_clean(ctx, title=title, content=content)
     values = {
         "shop_id": shop_id,
         "member_id": principal.id if scope == "personal" else None,
@@ -90,29 +92,52 @@ async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) 
     await ctx.db.write(job)
 
 
-def sniff_image(data: bytes, allowed: list[str]) -> tuple[str, int, int]:
-    """The real type and size of an upload, whatever its name or header claims."""
+def sniff_image(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, int, int]:
+    """The real type and size of an upload, whatever its name or header claims. Only the
+    header is read: dimensions beyond ``max_pixels`` are refused before any pixel is
+    decoded (a small file can declare a 20000×20000 image, a decompression bomb)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             content_type = PIL_FORMATS.get(img.format or "")
             width, height = img.size
+            if width * height > max_pixels:
+                raise Invalid(
+                    "bad_image", detail=f"{width}×{height} pixels, more than {max_pixels:,}"
+                )
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:  # beyond Pillow's own limit
+        raise Invalid("bad_image", detail=f"too many pixels (limit {max_pixels:,})") from exc
+    except Invalid:
+        raise
+    except Exception as exc:  # Pillow raises many kinds of error for bad input
         raise Invalid("bad_image", detail="not an image") from exc
     if content_type is None or content_type not in allowed:
         raise Invalid("bad_image", detail=f"type {content_type or 'unknown'}")
     return content_type, width, height
 
 
+def _inspect(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, int, int, str]:
+    """Type, size and SHA-256 of an upload: CPU work, run in a worker thread."""
+    content_type, width, height = sniff_image(data, allowed, max_pixels)
+    return content_type, width, height, compliance.sha256_of(data)
+
+
 async def upload_image(ctx: Context, principal: Principal, session_id: int, data: bytes) -> Row:
-    """Store an image for a session; sending it is a separate ``image`` message."""
+    """Store an image for a session; sending it is a separate ``image`` message. The image
+    is scanned here, once per distinct bytes (compliance.image_scan), not at every send."""
     if principal.kind == "staff":
         raise Forbidden()
     limit = ctx.settings.max_image_bytes
     if len(data) > limit:
         raise Invalid("too_large", limit=f"{limit // 1024} KiB")
-    content_type, width, height = sniff_image(data, ctx.settings.image_types)
+    content_type, width, height, digest = await asyncio.to_thread(
+        _inspect, data, ctx.settings.image_types, ctx.settings.max_image_pixels
+    )
     session = await ctx.db.read(visible_session, principal, session_id)
+    if ctx.moderator is not None:
+        found = await compliance.image_scan(ctx, data, digest)
+        if not found.ok:
+            raise Invalid("bad_image", detail="cannot be decoded")
     image_id = secrets.token_hex(16)
     relative = Path("uploads") / str(session["shop_id"]) / f"{image_id}.{EXTENSIONS[content_type]}"
     target = ctx.settings.data_dir / relative
@@ -130,6 +155,7 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
         "height": height,
         "path": relative.as_posix(),
         "created_at": ctx.clock(),
+        "sha256": digest,
     }
     await ctx.db.write(lambda conn: repo.insert_image(conn, **row))
     return {k: row[k] for k in ("id", "content_type", "size", "width", "height")}

@@ -16,6 +16,7 @@ from feige.domain import AgentStatus, SenderRole, SessionState
 from feige.store.tables import (
     blacklist,
     consumers,
+    image_scans,
     images,
     members,
     messages,
@@ -534,6 +535,45 @@ def image_by_id(conn: Connection, image_id: str) -> Row | None:
 
 def insert_image(conn: Connection, **values: Any) -> None:
     conn.execute(insert(images).values(**values))
+
+
+def image_scan(conn: Connection, sha256: str) -> Row | None:
+    """The stored scan of these bytes (image_scans), or None."""
+    return _one(conn, select(image_scans).where(image_scans.c.sha256 == sha256))
+
+
+def image_with_scan(conn: Connection, image_id: str) -> Row | None:
+    """An image row with its scan's columns (``scan_sha256`` is None when it has none)."""
+    stmt = (
+        select(
+            images,
+            image_scans.c.sha256.label("scan_sha256"),
+            image_scans.c.readable,
+            image_scans.c.codes,
+            image_scans.c.error,
+            image_scans.c.software,
+        )
+        .select_from(images.outerjoin(image_scans, image_scans.c.sha256 == images.c.sha256))
+        .where(images.c.id == image_id)
+    )
+    return _one(conn, stmt)
+
+
+def save_image_scan(conn: Connection, **values: Any) -> None:
+    """Keep a scan; the same bytes scanned twice at once (or on another node) keep the first.
+    The statement is the same on SQLite and PostgreSQL (both have ON CONFLICT DO NOTHING)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt: Any
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(image_scans).values(**values).on_conflict_do_nothing()
+    else:
+        stmt = sqlite.insert(image_scans).values(**values).on_conflict_do_nothing()
+    conn.execute(stmt)
+
+
+def set_image_sha256(conn: Connection, image_id: str, sha256: str) -> None:
+    conn.execute(update(images).where(images.c.id == image_id).values(sha256=sha256))
 
 
 def set_member_status(conn: Connection, member_id: int, status: AgentStatus) -> None:

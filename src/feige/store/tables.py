@@ -219,6 +219,21 @@ images = Table(
     Column("height", Integer, nullable=False),
     Column("path", String(255), nullable=False),
     Column("created_at", Double, nullable=False),
+    # The bytes' SHA-256: the key of their scan in image_scans (NULL before migration 0005).
+    Column("sha256", String(64), nullable=True),
+)
+
+# What an image holds (QR codes, software), found once per distinct bytes at upload and
+# judged again per send and role without decoding (docs/moderation.md, "Images").
+image_scans = Table(
+    "image_scans",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("readable", Boolean, nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("error", String(200), nullable=False),
+    Column("software", String(64), nullable=False),
+    Column("scanned_at", Double, nullable=False),
 )
 
 # --- compliance (rules.md §8–9) and assessment (rules.md §3, §5) ----------------------------
