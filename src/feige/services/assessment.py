@@ -32,6 +32,7 @@ from feige.metrics import (
     result_document,
     summarize_session,
 )
+from feige.metrics.timeutil import us_to_datetime
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import assessments as store
@@ -61,7 +62,8 @@ def _us(ts: float) -> int:
 
 def _event(row: Row, tz: ZoneInfo) -> Event:
     data = row["data"] or {}
-    ts = datetime.fromtimestamp(0, tz) + timedelta(microseconds=_us(row["ts"]))
+    # Each instant converted on its own: the zone's offset at that instant, not in 1970.
+    ts = us_to_datetime(_us(row["ts"]), tz)
     type_ = EventType(row["type"])
     role = SenderRole(data["role"]) if "role" in data else None
     reason = FlagReason(data["reason"]) if "reason" in data else None
@@ -283,12 +285,24 @@ async def run_weekly(ctx: Context, week_name: str | None = None) -> dict[str, An
     return result
 
 
+def last_due_week(now: float, settings: Any) -> str:
+    """The week whose run was last due at or before ``now``: the week before the latest
+    Tuesday 02:00 that has passed. Started on a Monday, a server catches up on the week
+    before last, not on the week that just ended: Monday's late ratings and reports still
+    belong to that one, and its own run is due on Tuesday (rules §1)."""
+    s = settings
+    coming = next_run_after(now, s.assessment_run_weekday, s.assessment_run_time, s.timezone)
+    tz = ZoneInfo(s.timezone)
+    due = (datetime.fromtimestamp(coming, tz) - timedelta(days=7)).timestamp()
+    return last_finished_week(due, metrics_config(s))
+
+
 async def scheduler(ctx: Context) -> None:
-    """Catch up on the last finished week at start, then wake every Tuesday 02:00."""
+    """Catch up on a run that was due and missed, then wake every Tuesday 02:00."""
     s = ctx.settings
     while True:
         try:
-            await run_weekly(ctx)
+            await run_weekly(ctx, last_due_week(ctx.clock(), s))
         except Exception:
             log.exception("weekly_assessment_failed")
         wake = next_run_after(
