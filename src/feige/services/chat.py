@@ -7,6 +7,7 @@ sequence number, session event) → ack after commit → publish to every socket
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from feige.domain import Entry, MessageKind, ModerationAction, SessionState
 from feige.moderation import Verdict
 from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
-from feige.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from feige.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from feige.services.sessions import visible_session
 from feige.store import repo
 from feige.store.tables import sessions
@@ -27,6 +28,31 @@ Row = dict[str, Any]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _invisible_characters() -> str:
+    """Whitespace, control and format characters (zero-width spaces and joiners, bidi marks,
+    the BOM, tag characters) and the Hangul fillers: a text made only of these shows nothing,
+    so it counts as blank."""
+    ranges = (range(0x10000), range(0x1D173, 0x1D17B), range(0xE0000, 0xE0080))
+    chars = [
+        chr(cp)
+        for r in ranges
+        for cp in r
+        if chr(cp).isspace() or unicodedata.category(chr(cp)) in ("Cc", "Cf")
+    ]
+    return "".join(chars) + "\u115f\u1160\u3164\uffa0\u2800"
+
+
+INVISIBLE = _invisible_characters()
+_INVISIBLE_SET = frozenset(INVISIBLE)
+
+
+def is_blank(text: str) -> bool:
+    """Nothing visible: empty, or only whitespace, control and zero-width characters.
+    Ordinary text is decided by its first character after the plain strip."""
+    text = text.strip()
+    return not text or (text[0] in _INVISIBLE_SET and not text.strip(INVISIBLE))
 
 
 class TextContent(_Strict):
@@ -91,8 +117,10 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
         # The common case, checked without a model: one non-blank string within the limit.
         if len(text) > ctx.settings.max_text_chars:
             raise Invalid("too_large", limit=ctx.settings.max_text_chars)
-        if not text.strip():
+        if is_blank(text):
             raise Invalid("malformed", detail="empty text")
+        if "\x00" in text:
+            raise Invalid("malformed", detail="NUL character in text")
         checked: dict[str, Any] = {"text": text}
     else:
         try:
@@ -225,6 +253,35 @@ def _blocked(
     }
 
 
+def _is_resend(conn: Connection, earlier: Row, out: Outgoing) -> bool:
+    """Is ``out`` the message stored as ``earlier`` sent again (same target, kind and
+    content), rather than a new message that reuses its client id? Only runs when the client
+    id was seen before, so the message path pays nothing for it."""
+    if earlier["kind"] != out.kind:
+        return False
+    if out.session_id is not None:
+        if earlier["session_id"] != out.session_id:
+            return False
+    else:
+        session = repo.session_by_id(conn, earlier["session_id"])
+        if session is None or session["shop_id"] != out.shop_id:
+            return False
+    stored = earlier["content"]
+    if stored == out.content:
+        return True
+    # A masked text was stored with '*' over the masked characters (moderation keeps the
+    # length): the same text sent again matches everywhere else.
+    text, stored_text = out.content.get("text"), stored.get("text")
+    return (
+        out.kind == MessageKind.TEXT
+        and isinstance(text, str)
+        and isinstance(stored_text, str)
+        and stored.keys() == out.content.keys()
+        and len(text) == len(stored_text)
+        and all(a == b or b == "*" for a, b in zip(text, stored_text, strict=True))
+    )
+
+
 def _send(
     conn: Connection,
     outbox: Outbox,
@@ -237,6 +294,8 @@ def _send(
     role = principal.sender_role
     earlier = repo.message_by_client_id(conn, role.value, principal.id, out.client_id)
     if earlier is not None:
+        if not _is_resend(conn, earlier, out):
+            raise Conflict("idempotency_conflict", client_id=out.client_id)
         return ack_view(earlier, duplicate=True)
     if verdict is not None and verdict.action is ModerationAction.BLOCK:
         return _blocked(conn, outbox, principal, out, verdict, now)
@@ -407,10 +466,11 @@ async def history(
 
 
 async def missed(
-    ctx: Context, principal: Principal, wanted: dict[int, int], limit: int = 1000
-) -> list[Row]:
-    """What a reconnecting client missed, per session after the seq it has; unknown or
-    foreign sessions are skipped silently (the client asked; it learns nothing)."""
+    ctx: Context, principal: Principal, wanted: dict[int, int], limit: int
+) -> tuple[list[Row], bool]:
+    """What a reconnecting client missed, per session after the seq it has, at most ``limit``
+    messages and whether there are more; unknown or foreign sessions are skipped silently (the
+    client asked; it learns nothing)."""
 
     def job(conn: Connection) -> list[Row]:
         pairs: list[tuple[int, int]] = []
@@ -420,6 +480,7 @@ async def missed(
             except ServiceError:
                 continue
             pairs.append((session_id, after))
-        return repo.messages_after(conn, pairs, limit)
+        return repo.messages_after(conn, pairs, limit + 1)
 
-    return [reception.message_view(m) for m in await ctx.db.read(job)]
+    rows = await ctx.db.read(job)
+    return [reception.message_view(m) for m in rows[:limit]], len(rows) > limit

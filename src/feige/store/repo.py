@@ -303,10 +303,13 @@ def messages_page(
 
 
 def messages_after(conn: Connection, wanted: Sequence[tuple[int, int]], limit: int) -> list[Row]:
-    """Messages after a given seq for each session, for resume; ordered per session."""
+    """Messages after a given seq for each session, for resume; ordered per session, at most
+    ``limit`` in all (not per session: a long resume map must not multiply the reply)."""
     out: list[Row] = []
     for session_id, after in wanted:
-        out.extend(messages_page(conn, session_id, after, None, limit))
+        if len(out) >= limit:
+            break
+        out.extend(messages_page(conn, session_id, after, None, limit - len(out)))
     return out
 
 
