@@ -31,6 +31,9 @@ FRAME_COUNTERS = {
     op: FRAMES.labels(op) for op in ("send", "read", "typing", "resume", "ping", "other")
 }
 SENT = Counter("feige_messages_sent_total", "Messages committed through WebSockets")
+TOO_SLOW = Counter(
+    "feige_ws_closed_too_slow_total", "Sockets closed (4008) for falling behind their outbound limit"
+)
 
 
 # Close codes of our own (4000–4999); docs/protocol.md lists them.
@@ -68,6 +71,7 @@ class Connection:
             return
         queued = self.queued_bytes + len(payload)
         if queued > self.max_bytes or self.queue.qsize() >= self.max_frames:
+            TOO_SLOW.inc()
             self.close(CLOSE_TOO_SLOW, "too slow; resume")
             return
         self.queued_bytes = queued
