@@ -26,9 +26,7 @@ LIMITS = {
 
 @pytest.fixture
 def small_server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(
-        tmp_path, fresh_database_url(tmp_path), overrides=LIMITS, send_buffer_bytes=4096
-    )
+    srv = Server(tmp_path, fresh_database_url(tmp_path), overrides=LIMITS, send_buffer_bytes=4096)
     srv.start()
     yield srv
     srv.stop()
@@ -98,7 +96,7 @@ async def test_a_reader_that_falls_behind_is_closed_with_4008_and_resumes(
 
 
 async def test_resume_replies_come_in_pages(small_server: Server) -> None:
-    agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(small_server, "c-pages")
+    _agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(small_server, "c-pages")
     for i in range(11):
         await agent_ws.send_text(f"p{i}", f"第{i}条", session_id=sid)
     last = (await buyer.ok("GET", f"/api/sessions/{sid}"))["last_seq"]
@@ -122,7 +120,7 @@ async def test_resume_replies_come_in_pages(small_server: Server) -> None:
 
 
 async def test_resume_maps_are_checked(small_server: Server) -> None:
-    _agent, buyer, _agent_ws, buyer_ws, sid = await assigned_pair(small_server, "c-keys")
+    _agent, _buyer, _agent_ws, buyer_ws, sid = await assigned_pair(small_server, "c-keys")
     bad = [
         {"99999999999999999999": 0},
         {"-1": 0},

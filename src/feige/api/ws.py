@@ -32,7 +32,8 @@ FRAME_COUNTERS = {
 }
 SENT = Counter("feige_messages_sent_total", "Messages committed through WebSockets")
 TOO_SLOW = Counter(
-    "feige_ws_closed_too_slow_total", "Sockets closed (4008) for falling behind their outbound limit"
+    "feige_ws_closed_too_slow_total",
+    "Sockets closed (4008) for falling behind their outbound limit",
 )
 
 

@@ -266,20 +266,13 @@ def _is_resend(conn: Connection, earlier: Row, out: Outgoing) -> bool:
         session = repo.session_by_id(conn, earlier["session_id"])
         if session is None or session["shop_id"] != out.shop_id:
             return False
-    stored = earlier["content"]
-    if stored == out.content:
+    if earlier["content"] == out.content:
         return True
-    # A masked text was stored with '*' over the masked characters (moderation keeps the
-    # length): the same text sent again matches everywhere else.
-    text, stored_text = out.content.get("text"), stored.get("text")
-    return (
-        out.kind == MessageKind.TEXT
-        and isinstance(text, str)
-        and isinstance(stored_text, str)
-        and stored.keys() == out.content.keys()
-        and len(text) == len(stored_text)
-        and all(a == b or b == "*" for a, b in zip(text, stored_text, strict=True))
+    # Stored masked: compare with the original the violation record keeps for reviewers.
+    original = repo.masked_original(
+        conn, earlier["sender_role"], earlier["sender_id"], out.client_id, earlier["id"]
     )
+    return original is not None and original == {"kind": out.kind, **out.content}
 
 
 def _send(
@@ -360,6 +353,7 @@ def _send(
             verdict=verdict,
             original={"kind": out.kind, **out.content},
             now=now,
+            client_id=out.client_id,  # a resend finds the original here (_is_resend)
         )
         ack["moderation"] = {"action": verdict.action.value, "clauses": list(verdict.clauses)}
     return ack

@@ -528,6 +528,20 @@ def blocked_before(conn: Connection, sender_role: str, sender_id: int, client_id
     return conn.execute(stmt).first() is not None
 
 
+def masked_original(
+    conn: Connection, sender_role: str, sender_id: int, client_id: str, message_id: int
+) -> Any:
+    """What the sender wrote, for a message stored masked (kept for reviewers), or None."""
+    stmt = select(violations.c.original).where(
+        violations.c.sender_role == sender_role,
+        violations.c.sender_id == sender_id,
+        violations.c.client_id == client_id,
+        violations.c.message_id == message_id,
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else row[0]
+
+
 def list_violations(
     conn: Connection, status: str | None, shop_id: int | None, limit: int
 ) -> list[Row]:
