@@ -256,6 +256,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
 
     async def handle(frame: dict[str, Any]) -> None:
         op = frame.get("op")
+        op = op if isinstance(op, str) and len(op) <= 32 else str(op)[:32]
         ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             if op == "send":
@@ -269,7 +270,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
                 wanted = _resume_map(frame.get("resume"), ctx.settings.ws_resume_max_sessions)
                 await _resume(ctx, conn, principal, wanted)
             else:
-                raise ServiceError("unknown_op", op=str(op)[:32])
+                raise ServiceError("unknown_op", op=op)
         except ServiceError as exc:
             conn.send({"op": "error", "ref": ref, "for": op, **exc.to_dict(lang)})
         except Exception:

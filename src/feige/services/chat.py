@@ -107,7 +107,7 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise Invalid("malformed", detail="client_id: 1–64 characters")
     kind = frame.get("kind")
-    if kind not in CONTENT_MODELS:
+    if not isinstance(kind, str) or kind not in CONTENT_MODELS:
         raise Invalid("unknown_kind", kind=str(kind)[:32])
     content = frame.get("content")
     if not isinstance(content, dict):
@@ -133,7 +133,7 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
     if not (_is_id(session_id) or _is_id(shop_id)):
         raise Invalid("malformed", detail="session_id or shop_id required")
     entry = frame.get("entry", Entry.DIRECT.value)
-    if entry not in ENTRIES:
+    if not isinstance(entry, str) or entry not in ENTRIES:
         raise Invalid("malformed", detail="entry")
     entry_card = frame.get("entry_card")
     if entry_card is not None:
