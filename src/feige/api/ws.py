@@ -39,8 +39,8 @@ TOO_SLOW = Counter(
 
 # Close codes of our own (4000–4999); docs/protocol.md lists them.
 CLOSE_TOO_SLOW = 4008
-# How long a connection closed for falling behind may take to flush what it already queued
-# before the close frame; past that it is dropped.
+# How long a closing connection may take to finish the frame it is sending and send its close
+# frame (a client that reads nothing never lets it); past that it is dropped.
 CLOSE_GRACE_SECONDS = 10.0
 
 
@@ -63,17 +63,12 @@ class Connection:
         self.close_code = 1000
         self.close_reason = ""
 
-    @property
-    def overflowed(self) -> bool:
-        return self.close_code == CLOSE_TOO_SLOW
-
     def deliver(self, payload: bytes) -> None:
-        if self.closing:
-            return
         queued = self.queued_bytes + len(payload)
         if queued > self.max_bytes or self.queue.qsize() >= self.max_frames:
-            TOO_SLOW.inc()
-            self.close(CLOSE_TOO_SLOW, "too slow; resume")
+            if not self.closing:  # a closing connection has max_bytes -1: nothing fits
+                TOO_SLOW.inc()
+                self.close(CLOSE_TOO_SLOW, "too slow; resume")
             return
         self.queued_bytes = queued
         self.queue.put_nowait(payload)
@@ -87,6 +82,7 @@ class Connection:
         if self.closing:
             return
         self.closing = True
+        self.max_bytes = -1
         self.close_code, self.close_reason = code, reason
         queue = self.queue
         while not queue.empty():
