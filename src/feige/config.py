@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     ws_outbound_max_frames: int = Field(default=2000, ge=16)
     ws_outbound_max_bytes: int = Field(default=8 * 1024 * 1024, ge=16 * 1024)
     # One `resume` reply holds at most this many messages ("more": true when there are more),
-    # and at most half of ws_outbound_max_bytes.
+    # and never more than half of ws_outbound_max_frames or of ws_outbound_max_bytes.
     ws_resume_page: int = Field(default=200, ge=1)
     # A resume map names at most this many sessions.
     ws_resume_max_sessions: int = Field(default=1000, ge=1)

@@ -187,7 +187,8 @@ async def _resume(
     socket's byte budget, so a reply always fits in the outbound queue. ``more`` says the
     client should ask again from its new last seq per session."""
     settings = ctx.settings
-    missed, more = await chat.missed(ctx, principal, wanted, settings.ws_resume_page)
+    page = min(settings.ws_resume_page, conn.max_frames // 2)
+    missed, more = await chat.missed(ctx, principal, wanted, page)
     budget = settings.ws_outbound_max_bytes // 2
     count = 0
     for message in missed:
