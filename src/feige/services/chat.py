@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -467,14 +468,16 @@ async def missed(
     client asked; it learns nothing)."""
 
     def job(conn: Connection) -> list[Row]:
-        pairs: list[tuple[int, int]] = []
-        for session_id, after in wanted.items():
-            try:
-                visible_session(conn, principal, session_id)
-            except ServiceError:
-                continue
-            pairs.append((session_id, after))
-        return repo.messages_after(conn, pairs, limit + 1)
+        def visible() -> Iterator[tuple[int, int]]:
+            # Lazily: sessions after a full page are not even looked up.
+            for session_id, after in wanted.items():
+                try:
+                    visible_session(conn, principal, session_id)
+                except ServiceError:
+                    continue
+                yield session_id, after
+
+        return repo.messages_after(conn, visible(), limit + 1)
 
     rows = await ctx.db.read(job)
     return [reception.message_view(m) for m in rows[:limit]], len(rows) > limit

@@ -302,7 +302,7 @@ def messages_page(
     return rows
 
 
-def messages_after(conn: Connection, wanted: Sequence[tuple[int, int]], limit: int) -> list[Row]:
+def messages_after(conn: Connection, wanted: Iterable[tuple[int, int]], limit: int) -> list[Row]:
     """Messages after a given seq for each session, for resume; ordered per session, at most
     ``limit`` in all (not per session: a long resume map must not multiply the reply)."""
     out: list[Row] = []
