@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     image_types: list[str] = Field(
         default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"]
     )
+    # --- a socket's outbound limits (security: one socket must not eat the server's memory) -
+    # Everything queued for one connection, in frames and bytes. A reader that falls this far
+    # behind is closed with 4008 and resumes by sequence on a new connection.
+    ws_outbound_max_frames: int = Field(default=2000, ge=16)
+    ws_outbound_max_bytes: int = Field(default=8 * 1024 * 1024, ge=16 * 1024)
+    # One `resume` reply holds at most this many messages ("more": true when there are more),
+    # and never more than half of ws_outbound_max_frames or of ws_outbound_max_bytes.
+    ws_resume_page: int = Field(default=200, ge=1)
+    # A resume map names at most this many sessions.
+    ws_resume_max_sessions: int = Field(default=1000, ge=1)
     group_commit_max_batch: int = 512
     group_commit_gather_ms: float = 2.0  # wait this long for more jobs before a small batch
     writer_inline: bool | None = None  # None: on the event loop for SQLite, a thread otherwise

@@ -63,6 +63,11 @@ CATALOG: dict[str, tuple[str, str]] = {
         "卡片链接必须指向平台自己的域名：{field}",
         "Card links must point to the marketplace's own domains: {field}",
     ),
+    # --- sockets and odd input (security: ws limits, idempotency, input checks) ---
+    "idempotency_conflict": (
+        "消息编号 {client_id} 已用于另一条消息，请换一个编号",
+        "Message id {client_id} was already used for a different message; use a new id",
+    ),
     "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
     "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
     "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),

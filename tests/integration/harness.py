@@ -50,6 +50,9 @@ class Server:
     overrides: dict[str, Any] = field(default_factory=dict)
     clock: Any = None
     demo: bool = True
+    # The kernel send buffer of accepted sockets (0: the system's). A small one makes a client
+    # that stops reading push back on the server at once, as a slow phone would.
+    send_buffer_bytes: int = 0
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -85,6 +88,8 @@ class Server:
         # Bind before starting, so no other process can take the port in between.
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.send_buffer_bytes:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer_bytes)
         listener.bind(("127.0.0.1", self.port))
         self.port = listener.getsockname()[1]
         server = self._server

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from feige.api.checks import BodyId, OptionalQuerySeq, PathId, QueryId, QuerySeq, refuse_odd_input
 from feige.api.deps import Caller, Ctx
 from feige.services import accounts, assessment, chat, compliance, sessions, workbench
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(refuse_odd_input)])
 Json = dict[str, Any]
 
 
@@ -38,7 +39,7 @@ class StatusIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    to_agent: int
+    to_agent: BodyId
 
 
 class RateIn(BaseModel):
@@ -110,8 +111,8 @@ class SendIn(BaseModel):
     client_id: str = Field(min_length=1, max_length=64)
     kind: str
     content: dict[str, Any]
-    session_id: int | None = None
-    shop_id: int | None = None
+    session_id: BodyId | None = None
+    shop_id: BodyId | None = None
     entry: str | None = None
     entry_card: dict[str, Any] | None = None
 
@@ -171,7 +172,7 @@ async def list_sessions(
     state: Annotated[str | None, Query(max_length=16)] = None,
     order_no: Annotated[str | None, Query(max_length=64)] = None,
     consumer: Annotated[str | None, Query(max_length=128)] = None,
-    before_id: int | None = None,
+    before_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[Json]:
     return await sessions.list_sessions(
@@ -186,7 +187,7 @@ async def list_sessions(
 
 
 @router.get("/api/sessions/{session_id}", tags=["sessions"])
-async def get_session(ctx: Ctx, caller: Caller, session_id: int) -> Json:
+async def get_session(ctx: Ctx, caller: Caller, session_id: PathId) -> Json:
     return await sessions.get_session(ctx, caller, session_id)
 
 
@@ -194,9 +195,9 @@ async def get_session(ctx: Ctx, caller: Caller, session_id: int) -> Json:
 async def messages(
     ctx: Ctx,
     caller: Caller,
-    session_id: int,
-    after_seq: int | None = None,
-    before_seq: int | None = None,
+    session_id: PathId,
+    after_seq: OptionalQuerySeq = None,
+    before_seq: OptionalQuerySeq = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[Json]:
     return await chat.history(
@@ -205,7 +206,7 @@ async def messages(
 
 
 @router.get("/api/sessions/{session_id}/events", tags=["sessions"])
-async def events(ctx: Ctx, caller: Caller, session_id: int) -> list[Json]:
+async def events(ctx: Ctx, caller: Caller, session_id: PathId) -> list[Json]:
     return await sessions.session_events(ctx, caller, session_id)
 
 
@@ -215,43 +216,43 @@ async def send(ctx: Ctx, caller: Caller, body: SendIn) -> Json:
 
 
 @router.post("/api/sessions/{session_id}/read", tags=["sessions"])
-async def read(ctx: Ctx, caller: Caller, session_id: int, seq: int) -> Json:
+async def read(ctx: Ctx, caller: Caller, session_id: PathId, seq: QuerySeq) -> Json:
     return await chat.mark_read(ctx, caller, session_id, seq)
 
 
 @router.post("/api/sessions/{session_id}/take", tags=["reception"])
-async def take(ctx: Ctx, caller: Caller, session_id: int) -> Json:
+async def take(ctx: Ctx, caller: Caller, session_id: PathId) -> Json:
     return await sessions.take(ctx, caller, session_id)
 
 
 @router.post("/api/sessions/{session_id}/transfer", tags=["reception"])
-async def transfer(ctx: Ctx, caller: Caller, session_id: int, body: TransferIn) -> Json:
+async def transfer(ctx: Ctx, caller: Caller, session_id: PathId, body: TransferIn) -> Json:
     return await sessions.transfer(ctx, caller, session_id, body.to_agent)
 
 
 @router.post("/api/sessions/{session_id}/close", tags=["reception"])
-async def close(ctx: Ctx, caller: Caller, session_id: int) -> Json:
+async def close(ctx: Ctx, caller: Caller, session_id: PathId) -> Json:
     return await sessions.close(ctx, caller, session_id)
 
 
 @router.post("/api/sessions/{session_id}/rating", tags=["sessions"])
-async def rate(ctx: Ctx, caller: Caller, session_id: int, body: RateIn) -> Json:
+async def rate(ctx: Ctx, caller: Caller, session_id: PathId, body: RateIn) -> Json:
     return await sessions.rate(ctx, caller, session_id, body.score)
 
 
 @router.post("/api/sessions/{session_id}/report", tags=["sessions"])
-async def report(ctx: Ctx, caller: Caller, session_id: int, body: ReasonIn) -> Json:
+async def report(ctx: Ctx, caller: Caller, session_id: PathId, body: ReasonIn) -> Json:
     return await sessions.report(ctx, caller, session_id, body.reason)
 
 
 @router.post("/api/sessions/{session_id}/blacklist", tags=["sessions"])
-async def blacklist(ctx: Ctx, caller: Caller, session_id: int, body: ReasonIn) -> Json:
+async def blacklist(ctx: Ctx, caller: Caller, session_id: PathId, body: ReasonIn) -> Json:
     return await sessions.blacklist(ctx, caller, session_id, body.reason)
 
 
 @router.post("/api/sessions/{session_id}/images", tags=["sessions"])
 async def upload_image(
-    ctx: Ctx, caller: Caller, session_id: int, file: Annotated[UploadFile, File()]
+    ctx: Ctx, caller: Caller, session_id: PathId, file: Annotated[UploadFile, File()]
 ) -> Json:
     limit = ctx.settings.max_image_bytes
     data = await file.read(limit + 1)
@@ -285,7 +286,7 @@ async def add_quick_reply(ctx: Ctx, caller: Caller, body: QuickReplyIn) -> Json:
 
 
 @router.delete("/api/quick-replies/{reply_id}", tags=["workbench"])
-async def delete_quick_reply(ctx: Ctx, caller: Caller, reply_id: int) -> Json:
+async def delete_quick_reply(ctx: Ctx, caller: Caller, reply_id: PathId) -> Json:
     await workbench.delete_quick_reply(ctx, caller, reply_id)
     return {"deleted": reply_id}
 
@@ -306,7 +307,7 @@ async def add_member(ctx: Ctx, caller: Caller, body: MemberIn) -> Json:
 
 
 @router.patch("/api/shop/members/{member_id}", tags=["shop"])
-async def patch_member(ctx: Ctx, caller: Caller, member_id: int, body: MemberPatch) -> Json:
+async def patch_member(ctx: Ctx, caller: Caller, member_id: PathId, body: MemberPatch) -> Json:
     """Owner > manager > agent: a member changes only members of lower rank."""
     return await accounts.update_member(
         ctx,
@@ -353,7 +354,7 @@ async def add_staff(ctx: Ctx, caller: Caller, body: StaffIn) -> Json:
 
 
 @router.patch("/api/platform/staff/{staff_id}", tags=["platform"])
-async def patch_staff(ctx: Ctx, caller: Caller, staff_id: int, body: StaffPatch) -> Json:
+async def patch_staff(ctx: Ctx, caller: Caller, staff_id: PathId, body: StaffPatch) -> Json:
     """Admin > reviewer: an admin changes reviewers, or demotes itself (not the last admin)."""
     return await accounts.update_staff(ctx, caller, staff_id, body.active, body.password, body.role)
 
@@ -363,7 +364,7 @@ async def list_violations(
     ctx: Ctx,
     caller: Caller,
     status: Annotated[Literal["pending", "confirmed", "dismissed"] | None, Query()] = None,
-    shop_id: int | None = None,
+    shop_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Json]:
     """Reviewers: every record with the original text. Shop supervisors: their shop's."""
@@ -371,7 +372,7 @@ async def list_violations(
 
 
 @router.post("/api/violations/{violation_id}/review", tags=["compliance"])
-async def review_violation(ctx: Ctx, caller: Caller, violation_id: int, body: ReviewIn) -> Json:
+async def review_violation(ctx: Ctx, caller: Caller, violation_id: PathId, body: ReviewIn) -> Json:
     return await compliance.review(ctx, caller, violation_id, body.decision)
 
 
@@ -383,7 +384,7 @@ async def live_metrics(
     ctx: Ctx,
     caller: Caller,
     period: Annotated[Literal["today", "week"], Query()] = "week",
-    shop_id: int | None = None,
+    shop_id: QueryId = None,
 ) -> Json:
     """The four assessed metrics so far today or this week (owners, managers, staff)."""
     return await assessment.live(ctx, caller, period, shop_id)
@@ -393,7 +394,7 @@ async def live_metrics(
 async def past_assessments(
     ctx: Ctx,
     caller: Caller,
-    shop_id: int | None = None,
+    shop_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[Json]:
     return await assessment.past(ctx, caller, shop_id, limit)
@@ -405,7 +406,7 @@ async def drilldown(
     caller: Caller,
     week: str,
     figure: str,
-    shop_id: int | None = None,
+    shop_id: QueryId = None,
     agent: str | None = None,
     day: str | None = None,
 ) -> Json:
@@ -414,7 +415,7 @@ async def drilldown(
 
 
 @router.get("/api/measures", tags=["metrics"])
-async def list_measures(ctx: Ctx, caller: Caller, shop_id: int | None = None) -> list[Json]:
+async def list_measures(ctx: Ctx, caller: Caller, shop_id: QueryId = None) -> list[Json]:
     return await assessment.list_measures(ctx, caller, shop_id)
 
 

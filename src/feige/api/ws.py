@@ -14,6 +14,7 @@ from prometheus_client import Counter, Gauge
 from starlette.types import Receive, Scope, Send
 
 from feige import i18n
+from feige.api.checks import MAX_ID, odd_text
 from feige.services import accounts, chat, sessions
 from feige.services.context import Context, Principal
 from feige.services.errors import ServiceError, Unauthenticated
@@ -22,7 +23,6 @@ log = structlog.get_logger(__name__)
 
 AUTH_TIMEOUT_SECONDS = 10.0
 HEARTBEAT_SECONDS = 25
-OUTBOUND_QUEUE_LIMIT = 2000
 MAX_IN_FLIGHT = 64
 COALESCE_LIMIT = 64
 SOCKETS = Gauge("feige_websockets", "Open WebSocket connections")
@@ -31,6 +31,17 @@ FRAME_COUNTERS = {
     op: FRAMES.labels(op) for op in ("send", "read", "typing", "resume", "ping", "other")
 }
 SENT = Counter("feige_messages_sent_total", "Messages committed through WebSockets")
+TOO_SLOW = Counter(
+    "feige_ws_closed_too_slow_total",
+    "Sockets closed (4008) for falling behind their outbound limit",
+)
+
+
+# Close codes of our own (4000–4999); docs/protocol.md lists them.
+CLOSE_TOO_SLOW = 4008
+# How long a closing connection may take to finish the frame it is sending and send its close
+# frame (a client that reads nothing never lets it); past that it is dropped.
+CLOSE_GRACE_SECONDS = 10.0
 # A socket whose account was revoked (or whose token expired) is closed with this code: the
 # client must sign in again (docs/protocol.md).
 CLOSE_SIGNED_OUT = 4401
@@ -40,39 +51,61 @@ REVOKED_EVENT = b'{"op":"event","type":"revoked"'
 
 class Connection:
     """One socket: a bounded outbound queue and a writer task, so a slow client never stalls
-    the broker; a client that falls too far behind is closed and resumes by sequence."""
+    the broker; a client that falls too far behind is closed and resumes by sequence.
 
-    def __init__(self, websocket: WebSocket) -> None:
+    Everything queued for the socket (events, acks, errors, resume replies) counts against
+    ``max_frames`` and ``max_bytes``; the hot path pays one length add per frame."""
+
+    def __init__(
+        self, websocket: WebSocket, max_frames: int = 2000, max_bytes: int = 8 * 1024 * 1024
+    ) -> None:
         self.websocket = websocket
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.overflowed = False
-        self.signed_out: str | None = None  # why the account can no longer use this socket
-
-    def sign_out(self, reason: str) -> None:
-        """Close after what is queued, with the sign-in-again code; the reason is the last
-        frame the client receives."""
-        if self.signed_out is None:
-            self.signed_out = reason
-            error = Unauthenticated(reason)
-            self.queue.put_nowait(orjson.dumps({"op": "error", **error.to_dict()}))
-            self.queue.put_nowait(None)
+        self.max_frames = max_frames
+        self.max_bytes = max_bytes
+        self.queued_bytes = 0
+        self.closing = False
+        self.close_code = 1000
+        self.close_reason = ""
 
     def deliver(self, payload: bytes) -> None:
-        if self.signed_out is not None:
-            return  # closing: nothing after the reason
         if payload.startswith(REVOKED_EVENT):
-            self.queue.put_nowait(payload)
-            self.sign_out("token_revoked")
+            self.sign_out("token_revoked", payload)
             return
-        if self.queue.qsize() >= OUTBOUND_QUEUE_LIMIT:
-            self.overflowed = True
-            self.queue.put_nowait(None)
+        queued = self.queued_bytes + len(payload)
+        if queued > self.max_bytes or self.queue.qsize() >= self.max_frames:
+            if not self.closing:  # a closing connection has max_bytes -1: nothing fits
+                TOO_SLOW.inc()
+                self.close(CLOSE_TOO_SLOW, "too slow; resume")
             return
+        self.queued_bytes = queued
         self.queue.put_nowait(payload)
 
     def send(self, frame: dict[str, Any]) -> None:
-        if self.signed_out is None:
-            self.queue.put_nowait(orjson.dumps(frame))
+        self.deliver(orjson.dumps(frame))
+
+    def close(self, code: int, reason: str, *last: bytes) -> None:
+        """Close after what the socket is sending now: frames still queued are dropped (the
+        client resumes them by sequence), ``last`` goes out before the close frame, and
+        nothing is queued any more."""
+        if self.closing:
+            return
+        self.closing = True
+        self.max_bytes = -1
+        self.close_code, self.close_reason = code, reason
+        queue = self.queue
+        while not queue.empty():
+            queue.get_nowait()
+        self.queued_bytes = 0
+        for frame in last:
+            queue.put_nowait(frame)
+        queue.put_nowait(None)
+
+    def sign_out(self, reason: str, *event: bytes) -> None:
+        """The account may no longer use this socket (revoked, or its token expired): the
+        event that says so and an error frame with the reason, then close code 4401."""
+        error = orjson.dumps({"op": "error", **Unauthenticated(reason).to_dict()})
+        self.close(CLOSE_SIGNED_OUT, reason, *event, error)
 
     async def pump(self) -> None:
         queue = self.queue
@@ -88,12 +121,12 @@ class Connection:
                         queue.put_nowait(None)
                         break
                     batch.append(nxt)
+                self.queued_bytes -= sum(map(len, batch))
                 payload = b"[" + b",".join(batch) + b"]"
+            elif payload is not None:
+                self.queued_bytes -= len(payload)
             if payload is None:
-                if self.signed_out is not None:
-                    await self.websocket.close(code=CLOSE_SIGNED_OUT, reason=self.signed_out)
-                else:
-                    await self.websocket.close(code=1013, reason="too slow; resume")
+                await self.websocket.close(code=self.close_code, reason=self.close_reason)
                 return
             await self.websocket.send_text(payload.decode())
 
@@ -107,6 +140,9 @@ def channels_for(principal: Principal) -> list[str]:
     if principal.kind == "staff":
         channels.append("platform:reviewers")
     return channels
+
+
+NUL_ESCAPE, NUL_ESCAPE_BYTES = "\\u0000", b"\\u0000"
 
 
 def _decode(message: MutableMapping[str, Any]) -> dict[str, Any]:
@@ -125,32 +161,62 @@ def _decode(message: MutableMapping[str, Any]) -> dict[str, Any]:
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ServiceError("malformed", detail="invalid JSON") from exc
+        detail = "lone UTF-16 surrogate" if "surrogate" in str(exc) else "invalid JSON"
+        raise ServiceError("malformed", detail=detail) from exc
     if not isinstance(frame, dict):
         raise ServiceError("malformed", detail="a frame is a JSON object")
+    # NUL can only come as a \u0000 escape; the store (PostgreSQL) cannot keep it anywhere.
+    if (NUL_ESCAPE_BYTES if isinstance(raw, bytes) else NUL_ESCAPE) in raw and odd_text(frame):
+        raise ServiceError("malformed", detail="NUL character")
     return frame
 
 
-def _resume_map(value: Any) -> dict[int, int]:
+def _resume_map(value: Any, max_sessions: int) -> dict[int, int]:
+    """``{"17": 42}`` → ``{17: 42}``; anything else (a key that is not a decimal id, a seq
+    that is not a non-negative integer, either past 64 bits) is ``malformed``."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ServiceError("malformed", detail="resume: {session_id: last_seq}")
+    if len(value) > max_sessions:
+        raise ServiceError("too_large", limit=f"{max_sessions} sessions")
     out: dict[int, int] = {}
     for key, seq in value.items():
-        if not str(key).isdigit() or not isinstance(seq, int) or seq < 0:
+        # isascii: str.isdigit() also accepts '²' and other digits int() refuses or reads.
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 19):
             raise ServiceError("malformed", detail="resume: {session_id: last_seq}")
-        out[int(key)] = seq
+        session_id = int(key)
+        if (
+            not 1 <= session_id <= MAX_ID
+            or not isinstance(seq, int)
+            or isinstance(seq, bool)
+            or not 0 <= seq <= MAX_ID
+        ):
+            raise ServiceError("malformed", detail="resume: {session_id: last_seq}")
+        out[session_id] = seq
     return out
 
 
 async def _resume(
     ctx: Context, conn: Connection, principal: Principal, wanted: dict[int, int]
 ) -> None:
-    missed = await chat.missed(ctx, principal, wanted)
+    """One page of what the client missed: at most ``ws_resume_page`` messages and half the
+    socket's byte budget, so a reply always fits in the outbound queue. ``more`` says the
+    client should ask again from its new last seq per session."""
+    settings = ctx.settings
+    page = min(settings.ws_resume_page, conn.max_frames // 2)
+    missed, more = await chat.missed(ctx, principal, wanted, page)
+    budget = settings.ws_outbound_max_bytes // 2
+    count = 0
     for message in missed:
-        conn.send({"op": "event", "type": "message", "message": message})
-    conn.send({"op": "resumed", "count": len(missed)})
+        payload = orjson.dumps({"op": "event", "type": "message", "message": message})
+        budget -= len(payload)
+        if budget < 0 and count:
+            more = True
+            break
+        conn.deliver(payload)
+        count += 1
+    conn.send({"op": "resumed", "count": count, "more": more})
 
 
 WS_PATH = "/ws"
@@ -173,11 +239,13 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         frame = _decode(first)
         if frame.get("op") != "auth":
             raise Unauthenticated()
-        if isinstance(frame.get("lang"), str):
-            lang = frame["lang"][:16]
+        requested_lang = frame.get("lang")
+        if requested_lang is not None and not isinstance(requested_lang, str):
+            raise ServiceError("malformed", detail="lang: zh-CN | en")
+        lang = requested_lang[:16] if requested_lang else lang
         grant = await accounts.verify_token(ctx, frame.get("token"))
         principal = grant.principal
-        resume = _resume_map(frame.get("resume"))
+        resume = _resume_map(frame.get("resume"), ctx.settings.ws_resume_max_sessions)
     except (TimeoutError, ServiceError) as exc:
         error = exc if isinstance(exc, ServiceError) else Unauthenticated()
         with contextlib.suppress(Exception):
@@ -187,7 +255,9 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     except WebSocketDisconnect:
         return
 
-    conn = Connection(websocket)
+    conn = Connection(
+        websocket, ctx.settings.ws_outbound_max_frames, ctx.settings.ws_outbound_max_bytes
+    )
     channels = channels_for(principal)
     for channel in channels:
         ctx.broker.subscribe(channel, conn)
@@ -205,6 +275,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
 
     async def handle(frame: dict[str, Any]) -> None:
         op = frame.get("op")
+        op = op if isinstance(op, str) and len(op) <= 32 else str(op)[:32]
         ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             if op == "send":
@@ -215,9 +286,10 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
             elif op == "typing":
                 await chat.typing(ctx, principal, frame.get("session_id"))  # type: ignore[arg-type]
             elif op == "resume":
-                await _resume(ctx, conn, principal, _resume_map(frame.get("resume")))
+                wanted = _resume_map(frame.get("resume"), ctx.settings.ws_resume_max_sessions)
+                await _resume(ctx, conn, principal, wanted)
             else:
-                raise ServiceError("unknown_op", op=str(op)[:32])
+                raise ServiceError("unknown_op", op=op)
         except ServiceError as exc:
             conn.send({"op": "error", "ref": ref, "for": op, **exc.to_dict(lang)})
         except Exception:
@@ -245,7 +317,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
             }
         )
         await _resume(ctx, conn, principal, resume)
-        while not pump.done():
+        while not pump.done() and not conn.closing:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
@@ -280,8 +352,10 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         SOCKETS.dec()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if conn.signed_out is not None:  # let the reason and the close frame go out
-            await asyncio.wait({pump}, timeout=5)
+        if conn.closing:
+            # Let the pump send its close frame (after the frame it may be sending now).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(pump), CLOSE_GRACE_SECONDS)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump

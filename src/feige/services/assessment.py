@@ -380,6 +380,23 @@ async def past(
     ]
 
 
+EARLIEST_WEEK = "2000-W01"
+
+
+def _past_week(ctx: Context, week_name: str, config: AssessmentConfig) -> Week:
+    """A week that can have data: a real ISO week from 2000-W01 up to the current one. A
+    week in the future would store an assessment of nothing (and weeks near year 9999 do
+    not even have a following week)."""
+    try:
+        week = parse_week(week_name, config)
+        earliest = parse_week(EARLIEST_WEEK, config)
+    except (ValueError, OverflowError) as exc:
+        raise Invalid(detail="week, e.g. 2026-W47") from exc
+    if not earliest.start_us <= week.start_us <= ctx.clock() * US:
+        raise Invalid(detail=f"week: from {EARLIEST_WEEK} to the current week")
+    return week
+
+
 async def drill(
     ctx: Context,
     principal: Principal,
@@ -396,10 +413,7 @@ async def drill(
     if figure not in FIGURES:
         raise Invalid(detail=f"figure: {', '.join(FIGURES)}")
     config = metrics_config(ctx.settings)
-    try:
-        week = parse_week(week_name, config)
-    except ValueError as exc:
-        raise Invalid(detail="week, e.g. 2026-W47") from exc
+    week = _past_week(ctx, week_name, config)
 
     def job(conn: Connection) -> dict[str, Any]:
         summaries = summaries_sync(conn, week.start_us / US, week.end_us / US, config, scope)
@@ -418,9 +432,6 @@ async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str,
     if not principal.is_staff or principal.role != "admin":
         raise Forbidden()
     config = metrics_config(ctx.settings)
-    try:
-        week = parse_week(week_name, config)
-    except ValueError as exc:
-        raise Invalid(detail="week, e.g. 2026-W47") from exc
+    week = _past_week(ctx, week_name, config)
     result: dict[str, Any] = await ctx.db.write(save_assessment_sync, week, config, ctx.clock())
     return result

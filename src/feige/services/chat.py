@@ -7,6 +7,8 @@ sequence number, session event) → ack after commit → publish to every socket
 from __future__ import annotations
 
 import asyncio
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ from feige.domain import Entry, MessageKind, ModerationAction, SessionState
 from feige.moderation import Verdict
 from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
-from feige.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from feige.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from feige.services.sessions import visible_session
 from feige.store import repo
 from feige.store.tables import sessions
@@ -27,6 +29,31 @@ Row = dict[str, Any]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _invisible_characters() -> str:
+    """Whitespace, control and format characters (zero-width spaces and joiners, bidi marks,
+    the BOM, tag characters) and the Hangul fillers: a text made only of these shows nothing,
+    so it counts as blank."""
+    ranges = (range(0x10000), range(0x1D173, 0x1D17B), range(0xE0000, 0xE0080))
+    chars = [
+        chr(cp)
+        for r in ranges
+        for cp in r
+        if chr(cp).isspace() or unicodedata.category(chr(cp)) in ("Cc", "Cf")
+    ]
+    return "".join(chars) + "\u115f\u1160\u3164\uffa0\u2800"
+
+
+INVISIBLE = _invisible_characters()
+_INVISIBLE_SET = frozenset(INVISIBLE)
+
+
+def is_blank(text: str) -> bool:
+    """Nothing visible: empty, or only whitespace, control and zero-width characters.
+    Ordinary text is decided by its first character after the plain strip."""
+    text = text.strip()
+    return not text or (text[0] in _INVISIBLE_SET and not text.strip(INVISIBLE))
 
 
 class TextContent(_Strict):
@@ -81,7 +108,7 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise Invalid("malformed", detail="client_id: 1–64 characters")
     kind = frame.get("kind")
-    if kind not in CONTENT_MODELS:
+    if not isinstance(kind, str) or kind not in CONTENT_MODELS:
         raise Invalid("unknown_kind", kind=str(kind)[:32])
     content = frame.get("content")
     if not isinstance(content, dict):
@@ -91,8 +118,10 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
         # The common case, checked without a model: one non-blank string within the limit.
         if len(text) > ctx.settings.max_text_chars:
             raise Invalid("too_large", limit=ctx.settings.max_text_chars)
-        if not text.strip():
+        if is_blank(text):
             raise Invalid("malformed", detail="empty text")
+        if "\x00" in text:
+            raise Invalid("malformed", detail="NUL character in text")
         checked: dict[str, Any] = {"text": text}
     else:
         try:
@@ -107,7 +136,7 @@ def validate_send(ctx: Context, frame: dict[str, Any]) -> Outgoing:
     if not (_is_id(session_id) or _is_id(shop_id)):
         raise Invalid("malformed", detail="session_id or shop_id required")
     entry = frame.get("entry", Entry.DIRECT.value)
-    if entry not in ENTRIES:
+    if not isinstance(entry, str) or entry not in ENTRIES:
         raise Invalid("malformed", detail="entry")
     entry_card = frame.get("entry_card")
     if entry_card is not None:
@@ -228,6 +257,28 @@ def _blocked(
     }
 
 
+def _is_resend(conn: Connection, earlier: Row, out: Outgoing) -> bool:
+    """Is ``out`` the message stored as ``earlier`` sent again (same target, kind and
+    content), rather than a new message that reuses its client id? Only runs when the client
+    id was seen before, so the message path pays nothing for it."""
+    if earlier["kind"] != out.kind:
+        return False
+    if out.session_id is not None:
+        if earlier["session_id"] != out.session_id:
+            return False
+    else:
+        session = repo.session_by_id(conn, earlier["session_id"])
+        if session is None or session["shop_id"] != out.shop_id:
+            return False
+    if earlier["content"] == out.content:
+        return True
+    # Stored masked: compare with the original the violation record keeps for reviewers.
+    original = repo.masked_original(
+        conn, earlier["sender_role"], earlier["sender_id"], out.client_id, earlier["id"]
+    )
+    return original is not None and original == {"kind": out.kind, **out.content}
+
+
 def _send(
     conn: Connection,
     outbox: Outbox,
@@ -240,6 +291,8 @@ def _send(
     role = principal.sender_role
     earlier = repo.message_by_client_id(conn, role.value, principal.id, out.client_id)
     if earlier is not None:
+        if not _is_resend(conn, earlier, out):
+            raise Conflict("idempotency_conflict", client_id=out.client_id)
         return ack_view(earlier, duplicate=True)
     if verdict is not None and verdict.action is ModerationAction.BLOCK:
         return _blocked(conn, outbox, principal, out, verdict, now)
@@ -301,6 +354,7 @@ def _send(
             verdict=verdict,
             original=compliance.original_of(out),
             now=now,
+            client_id=out.client_id,  # a resend finds the original here (_is_resend)
         )
         ack["moderation"] = {"action": verdict.action.value, "clauses": list(verdict.clauses)}
     return ack
@@ -407,19 +461,23 @@ async def history(
 
 
 async def missed(
-    ctx: Context, principal: Principal, wanted: dict[int, int], limit: int = 1000
-) -> list[Row]:
-    """What a reconnecting client missed, per session after the seq it has; unknown or
-    foreign sessions are skipped silently (the client asked; it learns nothing)."""
+    ctx: Context, principal: Principal, wanted: dict[int, int], limit: int
+) -> tuple[list[Row], bool]:
+    """What a reconnecting client missed, per session after the seq it has, at most ``limit``
+    messages and whether there are more; unknown or foreign sessions are skipped silently (the
+    client asked; it learns nothing)."""
 
     def job(conn: Connection) -> list[Row]:
-        pairs: list[tuple[int, int]] = []
-        for session_id, after in wanted.items():
-            try:
-                visible_session(conn, principal, session_id)
-            except ServiceError:
-                continue
-            pairs.append((session_id, after))
-        return repo.messages_after(conn, pairs, limit)
+        def visible() -> Iterator[tuple[int, int]]:
+            # Lazily: sessions after a full page are not even looked up.
+            for session_id, after in wanted.items():
+                try:
+                    visible_session(conn, principal, session_id)
+                except ServiceError:
+                    continue
+                yield session_id, after
 
-    return [reception.message_view(m) for m in await ctx.db.read(job)]
+        return repo.messages_after(conn, visible(), limit + 1)
+
+    rows = await ctx.db.read(job)
+    return [reception.message_view(m) for m in rows[:limit]], len(rows) > limit

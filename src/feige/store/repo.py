@@ -336,11 +336,14 @@ def messages_page(
     return rows
 
 
-def messages_after(conn: Connection, wanted: Sequence[tuple[int, int]], limit: int) -> list[Row]:
-    """Messages after a given seq for each session, for resume; ordered per session."""
+def messages_after(conn: Connection, wanted: Iterable[tuple[int, int]], limit: int) -> list[Row]:
+    """Messages after a given seq for each session, for resume; ordered per session, at most
+    ``limit`` in all (not per session: a long resume map must not multiply the reply)."""
     out: list[Row] = []
     for session_id, after in wanted:
-        out.extend(messages_page(conn, session_id, after, None, limit))
+        if len(out) >= limit:
+            break
+        out.extend(messages_page(conn, session_id, after, None, limit - len(out)))
     return out
 
 
@@ -596,6 +599,20 @@ def blocked_before(conn: Connection, sender_role: str, sender_id: int, client_id
         violations.c.message_id.is_(None),
     )
     return conn.execute(stmt).first() is not None
+
+
+def masked_original(
+    conn: Connection, sender_role: str, sender_id: int, client_id: str, message_id: int
+) -> Any:
+    """What the sender wrote, for a message stored masked (kept for reviewers), or None."""
+    stmt = select(violations.c.original).where(
+        violations.c.sender_role == sender_role,
+        violations.c.sender_id == sender_id,
+        violations.c.client_id == client_id,
+        violations.c.message_id == message_id,
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else row[0]
 
 
 def list_violations(
