@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # --- abuse limits and HTTP hardening (docs/security.md) ----------------------------------
     # Rate limits are `limits` strings; "5 per 15 minutes; 20 per day" applies every part, so a
     # client that keeps going waits longer each time. Defaults are far above what a busy agent,
-    # a chatty buyer or bench/chat_throughput.py's 3,000 msg/s over 500 buyers ever reach.
+    # a chatty buyer or bench/chat_throughput.py's 3,000 msg/s over 500 buyers (6/s each) reach.
     rate_limits_enabled: bool = True
     # Empty: Redis (async+redis) when redis_url is set, so every node shares the counts;
     # in this process's memory otherwise. Any `limits` async storage URL works.
@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     # Failed password sign-ins; successful ones never count.
     login_failures_per_username: str = "5 per 15 minutes; 10 per hour; 20 per day"
     login_failures_per_address: str = "50 per 15 minutes; 200 per day"
-    consumer_send_rate: str = "120 per 10 seconds"  # messages per consumer, socket and REST
-    member_send_rate: str = "300 per 10 seconds"  # messages per shop member
+    # Messages per consumer (socket and REST together): bursts, and an hour's total.
+    consumer_send_rate: str = "300 per 10 seconds; 3000 per hour"
+    member_send_rate: str = "600 per 10 seconds; 20000 per hour"  # per shop member
     upload_count_rate: str = "300 per day"  # image uploads per account
     upload_bytes_per_day: int = 512 * 1024 * 1024  # uploaded bytes per account and day
     # Uploads no message (or violation record) refers to are deleted after this long.
