@@ -104,9 +104,10 @@ class Settings(BaseSettings):
     # Failed password sign-ins; successful ones never count.
     login_failures_per_username: str = "5 per 15 minutes; 10 per hour; 20 per day"
     login_failures_per_address: str = "50 per 15 minutes; 200 per day"
-    # Messages per consumer (socket and REST together): bursts, and an hour's total.
-    consumer_send_rate: str = "300 per 10 seconds; 3000 per hour"
-    member_send_rate: str = "600 per 10 seconds; 20000 per hour"  # per shop member
+    # Messages per account (socket and REST together). One window each by default: every
+    # part is a check on the message path ("…; 3000 per hour" adds one).
+    consumer_send_rate: str = "300 per 10 seconds"
+    member_send_rate: str = "600 per 10 seconds"
     upload_count_rate: str = "300 per day"  # image uploads per account
     upload_bytes_per_day: int = 512 * 1024 * 1024  # uploaded bytes per account and day
     # Uploads no message (or violation record) refers to are deleted after this long.
