@@ -96,11 +96,14 @@ async def _idle_closer(ctx: Context, interval: float) -> None:
 
 async def _upload_sweeper(ctx: Context, interval: float) -> None:
     """Deletes uploads that were never sent, once they are older than
-    ``upload_unsent_ttl_seconds``: an upload costs disk until a message refers to it."""
+    ``upload_unsent_ttl_seconds``: an upload costs disk until a message refers to it. The
+    first sweep looks at every upload, later ones at those made since (with an overlap)."""
+    since: float | None = None
     while True:
         await asyncio.sleep(interval)
         try:
-            deleted = await workbench.delete_unsent_images(ctx)
+            deleted, cutoff = await workbench.delete_unsent_images(ctx, since)
+            since = cutoff - max(interval, 60.0)
             if deleted:
                 log.info("unsent_uploads_deleted", count=deleted)
         except Exception:  # the next tick retries

@@ -189,9 +189,13 @@ async def open_signed_image(
     return ctx.settings.data_dir / image["path"], image["content_type"]
 
 
-async def delete_unsent_images(ctx: Context, batch: int = 500) -> int:
+async def delete_unsent_images(
+    ctx: Context, created_after: float | None = None, batch: int = 500
+) -> tuple[int, float]:
     """Delete uploads no message sent once ``upload_unsent_ttl_seconds`` have passed: rows
-    first (in one write job), then their files. Returns how many went."""
+    first (in one write job), then their files. Only uploads made after ``created_after``
+    are looked at (the previous sweep saw the older ones). Returns how many went, and the
+    cutoff this sweep used: the next one's ``created_after``."""
     cutoff = ctx.clock() - ctx.settings.upload_unsent_ttl_seconds
     data_dir = ctx.settings.data_dir
 
@@ -201,12 +205,12 @@ async def delete_unsent_images(ctx: Context, batch: int = 500) -> int:
 
     total = 0
     while True:
-        found = await ctx.db.read(repo.unsent_images, cutoff, batch)
+        found = await ctx.db.read(repo.unsent_images, cutoff, batch, created_after)
         if not found:
-            return total
+            return total, cutoff
         ids = [r["id"] for r in found]
         gone = await ctx.db.write(repo.delete_unsent_images, ids, cutoff)
         await asyncio.to_thread(remove_files, gone)
         total += len(gone)
         if len(found) < batch or not gone:
-            return total
+            return total, cutoff

@@ -513,20 +513,26 @@ def _image_referenced() -> Any:
         messages.c.content["image_id"].as_string() == images.c.id,
     )
     kept = select(violations.c.id).where(
+        violations.c.shop_id == images.c.shop_id,  # ix_violations_shop
         violations.c.session_id == images.c.session_id,
         violations.c.original["image_id"].as_string() == images.c.id,
     )
     return or_(sent.exists(), kept.exists())
 
 
-def unsent_images(conn: Connection, created_before: float, limit: int) -> list[Row]:
-    """Uploads older than ``created_before`` that nothing refers to, oldest first."""
+def unsent_images(
+    conn: Connection, created_before: float, limit: int, created_after: float | None = None
+) -> list[Row]:
+    """Uploads made before ``created_before`` (and after ``created_after``) that nothing
+    refers to, oldest first."""
     stmt = (
         select(images.c.id, images.c.path)
         .where(images.c.created_at < created_before, ~_image_referenced())
         .order_by(images.c.created_at)
         .limit(limit)
     )
+    if created_after is not None:
+        stmt = stmt.where(images.c.created_at >= created_after)
     return _all(conn, stmt)
 
 
