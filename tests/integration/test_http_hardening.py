@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -267,3 +268,28 @@ async def test_metrics_behind_a_token_or_switched_off(make_server: MakeServer) -
     off = make_server(metrics_enabled=False)
     async with httpx.AsyncClient(base_url=off.base_url) as http:
         assert (await http.get("/metrics")).status_code == 404
+
+
+def test_feige_serve_turns_the_server_banner_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``feige serve`` runs uvicorn without its ``server: uvicorn`` header."""
+    import typer
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from feige.commands import serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setenv("FEIGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FEIGE_CONFIG", str(tmp_path / "absent.toml"))
+    app = typer.Typer()
+    serve.register(app)
+    switch = sys.getswitchinterval()
+    try:
+        result = CliRunner().invoke(app, ["--port", "1"])
+    finally:
+        sys.setswitchinterval(switch)  # serve sets it for the server's process
+    assert result.exit_code == 0, result.output
+    assert seen["server_header"] is False
