@@ -25,7 +25,7 @@ import itertools
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import orjson
@@ -52,6 +52,7 @@ log = structlog.get_logger(__name__)
 REFUSED = Counter(
     "feige_rate_limited_total", "Requests and frames refused by a rate limit", ["limit"]
 )
+STORE_RETRY_SECONDS = 5.0  # after a store failure, let requests through this long unasked
 STORE_ERRORS = Counter("feige_rate_limit_store_errors_total", "Rate limit checks that failed open")
 
 
@@ -162,12 +163,20 @@ class Limiter:
         self.sockets: dict[str, int] = {}  # account channel → open sockets on this node
         self._in_flight: dict[tuple[str, ...], int] = {}  # sign-ins being checked right now
         self._socket_numbers = itertools.count(1)
+        self._store_down_until = 0.0
 
-    async def _guarded(self, check: Callable[[], Awaitable[bool]]) -> bool:
+    async def _guarded(self, check: Coroutine[Any, Any, bool]) -> bool:
+        """The store's answer; True (let it through) when the store fails, and for the next
+        few seconds without asking it, so a Redis outage neither slows every request down
+        nor fills the log."""
+        if time.monotonic() < self._store_down_until:
+            check.close()
+            return True
         try:
-            return await check()
+            return await check
         except Exception:
             STORE_ERRORS.inc()
+            self._store_down_until = time.monotonic() + STORE_RETRY_SECONDS
             log.warning("rate_limit_store_failed", exc_info=True)
             return True
 
@@ -186,7 +195,7 @@ class Limiter:
             return
         strategy = self.local if local else self.sliding
         for item in items:
-            if not await self._guarded(lambda item=item: strategy.hit(item, name, key, cost=cost)):  # type: ignore[misc]
+            if not await self._guarded(strategy.hit(item, name, key, cost=cost)):
                 REFUSED.labels(name).inc()
                 raise RateLimited(await self._retry_after(strategy, item, name, key))
 
@@ -212,9 +221,7 @@ class Limiter:
                 cost = self._in_flight[(name, key)]
                 for item in items:
                     if cost > item.amount or not await self._guarded(
-                        lambda item=item, name=name, key=key, cost=cost: self.moving.test(  # type: ignore[misc]
-                            item, name, key, cost=cost
-                        )
+                        self.moving.test(item, name, key, cost=cost)
                     ):
                         REFUSED.labels(name).inc()
                         wait = await self._retry_after(self.moving, item, name, key)
@@ -225,11 +232,7 @@ class Limiter:
                 if exc.code == "bad_credentials":
                     for name, items, key in checks:
                         for item in items:
-                            await self._guarded(
-                                lambda item=item, name=name, key=key: self.moving.hit(  # type: ignore[misc]
-                                    item, name, key
-                                )
-                            )
+                            await self._guarded(self.moving.hit(item, name, key))
                 raise
         finally:
             for slot in slots:
