@@ -179,15 +179,21 @@ async def _raw_chunked(
         f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\n{auth}"
         "Transfer-Encoding: chunked\r\n\r\n".encode()
     )
+    # Waiting for the answer from the start: once the server has answered and closed, the
+    # next write fails, and a read started only then would lose the answer.
+    answer = asyncio.create_task(reader.read(65536))
     pieces = [p for p in [head] + [b"0" * 1024] * (size // 1024) if p]  # b"" would end it
     try:
         for piece in pieces:
+            if answer.done():
+                break
             writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             await writer.drain()
+            await asyncio.sleep(0)
     except ConnectionError:
         pass  # the server stopped reading: its answer is waiting
     try:
-        return await asyncio.wait_for(reader.read(65536), 5)
+        return await asyncio.wait_for(answer, 5)
     finally:
         writer.close()
 
