@@ -125,8 +125,8 @@ async def test_oversized_bodies_are_refused_with_413_before_they_are_read(
             assert r.status_code == 413, r.text
             error = r.json()["error"]
             assert error["code"] == "request_too_large" and error["params"]["limit"] == "4 KiB"
-        # A chunked body (no length given) is answered once it passes the limit, while the
-        # client is still sending (the body below is never finished).
+        # A chunked body (no length given) is refused once it passes the limit; what is left
+        # of it is read and dropped, so the client gets to read the answer.
         r413 = await _raw_chunked(server, "/api/auth/login", "application/json", b"", 8 * 1024)
         assert r413.startswith(b"HTTP/1.1 413") and b"request_too_large" in r413
     # Uploads may carry max_image_bytes plus the multipart framing, no more.
@@ -171,8 +171,7 @@ async def _raw_chunked(
     size: int,
     token: str | None = None,
 ) -> bytes:
-    """POST ``head`` and ``size`` bytes as chunks, never the final chunk; what the server
-    answers meanwhile."""
+    """POST ``head`` and ``size`` bytes as chunks; what the server answers."""
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     writer.write(
@@ -190,6 +189,8 @@ async def _raw_chunked(
             writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             await writer.drain()
             await asyncio.sleep(0)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
     except ConnectionError:
         pass  # the server stopped reading: its answer is waiting
     try:

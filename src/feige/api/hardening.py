@@ -3,6 +3,7 @@ guard in front of ``/metrics`` (docs/security.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import re
@@ -149,7 +150,33 @@ class BodyLimit:
             if not exceeded:
                 raise
         if exceeded and not started:
+            await _discard_rest(receive)
             await send_error(send, scope, too_large, {"Connection": "close"})
+
+
+DISCARD_BYTES = 1024 * 1024
+DISCARD_SECONDS = 1.0
+
+
+async def _discard_rest(receive: Receive) -> None:
+    """Read what is left of a refused body, without keeping it, up to a megabyte and a
+    second: closing a connection with unread bytes makes the kernel reset it, and the reset
+    can destroy the 413 before the client reads it. A longer body is cut off regardless."""
+    deadline = asyncio.get_running_loop().time() + DISCARD_SECONDS
+    discarded = 0
+    while discarded < DISCARD_BYTES:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), remaining)
+        except Exception:  # a timeout, or the client is gone
+            return
+        if message["type"] != "http.request":
+            return
+        discarded += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _size(limit: int) -> str:
