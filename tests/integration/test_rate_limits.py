@@ -147,6 +147,30 @@ async def test_sends_over_the_limit_are_refused_on_the_socket_and_over_rest(
     assert (await agent_ws.expect(op="error", ref="a3"))["code"] == "rate_limited"
 
 
+async def test_socket_sends_counted_in_leases_still_stop_at_the_limit(
+    make_server: MakeServer,
+) -> None:
+    """A socket's sends count in leases (one store hit per few messages); with one socket
+    the limit is still exact, and REST sends share the count."""
+    server = make_server(consumer_send_rate="10 per 1 hour")
+    _agent, buyer, _agent_ws, buyer_ws, sid = await assigned_pair(server, "c-lease")  # 1
+    answers = []
+    for i in range(12):
+        if i == 4:
+            body = {"client_id": "rest", "kind": "text", "content": {"text": "r"}}
+            r = await buyer.post("/api/messages", {**body, "session_id": sid})
+            assert r.status_code == 200, r.text
+        frame = {"op": "send", "client_id": f"s{i}", "kind": "text", "content": {"text": "x"}}
+        await buyer_ws.send({**frame, "session_id": sid})
+        answers.append(
+            await buyer_ws._find(
+                lambda f, c=f"s{i}": f.get("client_id") == c or f.get("ref") == c, 5, i
+            )
+        )
+    ops = [a["op"] for a in answers]
+    assert ops == ["ack"] * 8 + ["error"] * 4, ops
+
+
 async def test_a_refused_send_goes_through_when_resent_later(make_server: MakeServer) -> None:
     server = make_server(consumer_send_rate="2 per 1 second")
     _agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-resend")

@@ -240,7 +240,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        ctx.limiter.socket_closed(principal)
+        ctx.limiter.socket_closed(principal, socket_id)
         for channel in channels:
             ctx.broker.unsubscribe(channel, conn)
         await ctx.presence.disconnected(principal.channel)
