@@ -311,6 +311,10 @@ def feige_server(data_dir: Path, src: Path | None = None) -> ServerProcess:
             "FEIGE_DATABASE_URL": f"sqlite:///{data_dir / 'feige.db'}",
             "FEIGE_LOG_LEVEL": "WARNING",
             "FEIGE_CONFIG": str(data_dir / "absent.toml"),
+            # The limits stay on (their cost is measured) but far above what a closed-loop
+            # phase sends per buyer, or a large --pairs signs in from one address.
+            "FEIGE_CONSUMER_SEND_RATE": "1000000 per 10 seconds",
+            "FEIGE_REST_RATE_PER_ADDRESS": "1000000 per minute",
         }
     )
     # The ``feige`` console script runs this same command; calling it directly keeps the bench

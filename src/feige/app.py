@@ -14,17 +14,19 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from prometheus_client import Histogram, make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
 from sqlalchemy.engine import make_url
 from starlette.types import Receive, Scope, Send
 
 from feige import __version__, i18n
 from feige.api import ws
+from feige.api.hardening import BodyLimit, SecurityHeaders, metrics_refusal
+from feige.api.ratelimit import Limiter, RequestRateLimit
 from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
-from feige.services import assessment, compliance
+from feige.services import assessment, compliance, workbench
 from feige.services import sessions as session_actions
 from feige.services.context import REVOCATIONS_CHANNEL, Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
@@ -90,7 +92,9 @@ def build_context(settings: Settings, demo: bool = False) -> Context:
         gather_seconds=settings.group_commit_gather_ms / 1000,
     )
     moderator = compliance.build_moderator(settings)
-    return Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
+    ctx = Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
+    ctx.limiter = Limiter(settings)
+    return ctx
 
 
 async def _checkpointer(ctx: Context, interval: float) -> None:
@@ -111,6 +115,22 @@ async def _idle_closer(ctx: Context, interval: float) -> None:
                 log.info("idle_sessions_closed", count=closed)
         except Exception:  # keep the loop alive; the next tick retries
             log.exception("idle_close_failed")
+
+
+async def _upload_sweeper(ctx: Context, interval: float) -> None:
+    """Deletes uploads that were never sent, once they are older than
+    ``upload_unsent_ttl_seconds``: an upload costs disk until a message refers to it. The
+    first sweep looks at every upload, later ones at those made since (with an overlap)."""
+    since: float | None = None
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            deleted, cutoff = await workbench.delete_unsent_images(ctx, since)
+            since = cutoff - max(interval, 60.0)
+            if deleted:
+                log.info("unsent_uploads_deleted", count=deleted)
+        except Exception:  # the next tick retries
+            log.exception("upload_sweep_failed")
 
 
 LOOP_LAG = Histogram(
@@ -188,6 +208,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         background = [
             asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds)),
             asyncio.create_task(assessment.refresher(ctx, settings.summary_refresh_seconds)),
+            asyncio.create_task(_upload_sweeper(ctx, settings.upload_sweep_interval_seconds)),
             # Often, so that what the writer has left to copy when it restarts the log
             # (Database._restart_log) is a few milliseconds of work.
             asyncio.create_task(_checkpointer(ctx, 0.25)),
@@ -220,10 +241,23 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         lang = i18n.pick_language(request.headers.get("accept-language"))
-        return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status)
+        headers: dict[str, str] | None = getattr(exc, "headers", None)
+        return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
     from feige.api import rest
 
     app.include_router(rest.router)
-    app.mount("/metrics", make_asgi_app())
+
+    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics/", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        refusal = metrics_refusal(settings, request.scope)
+        if refusal is not None:
+            raise refusal
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    # Last added runs first: headers on every answer, then body size, then request counts.
+    app.add_middleware(RequestRateLimit, limiter=ctx.limiter)
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
     return FeigeApp(app)

@@ -112,6 +112,40 @@ class Settings(BaseSettings):
     # Image decodes and QR scans that may run at once per process (each in a worker thread).
     image_scan_concurrency: int = 1
 
+    # --- abuse limits and HTTP hardening (docs/security.md) ----------------------------------
+    # Rate limits are `limits` strings; "5 per 15 minutes; 20 per day" applies every part, so a
+    # client that keeps going waits longer each time. Defaults are far above what a busy agent,
+    # a chatty buyer or bench/chat_throughput.py's 3,000 msg/s over 500 buyers (6/s each) reach.
+    rate_limits_enabled: bool = True
+    # Empty: Redis (async+redis) when redis_url is set, so every node shares the counts;
+    # in this process's memory otherwise. Any `limits` async storage URL works.
+    rate_limit_storage_url: str = ""
+    rate_limit_key_prefix: str = "feige"  # Redis key prefix (one per deployment or test)
+    # Failed password sign-ins; successful ones never count.
+    login_failures_per_username: str = "5 per 15 minutes; 10 per hour; 20 per day"
+    login_failures_per_address: str = "50 per 15 minutes; 200 per day"
+    # Messages per account (socket and REST together). One window each by default: every
+    # part is a check on the message path ("…; 3000 per hour" adds one).
+    consumer_send_rate: str = "300 per 10 seconds"
+    member_send_rate: str = "600 per 10 seconds"
+    upload_count_rate: str = "300 per day"  # image uploads per account
+    upload_bytes_per_day: int = 512 * 1024 * 1024  # uploaded bytes per account and day
+    # Uploads no message (or violation record) refers to are deleted after this long.
+    upload_unsent_ttl_seconds: float = 24 * 3600
+    upload_sweep_interval_seconds: float = 600.0
+    max_sockets_per_account: int = 20  # open WebSockets per account, on each node
+    ping_rate_per_socket: str = "30 per minute"
+    rest_rate_per_token: str = "600 per minute"  # REST calls with a bearer token, per token
+    rest_rate_per_address: str = "1200 per minute"  # REST calls without one, per client address
+    max_json_body_bytes: int = 1024 * 1024  # request bodies; uploads get max_image_bytes + 64 KiB
+    # CSP frame-ancestors: who may show Feige in a frame. ["'none'"] (default) forbids it;
+    # a marketplace that embeds the chat lists its origins, e.g. ["https://shop.example"].
+    frame_ancestors: list[str] = Field(default_factory=lambda: ["'none'"])
+    image_url_ttl_seconds: int = 300  # signed image links (GET /api/images/{id}/url)
+    # /metrics: off entirely, or behind this bearer token; without a token, loopback only.
+    metrics_enabled: bool = True
+    metrics_token: str = ""
+
     @classmethod
     def settings_customise_sources(
         cls,

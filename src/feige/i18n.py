@@ -68,6 +68,18 @@ CATALOG: dict[str, tuple[str, str]] = {
         "消息编号 {client_id} 已用于另一条消息，请换一个编号",
         "Message id {client_id} was already used for a different message; use a new id",
     ),
+    # --- abuse limits and HTTP hardening (docs/security.md) ---
+    "rate_limited": (
+        "操作过于频繁，请 {retry_after} 秒后再试",
+        "Too many requests; please try again in {retry_after} seconds",
+    ),
+    "too_many_sockets": (
+        "该账号打开的连接过多（上限 {limit}）",
+        "This account has too many open connections (limit {limit})",
+    ),
+    "request_too_large": ("请求内容过大（上限 {limit}）", "Request too large (limit {limit})"),
+    "link_expired": ("链接已过期，请重新获取", "The link has expired; please request a new one"),
+    "link_invalid": ("链接无效", "The link is invalid"),
     "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
     "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
     "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),

@@ -83,6 +83,7 @@ class Server:
             log_level="warning",
             ws_max_size=64 * 1024,
             lifespan="on",
+            server_header=False,
         )
         self._server = uvicorn.Server(config)
         # Bind before starting, so no other process can take the port in between.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.integration.harness import PASSWORD, Server
+from tests.integration.harness import PASSWORD, Server, fresh_database_url
 
 OPS = ["send", "read", "typing", "resume", "ping", "auth", "", "SEND", "send ", "__class__"]
 KINDS = ["text", "image", "product_card", "order_card", "video", "", "TEXT"]
@@ -186,6 +188,16 @@ def fuzz_socket(ws: ClientConnection, seen: list[dict[str, Any]], session_id: in
     drain(ws, seen)
     ws.send('{"op": "ping"}')
     read_until(ws, seen, "pong")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """Rate limits off: the fuzzer pings after every batch, far more than a client would,
+    and what it checks is that no frame breaks the socket (limits: test_rate_limits.py)."""
+    srv = Server(tmp_path, fresh_database_url(tmp_path), overrides={"rate_limits_enabled": False})
+    srv.start()
+    yield srv
+    srv.stop()
 
 
 def test_arbitrary_frames_never_break_a_socket(

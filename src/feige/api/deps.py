@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 
 from feige import i18n
+from feige.api import ratelimit
 from feige.services import accounts
 from feige.services.context import Context, Principal
+from feige.services.errors import Unauthenticated
 
 
 def get_ctx(request: Request) -> Context:
@@ -16,19 +18,29 @@ def get_ctx(request: Request) -> Context:
     return ctx
 
 
-def bearer(request: Request, token: Annotated[str | None, Query()] = None) -> str | None:
-    """``Authorization: Bearer …``, or ``?token=`` for ``<img src>`` links."""
+def bearer(request: Request) -> str | None:
+    """``Authorization: Bearer …`` only: a token in a query string ends up in logs, browser
+    history and Referer headers (images use signed links, ``GET /api/images/{id}/url``)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return token
+    return None
 
 
 async def current_principal(
+    request: Request,
     ctx: Annotated[Context, Depends(get_ctx)],
     token: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
-    return await accounts.authenticate(ctx, token)
+    try:
+        return await accounts.authenticate(ctx, token)
+    except Unauthenticated:
+        # A refused token counts against the address too, so made-up tokens (each with a
+        # count of its own in the middleware) cannot get round the anonymous limit.
+        if token:
+            limiter = ratelimit.limiter_of(ctx)
+            await limiter.check_address(ratelimit.client_address(request.scope))
+        raise
 
 
 def language(request: Request) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from feige.api import ratelimit
 from feige.api.checks import BodyId, OptionalQuerySeq, PathId, QueryId, QuerySeq, refuse_odd_input
-from feige.api.deps import Caller, Ctx
+from feige.api.deps import Caller, Ctx, bearer, current_principal
 from feige.services import accounts, assessment, chat, compliance, sessions, workbench
 
 router = APIRouter(dependencies=[Depends(refuse_odd_input)])
@@ -126,8 +127,12 @@ async def healthz(ctx: Ctx) -> Json:
 
 
 @router.post("/api/auth/login", tags=["auth"])
-async def login(ctx: Ctx, body: LoginIn) -> Json:
-    return await accounts.login(ctx, body.kind, body.username, body.password)
+async def login(ctx: Ctx, request: Request, body: LoginIn) -> Json:
+    """Failed sign-ins are limited per account and per client address (429 with
+    Retry-After, growing while the failures go on); successful ones never count."""
+    address = ratelimit.client_address(request.scope)
+    async with ratelimit.limiter_of(ctx).login_attempt(body.kind, body.username, address):
+        return await accounts.login(ctx, body.kind, body.username, body.password)
 
 
 @router.post("/api/integration/consumer-token", tags=["auth"])
@@ -212,6 +217,7 @@ async def events(ctx: Ctx, caller: Caller, session_id: PathId) -> list[Json]:
 
 @router.post("/api/messages", tags=["sessions"])
 async def send(ctx: Ctx, caller: Caller, body: SendIn) -> Json:
+    await ratelimit.limiter_of(ctx).check_send(caller)
     return await chat.send(ctx, caller, body.model_dump(exclude_none=True))
 
 
@@ -256,12 +262,31 @@ async def upload_image(
 ) -> Json:
     limit = ctx.settings.max_image_bytes
     data = await file.read(limit + 1)
+    await ratelimit.limiter_of(ctx).check_upload(caller, min(len(data), limit))
     return await workbench.upload_image(ctx, caller, session_id, data)
 
 
+@router.get("/api/images/{image_id}/url", tags=["sessions"])
+async def image_url(ctx: Ctx, caller: Caller, image_id: str) -> Json:
+    """A link to the image that works without a token for ``image_url_ttl_seconds``
+    (5 minutes by default): for ``<img src>``, which cannot send an Authorization header."""
+    return await workbench.image_link(ctx, caller, image_id)
+
+
 @router.get("/api/images/{image_id}", tags=["sessions"])
-async def image(ctx: Ctx, caller: Caller, image_id: str) -> FileResponse:
-    path, content_type = await workbench.open_image(ctx, caller, image_id)
+async def image(
+    ctx: Ctx,
+    request: Request,
+    image_id: str,
+    exp: Annotated[int | None, Query()] = None,
+    sig: Annotated[str | None, Query(max_length=128)] = None,
+) -> FileResponse:
+    """With ``Authorization: Bearer …``, or as a signed link from ``…/url``."""
+    if exp is not None or sig is not None:
+        path, content_type = await workbench.open_signed_image(ctx, image_id, exp, sig)
+    else:
+        caller = await current_principal(request, ctx, bearer(request))
+        path, content_type = await workbench.open_image(ctx, caller, image_id)
     return FileResponse(path, media_type=content_type)
 
 

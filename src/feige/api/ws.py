@@ -246,11 +246,12 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         grant = await accounts.verify_token(ctx, frame.get("token"))
         principal = grant.principal
         resume = _resume_map(frame.get("resume"), ctx.settings.ws_resume_max_sessions)
+        socket_id = ctx.limiter.socket_opened(principal)  # too many open: RateLimited
     except (TimeoutError, ServiceError) as exc:
         error = exc if isinstance(exc, ServiceError) else Unauthenticated()
         with contextlib.suppress(Exception):
             await websocket.send_text(orjson.dumps({"op": "error", **error.to_dict(lang)}).decode())
-            await websocket.close(code=4401, reason=error.code)
+            await websocket.close(code=4429 if error.status == 429 else 4401, reason=error.code)
         return
     except WebSocketDisconnect:
         return
@@ -334,6 +335,10 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
                 break
             op = str(frame.get("op"))
             (FRAME_COUNTERS.get(op) or FRAME_COUNTERS["other"]).inc()
+            refused = await ctx.limiter.check_frame(principal, socket_id, frame, lang)
+            if refused is not None:  # over a send or ping limit: nothing was done
+                conn.send(refused)
+                continue
             if op == "ping":
                 conn.send({"op": "pong", "ts": ctx.clock()})
                 continue
@@ -346,6 +351,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         pass
     finally:
         expiry.cancel()
+        ctx.limiter.socket_closed(principal, socket_id)
         for channel in channels:
             ctx.broker.unsubscribe(channel, conn)
         await ctx.presence.disconnected(principal.channel)

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
             ws=settings.ws_impl,
             log_level=settings.log_level.lower(),
             access_log=False,
+            server_header=False,  # no "server: uvicorn" banner (docs/security.md)
         )
 
 

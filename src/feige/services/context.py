@@ -74,6 +74,9 @@ class Context:
     moderator: Any = None
     demo: bool = False
     clock: Callable[[], float] = time.time
+    # The node's abuse limits (api/ratelimit.Limiter): applied at the edge, kept here so
+    # the socket and the routes share one instance.
+    limiter: Any = None
     # session id → (shop id, consumer id): fixed for a session's life, so safe to remember.
     session_parties: dict[int, tuple[int, int]] = field(default_factory=dict)
     revocations: RevocationWatch = field(default_factory=RevocationWatch)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import secrets
 from pathlib import Path
@@ -175,3 +177,63 @@ async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple
         raise NotFound(what="image")
     image = await ctx.db.read(job)
     return ctx.settings.data_dir / image["path"], image["content_type"]
+
+
+def _link_signature(ctx: Context, image_id: str, expires: int) -> str:
+    # A key of its own, derived from the signing key: a link signature can never pass for
+    # anything else signed with it.
+    key = hmac.new(ctx.settings.signing_key().encode(), b"feige image link", "sha256").digest()
+    return hmac.new(key, f"{image_id}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+async def image_link(ctx: Context, principal: Principal, image_id: str) -> Row:
+    """A short-lived signed link to an image the caller may see: ``<img src>`` cannot send
+    a bearer header, and a token in a URL would end up in logs and browser history."""
+    await open_image(ctx, principal, image_id)
+    expires = int(ctx.clock()) + ctx.settings.image_url_ttl_seconds
+    signature = _link_signature(ctx, image_id, expires)
+    return {"url": f"/api/images/{image_id}?exp={expires}&sig={signature}", "expires_at": expires}
+
+
+async def open_signed_image(
+    ctx: Context, image_id: str, expires: int | None, signature: str | None
+) -> tuple[Path, str]:
+    """The file behind a signed link: the signature binds the image id and the expiry."""
+    if expires is None or not signature or len(image_id) > 32:
+        raise Forbidden("link_invalid")
+    expected = _link_signature(ctx, image_id, expires)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise Forbidden("link_invalid")
+    if expires <= ctx.clock():
+        raise Forbidden("link_expired")
+    image = await ctx.db.read(repo.image_by_id, image_id)
+    if image is None:
+        raise NotFound(what="image")
+    return ctx.settings.data_dir / image["path"], image["content_type"]
+
+
+async def delete_unsent_images(
+    ctx: Context, created_after: float | None = None, batch: int = 500
+) -> tuple[int, float]:
+    """Delete uploads no message sent once ``upload_unsent_ttl_seconds`` have passed: rows
+    first (in one write job), then their files. Only uploads made after ``created_after``
+    are looked at (the previous sweep saw the older ones). Returns how many went, and the
+    cutoff this sweep used: the next one's ``created_after``."""
+    cutoff = ctx.clock() - ctx.settings.upload_unsent_ttl_seconds
+    data_dir = ctx.settings.data_dir
+
+    def remove_files(rows: list[Row]) -> None:
+        for row in rows:
+            (data_dir / row["path"]).unlink(missing_ok=True)
+
+    total = 0
+    while True:
+        found = await ctx.db.read(repo.unsent_images, cutoff, batch, created_after)
+        if not found:
+            return total, cutoff
+        ids = [r["id"] for r in found]
+        gone = await ctx.db.write(repo.delete_unsent_images, ids, cutoff)
+        await asyncio.to_thread(remove_files, gone)
+        total += len(gone)
+        if len(found) < batch or not gone:
+            return total, cutoff

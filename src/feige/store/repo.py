@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from feige.domain import AgentStatus, SenderRole, SessionState
 from feige.store.tables import (
@@ -577,6 +577,59 @@ def save_image_scan(conn: Connection, **values: Any) -> None:
 
 def set_image_sha256(conn: Connection, image_id: str, sha256: str) -> None:
     conn.execute(update(images).where(images.c.id == image_id).values(sha256=sha256))
+
+
+def _image_referenced() -> Any:
+    """Whether a message of the image's session sent it, or a violation record keeps it as
+    the original of a blocked message (reviewers' evidence). The image id sits in the JSON
+    content; ``["image_id"].as_string()`` is JSON_EXTRACT on SQLite and ``->>`` on PostgreSQL."""
+    sent = select(messages.c.id).where(
+        messages.c.session_id == images.c.session_id,
+        messages.c.kind == "image",
+        messages.c.content["image_id"].as_string() == images.c.id,
+    )
+    kept = select(violations.c.id).where(
+        violations.c.shop_id == images.c.shop_id,  # ix_violations_shop
+        violations.c.session_id == images.c.session_id,
+        violations.c.original["image_id"].as_string() == images.c.id,
+    )
+    return or_(sent.exists(), kept.exists())
+
+
+def unsent_images(
+    conn: Connection, created_before: float, limit: int, created_after: float | None = None
+) -> list[Row]:
+    """Uploads made before ``created_before`` (and after ``created_after``) that nothing
+    refers to, oldest first."""
+    stmt = (
+        select(images.c.id, images.c.path)
+        .where(images.c.created_at < created_before, ~_image_referenced())
+        .order_by(images.c.created_at)
+        .limit(limit)
+    )
+    if created_after is not None:
+        stmt = stmt.where(images.c.created_at >= created_after)
+    return _all(conn, stmt)
+
+
+def delete_unsent_images(
+    conn: Connection, image_ids: Sequence[str], created_before: float
+) -> list[Row]:
+    """Delete those of ``image_ids`` that are still unsent (checked again: a message may
+    have sent one since they were found); their rows, for the caller to delete the files."""
+    if not image_ids:
+        return []
+    gone = _all(
+        conn,
+        select(images.c.id, images.c.path).where(
+            images.c.id.in_(list(image_ids)),
+            images.c.created_at < created_before,
+            ~_image_referenced(),
+        ),
+    )
+    if gone:
+        conn.execute(delete(images).where(images.c.id.in_([r["id"] for r in gone])))
+    return gone
 
 
 def set_member_status(conn: Connection, member_id: int, status: AgentStatus) -> None:
