@@ -1,0 +1,540 @@
+"""Who may do what: every route of the OpenAPI document × every role × own and foreign ids,
+and the same for the WebSocket ops (docs/security.md, "Authorization matrix").
+
+The expectations are a declared table, ``RULES``: one row per route. A route in
+``/openapi.json`` without a row fails ``test_every_route_has_a_rule``, so nobody can add an
+endpoint without saying who may call it. Tenancy is the rule everywhere: another shop's or
+another consumer's ids answer 404, exactly like ids that do not exist, so existence never
+leaks; a role that may never do something gets 403 whatever the id.
+
+One server per module, seeded with the demo platform, plus the objects the checks need:
+a session in each shop with messages, an image, a quick reply, a violation record. Routes
+that change what they touch (take, transfer, close, blacklist, delete, review) get a fresh
+object for every check, so no check depends on the order of the others.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from feige.services.accounts import platform_signature
+from tests.integration.harness import PASSWORD, Server, fresh_database_url
+
+# --- the roles -----------------------------------------------------------------------------------
+
+# A rule gives one expectation per role. The roles below are the fields of ``Rule``; each is
+# played by one or two concrete callers (see ``World.callers``): ``consumer`` by a buyer of
+# shop 1 and a buyer of shop 2, ``agent`` by the agent serving shop 1's session and by the one
+# serving shop 2's, ``colleague`` by another agent of shop 1 (not serving that session). The
+# manager and owner belong to shop 1. A caller's "own" objects are its shop's (for consumers:
+# its own session); the other shop's objects are "foreign".
+ROLES = (
+    "anon",
+    "consumer",
+    "agent",
+    "colleague",
+    "manager",
+    "owner",
+    "reviewer",
+    "admin",
+)
+
+Expect = int | tuple[int, int]
+"""A status (the same for own and foreign ids), or ``(own, foreign)``. 200 means any 2xx."""
+
+OWN = (200, 404)  # allowed on its own (shop's) objects; another tenant's ids answer 404
+SEEN_NOT_ALLOWED = (403, 404)  # may see its own, may not do this to it; foreign ids still 404
+
+WEEK = "2026-W47"
+FIGURE = "no_service_rate"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The ids of one shop's objects, which a route's path, query and body are filled from."""
+
+    shop_id: int
+    session_id: int
+    image_id: str
+    member_id: int  # an agent of that shop, for member administration
+    peer_agent: int  # an agent who may receive the session on a transfer
+    consumer_token: str  # the session's consumer
+    reply_id: int = 0
+    violation_id: int = 0
+    week: str = WEEK
+    uid: str = ""
+
+
+Body = Callable[[Target], Any] | dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one route. Every role not named is refused: 401 for anonymous callers,
+    403 for everyone signed in. The request fields say how to call the route."""
+
+    anon: Expect = 401
+    consumer: Expect = 403
+    agent: Expect = 403
+    colleague: Expect = 403
+    manager: Expect = 403
+    owner: Expect = 403
+    reviewer: Expect = 403
+    admin: Expect = 403
+    json: Body = None
+    params: Body = None
+    image: bool = False  # a multipart upload of a small PNG as ``file``
+    fresh: str | None = None  # a new "waiting"/"assigned" session, "reply" or "violation" per check
+    scoped: bool = False  # the query names a shop: check it with each shop's id
+    public: bool = False  # the same answer for anyone: checked with one caller of each kind
+
+    def expect(self, role: str, own: bool) -> int:
+        value: Expect = getattr(self, role)
+        if isinstance(value, tuple):
+            return value[0] if own else value[1]
+        return value
+
+
+def public(**request: Any) -> Rule:
+    return Rule(**dict.fromkeys(ROLES, 200), **request, public=True)
+
+
+SIGNED_IN: dict[str, Any] = {role: 200 for role in ROLES if role != "anon"}
+MEMBERS: dict[str, Any] = dict.fromkeys(("agent", "colleague", "manager", "owner"), 200)
+PARTICIPANTS: dict[str, Any] = {
+    "consumer": OWN,
+    "agent": OWN,
+    "colleague": 404,  # the session is assigned to another agent: not visible to this one
+    "manager": OWN,
+    "owner": OWN,
+}
+SHOP_FIGURES: dict[str, Any] = {
+    "manager": OWN,
+    "owner": OWN,
+    "reviewer": 200,
+    "admin": 200,
+    "scoped": True,
+}
+
+
+def shop_query(t: Target) -> dict[str, Any]:
+    return {"shop_id": t.shop_id}
+
+
+def signed_consumer(t: Target) -> dict[str, Any]:
+    ts = int(time.time())
+    external = f"mx-signed-{t.uid}"
+    secret = "feige-platform-integration-secret"  # the Settings default the harness keeps
+    return {
+        "external_id": external,
+        "nickname": "",
+        "ts": ts,
+        "signature": platform_signature(secret, external, "", ts),
+    }
+
+
+# One row per route of /openapi.json. Format:
+#     ("METHOD", "/path/{template}"): Rule(<role>=<expectation>, ..., <request fields>),
+# where <expectation> is a status for every id (200 meaning any 2xx, 401, 403, 404, 422) or
+# (own, foreign): OWN = (200, 404). Roles not named are refused (anon 401, others 403).
+# Request fields: json= / params= (a dict, or a function of the Target), image=True for an
+# upload, fresh="waiting" | "assigned" | "reply" | "violation" when the route changes the
+# object it is given, scoped=True when the query names a shop (?shop_id=).
+# A new route needs a new row; a cell that is wrong today goes in KNOWN_GAPS, with a reason.
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): public(),
+    ("POST", "/api/auth/login"): public(json={"username": "shop1_agent3", "password": PASSWORD}),
+    ("POST", "/api/integration/consumer-token"): public(json=signed_consumer),
+    ("POST", "/api/auth/demo-consumer"): public(json=lambda t: {"external_id": f"mx-{t.uid}"}),
+    ("GET", "/api/me"): Rule(**SIGNED_IN),
+    ("GET", "/api/sessions"): Rule(**SIGNED_IN),  # what each role sees: test_lists_...
+    ("GET", "/api/sessions/{session_id}"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
+    ("GET", "/api/sessions/{session_id}/messages"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
+    ("GET", "/api/sessions/{session_id}/events"): Rule(
+        manager=OWN, owner=OWN, reviewer=200, admin=200
+    ),
+    ("POST", "/api/messages"): Rule(
+        **{**PARTICIPANTS, "manager": SEEN_NOT_ALLOWED, "owner": SEEN_NOT_ALLOWED},
+        json=lambda t: {
+            "client_id": f"mx-{t.uid}",
+            "kind": "text",
+            "content": {"text": "好的"},
+            "session_id": t.session_id,
+        },
+    ),
+    ("POST", "/api/sessions/{session_id}/read"): Rule(
+        **{**PARTICIPANTS, "manager": SEEN_NOT_ALLOWED, "owner": SEEN_NOT_ALLOWED},
+        params={"seq": 1},
+    ),
+    ("POST", "/api/sessions/{session_id}/take"): Rule(
+        agent=OWN, colleague=OWN, manager=OWN, owner=OWN, fresh="waiting"
+    ),
+    ("POST", "/api/sessions/{session_id}/transfer"): Rule(
+        **{**PARTICIPANTS, "consumer": SEEN_NOT_ALLOWED},
+        json=lambda t: {"to_agent": t.peer_agent},
+        fresh="assigned",
+    ),
+    ("POST", "/api/sessions/{session_id}/close"): Rule(
+        **{**PARTICIPANTS, "consumer": SEEN_NOT_ALLOWED}, fresh="assigned"
+    ),
+    ("POST", "/api/sessions/{session_id}/rating"): Rule(consumer=OWN, json={"score": 5}),
+    ("POST", "/api/sessions/{session_id}/report"): Rule(**PARTICIPANTS, json={"reason": "举报"}),
+    ("POST", "/api/sessions/{session_id}/blacklist"): Rule(
+        **{**PARTICIPANTS, "consumer": 403}, json={"reason": "骚扰"}, fresh="assigned"
+    ),
+    ("POST", "/api/sessions/{session_id}/images"): Rule(**PARTICIPANTS, image=True),
+    ("GET", "/api/images/{image_id}"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
+    ("POST", "/api/agent/status"): Rule(**MEMBERS, json={"status": "break"}),
+    ("GET", "/api/quick-replies"): Rule(**MEMBERS),
+    ("POST", "/api/quick-replies"): Rule(
+        **MEMBERS, json={"title": "问候", "content": "您好", "scope": "personal"}
+    ),
+    # A shop-wide reply: its shop's supervisors may delete it; an agent only its personal ones.
+    ("DELETE", "/api/quick-replies/{reply_id}"): Rule(
+        agent=404, colleague=404, manager=OWN, owner=OWN, fresh="reply"
+    ),
+    ("GET", "/api/shop/members"): Rule(**MEMBERS),
+    ("POST", "/api/shop/members"): Rule(
+        manager=200,
+        owner=200,
+        json=lambda t: {"username": f"mx_new_{t.uid}", "password": PASSWORD, "role": "agent"},
+    ),
+    # The target is an agent (lower rank than both); ranks themselves: EXTRA_CELLS.
+    ("PATCH", "/api/shop/members/{member_id}"): Rule(
+        manager=OWN, owner=OWN, json={"capacity": 200}
+    ),
+    ("PATCH", "/api/shop/settings"): Rule(manager=200, owner=200, json={}),
+    ("GET", "/api/shop/blacklist"): Rule(**MEMBERS),
+    ("POST", "/api/platform/shops"): Rule(
+        admin=200,
+        json=lambda t: {
+            "name": f"店{t.uid}",
+            "owner_username": f"mx_shop_{t.uid}",
+            "owner_password": PASSWORD,
+        },
+    ),
+    ("GET", "/api/violations"): Rule(manager=200, owner=200, reviewer=200, admin=200),
+    ("POST", "/api/violations/{violation_id}/review"): Rule(
+        reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="violation"
+    ),
+    ("GET", "/api/metrics/live"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/assessments"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/assessments/{week}/drilldown"): Rule(
+        **SHOP_FIGURES, params=lambda t: {"shop_id": t.shop_id, "figure": FIGURE}
+    ),
+    ("GET", "/api/measures"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("POST", "/api/platform/assessments/{week}/run"): Rule(admin=200),
+}
+
+# Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.
+OUTSIDE_SCHEMA = ("/openapi.json", "/docs", "/redoc", "/metrics/")
+
+# Cells that answer something else today and are being fixed: (method, path, caller, shop of
+# the target) → why. Each runs as its own strict xfail: when the fix lands the cell passes,
+# the xfail turns into a failure, and the entry must be removed.
+KNOWN_GAPS: dict[tuple[str, str, str, int], str] = {}
+
+
+# --- the world the checks run in ----------------------------------------------------------------
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (10, 120, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str  # e.g. "agent@2": the role and the shop whose objects are its own
+    role: str
+    home: int | None
+    token: str | None
+
+
+@dataclass
+class World:
+    """The running server, its users' tokens and the objects of both shops."""
+
+    server: Server
+    http: httpx.Client
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    targets: dict[int, Target] = field(default_factory=dict)
+    counter: Iterator[int] = field(default_factory=itertools.count)
+
+    def uid(self) -> str:
+        return f"{next(self.counter)}"
+
+    def call(self, token: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return self.http.request(method, path, headers=headers, **kw)
+
+    def ok(self, who: str, method: str, path: str, **kw: Any) -> Any:
+        r = self.call(self.tokens[who], method, path, **kw)
+        assert r.status_code == 200, (who, method, path, r.status_code, r.text)
+        return r.json()
+
+    def sign_in(self, name: str, username: str, kind: str = "member") -> dict[str, Any]:
+        r = self.http.post(
+            "/api/auth/login", json={"kind": kind, "username": username, "password": PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        self.tokens[name] = r.json()["token"]
+        principal: dict[str, Any] = r.json()["principal"]
+        self.ids[name] = principal["id"]
+        return principal
+
+    def new_consumer(self) -> str:
+        r = self.http.post("/api/auth/demo-consumer", json={"external_id": f"mx-c{self.uid()}"})
+        assert r.status_code == 200, r.text
+        return str(r.json()["token"])
+
+    def open_session(self, consumer_token: str, shop: int, text: str = "你好") -> int:
+        r = self.call(
+            consumer_token,
+            "POST",
+            "/api/messages",
+            json={
+                "client_id": f"mx-open-{self.uid()}",
+                "kind": "text",
+                "content": {"text": text},
+                "shop_id": shop,
+            },
+        )
+        assert r.status_code == 200, r.text
+        return int(r.json()["session_id"])
+
+    @property
+    def callers(self) -> list[Caller]:
+        t = self.tokens
+        return [
+            Caller("anon", "anon", None, None),
+            Caller("consumer@1", "consumer", 1, self.targets[1].consumer_token),
+            Caller("consumer@2", "consumer", 2, self.targets[2].consumer_token),
+            Caller("agent@1", "agent", 1, t["agent@1"]),
+            Caller("agent@2", "agent", 2, t["agent@2"]),
+            Caller("colleague@1", "colleague", 1, t["colleague@1"]),
+            Caller("manager@1", "manager", 1, t["manager@1"]),
+            Caller("owner@1", "owner", 1, t["owner@1"]),
+            Caller("reviewer", "reviewer", None, t["reviewer"]),
+            Caller("admin", "admin", None, t["admin"]),
+        ]
+
+    # Fresh objects, for routes that change what they are given.
+
+    def fresh(self, kind: str | None, shop: int) -> Target:
+        base = self.targets[shop]
+        uid = self.uid()
+        if kind is None:
+            return Target(**{**base.__dict__, "uid": uid})
+        if kind in ("waiting", "assigned"):
+            buyer = self.new_consumer()
+            sid = self.open_session(buyer, shop)  # every agent is on break: it waits
+            if kind == "assigned":
+                self.ok(f"agent@{shop}", "POST", f"/api/sessions/{sid}/take")
+            return Target(
+                **{**base.__dict__, "session_id": sid, "consumer_token": buyer, "uid": uid}
+            )
+        if kind == "reply":
+            reply = self.ok(
+                f"owner@{shop}",
+                "POST",
+                "/api/quick-replies",
+                json={"title": f"r{uid}", "content": "亲，在的", "scope": "shop"},
+            )
+            return Target(**{**base.__dict__, "reply_id": reply["id"], "uid": uid})
+        if kind == "violation":
+            return Target(**{**base.__dict__, "violation_id": self.violation(shop), "uid": uid})
+        raise AssertionError(kind)
+
+    def violation(self, shop: int) -> int:
+        """A blocked message of the shop's agent: an agent may not hand out a phone number."""
+        r = self.call(
+            self.tokens[f"agent@{shop}"],
+            "POST",
+            "/api/messages",
+            json={
+                "client_id": f"mx-v{self.uid()}",
+                "kind": "text",
+                "content": {"text": "有事打我电话 13812345678"},
+                "session_id": self.targets[shop].session_id,
+            },
+        )
+        assert r.status_code == 403 and r.json()["error"]["code"] == "blocked", r.text
+        rows = self.ok("reviewer", "GET", "/api/violations", params={"shop_id": shop, "limit": 1})
+        return int(rows[0]["id"])
+
+
+def build_world(server: Server) -> World:
+    world = World(server, httpx.Client(base_url=server.base_url, timeout=10))
+    w = world
+    w.sign_in("admin", "admin", "staff")
+    w.sign_in("reviewer", "reviewer", "staff")
+    for shop in (1, 2):
+        w.sign_in(f"owner@{shop}", f"shop{shop}_owner")
+        w.sign_in(f"agent@{shop}", f"shop{shop}_agent1")
+        w.sign_in(f"peer@{shop}", f"shop{shop}_agent2")
+        members = w.ok(f"owner@{shop}", "GET", "/api/shop/members")
+        w.ids[f"agent3@{shop}"] = next(m["id"] for m in members if m["username"].endswith("3"))
+        for who in (f"agent@{shop}", f"peer@{shop}"):
+            w.ok(
+                f"owner@{shop}",
+                "PATCH",
+                f"/api/shop/members/{w.ids[who]}",
+                json={"capacity": 200},
+            )
+    w.tokens["colleague@1"], w.ids["colleague@1"] = w.tokens["peer@1"], w.ids["peer@1"]
+    for name in ("manager@1", "manager2@1"):
+        w.ok(
+            "owner@1",
+            "POST",
+            "/api/shop/members",
+            json={"username": f"mx_{name[:-2]}", "password": PASSWORD, "role": "manager"},
+        )
+        w.sign_in(name, f"mx_{name[:-2]}")
+    # Each shop's session: its buyer wrote first, its agent (the only one online) took it.
+    consumer_tokens: dict[int, str] = {}
+    for shop in (1, 2):
+        w.ok(f"agent@{shop}", "POST", "/api/agent/status", json={"status": "online"})
+        consumer_tokens[shop] = w.new_consumer()
+        sid = w.open_session(consumer_tokens[shop], shop, "你好，在吗")
+        w.ok(
+            f"agent@{shop}",
+            "POST",
+            "/api/messages",
+            json={
+                "client_id": f"mx-a{shop}",
+                "kind": "text",
+                "content": {"text": "亲，在的"},
+                "session_id": sid,
+            },
+        )
+        image = w.call(
+            consumer_tokens[shop],
+            "POST",
+            f"/api/sessions/{sid}/images",
+            files={"file": ("a.png", png(), "image/png")},
+        ).json()
+        w.targets[shop] = Target(
+            shop_id=shop,
+            session_id=sid,
+            image_id=image["id"],
+            member_id=w.ids[f"agent3@{shop}"],
+            peer_agent=w.ids[f"peer@{shop}"],
+            consumer_token=consumer_tokens[shop],
+        )
+    # From now on every new session waits (nobody online), and anyone may take it.
+    for who in ("agent@1", "peer@1", "manager@1", "owner@1", "agent@2", "peer@2"):
+        w.ok(who, "POST", "/api/agent/status", json={"status": "break"})
+    for shop in (1, 2):
+        w.violation(shop)
+    return world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp: Path = tmp_path_factory.mktemp("matrix")
+    server = Server(tmp, fresh_database_url(tmp))
+    server.start()
+    world = build_world(server)
+    yield world
+    world.http.close()
+    server.stop()
+
+
+# --- the REST matrix ---------------------------------------------------------------------------
+
+
+def request_for(world: World, method: str, path: str, rule: Rule, target: Target) -> dict[str, Any]:
+    def value(body: Body) -> Any:
+        return body(target) if callable(body) else body
+
+    kw: dict[str, Any] = {}
+    if rule.json is not None:
+        kw["json"] = value(rule.json)
+    if rule.params is not None:
+        kw["params"] = value(rule.params)
+    if rule.image:
+        kw["files"] = {"file": ("a.png", png(), "image/png")}
+    return {"method": method, "url": path.format(**target.__dict__), **kw}
+
+
+def cells(world: World, method: str, path: str, rule: Rule) -> Iterator[tuple[Caller, int]]:
+    """Every caller against each shop's object (one check when the route names none)."""
+    per_shop = "{" in path or rule.scoped
+    kinds = ("anon", "consumer@1", "agent@1", "admin")  # each sign-in costs an argon2 hash
+    for caller in world.callers:
+        if rule.public and caller.name not in kinds:
+            continue
+        for shop in (1, 2) if per_shop else (caller.home or 1,):
+            yield caller, shop
+
+
+def check(world: World, method: str, path: str, rule: Rule, caller: Caller, shop: int) -> str:
+    """One cell: '' when it answers as the rule says, else what went wrong."""
+    target = world.fresh(rule.fresh, shop)
+    token = caller.token
+    own = caller.home == shop
+    if caller.role == "consumer" and own:
+        token = target.consumer_token  # a fresh session has its own fresh buyer
+    request = request_for(world, method, path, rule, target)
+    response = world.call(token, request.pop("method"), request.pop("url"), **request)
+    wanted = rule.expect(caller.role, own)
+    got = response.status_code
+    if (got // 100 == 2) if wanted == 200 else got == wanted:
+        if got in (401, 403, 404):
+            body = response.json()
+            if set(body) != {"error"}:  # a refusal says why and nothing else
+                return f"{caller.name} → shop {shop}: refusal carries data {body}"
+        return ""
+    return f"{caller.name} → shop {shop}'s: wanted {wanted}, got {got} {response.text[:200]}"
+
+
+def test_every_route_has_a_rule(world: World) -> None:
+    document = world.http.get("/openapi.json").json()
+    routes = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    assert routes - RULES.keys() == set(), "routes without a rule: add a row to RULES"
+    assert RULES.keys() - routes == set(), "rules for routes that no longer exist"
+    for path in OUTSIDE_SCHEMA:
+        assert world.http.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(("method", "path"), list(RULES), ids=[f"{m} {p}" for m, p in RULES])
+def test_route_answers_each_role_as_its_rule_says(world: World, method: str, path: str) -> None:
+    rule = RULES[method, path]
+    failures = [
+        problem
+        for caller, shop in cells(world, method, path, rule)
+        if (method, path, caller.name, shop) not in KNOWN_GAPS
+        and (problem := check(world, method, path, rule, caller, shop))
+    ]
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "caller_name", "shop"),
+    [
+        pytest.param(*cell, marks=pytest.mark.xfail(strict=True, reason=reason))
+        for cell, reason in KNOWN_GAPS.items()
+    ]
+    or [pytest.param("-", "-", "-", 0, marks=pytest.mark.skip(reason="no known gaps"))],
+)
+def test_known_gap(world: World, method: str, path: str, caller_name: str, shop: int) -> None:
+    rule = RULES[method, path]
+    caller = next(c for c in world.callers if c.name == caller_name)
+    assert check(world, method, path, rule, caller, shop) == ""
