@@ -31,6 +31,7 @@ import pytest
 import websockets
 from PIL import Image
 
+from feige.config import Settings
 from feige.services.accounts import platform_signature
 from tests.integration.harness import PASSWORD, Server, fresh_database_url
 
@@ -101,6 +102,7 @@ class Rule:
     fresh: str | None = None  # a new "waiting"/"assigned" session, "reply" or "violation" per check
     scoped: bool = False  # the query names a shop: check it with each shop's id
     public: bool = False  # the same answer for anyone: checked with one caller of each kind
+    signs_out: bool = False  # ends the caller's tokens (logout-all…): it signs in again after
 
     def expect(self, role: str, own: bool) -> int:
         value: Expect = getattr(self, role)
@@ -138,7 +140,7 @@ def shop_query(t: Target) -> dict[str, Any]:
 def signed_consumer(t: Target) -> dict[str, Any]:
     ts = int(time.time())
     external = f"mx-signed-{t.uid}"
-    secret = "feige-platform-integration-secret"  # the Settings default the harness keeps
+    secret = Settings.model_fields["platform_secret"].default  # the harness keeps the default
     return {
         "external_id": external,
         "nickname": "",
@@ -153,7 +155,8 @@ def signed_consumer(t: Target) -> dict[str, Any]:
 # (own, foreign): OWN = (200, 404). Roles not named are refused (anon 401, others 403).
 # Request fields: json= / params= (a dict, or a function of the Target), image=True for an
 # upload, fresh="waiting" | "assigned" | "reply" | "violation" when the route changes the
-# object it is given, scoped=True when the query names a shop (?shop_id=).
+# object it is given, scoped=True when the query names a shop (?shop_id=), signs_out=True when
+# it ends the caller's tokens (each caller then signs in again after its check).
 # A new route needs a new row; a cell that is wrong today goes in KNOWN_GAPS, with a reason.
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): public(),
@@ -273,6 +276,8 @@ class World:
     server: Server
     http: httpx.Client
     tokens: dict[str, str] = field(default_factory=dict)
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → username, kind
+    buyers: dict[int, str] = field(default_factory=dict)  # shop → its session's buyer's id
     ids: dict[str, int] = field(default_factory=dict)
     targets: dict[int, Target] = field(default_factory=dict)
     counter: Iterator[int] = field(default_factory=itertools.count)
@@ -295,6 +300,7 @@ class World:
         )
         assert r.status_code == 200, r.text
         self.tokens[name] = r.json()["token"]
+        self.logins[name] = (username, kind)
         principal: dict[str, Any] = r.json()["principal"]
         self.ids[name] = principal["id"]
         return principal
@@ -326,10 +332,20 @@ class World:
         )
         return int(reply["id"])
 
-    def new_consumer(self) -> str:
-        r = self.http.post("/api/auth/demo-consumer", json={"external_id": f"mx-c{self.uid()}"})
+    def new_consumer(self, external_id: str = "") -> str:
+        external_id = external_id or f"mx-c{self.uid()}"
+        r = self.http.post("/api/auth/demo-consumer", json={"external_id": external_id})
         assert r.status_code == 200, r.text
         return str(r.json()["token"])
+
+    def sign_in_again(self, name: str) -> None:
+        """A new token for a caller whose tokens a check ended."""
+        if name.startswith("consumer@"):
+            shop = int(name[-1])
+            token = self.new_consumer(self.buyers[shop])
+            self.targets[shop] = Target(**{**self.targets[shop].__dict__, "consumer_token": token})
+        else:
+            self.sign_in(name, *self.logins[name])
 
     def open_session(self, consumer_token: str, shop: int, text: str = "你好") -> int:
         r = self.call(
@@ -428,7 +444,8 @@ def build_world(server: Server) -> World:
                 f"/api/shop/members/{w.ids[who]}",
                 json={"capacity": 200},
             )
-    w.tokens["colleague@1"], w.ids["colleague@1"] = w.tokens["peer@1"], w.ids["peer@1"]
+    for key in ("tokens", "ids", "logins"):  # the colleague is shop 1's peer agent
+        getattr(w, key)["colleague@1"] = getattr(w, key)["peer@1"]
     w.create_member("owner@1", "manager@1", "manager")
     w.sign_in("manager@1", "mx_manager_1")
     # Shop 3 is for ranks (EXTRA_CELLS): its members' passwords and flags may be changed.
@@ -446,7 +463,8 @@ def build_world(server: Server) -> World:
     consumer_tokens: dict[int, str] = {}
     for shop in (1, 2):
         w.ok(f"agent@{shop}", "POST", "/api/agent/status", json={"status": "online"})
-        consumer_tokens[shop] = w.new_consumer()
+        w.buyers[shop] = f"mx-buyer-{shop}"
+        consumer_tokens[shop] = w.new_consumer(w.buyers[shop])
         sid = w.open_session(consumer_tokens[shop], shop, "你好，在吗")
         w.ok(
             f"agent@{shop}",
@@ -523,12 +541,14 @@ def cells(world: World, method: str, path: str, rule: Rule) -> Iterator[tuple[Ca
 def check(world: World, method: str, path: str, rule: Rule, caller: Caller, shop: int) -> str:
     """One cell: '' when it answers as the rule says, else what went wrong."""
     target = world.fresh(rule.fresh, shop)
-    token = caller.token
+    token = world.token_of(caller.name)  # not caller.token: it may have signed in again
     own = caller.home == shop
     if caller.role == "consumer" and own:
         token = target.consumer_token  # a fresh session has its own fresh buyer
     request = request_for(world, method, path, rule, target)
     response = world.call(token, request.pop("method"), request.pop("url"), **request)
+    if rule.signs_out and token is not None:
+        world.sign_in_again(caller.name)
     wanted = rule.expect(caller.role, own)
     got = response.status_code
     if (got // 100 == 2) if wanted == 200 else got == wanted:
