@@ -686,7 +686,10 @@ EXTRA_CELLS = [
     # A waiting session is visible to every agent of its shop (who may take it), only to them.
     Cell("colleague@1", "GET", "/api/sessions/{session}", 200, make=waiting(1)),
     Cell("agent@2", "GET", "/api/sessions/{session}", 404, make=waiting(1)),
+    # Another buyer's session in the same shop is as foreign as another shop's.
     Cell("consumer@1", "GET", "/api/sessions/{session}", 404, make=waiting(1)),
+    Cell("consumer@1", "GET", "/api/sessions/{session}/messages", 404, make=waiting(1)),
+    Cell("consumer@1", "POST", "/api/sessions/{session}/rating", 404, {"score": 1}, waiting(1)),
     Cell(
         "consumer@1",
         "POST",
