@@ -332,9 +332,8 @@ def _shop_scope(principal: Principal, shop_id: int | None) -> int | None:
         if shop_id is not None and shop_id != principal.shop_id:
             raise NotFound(what="shop")
         return principal.shop_id
-    if principal.kind == "member":
-        raise Forbidden()
-    raise NotFound(what="shop")
+    # Every other role may read no shop's figures: a refusal by role, like the agent's.
+    raise Forbidden()
 
 
 def _period(now: float, period: str, config: AssessmentConfig) -> Week:

@@ -129,6 +129,8 @@ def insert_row(conn: Connection, table: Any, **values: Any) -> int:
 
 
 def update_row(conn: Connection, table: Any, row_id: int, **values: Any) -> None:
+    if not values:  # nothing to change (e.g. an empty PATCH): an UPDATE without SET is an error
+        return
     conn.execute(update(table).where(table.c.id == row_id).values(**values))
 
 

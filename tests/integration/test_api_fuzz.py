@@ -1,0 +1,206 @@
+"""Schemathesis against the running server over real HTTP: whatever a request holds, valid
+for the OpenAPI document or not, the answer is never a 5xx (docs/security.md, "Fuzzing").
+
+Bounded so it fits in every ``make test``: a few examples per operation and caller, in a
+fixed order (``derandomize``), no shrinking. ``FEIGE_FUZZ_EXAMPLES=200`` digs deeper by hand.
+Below it, the regression tests for what the fuzzing found.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.generation.modes import GenerationMode
+
+from tests.integration.harness import PASSWORD, Server, consumer, fresh_database_url, login
+from tests.integration.test_authorization_matrix import RULES
+
+EXAMPLES = int(os.environ.get("FEIGE_FUZZ_EXAMPLES", "8"))
+# Odd input (integers past 64 bits, lone surrogates, NUL, nonsense weeks) still answers 500 in
+# places; those fixes are in progress on another branch. Until they are merged, such 5xx make
+# the test xfail (listing them) instead of fail; set this to True once they are.
+ODD_INPUT_FIXES_MERGED = False
+STAFF_TAGS = {"platform", "compliance", "metrics"}
+
+
+@dataclass(frozen=True)
+class ServerError:
+    operation: str
+    caller: str
+    mode: str
+    status: int
+    request: str
+    odd_input: str
+
+    def __str__(self) -> str:
+        odd = f" [odd input: {self.odd_input}]" if self.odd_input else ""
+        return (
+            f"{self.status} {self.operation} as {self.caller} ({self.mode}){odd}\n  {self.request}"
+        )
+
+
+def report(errors: list[ServerError]) -> str:
+    """One line per operation and kind of input (the first request of each)."""
+    first: dict[tuple[str, str], ServerError] = {}
+    for error in errors:
+        first.setdefault((error.operation, error.odd_input), error)
+    return f"{len(errors)} server errors, e.g.:\n" + "\n".join(str(e) for e in first.values())
+
+
+def odd_input(*values: Any) -> str:
+    """Which odd-input class a request belongs to, if any (see ODD_INPUT_FIXES_MERGED)."""
+    for value in values:
+        if isinstance(value, dict):
+            found = odd_input(*value.keys(), *value.values())
+        elif isinstance(value, list | tuple):
+            found = odd_input(*value)
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            return "an integer past 64 bits"
+        elif isinstance(value, str) and "\x00" in value:
+            return "NUL"
+        elif isinstance(value, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            return "a lone surrogate"
+        elif isinstance(value, str) and value.lstrip("-").isascii() and value.lstrip("-").isdigit():
+            found = odd_input(int(value))  # a path or query parameter, as sent
+        else:
+            continue
+        if found:
+            return found
+    return ""
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own: fuzzing changes whatever its callers may change."""
+    tmp: Path = tmp_path_factory.mktemp("fuzz")
+    server = Server(tmp, fresh_database_url(tmp))
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _tokens(server: Server) -> dict[str, tuple[str, int]]:
+    owner = await login(server, "shop1_owner")
+    buyer = await consumer(server, "fuzz-buyer")
+    admin = await login(server, "admin", kind="staff")
+    # Something for ids to hit: a session with messages in shop 1.
+    agent = await login(server, "shop1_agent1")
+    await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    ws = await buyer.socket()
+    await ws.send_text("fuzz-open", "你好", shop_id=1)
+    await ws.close()
+    out = {
+        "owner": (str(owner.token), owner.id),
+        "consumer": (str(buyer.token), buyer.id),
+        "admin": (str(admin.token), admin.id),
+    }
+    for api in (owner, buyer, admin, agent):
+        await api.aclose()
+    return out
+
+
+async def test_no_server_errors_whatever_the_request(fuzz_server: Server) -> None:
+    server = fuzz_server
+    tokens = await _tokens(server)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        document = (await http.get("/openapi.json")).json()
+    schema = schemathesis.openapi.from_dict(document)
+    session = requests.Session()
+    errors: list[ServerError] = []
+    statuses: dict[int, int] = {}
+    signed_out: list[str] = []  # a signed-in caller answered 401: its token no longer works
+
+    def fuzz(operation: Any, caller: str | None, mode: GenerationMode, count: int) -> None:
+        headers = {"authorization": f"Bearer {tokens[caller][0]}"} if caller else {}
+        strategy = operation.as_strategy(generation_mode=mode)
+        if operation.path == "/api/shop/members/{member_id}" and caller == "owner":
+            # Not the owner's own account: a changed password may end its token's life.
+            own = tokens["owner"][1]
+            strategy = strategy.filter(lambda c: c.path_parameters.get("member_id") != own)
+
+        @settings(
+            max_examples=count,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def run(case: Any) -> None:
+            response = case.call(base_url=server.base_url, session=session, headers=headers)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if caller is not None and response.status_code == 401:
+                signed_out.append(case.as_curl_command(headers={"authorization": "Bearer …"}))
+            if response.status_code >= 500:
+                errors.append(
+                    ServerError(
+                        operation.label,
+                        caller or "anonymous",
+                        mode.value,
+                        response.status_code,
+                        case.as_curl_command(headers={"authorization": "Bearer …"}),
+                        odd_input(case.path_parameters, case.query, case.body),
+                    )
+                )
+
+        try:
+            run()
+        except Exception as exc:  # e.g. nothing negative to generate for GET /healthz
+            if type(exc).__name__ != "Unsatisfiable":
+                raise
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        rule = RULES.get((operation.method.upper(), operation.path))
+        if rule is not None and rule.public:
+            callers: list[str | None] = [None]
+        else:
+            callers = ["owner", "consumer"]
+            if STAFF_TAGS & set(operation.tags or ()):
+                callers.append("admin")
+        for caller in callers:
+            fuzz(operation, caller, GenerationMode.POSITIVE, EXAMPLES)
+            fuzz(operation, caller, GenerationMode.NEGATIVE, max(1, EXAMPLES // 2))
+    # The fuzzing did run, and reached the routes: not stopped by a rate limit (raise the limits
+    # for this server if one appears) nor by a token the fuzzing itself ended.
+    examples = sum(statuses.values())
+    assert examples > 400, statuses
+    assert statuses.get(429, 0) < examples // 20, f"rate-limited: {statuses}"
+    assert len(signed_out) < examples // 50, f"signed out: {signed_out[:5]}"
+    unexplained = [e for e in errors if ODD_INPUT_FIXES_MERGED or not e.odd_input]
+    assert unexplained == [], report(unexplained)
+    if errors:
+        pytest.xfail(f"odd-input fixes in progress; {report(errors)}")
+
+
+# --- what the fuzzing found ---------------------------------------------------------------------
+
+
+async def test_an_empty_member_patch_changes_nothing(server: Server) -> None:
+    """``PATCH /api/shop/members/{id}`` with ``{}`` was an UPDATE without SET: a 500."""
+    owner = await login(server, "shop1_owner")
+    agent = next(m for m in await owner.ok("GET", "/api/shop/members") if m["role"] == "agent")
+    after = await owner.ok("PATCH", f"/api/shop/members/{agent['id']}", json={})
+    assert after == agent
+    assert await login(server, agent["username"], password=PASSWORD)  # still signs in
+
+
+def test_odd_input_classes() -> None:
+    assert odd_input({"session_id": 2**64}) == "an integer past 64 bits"
+    assert odd_input({"a": ["x\x00"]}) == "NUL"
+    assert odd_input(None, {"q": "\ud800"}) == "a lone surrogate"
+    assert odd_input({"session_id": 2**62, "text": "你好", "ok": True}) == ""
+    assert odd_input({"session_id": str(2**63)}) == "an integer past 64 bits"
+    assert odd_input({"session_id": str(2**63 - 1)}) == ""
