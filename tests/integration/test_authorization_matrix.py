@@ -31,7 +31,6 @@ import pytest
 import websockets
 from PIL import Image
 
-from feige.config import Settings
 from feige.services.accounts import platform_signature
 from tests.integration.harness import PASSWORD, Server, fresh_database_url
 
@@ -78,6 +77,8 @@ class Target:
     violation_id: int = 0
     week: str = WEEK
     uid: str = ""
+    staff_id: int = 0  # the reviewer, for staff administration
+    platform_secret: str = ""  # the demo's generated secret, to sign consumer tokens with
 
 
 Body = Callable[[Target], Any] | dict[str, Any] | None
@@ -140,7 +141,7 @@ def shop_query(t: Target) -> dict[str, Any]:
 def signed_consumer(t: Target) -> dict[str, Any]:
     ts = int(time.time())
     external = f"mx-signed-{t.uid}"
-    secret = Settings.model_fields["platform_secret"].default  # the harness keeps the default
+    secret = t.platform_secret
     return {
         "external_id": external,
         "nickname": "",
@@ -164,6 +165,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/integration/consumer-token"): public(json=signed_consumer),
     ("POST", "/api/auth/demo-consumer"): public(json=lambda t: {"external_id": f"mx-{t.uid}"}),
     ("GET", "/api/me"): Rule(**SIGNED_IN),
+    ("POST", "/api/auth/logout-all"): Rule(**SIGNED_IN, signs_out=True),
+    # Consumers sign in through the marketplace: they have no password here.
+    ("POST", "/api/me/password"): Rule(
+        **{**SIGNED_IN, "consumer": 403},
+        json={"current_password": PASSWORD, "new_password": PASSWORD},
+        signs_out=True,
+    ),
     ("GET", "/api/sessions"): Rule(**SIGNED_IN),  # what each role sees: test_lists_...
     ("GET", "/api/sessions/{session_id}"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
     ("GET", "/api/sessions/{session_id}/messages"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
@@ -201,6 +209,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/sessions/{session_id}/images"): Rule(**PARTICIPANTS, image=True),
     ("GET", "/api/images/{image_id}"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
+    ("GET", "/api/images/{image_id}/url"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
     ("POST", "/api/agent/status"): Rule(**MEMBERS, json={"status": "break"}),
     ("GET", "/api/quick-replies"): Rule(**MEMBERS),
     ("POST", "/api/quick-replies"): Rule(
@@ -230,6 +239,13 @@ RULES: dict[tuple[str, str], Rule] = {
             "owner_password": PASSWORD,
         },
     ),
+    ("GET", "/api/platform/staff"): Rule(admin=200),
+    ("POST", "/api/platform/staff"): Rule(
+        admin=200,
+        json=lambda t: {"username": f"mx_staff_{t.uid}", "password": PASSWORD},
+    ),
+    # The target is the reviewer (lower rank than an admin); an empty change changes nothing.
+    ("PATCH", "/api/platform/staff/{staff_id}"): Rule(admin=200, json={}),
     ("GET", "/api/violations"): Rule(manager=200, owner=200, reviewer=200, admin=200),
     ("POST", "/api/violations/{violation_id}/review"): Rule(
         reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="violation"
@@ -490,6 +506,8 @@ def build_world(server: Server) -> World:
             member_id=w.ids[f"agent3@{shop}"],
             peer_agent=w.ids[f"peer@{shop}"],
             consumer_token=consumer_tokens[shop],
+            staff_id=w.ids["reviewer"],
+            platform_secret=server.ctx.settings.platform_secret,
         )
     # From now on every new session waits (nobody online), and anyone may take it.
     for who in ("agent@1", "peer@1", "manager@1", "owner@1", "agent@2", "peer@2"):
@@ -635,11 +653,6 @@ class Cell:
         return value.format(**names) if isinstance(value, str) else value
 
 
-RANK = (
-    "member ranks (owner > manager > agent): a member may change only lower ranks; fix in progress"
-)
-
-
 def assigned(shop: int) -> Callable[[World], dict[str, Any]]:
     return lambda w: {"session": w.fresh("assigned", shop).session_id}
 
@@ -739,27 +752,12 @@ EXTRA_CELLS = [
         200,
         {"title": "t", "content": "c", "scope": "shop"},
     ),
-    # Same rank or higher: refused. Today a manager may change its owner and its peers.
-    pytest.param(
-        Cell("manager@3", "PATCH", "/api/shop/members/{manager2@3}", 403, {"capacity": 7}),
-        marks=pytest.mark.xfail(strict=True, reason=RANK),
-    ),
-    pytest.param(
-        Cell("manager@3", "PATCH", "/api/shop/members/{owner@3}", 403, {"capacity": 7}),
-        marks=pytest.mark.xfail(strict=True, reason=RANK),
-    ),
-    pytest.param(
-        Cell("manager@3", "PATCH", "/api/shop/members/{manager2@3}", 403, {"password": PASSWORD}),
-        marks=pytest.mark.xfail(strict=True, reason=RANK),
-    ),
-    pytest.param(
-        Cell("manager@3", "PATCH", "/api/shop/members/{owner@3}", 403, {"password": PASSWORD}),
-        marks=pytest.mark.xfail(strict=True, reason=RANK),
-    ),
-    pytest.param(
-        Cell("manager@3", "PATCH", "/api/shop/members/{owner@3}", 403, {"active": False}),
-        marks=pytest.mark.xfail(strict=True, reason=RANK),
-    ),
+    # Same rank or higher: refused (owner > manager > agent).
+    Cell("manager@3", "PATCH", "/api/shop/members/{manager2@3}", 403, {"capacity": 7}),
+    Cell("manager@3", "PATCH", "/api/shop/members/{owner@3}", 403, {"capacity": 7}),
+    Cell("manager@3", "PATCH", "/api/shop/members/{manager2@3}", 403, {"password": PASSWORD}),
+    Cell("manager@3", "PATCH", "/api/shop/members/{owner@3}", 403, {"password": PASSWORD}),
+    Cell("manager@3", "PATCH", "/api/shop/members/{owner@3}", 403, {"active": False}),
 ]
 
 
@@ -869,11 +867,8 @@ WS_RULES: dict[str, dict[str, Any]] = {
         "admin": "shown",
     },
 }
-TYPING_STAFF = "typing answers staff 'malformed' instead of 'forbidden' (chat.typing); fix pending"
 # (op, caller, shop of the session) → why it answers otherwise today.
-WS_KNOWN_GAPS: dict[tuple[str, str, int], str] = {
-    ("typing", caller, shop): TYPING_STAFF for caller in ("reviewer", "admin") for shop in (1, 2)
-}
+WS_KNOWN_GAPS: dict[tuple[str, str, int], str] = {}
 
 
 def ws_expect(op: str, caller: Caller, shop: int) -> str:

@@ -428,7 +428,9 @@ async def mark_read(ctx: Context, principal: Principal, session_id: int, seq: in
 
 async def typing(ctx: Context, principal: Principal, session_id: int) -> None:
     """Typing indicators go straight to the broker; they are never stored."""
-    if not _is_id(session_id) or principal.kind == "staff":
+    if principal.kind == "staff":
+        raise Forbidden()  # reviewers read sessions; they do not take part in them
+    if not _is_id(session_id):
         raise Invalid("malformed", detail="session_id")
     session = await ctx.db.read(visible_session, principal, session_id)
     if session["state"] == SessionState.CLOSED:
