@@ -14,6 +14,7 @@ import pytest
 from feige.metrics import assess_log, parse_week
 from feige.metrics.timeutil import datetime_to_us
 from feige.services.assessment import assess_store_sync, export_events_sync, metrics_config
+from feige.store.db import create_db_engine
 from tests.integration.harness import FakeClock, Server, consumer, fresh_database_url, login
 
 pytestmark = pytest.mark.asyncio
@@ -55,15 +56,14 @@ async def test_rounds_fall_in_the_hours_of_their_own_day(
         clock.advance(60)
         await agent.ok("POST", f"/api/sessions/{sid}/close")
         config = metrics_config(server.ctx.settings)
-        week = parse_week(week_name, config)
-
-        def both(conn):  # type: ignore[no-untyped-def]
-            lines = list(export_events_sync(conn, week, config))
-            return lines, assess_store_sync(conn, week, config)
-
-        lines, from_store = await server.ctx.db.write(both)
     finally:
         server.stop()
+    week = parse_week(week_name, config)
+    engine = create_db_engine(server.database_url)
+    with engine.begin() as conn:
+        lines = list(export_events_sync(conn, week, config))
+        from_store = assess_store_sync(conn, week, config)
+    engine.dispose()
 
     events = [orjson.loads(line) for line in lines if orjson.loads(line)["session"] == str(sid)]
     first = datetime.fromisoformat(events[0]["ts"])
