@@ -167,11 +167,12 @@ def _upsert_consumer(
 ) -> dict[str, Any]:
     row = repo.consumer_by_external(conn, external_id)
     if row is None:
+        nickname = nickname or external_id  # until the marketplace gives it a name
         new_id = repo.insert_row(
             conn, consumers, external_id=external_id, nickname=nickname, created_at=now
         )
         return {"id": new_id, "external_id": external_id, "nickname": nickname, "token_version": 0}
-    if nickname and row["nickname"] != nickname:
+    if nickname and row["nickname"] != nickname:  # no name given: the known one stays
         repo.update_row(conn, consumers, row["id"], nickname=nickname)
         row["nickname"] = nickname
     return row
@@ -194,7 +195,7 @@ async def consumer_token(
 async def demo_consumer_token(ctx: Context, external_id: str, nickname: str) -> dict[str, Any]:
     if not ctx.demo:
         raise NotFound(what="demo")
-    return await _consumer_login(ctx, external_id, nickname or external_id)
+    return await _consumer_login(ctx, external_id, nickname)
 
 
 async def _consumer_login(ctx: Context, external_id: str, nickname: str) -> dict[str, Any]:

@@ -1,0 +1,68 @@
+"""A real deployment's first steps, as docs/README describe them: create the first admin with
+``feige create-staff`` (no demo), sign in with it; and the demo's own first-run details."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from feige.cli import app
+from tests.integration.harness import Server, consumer, fresh_database_url, login
+
+pytestmark = pytest.mark.asyncio
+
+
+def create_staff(data_dir: Path, database_url: str, *args: str, stdin: str) -> tuple[int, str]:
+    env = {"FEIGE_DATA_DIR": str(data_dir), "FEIGE_DATABASE_URL": database_url}
+    result = CliRunner().invoke(app, ["create-staff", *args], input=stdin, env=env)
+    return result.exit_code, result.output
+
+
+async def test_the_first_admin_of_a_real_deployment(tmp_path: Path) -> None:
+    url = fresh_database_url(tmp_path)
+    code, out = create_staff(
+        tmp_path, url, "boss", "--role", "admin", "--password-stdin", stdin="s3cret-pass\n"
+    )
+    assert code == 0, out
+    assert "created admin boss" in out
+    # The same name again is refused; so are a short password and an unknown role.
+    code, out = create_staff(
+        tmp_path, url, "boss", "--role", "reviewer", "--password-stdin", stdin="another-pass\n"
+    )
+    assert code == 1 and "not available" in out
+    code, _ = create_staff(
+        tmp_path, url, "rev", "--role", "reviewer", "--password-stdin", stdin="x"
+    )
+    assert code == 2
+    code, _ = create_staff(
+        tmp_path, url, "rev", "--role", "root", "--password-stdin", stdin="x" * 9
+    )
+    assert code == 2
+
+    server = Server(tmp_path, url, demo=False)
+    server.start()
+    try:
+        admin = await login(server, "boss", kind="staff", password="s3cret-pass")
+        assert admin.principal["role"] == "admin"
+        shop = await admin.ok(
+            "POST",
+            "/api/platform/shops",
+            {"name": "第一家店", "owner_username": "first_owner", "owner_password": "pass1234"},
+        )
+        owner = await login(server, "first_owner", password="pass1234")
+        assert owner.principal["shop_id"] == shop["id"]
+    finally:
+        server.stop()
+
+
+async def test_the_demo_consumer_login_keeps_the_seeded_nickname(server: Server) -> None:
+    buyer = await consumer(server, "buyer1")
+    assert buyer.principal["name"] == "爱购物的小王"
+    again = await consumer(server, "buyer1")
+    assert again.principal["name"] == "爱购物的小王"
+    renamed = await consumer(server, "buyer1", "小王")
+    assert renamed.principal["name"] == "小王"
+    fresh = await consumer(server, "brand-new")
+    assert fresh.principal["name"] == "brand-new"
