@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     ws_resume_page: int = Field(default=200, ge=1)
     # A resume map names at most this many sessions.
     ws_resume_max_sessions: int = Field(default=1000, ge=1)
+    # The open sessions listed in ``ready``; past them ``sessions_more`` is true.
+    ws_ready_max_sessions: int = Field(default=2000, ge=1)
     group_commit_max_batch: int = 512
     group_commit_gather_ms: float = 2.0  # wait this long for more jobs before a small batch
     writer_inline: bool | None = None  # None: on the event loop for SQLite, a thread otherwise

@@ -66,3 +66,35 @@ async def test_the_demo_consumer_login_keeps_the_seeded_nickname(server: Server)
     assert renamed.principal["name"] == "小王"
     fresh = await consumer(server, "brand-new")
     assert fresh.principal["name"] == "brand-new"
+
+
+async def test_ready_lists_every_open_session_not_the_newest_ones(tmp_path: Path) -> None:
+    """A supervisor's ``ready`` names the shop's open sessions however many closed ones are
+    newer; past the limit it says there are more, and the REST list pages on."""
+    server = Server(tmp_path, fresh_database_url(tmp_path), overrides={"ws_ready_max_sessions": 3})
+    server.start()
+    try:
+        agent = await login(server, "shop1_agent1")
+        await agent.ok("POST", "/api/agent/status", {"status": "online"})
+        opened = []
+        for i in range(4):  # four open sessions, oldest first
+            buyer = await consumer(server, f"ready-open-{i}")
+            sock = await buyer.socket()
+            opened.append((await sock.send_text("q", "在吗", shop_id=1))["session_id"])
+        for i in range(5):  # then five newer sessions, closed at once
+            buyer = await consumer(server, f"ready-closed-{i}")
+            sock = await buyer.socket()
+            sid = (await sock.send_text("q", "你好", shop_id=1))["session_id"]
+            await agent.ok("POST", f"/api/sessions/{sid}/close")
+        owner = await login(server, "shop1_owner")
+        ready = (await owner.socket()).ready
+        listed = [s["id"] for s in ready["sessions"]]
+        assert listed == sorted(opened, reverse=True)[:3]
+        assert ready["sessions_more"] is True
+        rest = await owner.ok(
+            "GET", "/api/sessions", params={"state": "open", "before_id": listed[-1]}
+        )
+        assert [s["id"] for s in rest] == [min(opened)]
+        assert (await agent.socket()).ready["sessions_more"] is True
+    finally:
+        server.stop()

@@ -308,12 +308,13 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
             in_flight.release()
 
     try:
-        open_sessions = await _open_sessions(ctx, principal)
+        open_sessions, more_sessions = await _open_sessions(ctx, principal)
         conn.send(
             {
                 "op": "ready",
                 "principal": accounts.principal_view(principal),
                 "sessions": open_sessions,
+                "sessions_more": more_sessions,
                 "heartbeat": HEARTBEAT_SECONDS,
             }
         )
@@ -367,10 +368,24 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
             await pump
 
 
-async def _open_sessions(ctx: Context, principal: Principal) -> list[dict[str, Any]]:
-    rows = await sessions.list_sessions(ctx, principal, limit=200)
-    return [
-        {"id": s["id"], "state": s["state"], "last_seq": s["last_seq"]}
-        for s in rows
-        if s["state"] != "closed"
-    ]
+async def _open_sessions(ctx: Context, principal: Principal) -> tuple[list[dict[str, Any]], bool]:
+    """Every open session the caller may see, newest first, page by page (a supervisor of a
+    busy shop has more than one page), up to ``ws_ready_max_sessions``; and whether more
+    remain (then ``GET /api/sessions?state=open&before_id=…`` pages on)."""
+    wanted = ctx.settings.ws_ready_max_sessions
+    found: list[dict[str, Any]] = []
+    before: int | None = None
+    while True:
+        size = min(200, wanted - len(found))
+        page = await sessions.list_sessions(
+            ctx, principal, state="open", before_id=before, limit=size
+        )
+        found += [{"id": s["id"], "state": s["state"], "last_seq": s["last_seq"]} for s in page]
+        if len(page) < size:
+            return found, False
+        before = page[-1]["id"]
+        if len(found) >= wanted:
+            rest = await sessions.list_sessions(
+                ctx, principal, state="open", before_id=before, limit=1
+            )
+            return found, bool(rest)

@@ -16,6 +16,8 @@ from feige.store.tables import sessions
 
 Row = dict[str, Any]
 WAITING = (SessionState.QUEUED.value, SessionState.OFFLINE.value)
+# ``state=open`` in a session list: every session not closed yet.
+OPEN_STATES = [SessionState.ASSIGNED.value, *WAITING]
 
 
 def can_see(principal: Principal, session: Row) -> bool:
@@ -77,10 +79,12 @@ async def list_sessions(
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[Row]:
-    """History and workbench lists, scoped by role; search by consumer or order number."""
+    """History and workbench lists, scoped by role; search by consumer or order number.
+    ``state`` is one state or ``open`` (assigned, queued or offline); pages go backwards by
+    id (``before_id``: the last id of the previous page)."""
     limit = max(1, min(limit, 200))
     filters: dict[str, Any] = {
-        "states": [state] if state else None,
+        "states": OPEN_STATES if state == "open" else [state] if state else None,
         "order_no": order_no,
         "consumer_query": consumer,
         "before_id": before_id,
