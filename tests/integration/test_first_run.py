@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -98,3 +99,27 @@ async def test_ready_lists_every_open_session_not_the_newest_ones(tmp_path: Path
         assert (await agent.socket()).ready["sessions_more"] is True
     finally:
         server.stop()
+
+
+async def test_the_interactive_docs_work_offline_with_authorize(server: Server) -> None:
+    """/docs and /redoc load their assets from Feige itself, and the OpenAPI document declares
+    the bearer scheme, so *Authorize* exists and signs every route in."""
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+            html = (await http.get(page)).text
+            assert "cdn." not in html and "googleapis" not in html
+            src = next(part for part in html.split('"') if part.endswith(asset))
+            script = await http.get(src)
+            assert script.status_code == 200 and len(script.content) > 100_000
+            assert (
+                "cdn.jsdelivr.net" not in (await http.get(page)).headers["content-security-policy"]
+            )
+        document = (await http.get("/openapi.json")).json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token from POST /api/auth/login (or a consumer token).",
+    }
+    assert {"bearer": []} in document["paths"]["/api/me"]["get"]["security"]
+    assert "security" not in document["paths"]["/api/auth/login"]["post"]

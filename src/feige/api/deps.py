@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from feige import i18n
 from feige.api import ratelimit
@@ -27,10 +28,20 @@ def bearer(request: Request) -> str | None:
     return None
 
 
+# Declares the bearer scheme in the OpenAPI document, so that /docs has an *Authorize* button
+# whose token every signed-in route then receives; ``bearer`` reads the same header.
+BEARER_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="The token from POST /api/auth/login (or a consumer token).",
+)
+
+
 async def current_principal(
     request: Request,
     ctx: Annotated[Context, Depends(get_ctx)],
     token: Annotated[str | None, Depends(bearer)],
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None,
 ) -> Principal:
     try:
         return await accounts.authenticate(ctx, token)

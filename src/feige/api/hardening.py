@@ -20,15 +20,12 @@ APP_CSP = (
     "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; "
     "style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'self'"
 )
-# FastAPI's /docs and /redoc load Swagger UI and ReDoc from jsDelivr (and ReDoc's fonts from
-# Google) with an inline script: those two pages get a policy that lets exactly that through,
-# until the assets are served from here.
+# /docs and /redoc are served with their assets from the package (fastapi-offline, no CDN);
+# their pages start Swagger UI and ReDoc with an inline script, and ReDoc runs a blob: worker.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; "
-    "img-src 'self' data: blob: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'"
 )
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
