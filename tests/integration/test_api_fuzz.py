@@ -148,9 +148,17 @@ async def test_no_server_errors_whatever_the_request(fuzz_server: Server) -> Non
         )
         @given(case=strategy)
         def run(case: Any) -> None:
+            # The document declares the bearer scheme, so schemathesis may generate (or drop)
+            # an Authorization header of its own: the caller's token is the test's point.
+            case.headers = {
+                k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"
+            }
             response = case.call(base_url=server.base_url, session=session, headers=headers)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if caller in ("owner", "consumer", "admin") and response.status_code == 401:
+            # Negative cases may carry a broken Authorization header on purpose (the document
+            # declares the bearer scheme): only valid cases tell whether a token still works.
+            valid = mode is GenerationMode.POSITIVE
+            if valid and caller in ("owner", "consumer", "admin") and response.status_code == 401:
                 signed_out.append(case.as_curl_command(headers={"authorization": "Bearer …"}))
             if response.status_code >= 500:
                 errors.append(
