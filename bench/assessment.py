@@ -5,7 +5,7 @@ as an event log, then times in one run:
 
 * the real CLI, ``feige assess --events FILE --week W --json``, in a subprocess;
 * a straightforward baseline: ``json.loads`` + ``datetime.fromisoformat`` per line, every
-  event kept as a dict, a naive per-session replay of rules.md §4–5 written independently of
+  event kept as a dict, a naive per-session replay of docs/rules.md §3 written independently of
   ``feige.metrics``; its per-shop numerators and denominators are compared with the CLI's.
 
     python bench/assessment.py                      # 10 M messages, full run

@@ -1,4 +1,4 @@
-"""Precision and recall per category (rules.md §8) on the labelled corpus.
+"""Precision and recall per category (docs/rules.md 2.2.3–2.2.10) on the labelled corpus.
 
     .venv/bin/python bench/moderation_corpus_report.py [--show-errors] [--json]
 

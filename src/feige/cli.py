@@ -1,4 +1,4 @@
-"""The ``feige`` command line (contracts in interfaces.md)."""
+"""The ``feige`` command line (contracts in docs/interfaces.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Settings from the environment (prefix ``FEIGE_``) and an optional TOML file.
 
-Every default of ``rules.md`` is a setting here so an operator can change it without code.
+Every default of ``docs/rules.md`` is a setting here so an operator can change it without code.
 The TOML file is named by ``FEIGE_CONFIG`` (default ``./feige.toml`` when it exists).
 """
 
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     loop_stall_dump_seconds: float = 10.0
     language: str = "zh-CN"
 
-    # --- time (rules.md §1) ---------------------------------------------------------------
+    # --- time (docs/rules.md §3) ----------------------------------------------------------
     timezone: str = "Asia/Shanghai"
     assessment_hours_start: str = "08:00:00"
     assessment_hours_end: str = "22:59:59"
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     assessment_scheduler: bool = True  # run the weekly job in this process (once per week)
     summary_refresh_seconds: float = 5.0
 
-    # --- sessions and reception (rules.md §2–3) ---------------------------------------------
+    # --- sessions and reception (docs/rules.md 2.1, 2.2.1) ----------------------------------
     session_idle_close_seconds: float = 30 * 60
     idle_check_interval_seconds: float = 30.0
     default_agent_capacity: int = 10
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     group_commit_gather_ms: float = 2.0  # wait this long for more jobs before a small batch
     writer_inline: bool | None = None  # None: on the event loop for SQLite, a thread otherwise
 
-    # --- metrics (rules.md §4–5) -----------------------------------------------------------
+    # --- metrics (docs/rules.md §3) --------------------------------------------------------
     response_cap_seconds: int = 600
     reply_in_time_seconds: int = 180
     n_second_reply_seconds: int = 30
@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     standard_avg_response_seconds: float = 90.0
     standard_dissatisfaction_rate: float = 0.30
 
-    # --- compliance (rules.md §8) ----------------------------------------------------------
+    # --- compliance (docs/rules.md 2.2.3–2.2.10) -------------------------------------------
     platform_domains: list[str] = Field(default_factory=lambda: ["feige.example", "shop.example"])
     # Overrides of the policy table, "category:role" -> action, e.g.
     # {"abuse:buyer": "review", "third_party.contact:buyer": "block"}; roles buyer | agent.

@@ -1,4 +1,4 @@
-"""Service metrics from the store (rules.md §3–6): live figures, the weekly assessment with its
+"""Service metrics from the store (docs/rules.md §3): live figures, the weekly assessment with its
 measures, and the promise that exporting the store and assessing the file gives the same
 result as assessing the store."""
 
@@ -150,7 +150,7 @@ def _feige(*args: str, env: dict[str, str]) -> str:
 async def test_export_events_then_assess_file_matches_the_store(
     week_server, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """The command-line contract of interfaces.md, end to end on a store the product wrote."""
+    """The command-line contract of docs/interfaces.md, end to end on a store the product wrote."""
     import orjson
 
     server, clock = week_server
@@ -206,7 +206,7 @@ async def test_export_events_then_assess_file_matches_the_store(
 
 
 async def test_ten_unanswered_sessions_in_a_row_make_a_no_human_reply_record(week_server) -> None:  # type: ignore[no-untyped-def]
-    """Rule 2.2.1 as rules.md §3 reads it: 10 human sessions in a row closing with the buyer's
+    """Rule 2.2.1 as docs/rules.md reads it: 10 human sessions in a row closing with the buyer's
     last round unanswered, during assessment hours."""
     server, clock = week_server
     agent = await login(server, "shop1_agent1")

@@ -1,4 +1,4 @@
-"""Every message goes through the compliance engine before delivery (rules.md §8)."""
+"""Every message goes through the compliance engine before delivery (docs/rules.md 2.2.3–2.2.10)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ async def test_qr_code_images_are_caught(server: Server) -> None:
 
 
 def test_policy_table_and_lexicons_come_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Operators change actions and add words without code (rules.md §8 policy)."""
+    """Operators change actions and add words without code (docs/rules.md 2.2.3–2.2.10, actions)."""
     from feige.config import Settings
     from feige.services.compliance import build_moderator
 

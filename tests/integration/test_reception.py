@@ -1,4 +1,4 @@
-"""Reception as users live it (rules.md §2–3): offline messages, assignment, queue, break,
+"""Reception as users live it (docs/rules.md 2.2.1): offline messages, assignment, queue, break,
 transfer, close, ratings; and the Zulip rule that events bring a client to the same state as
 a fresh fetch."""
 
@@ -90,7 +90,7 @@ async def test_capacity_queue_break_transfer_and_drain(server: Server) -> None:
     s2_view = await second.ok("GET", f"/api/sessions/{s2}")
     assert s2_view["state"] == "assigned" and s2_view["agent_id"] == a1.id
 
-    # Transfer to an agent on break is allowed (rules.md §3).
+    # Transfer to an agent on break is allowed (docs/rules.md 2.2.1).
     moved = await a1.ok("POST", f"/api/sessions/{s2}/transfer", {"to_agent": a2.id})
     assert moved["agent_id"] == a2.id
     r = await a1.post(f"/api/sessions/{s2}/close")

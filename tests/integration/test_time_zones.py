@@ -1,4 +1,4 @@
-"""Platform time zones whose offset changed since 1970 (rules §1: stored in UTC, judged in
+"""Platform time zones whose offset changed since 1970 (docs/rules.md §3: stored in UTC, judged in
 platform time). Each instant the store holds must come out as the same instant, with the
 zone's offset at that instant, on the store's path and on the event-log path alike."""
 

@@ -1,4 +1,4 @@
-"""`feige assess --events FILE|- --week W --json` (interfaces.md) through the command line."""
+"""`feige assess --events FILE|- --week W --json` (docs/interfaces.md) through the command line."""
 
 from __future__ import annotations
 
@@ -221,7 +221,7 @@ def test_unusual_but_valid_timestamps_are_read_the_same(engine: str) -> None:
 
 
 def test_default_week_is_the_week_just_ended() -> None:
-    """rules.md §1: the Tuesday run assesses the week just ended."""
+    """docs/rules.md §3: the Tuesday run assesses the week just ended."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 

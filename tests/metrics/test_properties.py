@@ -100,7 +100,7 @@ def _bytes(events: list[dict[str, Any]]) -> bytes:
 @SETTINGS
 @given(st.integers(0, 2**32), st.integers(1, 25), st.randoms(use_true_random=False))
 def test_shuffling_lines_does_not_change_the_result(seed: int, n: int, rnd: random.Random) -> None:
-    """interfaces.md: lines may come in any order (no ties here)."""
+    """docs/interfaces.md: lines may come in any order (no ties here)."""
     events = _log(seed, n)
     doc = assess_log(_bytes(events), WEEK)
     shuffled = list(events)
@@ -153,7 +153,7 @@ def test_every_rate_is_within_zero_and_one(seed: int, n: int) -> None:
     st.integers(0, 2**32), st.integers(1, 20), st.sampled_from(["reported", "blacklisted", "risky"])
 )
 def test_adding_an_invalid_session_changes_nothing(seed: int, n: int, reason: str) -> None:
-    """rules.md §6: an invalid session is left out of every metric."""
+    """docs/rules.md §3 (2) note: an invalid session is left out of every metric."""
     events = _log(seed, n)
     before = assess_log(_bytes(events), WEEK)
     extra = _session(random.Random(seed + 1), "s0", "intruder", [T0 + timedelta(days=2)])

@@ -1,4 +1,4 @@
-"""Hand-computed scenarios, one per definition and edge of rules.md §1–6 (issue 4).
+"""Hand-computed scenarios, one per definition and edge of docs/rules.md §3 (issue 4).
 
 Week 2026-W47 runs Mon 2026-11-16 00:00 to Mon 2026-11-23 00:00, Asia/Shanghai (+08:00).
 """
@@ -45,7 +45,7 @@ from .helpers import (
 
 
 def test_week_bounds_are_local_monday_midnights() -> None:
-    """rules.md §1: Monday 00:00 to the next Monday 00:00 local; ISO week names."""
+    """docs/rules.md §3: Monday 00:00 to the next Monday 00:00 local; ISO week names."""
     w = parse_week(WEEK)
     clock = LocalClock("Asia/Shanghai")
     assert clock.iso(w.start_us) == "2026-11-16T00:00:00+08:00"
@@ -66,7 +66,7 @@ def test_bad_week_names_are_refused(bad: str) -> None:
     [("07:59:59", False), ("08:00:00", True), ("22:59:59", True), ("23:00:00", False)],
 )
 def test_assessment_hours_edges_for_sessions(entry: str, assessed: bool) -> None:
-    """rules.md §1 [3] and §5: a session is assessed when its human entry is in 08:00–22:59:59."""
+    """docs/rules.md §3: a session is assessed when its human entry is in 08:00–22:59:59."""
     doc = assess(simple_session("x1", start=entry))
     s = shop_of(doc)
     assert s["sessions"]["human"] == 1
@@ -79,7 +79,7 @@ def test_assessment_hours_edges_for_sessions(entry: str, assessed: bool) -> None
     [("07:59:59", False), ("08:00:00", True), ("22:59:59", True), ("23:00:00", False)],
 )
 def test_assessment_hours_edges_for_rounds(start: str, assessed: bool) -> None:
-    """rules.md §4: a round is assessed when its start is inside assessment hours."""
+    """docs/rules.md §3 (1): a round is assessed when its start is inside assessment hours."""
     evs = [
         opened(at("07:00:00")),
         buyer(at("07:00:00")),
@@ -94,7 +94,7 @@ def test_assessment_hours_edges_for_rounds(start: str, assessed: bool) -> None:
 
 
 def test_last_microsecond_of_22_59_59_is_in_hours() -> None:
-    """rules.md §1: 22:59:59 is inside, to its last fraction; 23:00:00.000 is not."""
+    """docs/rules.md §3: 22:59:59 is inside, to its last fraction; 23:00:00.000 is not."""
     inside = assess(simple_session("x1", start="22:59:59.999999"))
     outside = assess(simple_session("x1", start="23:00:00.000000"))
     assert shop_of(inside)["sessions"]["assessed"] == 1
@@ -102,7 +102,7 @@ def test_last_microsecond_of_22_59_59_is_in_hours() -> None:
 
 
 def test_week_boundaries_in_local_time_with_other_offsets() -> None:
-    """rules.md §1: stored in UTC, judged in Asia/Shanghai; lines may use any offset."""
+    """docs/rules.md §3: stored in UTC, judged in Asia/Shanghai; lines may use any offset."""
     evs = (
         # 2026-11-16T00:30:00Z = Monday 08:30 local: in W47, in hours.
         simple_session("mon-0830", start="00:30:00", day="2026-11-16")
@@ -144,7 +144,7 @@ def test_week_boundaries_in_local_time_with_other_offsets() -> None:
 
 @pytest.mark.parametrize(("reply", "in_time"), [(180, True), (181, False), (180.000001, False)])
 def test_three_minute_reply_at_exactly_180_is_in_time(reply: float, in_time: bool) -> None:
-    """rules.md §5: a reply at exactly 180 s is in time; 181 s is not."""
+    """docs/rules.md §3 (1): a reply at exactly 180 s is in time; 181 s is not."""
     doc = assess(simple_session("x1", reply_after=reply))  # type: ignore[arg-type]
     m = metric(doc, "three_minute_reply_rate")
     assert (m["numerator"], m["denominator"]) == ((1 if in_time else 0), 1)
@@ -152,7 +152,7 @@ def test_three_minute_reply_at_exactly_180_is_in_time(reply: float, in_time: boo
 
 
 def test_response_time_cap_600() -> None:
-    """rules.md §4 [3 note 2]: capped at 600 s; an unanswered round counts 600 s."""
+    """docs/rules.md §3 note 2: capped at 600 s; an unanswered round counts 600 s."""
     doc = assess(
         simple_session("late", reply_after=700)
         + simple_session("never", reply_after=None, start="10:00:00")
@@ -167,7 +167,7 @@ def test_response_time_cap_600() -> None:
 
 
 def test_rounds_start_at_first_buyer_message_and_end_at_first_reply() -> None:
-    """rules.md §4: further buyer messages inside an open round start no new round."""
+    """docs/rules.md §3 (1): further buyer messages inside an open round start no new round."""
     evs = [
         opened(at("09:00:00")),
         assigned(at("09:00:00")),
@@ -195,7 +195,7 @@ def test_rounds_start_at_first_buyer_message_and_end_at_first_reply() -> None:
 
 
 def test_product_and_order_cards_count_as_questions() -> None:
-    """rules.md §2: a product or order card counts as a question, like text."""
+    """docs/rules.md §2.1: a product or order card counts as a question, like text."""
     evs = [
         opened(at("09:00:00")),
         assigned(at("09:00:00")),
@@ -206,7 +206,7 @@ def test_product_and_order_cards_count_as_questions() -> None:
 
 
 def test_system_and_robot_messages_never_answer() -> None:
-    """rules.md §4: system (welcome) and robot messages never answer a round."""
+    """docs/rules.md §3 (1): system (welcome) and robot messages never answer a round."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -223,7 +223,7 @@ def test_system_and_robot_messages_never_answer() -> None:
 
 
 def test_robot_assist_counts_as_human_reply() -> None:
-    """rules.md §3 (1) note 1 / §4: robot-assist auto-replies count as human replies."""
+    """docs/rules.md §3 note 1: robot-assist auto-replies count as human replies."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -241,7 +241,7 @@ def test_robot_assist_counts_as_human_reply() -> None:
 
 
 def test_ties_in_ts_keep_file_order() -> None:
-    """interfaces.md: ties in ts keep file order (the agent line first: no answer)."""
+    """docs/interfaces.md: ties in ts keep file order (the agent line first: no answer)."""
     base = [opened(at("09:00:00")), assigned(at("09:00:00"))]
     first = summarize(
         [*base, agent_msg(at("09:00:10")), buyer(at("09:00:10")), closed(at("09:30:00"))]
@@ -254,7 +254,8 @@ def test_ties_in_ts_keep_file_order() -> None:
 
 
 def test_round_answered_after_23_or_next_week_is_measured_in_full() -> None:
-    """rules.md §4: response measured in full when the answer comes after 23:00 or next week."""
+    """docs/rules.md §3: response measured in full when the answer comes after 23:00 or next
+    week."""
     evs = [
         opened(at("22:58:00", "2026-11-22")),
         buyer(at("22:58:00", "2026-11-22")),
@@ -267,7 +268,7 @@ def test_round_answered_after_23_or_next_week_is_measured_in_full() -> None:
 
 
 def test_session_without_close_is_closed_30_minutes_after_last_event() -> None:
-    """rules.md §4: no close recorded → closed 30 minutes after its last event."""
+    """docs/rules.md §2.1: no close recorded → closed 30 minutes after its last event."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -281,7 +282,7 @@ def test_session_without_close_is_closed_30_minutes_after_last_event() -> None:
 
 
 def test_events_after_close_are_not_replayed() -> None:
-    """rules.md §2: a closed session is over; a late rating or flag still applies."""
+    """docs/rules.md §2.1: a closed session is over; a late rating or flag still applies."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -299,7 +300,8 @@ def test_events_after_close_are_not_replayed() -> None:
 
 
 def test_transfer_attributes_rounds_to_the_answering_agent() -> None:
-    """rules.md §4: a round goes to who answered it, else to the agent assigned at its start."""
+    """docs/rules.md §3: a round goes to who answered it, else to the agent assigned at its
+    start."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -348,7 +350,7 @@ def test_unanswered_round_before_transfer_stays_with_first_agent() -> None:
 def test_wait_taken_at_15_minutes_exactly_and_later(
     kind: str, taken_after: str | None, no_service: bool
 ) -> None:
-    """rules.md §5 condition 1: assigned at exactly 15 minutes of waiting is in time."""
+    """docs/rules.md §3 (1) no-service 1: assigned at exactly 15 minutes of waiting is in time."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -368,7 +370,7 @@ def test_wait_taken_at_15_minutes_exactly_and_later(
 
 
 def test_queued_session_answered_late_scores_zero_in_three_minute_rate() -> None:
-    """rules.md §4/§5: a buyer message before the queue opens a round at the entry time."""
+    """docs/rules.md §3 (1): a buyer message before the queue opens a round at the entry time."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -387,7 +389,7 @@ def test_queued_session_answered_late_scores_zero_in_three_minute_rate() -> None
 
 
 def test_unanswered_round_of_a_queued_session_has_no_agent() -> None:
-    """rules.md §4: unanswered → the agent assigned at its start: none while queued."""
+    """docs/rules.md §3 (1): unanswered → the agent assigned at its start: none while queued."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -417,7 +419,7 @@ def test_offline_session_at_night_is_human_but_not_assessed() -> None:
 
 
 def test_welcome_only_is_no_service_condition_2() -> None:
-    """rules.md §5 condition 2: the welcome message does not count."""
+    """docs/rules.md §3 (1) no-service 2: the welcome message does not count."""
     evs = [
         opened(at("09:00:00")),
         assigned(at("09:00:00")),
@@ -443,7 +445,7 @@ def test_buyer_last_round_unanswered_is_condition_3() -> None:
 
 
 def test_pure_robot_session_counts_in_no_metric() -> None:
-    """rules.md §2 [3 note 1]: pure-robot sessions are in no response metric, nor ratings."""
+    """docs/rules.md §2.1, §3 note 1: pure-robot sessions are in no response metric, nor ratings."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -467,7 +469,7 @@ def test_pure_robot_session_counts_in_no_metric() -> None:
 
 
 def test_robot_then_human_handover_opens_round_at_entry() -> None:
-    """rules.md §4: a buyer message still unanswered at the human entry opens a round then."""
+    """docs/rules.md §3: a buyer message still unanswered at the human entry opens a round then."""
     evs = [
         opened(at("09:00:00")),
         buyer(at("09:00:00")),
@@ -501,7 +503,7 @@ def test_robot_answered_before_handover_opens_no_round() -> None:
 
 @pytest.mark.parametrize("reason", ["reported", "blacklisted", "risky"])
 def test_invalid_sessions_are_left_out_of_every_metric(reason: str) -> None:
-    """rules.md §6: reported, blacklisted or risky sessions are invalid."""
+    """docs/rules.md §3 (2) note: reported, blacklisted or risky sessions are invalid."""
     good = simple_session("good", reply_after=30, rating=5)
     bad = simple_session("bad", reply_after=None, rating=1, start="10:00:00")
     bad.append(ev(at("11:00:00"), "flagged", session="bad", reason=reason))  # after close
@@ -522,13 +524,13 @@ def test_invalid_sessions_are_left_out_of_every_metric(reason: str) -> None:
 
 @pytest.mark.parametrize(("score", "dissatisfied"), [(1, 1), (2, 1), (3, 1), (4, 0), (5, 0)])
 def test_scores_one_to_three_are_dissatisfied(score: int, dissatisfied: int) -> None:
-    """rules.md §5: 1, 2, 3 (very dissatisfied, dissatisfied, neutral) / rated sessions."""
+    """docs/rules.md §3 (2): 1, 2, 3 (very dissatisfied, dissatisfied, neutral) / rated sessions."""
     m = metric(assess(simple_session("x1", rating=score)), "dissatisfaction_rate")
     assert (m["numerator"], m["denominator"]) == (dissatisfied, 1)
 
 
 def test_changed_rating_last_one_counts() -> None:
-    """rules.md §5: one rating per session, the last one counts."""
+    """docs/rules.md §3 (2): one rating per session, the last one counts."""
     evs = simple_session("x1", rating=2)
     evs.append(ev(at("09:20:00"), "rated", score=5))
     s = summarize(evs)
@@ -548,7 +550,7 @@ def test_unrated_sessions_are_not_in_the_dissatisfaction_denominator() -> None:
 
 
 def test_zero_denominators_have_no_value_and_do_not_fail() -> None:
-    """rules.md §5: a metric with a zero denominator has no value and is not failed."""
+    """docs/rules.md §3: a metric with a zero denominator has no value and is not failed."""
     doc = assess(simple_session("x1", start="23:30:00"))
     s = shop_of(doc)
     for m in s["metrics"].values():
@@ -557,7 +559,7 @@ def test_zero_denominators_have_no_value_and_do_not_fail() -> None:
 
 
 def test_standard_boundaries_are_strict_except_three_minute_rate() -> None:
-    """rules.md §5: "< 20%", "< 90 s", "< 30%" strict; "≥ 80%" includes 80%."""
+    """docs/rules.md §3: "< 20%", "< 90 s", "< 30%" strict; "≥ 80%" includes 80%."""
     # 5 sessions: 1 unanswered (no service, late round) → no-service 1/5 = 20 % fails,
     # 3-minute 4/5 = 80 % passes.
     evs: list[dict[str, object]] = []
@@ -604,7 +606,7 @@ def test_shop_fails_when_any_metric_fails_and_shops_sorted() -> None:
 
 
 def test_json_shape_matches_interfaces() -> None:
-    """interfaces.md `--json`: keys of the document, the shop and each metric."""
+    """docs/interfaces.md `--json`: keys of the document, the shop and each metric."""
     doc = assess(simple_session("x1"))
     assert {"week", "timezone", "from", "to", "shops"} <= doc.keys()
     s = doc["shops"][0]
@@ -622,7 +624,7 @@ def test_json_shape_matches_interfaces() -> None:
 
 
 def test_n_second_rate_and_first_response_are_reported_not_assessed() -> None:
-    """rules.md §5: N-second reply rate (N = 30) and first response time, not assessed."""
+    """docs/rules.md §3: N-second reply rate (N = 30) and first response time, not assessed."""
     doc = assess(
         simple_session("a", reply_after=30) + simple_session("b", start="10:00:00", reply_after=31)
     )
@@ -719,7 +721,7 @@ def _unanswered(i: int, start: str, shop: str = "s1") -> list[dict[str, object]]
 
 
 def test_ten_unanswered_sessions_in_a_row_are_a_2_2_1_finding() -> None:
-    """rules.md §3 2.2.1: ≥ 10 human sessions in a row closing with the last round unanswered."""
+    """docs/rules.md 2.2.1: ≥ 10 human sessions in a row closing with the last round unanswered."""
     evs = [e for i in range(10) for e in _unanswered(i, f"{9 + i // 6:02d}:{(i % 6) * 10:02d}:00")]
     findings = detect_no_human_reply(summaries_from_log(to_log(evs)))  # type: ignore[arg-type]
     assert len(findings) == 1

@@ -95,7 +95,7 @@ class Report:
         return len(self.false_positives) / self.clean if self.clean else 0.0
 
     def per_category(self) -> list[tuple[str, int, int, int, float, float]]:
-        """(category, tp, fp, fn, precision, recall) for every category of rules.md §8."""
+        """(category, tp, fp, fn, precision, recall) for every category of docs/rules.md."""
         out = []
         for c in CATEGORIES:
             tp, fp, fn = self.tp[c], self.fp[c], self.fn[c]

@@ -1,4 +1,4 @@
-"""``feige moderate`` through the real command line (interfaces.md contract)."""
+"""``feige moderate`` through the real command line (docs/interfaces.md contract)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ def test_corpus_shape() -> None:
     clean = [r for r in rows if not r["label"]]
     assert len(violations) >= 150 and len(clean) >= 150
     per_cat = Counter(c for r in violations for c in r["label"])
-    assert set(per_cat) == set(CATEGORIES), "every category of rules.md §8 is covered"
+    assert set(per_cat) == set(CATEGORIES), "every category of docs/rules.md is covered"
     assert len({r["id"] for r in rows}) == len(rows)
 
 

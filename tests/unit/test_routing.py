@@ -1,4 +1,5 @@
-"""Routing (rules.md §3): who gets a session, when it queues, when it is an offline message."""
+"""Routing (docs/rules.md 2.2.1): who gets a session, when it queues, when it is an
+offline message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The weekly assessment: Tuesday 02:00 platform time, for the week just ended (rules §1)."""
+"""The weekly assessment: Tuesday 02:00 platform time, for the week just ended
+(docs/rules.md §3)."""
 
 from __future__ import annotations
 

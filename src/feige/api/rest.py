@@ -401,7 +401,7 @@ async def review_violation(ctx: Ctx, caller: Caller, violation_id: PathId, body:
     return await compliance.review(ctx, caller, violation_id, body.decision)
 
 
-# --- service metrics and the weekly assessment (rules §3) ---------------------------------
+# --- service metrics and the weekly assessment (docs/rules.md §3) -------------------------
 
 
 @router.get("/api/metrics/live", tags=["metrics"])

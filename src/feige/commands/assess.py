@@ -1,4 +1,4 @@
-"""``feige assess``: the weekly service assessment (rules.md §1–6, interfaces.md).
+"""``feige assess``: the weekly service assessment (docs/rules.md §3, docs/interfaces.md).
 
 ``--events FILE|-`` assesses an event log. Large logs are read by several forked workers: each
 decodes a slice of the bytes, keeps the shops it owns and hands the rest to their owners
@@ -478,7 +478,7 @@ def register(app: typer.Typer) -> None:
             "auto", "--engine", help="auto | columns (numpy) | records (per-session replay)"
         ),
     ) -> None:
-        """每周服务考核 — weekly service assessment (rules §3)."""
+        """每周服务考核 — weekly service assessment (docs/rules.md §3)."""
         config = load_config()
         try:
             w = parse_week(week or last_week(config), config)

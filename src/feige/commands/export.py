@@ -1,4 +1,4 @@
-"""``feige export-events``: the store's sessions of a week as the interfaces.md event log."""
+"""``feige export-events``: the store's sessions of a week as the docs/interfaces.md event log."""
 
 from __future__ import annotations
 

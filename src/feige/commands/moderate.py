@@ -1,4 +1,4 @@
-"""``feige moderate``: check text or images against rules 2.2.3–2.2.10 (interfaces.md).
+"""``feige moderate``: check text or images against rules 2.2.3–2.2.10 (docs/interfaces.md).
 
 One engine is built per invocation; in ``--jsonl`` mode it lives for the whole stream, so the
 repeated-advertising check sees each sender's history.
@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
         lang: str = typer.Option("zh", "--lang", help="Readable output language: zh or en."),
         as_json: bool = typer.Option(False, "--json", help="Print the JSON verdict."),
     ) -> None:
-        """Check messages against rules 2.2.3–2.2.10 (rules.md §8)."""
+        """Check messages against rules 2.2.3–2.2.10 (docs/rules.md)."""
         if role not in _ROLES:
             raise typer.BadParameter(f"expected one of {sorted(_ROLES)}", param_hint="--role")
         mod = build_moderator(allow_domain, lexicon)

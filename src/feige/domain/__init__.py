@@ -1,4 +1,4 @@
-"""Pure vocabulary shared by every layer: roles, states, event types (rules.md §2–3, §8).
+"""Pure vocabulary shared by every layer: roles, states, event types (docs/rules.md §2).
 
 String enums so that values round-trip through JSON, SQL and the event log unchanged.
 """
@@ -20,7 +20,7 @@ class MemberRole(StrEnum):
 
 
 class SenderRole(StrEnum):
-    """Who sent a message (rules.md §2)."""
+    """Who sent a message (docs/rules.md §2.1)."""
 
     BUYER = "buyer"
     AGENT = "agent"
@@ -37,7 +37,7 @@ class MessageKind(StrEnum):
 
 
 class Entry(StrEnum):
-    """Where the consumer opened the chat from (rules.md §2)."""
+    """Where the consumer opened the chat from (docs/rules.md §2.1)."""
 
     PRODUCT = "product"
     ORDER = "order"
@@ -47,7 +47,7 @@ class Entry(StrEnum):
 
 
 class EventType(StrEnum):
-    """Session event vocabulary of interfaces.md (the event log)."""
+    """Session event vocabulary of docs/interfaces.md (the event log)."""
 
     OPEN = "open"
     QUEUED = "queued"
@@ -61,7 +61,7 @@ class EventType(StrEnum):
 
 
 class FlagReason(StrEnum):
-    """Why a session is invalid for metrics (rules.md §6)."""
+    """Why a session is invalid for metrics (docs/rules.md §3 (2) note)."""
 
     REPORTED = "reported"
     BLACKLISTED = "blacklisted"
@@ -69,7 +69,7 @@ class FlagReason(StrEnum):
 
 
 class SessionState(StrEnum):
-    """Where a session stands in reception (rules.md §3)."""
+    """Where a session stands in reception (docs/rules.md 2.2.1)."""
 
     QUEUED = "queued"
     OFFLINE = "offline"
@@ -91,7 +91,7 @@ class RoutingMode(StrEnum):
 
 
 class ModerationAction(StrEnum):
-    """Ordered from mildest to strictest (rules.md §8)."""
+    """Ordered from mildest to strictest (docs/rules.md 2.2.3–2.2.10)."""
 
     ALLOW = "allow"
     MASK = "mask"

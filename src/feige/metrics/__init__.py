@@ -1,4 +1,4 @@
-"""Service metrics and the weekly assessment (rules.md §1–6), pure: no I/O.
+"""Service metrics and the weekly assessment (docs/rules.md §3), pure: no I/O.
 
 events → :func:`summarize_session` → :class:`SessionSummary` (``to_dict``/``from_dict``) →
 :func:`assess_week` (the ``--json`` document) / :func:`drill_down` /

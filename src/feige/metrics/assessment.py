@@ -1,4 +1,4 @@
-"""Summaries → a week's assessment per shop (rules.md §4, §5; interfaces.md ``--json``).
+"""Summaries → a week's assessment per shop (docs/rules.md §3; docs/interfaces.md ``--json``).
 
 All sums are integers (microseconds, counts), so the result does not depend on the order in
 which summaries arrive, and pass/fail compares exact fractions with the standards.
@@ -67,24 +67,24 @@ class Week:
 
 
 def parse_week(name: str, config: AssessmentConfig = DEFAULT_CONFIG) -> Week:
-    """'2026-W47' → [Monday 00:00, next Monday 00:00) local (rules.md §1)."""
+    """'2026-W47' → [Monday 00:00, next Monday 00:00) local (docs/rules.md §3)."""
     clock = LocalClock(config.timezone)
     start, end = week_bounds(name, clock, config.week_start)
     return Week(name.strip(), start, end)
 
 
 def round_in_time(r: Round, limit_us: int) -> bool:
-    """Answered within ``limit_us``; exactly at the limit is in time (rules.md §5)."""
+    """Answered within ``limit_us``; exactly at the limit is in time (docs/rules.md §3)."""
     return r.raw_us is not None and r.raw_us <= limit_us
 
 
 def week_rounds(s: SessionSummary, week: Week) -> list[Round]:
-    """The session's assessed rounds of this week (rules.md §4: start in hours, valid human)."""
+    """The session's assessed rounds this week (docs/rules.md §3: start in hours, valid human)."""
     return [r for r in s.rounds if r.assessed and week.start_us <= r.start_us < week.end_us]
 
 
 def session_assessed(s: SessionSummary, week: Week) -> bool:
-    """Human entry inside assessment hours of the week, and valid (rules.md §5)."""
+    """Human entry inside assessment hours of the week, and valid (docs/rules.md §3)."""
     return (
         s.human_entry_us is not None
         and not s.invalid_reasons
@@ -201,7 +201,7 @@ class WeekAggregator:
             self.add(s)
 
     def shop_results(self) -> list[dict[str, Any]]:
-        """Per-shop results in the interfaces.md shape (plus extras), sorted by shop id."""
+        """Per-shop results in the docs/interfaces.md shape (plus extras), sorted by shop id."""
         return [self.shop_result(shop) for shop in sorted(self.shops)]
 
     def shop_result(self, shop: str) -> dict[str, Any]:
@@ -256,7 +256,7 @@ def _fmt(x: float, rate: bool) -> str:
 
 
 def standards(config: AssessmentConfig) -> dict[str, tuple[str, float]]:
-    """Metric → (operator, threshold) (rules.md §5: '<' strict, '>=' inclusive)."""
+    """Metric → (operator, threshold) (docs/rules.md §3: '<' strict, '>=' inclusive)."""
     return {
         "no_service_rate": ("<", config.standard_no_service_rate),
         "three_minute_reply_rate": (">=", config.standard_three_minute_reply_rate),
@@ -310,7 +310,7 @@ def _decimal_ratio(threshold: float) -> tuple[int, int]:
 
 
 def metrics_of(acc: list[int], config: AssessmentConfig) -> dict[str, dict[str, Any]]:
-    """The four assessed metrics of an accumulator (rules.md §4, §5)."""
+    """The four assessed metrics of an accumulator (docs/rules.md §3)."""
     std = standards(config)
     return {
         "no_service_rate": figure(acc[NO_SERVICE], acc[ASSESSED], std["no_service_rate"]),
@@ -332,7 +332,7 @@ def metrics_of(acc: list[int], config: AssessmentConfig) -> dict[str, dict[str, 
 
 
 def extras_of(acc: list[int], config: AssessmentConfig) -> dict[str, Any]:
-    """Reported, not assessed (rules.md §5): N-second reply rate, first response time."""
+    """Reported, not assessed (docs/rules.md §3): N-second reply rate, first response time."""
     nsec = figure(acc[NSEC_NUM], acc[ROUNDS])
     nsec["seconds"] = config.n_second_seconds
     return {
@@ -349,7 +349,7 @@ def extras_of(acc: list[int], config: AssessmentConfig) -> dict[str, Any]:
 def result_document(
     week: Week, shops: list[dict[str, Any]], config: AssessmentConfig
 ) -> dict[str, Any]:
-    """The ``--json`` document of interfaces.md around per-shop results."""
+    """The ``--json`` document of docs/interfaces.md around per-shop results."""
     clock = LocalClock(config.timezone)
     return {
         "week": week.name,

@@ -1,7 +1,7 @@
 """The weekly assessment of a whole event log, column-wise (numpy) — the fast path.
 
 Same definitions as :mod:`feige.metrics.summary` and :mod:`feige.metrics.assessment`
-(rules.md §4–6), computed with array operations over all events at once instead of a replay and
+(docs/rules.md §3), computed with array operations over all events at once instead of a replay and
 a summary object per session. Lines are decoded about 1 MB at a time by msgspec into typed rows
 (one C call), and the rows into columns by a few C-level passes; any part with a line that is
 not an ordinary event of the format is read line by line with the reference validation
@@ -76,7 +76,7 @@ PART_BYTES = 1 << 20  # decoded at a time: its Python objects fit in the CPU cac
 
 
 class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """One event-log line as the typed decoder reads it (interfaces.md, every field typed).
+    """One event-log line as the typed decoder reads it (docs/interfaces.md, every field typed).
 
     Unknown fields, and values of another type than the format's, fail the decoding of the whole
     block, which is then read line by line the reference way (so nothing is ever skipped
@@ -574,7 +574,7 @@ def assess_columns(
     is_staff = alive & ((code == AGENT) | (code == ROBOT_ASSIST))
     staff = np.bincount(gid[is_staff], minlength=n_groups)
 
-    # A buyer message still unanswered at the human entry opens a round there (rules.md §4).
+    # A buyer message still unanswered at the human entry opens a round there (docs/rules.md §3).
     pre = alive & (code >= BUYER) & (code <= ROBOT) & (idx < entry_pos[gid])
     last_pre = _first_per_group(pre, gid, n_groups, last=True)
     pending = human & (last_pre >= 0) & (code[np.maximum(last_pre, 0)] == BUYER)
@@ -616,7 +616,7 @@ def assess_columns(
         np.where(answered, agent_at(np.maximum(r_ans_pos, 0)), agent_at(r_start_pos)),
     )
 
-    # Waits for human service (rules.md §5 condition 1).
+    # Waits for human service (docs/rules.md §3 (1) no-service 1).
     rpos = np.flatnonzero(is_routing)
     rg = gid[rpos]
     rw = code[rpos] <= OFFLINE
@@ -663,7 +663,7 @@ def assess_columns(
     anchor = np.where(human, entry_ts, opened)
     _ = seg_last
 
-    # --- week membership (rules.md §1, §5) ----------------------------------------------------
+    # --- week membership (docs/rules.md §3) ---------------------------------------------------
     clock = LocalClock(config.timezone)
     w0, w1 = week.start_us, week.end_us
 

@@ -1,4 +1,4 @@
-"""Assessment parameters (rules.md §1, §4, §5): every number a setting, defaults from rules.md."""
+"""Assessment parameters (docs/rules.md §3): every number a setting, defaults from docs/rules.md."""
 
 from __future__ import annotations
 
@@ -21,21 +21,21 @@ def _hms(text: str) -> int:
 class AssessmentConfig:
     """Everything the pure metrics core needs; frozen so it can be shared between workers."""
 
-    timezone: str = "Asia/Shanghai"  # rules.md §1
-    hours_start: str = "08:00:00"  # rules.md §1 [3]
+    timezone: str = "Asia/Shanghai"  # docs/rules.md §3
+    hours_start: str = "08:00:00"  # docs/rules.md §3
     hours_end: str = "22:59:59"  # inclusive to the end of that second
-    week_start: int = 0  # Monday = 0 (rules.md §1)
-    response_cap_seconds: int = 600  # rules.md §4 [3 note 2]
-    in_time_seconds: int = 180  # rules.md §5, a reply at exactly 180 s is in time
-    n_second_seconds: int = 30  # rules.md §5, reported, not assessed
-    no_service_wait_seconds: int = 15 * 60  # rules.md §5 condition 1
-    idle_close_seconds: int = 30 * 60  # rules.md §4 last bullet
-    no_human_reply_streak: int = 10  # rules.md §3 2.2.1
+    week_start: int = 0  # Monday = 0 (docs/rules.md §3)
+    response_cap_seconds: int = 600  # docs/rules.md §3 note 2
+    in_time_seconds: int = 180  # docs/rules.md §3 (1), a reply at exactly 180 s is in time
+    n_second_seconds: int = 30  # docs/rules.md §3, reported, not assessed
+    no_service_wait_seconds: int = 15 * 60  # docs/rules.md §3 (1) no-service 1
+    idle_close_seconds: int = 30 * 60  # docs/rules.md §2.1
+    no_human_reply_streak: int = 10  # docs/rules.md 2.2.1
     standard_no_service_rate: float = 0.20  # strict "<"
     standard_three_minute_reply_rate: float = 0.80  # ">=" includes 80 %
     standard_avg_response_seconds: float = 90.0  # strict "<"
     standard_dissatisfaction_rate: float = 0.30  # strict "<"
-    dissatisfied_scores: tuple[int, ...] = field(default=(1, 2, 3))  # rules.md §5
+    dissatisfied_scores: tuple[int, ...] = field(default=(1, 2, 3))  # docs/rules.md §3 (2)
 
     def __post_init__(self) -> None:
         if not 0 <= self.week_start <= 6:

@@ -1,4 +1,4 @@
-"""The event log of interfaces.md: one JSON object a line, any order, ties kept in file order.
+"""The event log of docs/interfaces.md: one JSON object a line, any order, ties kept in file order.
 
 Two representations of one event: the public :class:`Event` (aware datetime, enums), and the
 internal *record*, a plain tuple ``(ts_us, seq, code, a, b)`` that sorts by time then file
@@ -65,7 +65,7 @@ class EventLogError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event of a session (interfaces.md, event log)."""
+    """One event of a session (docs/interfaces.md, event log)."""
 
     ts: datetime
     shop: str

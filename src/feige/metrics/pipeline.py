@@ -64,7 +64,7 @@ def aggregate_groups(groups: Groups, week: Week, config: AssessmentConfig) -> li
 def assess_log(
     log: bytes | Iterable[str | bytes], week: str | Week, config: AssessmentConfig = DEFAULT_CONFIG
 ) -> dict[str, Any]:
-    """An event log → the ``--json`` document of interfaces.md for ``week``."""
+    """An event log → the ``--json`` document of docs/interfaces.md for ``week``."""
     w = parse_week(week, config) if isinstance(week, str) else week
     groups = group_bytes(log) if isinstance(log, bytes) else group_lines(log)
     return result_document(w, aggregate_groups(groups, w, config), config)

@@ -1,4 +1,4 @@
-"""Rule 2.2.1 "long time without reply" (rules.md §3, last bullet)."""
+"""Rule 2.2.1 "long time without reply" (docs/rules.md 2.2.1)."""
 
 from __future__ import annotations
 

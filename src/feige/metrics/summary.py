@@ -1,4 +1,4 @@
-"""One session's events → its summary (rules.md §2, §4, §5, §6).
+"""One session's events → its summary (docs/rules.md §2.1, §3).
 
 The summary holds everything the weekly assessment needs, so that the store can keep one per
 session (recomputed on close and on late events) and a week is an aggregate over summaries,
@@ -34,7 +34,7 @@ SUMMARY_VERSION = 1
 
 
 class Round(NamedTuple):
-    """A buyer round (rules.md §4)."""
+    """A buyer round (docs/rules.md §3 (1))."""
 
     start_us: int
     answer_us: int | None  # first agent / robot_assist message after the start
@@ -47,7 +47,7 @@ class Round(NamedTuple):
 
 
 class Wait(NamedTuple):
-    """A wait for human service: queued or offline, until an agent took it (rules.md §5 1)."""
+    """A wait for human service: queued or offline, until an agent took it (docs/rules.md §3)."""
 
     kind: str  # "queued" | "offline"
     start_us: int
@@ -70,18 +70,18 @@ class SessionSummary:
     waits: tuple[Wait, ...]
     agents: tuple[str, ...]  # every agent assigned or transferred to, in order
     final_agent: str | None
-    staff_messages: int  # agent + robot_assist messages (rules.md §5 condition 2)
+    staff_messages: int  # agent + robot_assist messages (docs/rules.md §3 (1) no-service 2)
     messages: int
     buyer_messages: int
     rounds: tuple[Round, ...]
     first_response_us: int | None  # first round, uncapped; None when no round or unanswered
-    no_service: tuple[int, ...]  # conditions of rules.md §5 met: 1, 2, 3
+    no_service: tuple[int, ...]  # conditions of docs/rules.md §3 met: 1, 2, 3
     rating: int | None  # last rating wins
     rating_us: int | None
     ratings: int  # how many rated events (a changed rating shows as > 1)
     invalid_reasons: tuple[str, ...]
     close_us: int
-    close_implied: bool  # no close recorded: last event + idle close (rules.md §4)
+    close_implied: bool  # no close recorded: last event + idle close (docs/rules.md §2.1)
     ignored_after_close: int  # message/routing events after the close, not replayed
 
     @property

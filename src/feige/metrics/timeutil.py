@@ -1,7 +1,7 @@
 """Time arithmetic on integer epoch microseconds.
 
 Integers keep "exactly 180 s" exact whatever the fractional seconds, and avoid the cost of
-aware ``datetime`` objects on millions of events (rules.md §1: stored in UTC, judged in the
+aware ``datetime`` objects on millions of events (docs/rules.md §3: stored in UTC, judged in the
 platform time zone).
 """
 

@@ -1,4 +1,4 @@
-"""Compliance engine for rules 2.2.3–2.2.10 (rules.md §8): pure, built once, no I/O per check.
+"""Compliance engine for rules 2.2.3–2.2.10 (docs/rules.md): pure, built once, no I/O per check.
 
 >>> from feige.moderation import Moderator, ModerationConfig
 >>> mod = Moderator(ModerationConfig(platform_domains=("feige.example",)))

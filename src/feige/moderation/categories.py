@@ -1,4 +1,4 @@
-"""Compliance categories and their rule clauses, exactly as rules.md §8 names them."""
+"""Compliance categories and their rule clauses, exactly as docs/rules.md names them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ FRAUD: Final = "fraud"
 EXTORTION: Final = "extortion"
 MISUSE: Final = "misuse"
 
-#: category -> clause of the seed rules (rules.md §8 table), in table order.
+#: category -> clause of the platform rules (docs/rules.md 2.2.3–2.2.10), in table order.
 CLAUSES: Final[dict[str, str]] = {
     THIRD_PARTY_LINK: "2.2.3",
     THIRD_PARTY_CONTACT: "2.2.3",

@@ -1,4 +1,4 @@
-"""Configuration of the moderation engine: defaults from rules.md §8, all overridable."""
+"""Configuration of the moderation engine: defaults from docs/rules.md, all overridable."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ AGENT = "agent"
 
 
 def policy_role(role: str) -> str:
-    """Map a sender role (rules.md §2) to a policy role."""
+    """Map a sender role (docs/rules.md §2.1) to a policy role."""
     return BUYER if str(role) == BUYER else AGENT
 
 
@@ -46,7 +46,7 @@ def _default_policy() -> Mapping[tuple[str, str], ModerationAction]:
 
 def _default_detector_policy() -> Mapping[tuple[str, str], ModerationAction]:
     """Overrides by detector x role, applied before the category table. A buyer gives its own
-    phone number to the shop it buys from (rules.md §8 "must pass"); executables and software
+    phone number to the shop it buys from (docs/rules.md 2.2.3–2.2.10); executables and software
     archives are blocked outright."""
     return MappingProxyType(
         {

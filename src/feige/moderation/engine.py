@@ -61,7 +61,7 @@ class Evidence(NamedTuple):
 
 
 class Verdict(NamedTuple):
-    """The engine's answer for one message (rules.md §8 actions). Immutable; a NamedTuple
+    """The engine's answer for one message (docs/rules.md, actions). Immutable; a NamedTuple
     because building it is on the hot path (a frozen dataclass costs microseconds)."""
 
     action: ModerationAction
@@ -82,7 +82,7 @@ class Verdict(NamedTuple):
         return self.action != A.BLOCK
 
     def to_json(self, id: Any) -> dict[str, Any]:
-        """The ``feige moderate --jsonl`` output line (interfaces.md)."""
+        """The ``feige moderate --jsonl`` output line (docs/interfaces.md)."""
         return {
             "id": id,
             "action": str(self.action),
@@ -198,7 +198,7 @@ class _Ctx:
 
 
 class Moderator:
-    """Checks text, images and files against rules 2.2.3–2.2.10 (rules.md §8).
+    """Checks text, images and files against rules 2.2.3–2.2.10 (docs/rules.md).
 
     Built once from a :class:`ModerationConfig`; ``check_*`` do no I/O. The only state is the
     bounded per-sender spam window.

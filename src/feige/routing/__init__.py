@@ -1,4 +1,4 @@
-"""Which agent gets a session (rules.md §3). Pure: the caller supplies loads and statuses."""
+"""Which agent gets a session (docs/rules.md 2.2.1). Pure: caller supplies loads and statuses."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class AgentLoad:
 
     @property
     def takes_new_sessions(self) -> bool:
-        """Online and below capacity: break receives transfers only (rules.md §3)."""
+        """Online and below capacity: break receives transfers only (docs/rules.md 2.2.1)."""
         return self.status is AgentStatus.ONLINE and self.has_room
 
 
@@ -102,10 +102,10 @@ def free_seats(agents: list[AgentLoad]) -> int:
 
 
 def can_receive_transfer(agent: AgentLoad) -> bool:
-    """Transfers go to agents online or on break, below capacity (rules.md §3)."""
+    """Transfers go to agents online or on break, below capacity (docs/rules.md 2.2.1)."""
     return agent.status in (AgentStatus.ONLINE, AgentStatus.BREAK) and agent.has_room
 
 
 def can_go_offline(open_sessions: int) -> bool:
-    """An agent may not go offline while still holding open sessions (rules.md §3)."""
+    """An agent may not go offline while still holding open sessions (docs/rules.md 2.2.1)."""
     return open_sessions == 0

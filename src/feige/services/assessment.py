@@ -1,4 +1,4 @@
-"""Service metrics from the store (rules.md §3–6): session summaries kept up to date, the
+"""Service metrics from the store (docs/rules.md §3): session summaries kept up to date, the
 weekly assessment and its measures, rule 2.2.1 streaks, live figures, the event-log export.
 
 The arithmetic is all in the pure ``feige.metrics`` core; this module feeds it the store's
@@ -44,7 +44,7 @@ from feige.store.tables import (
 log = structlog.get_logger(__name__)
 Row = dict[str, Any]
 US = 1_000_000
-# Default measure policy (rules.md §9): failed weeks within the window → the measure.
+# Default measure policy (docs/rules.md §4): failed weeks within the window → the measure.
 MEASURE_LADDER = ("warning", "points_deduction", "deposit_withholding")
 MEASURE_WINDOW_WEEKS = 4
 
@@ -134,7 +134,7 @@ def summaries_sync(
 
 
 def export_events_sync(conn: Connection, week: Week, config: AssessmentConfig) -> Iterator[str]:
-    """The week's sessions as event-log lines (interfaces.md), session by session."""
+    """The week's sessions as event-log lines (docs/interfaces.md), session by session."""
     ids = store.session_ids_overlapping(conn, week.start_us / US, week.end_us / US)
     for offset in range(0, len(ids), 500):
         chunk = ids[offset : offset + 500]
@@ -289,7 +289,7 @@ def last_due_week(now: float, settings: Any) -> str:
     """The week whose run was last due at or before ``now``: the week before the latest
     Tuesday 02:00 that has passed. Started on a Monday, a server catches up on the week
     before last, not on the week that just ended: Monday's late ratings and reports still
-    belong to that one, and its own run is due on Tuesday (rules §1)."""
+    belong to that one, and its own run is due on Tuesday (docs/rules.md §3)."""
     s = settings
     coming = next_run_after(now, s.assessment_run_weekday, s.assessment_run_time, s.timezone)
     tz = ZoneInfo(s.timezone)

@@ -206,7 +206,7 @@ def _open_session(
     settings: Any,
     now: float,
 ) -> Row:
-    """The consumer's message opens a session when none is open (rules.md §2)."""
+    """The consumer's message opens a session when none is open (docs/rules.md §2.1)."""
     if repo.shop_by_id(conn, shop_id) is None:
         raise NotFound(what="shop")
     if repo.is_blacklisted(conn, shop_id, consumer_id):

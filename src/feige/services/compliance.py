@@ -1,4 +1,4 @@
-"""Compliance in the product (rules.md §8–9): check before delivery, keep violation records,
+"""Compliance in the product (docs/rules.md): check before delivery, keep violation records,
 let platform reviewers confirm or dismiss them."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from feige.store import repo
 from feige.store.tables import violations
 
 Row = dict[str, Any]
-# A buyer message blocked for these marks its session risky, hence invalid (rules.md §6).
+# A buyer message blocked for these marks its session risky: invalid (docs/rules.md §3 (2) note).
 RISKY_CATEGORIES = frozenset({"fraud", "spam", "abuse"})
 PENDING, CONFIRMED, DISMISSED = "pending", "confirmed", "dismissed"
 
@@ -462,7 +462,7 @@ async def list_violations(
 
 
 async def review(ctx: Context, principal: Principal, violation_id: int, decision: str) -> Row:
-    """A reviewer confirms or dismisses a pending record (rules.md §9)."""
+    """A reviewer confirms or dismisses a pending record (docs/rules.md §4)."""
     if not principal.is_staff:
         raise Forbidden()
     if decision not in (CONFIRMED, DISMISSED):

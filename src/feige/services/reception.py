@@ -1,7 +1,7 @@
-"""Reception inside a transaction: route, queue, assign, append messages (rules.md §2–3).
+"""Reception inside a transaction: route, queue, assign, append messages (docs/rules.md 2.1, 2.2.1).
 
 These helpers run inside a write job; they change rows, record session events in the
-interfaces.md vocabulary and put the resulting client events in the outbox.
+docs/interfaces.md vocabulary and put the resulting client events in the outbox.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def audience(session: Row, *extra_agents: int | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(channels))
 
 
-# Events that change a closed session's metrics summary (rules.md §3: recomputed on close and
+# Events that change a closed session's metrics summary (docs/rules.md §3: recomputed on close and
 # whenever a late event arrives).
 SUMMARY_EVENTS = frozenset({EventType.CLOSED, EventType.RATED, EventType.FLAGGED})
 

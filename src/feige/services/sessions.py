@@ -170,7 +170,7 @@ def _take(
 
 
 async def take(ctx: Context, principal: Principal, session_id: int) -> Row:
-    """An agent takes a queued or offline-message session (rules.md §3)."""
+    """An agent takes a queued or offline-message session (docs/rules.md 2.2.1)."""
     if principal.kind != "member":
         raise Forbidden()
     return await _run(ctx, _take, principal, session_id, ctx.clock())
@@ -241,7 +241,7 @@ def _close_idle(conn: Connection, outbox: Outbox, cutoff: float, now: float) -> 
 
 
 async def close_idle(ctx: Context) -> int:
-    """Close sessions with no message from either side for the idle limit (rules.md §2)."""
+    """Close sessions with no message from either side for the idle limit (docs/rules.md §2.1)."""
     now = ctx.clock()
     cutoff = now - ctx.settings.session_idle_close_seconds
     return await _run(ctx, _close_idle, cutoff, now)
@@ -271,7 +271,7 @@ async def rate(ctx: Context, principal: Principal, session_id: int, score: int) 
 
 
 def flag(conn: Connection, outbox: Outbox, session: Row, reason: FlagReason, now: float) -> None:
-    """Make a session invalid for metrics (rules.md §6), once per reason."""
+    """Make a session invalid for metrics (docs/rules.md §3 (2) note), once per reason."""
     if repo.add_invalid_reason(conn, session, reason.value):
         reception.record(conn, session, EventType.FLAGGED, now, reason=reason.value)
         reception.push_session(outbox, session, "flagged")

@@ -349,7 +349,7 @@ def messages_after(conn: Connection, wanted: Iterable[tuple[int, int]], limit: i
     return out
 
 
-# The senders whose message events name the agent (interfaces.md: agent and robot-assisted).
+# The senders whose message events name the agent (docs/interfaces.md: agent and robot-assisted).
 _MESSAGE_EVENT_ROLES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value})
 
 

@@ -1,7 +1,7 @@
 """The schema, as SQLAlchemy Core tables: one definition for SQLite and PostgreSQL.
 
 Timestamps are UTC epoch seconds (``Double``): the same on both databases, cheap to compare
-and free of driver time-zone quirks (rules.md §1 stores everything in UTC).
+and free of driver time-zone quirks (docs/rules.md §3 stores everything in UTC).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ sessions = Table(
     Column("rating", Integer, nullable=True),
     Column("invalid_reasons", String(64), nullable=True),
     # Set in the transaction of a close or a late event; the summariser recomputes the
-    # session's metrics summary and clears it (rules.md §3 assessment works on summaries).
+    # session's metrics summary and clears it (docs/rules.md §3 assessment works on summaries).
     Column("summary_dirty", Boolean, nullable=False, server_default=text("false")),
     Index("ix_sessions_shop_state", "shop_id", "state"),
     Index("ix_sessions_summary_dirty", "summary_dirty"),
@@ -120,7 +120,7 @@ sessions = Table(
     Index("ix_sessions_consumer", "consumer_id"),
     Index("ix_sessions_order_no", "shop_id", "order_no"),
     Index("ix_sessions_activity", "state", "last_activity_at"),
-    # rules.md §2: at most one open session per (shop, consumer).
+    # docs/rules.md §2.1: at most one open session per (shop, consumer).
     Index(
         "uq_sessions_open_pair",
         "shop_id",
@@ -236,7 +236,7 @@ image_scans = Table(
     Column("scanned_at", Double, nullable=False),
 )
 
-# --- compliance (rules.md §8–9) and assessment (rules.md §3, §5) ----------------------------
+# --- compliance (docs/rules.md 2.2.3–2.2.10, §4) and assessment (docs/rules.md §3) ----------
 
 violations = Table(
     "violations",
