@@ -30,142 +30,144 @@ class Settings(BaseSettings):
 
     # --- storage and server -------------------------------------------------------------
     data_dir: Path = Field(
-        Path("var"),
+        default=Path("var"),
         description="Directory of the SQLite database, uploaded images and the generated "
         "signing key.",
     )
     database_url: str = Field(
-        "",
+        default="",
         description="SQLAlchemy database URL, e.g. `postgresql+psycopg://user@host/db` for "
         "scale-out. Empty: the SQLite file `feige.db` under `FEIGE_DATA_DIR`.",
     )
     redis_url: str = Field(
-        "",
+        default="",
         description="Redis URL (`redis://…`, `rediss://…`). Today it only holds the rate-limit "
         "counts (see `FEIGE_RATE_LIMIT_STORAGE_URL`); the message broker and presence are "
         "in-process either way. Empty: no Redis.",
     )
-    host: str = Field("127.0.0.1", description="Address `feige serve` listens on (`--host`).")
-    port: int = Field(8000, description="TCP port `feige serve` listens on (`--port`).")
+    host: str = Field(
+        default="127.0.0.1", description="Address `feige serve` listens on (`--host`)."
+    )
+    port: int = Field(default=8000, description="TCP port `feige serve` listens on (`--port`).")
     secret_key: str = Field(
-        "",
+        default="",
         description="Key that signs Feige's own tokens (secret). Empty: generated once into "
         "`FEIGE_DATA_DIR/secret_key` (mode 0600) and kept.",
     )
     platform_secret: str = Field(
-        "",
+        default="",
         description="HMAC secret the marketplace signs consumer tokens with (secret; "
         "docs/security.md). Empty: consumer tokens are refused until it is set "
         "(`--demo` generates one into `FEIGE_DATA_DIR`).",
     )
     token_ttl_seconds: int = Field(
-        12 * 3600, description="Lifetime of a sign-in token, in seconds."
+        default=12 * 3600, description="Lifetime of a sign-in token, in seconds."
     )
     log_level: str = Field(
-        "INFO", description="Log level of Feige and uvicorn: DEBUG, INFO, WARNING or ERROR."
+        default="INFO", description="Log level of Feige and uvicorn: DEBUG, INFO, WARNING or ERROR."
     )
-    log_json: bool = Field(False, description="Log JSON lines instead of readable text.")
+    log_json: bool = Field(default=False, description="Log JSON lines instead of readable text.")
     loop_stall_dump_seconds: float = Field(
-        10.0,
+        default=10.0,
         description="An event loop that does not turn for this many seconds gets every "
         "thread's stack dumped to stderr (0: off); the lag is in `/metrics` as "
         "`feige_loop_lag_seconds`.",
     )
     language: str = Field(
-        "zh-CN",
+        default="zh-CN",
         description="Reserved, not read today: user-facing text follows each client's "
         "language (`Accept-Language`, `lang` at WebSocket auth), Chinese when it names none.",
     )
 
     # --- time (docs/rules.md §3) ----------------------------------------------------------
     timezone: str = Field(
-        "Asia/Shanghai",
+        default="Asia/Shanghai",
         description="Platform time zone (IANA name) in which hours, days and weeks are read "
         "(docs/rules.md §3).",
     )
     assessment_hours_start: str = Field(
-        "08:00:00",
+        default="08:00:00",
         description="First second of the daily assessment hours, local `HH:MM:SS` "
         "(docs/rules.md §3).",
     )
     assessment_hours_end: str = Field(
-        "22:59:59",
+        default="22:59:59",
         description="Last second of the daily assessment hours, local `HH:MM:SS`, inclusive to "
         "its end (docs/rules.md §3).",
     )
     assessment_run_weekday: int = Field(
-        1,
+        default=1,
         description="Day of the weekly assessment run, 0 = Monday … 6 = Sunday; 1 is Tuesday "
         "(docs/rules.md §3).",
     )
     assessment_run_time: str = Field(
-        "02:00",
+        default="02:00",
         description="Local time of the weekly assessment run, `HH:MM` (docs/rules.md §3).",
     )
     assessment_scheduler: bool = Field(
-        True,
+        default=True,
         description="Run the weekly assessment job in this process (it runs once per week "
         "however many processes share the database); false: run it with "
         "`feige run-assessment`.",
     )
     summary_refresh_seconds: float = Field(
-        5.0,
+        default=5.0,
         description="How often closed sessions' metrics summaries are brought up to date, in "
         "seconds.",
     )
 
     # --- sessions and reception (docs/rules.md 2.1, 2.2.1) ----------------------------------
     session_idle_close_seconds: float = Field(
-        30 * 60,
+        default=30 * 60,
         description="A session closes after this many seconds without a message from either "
         "side (docs/rules.md 2.1); offline-message sessions wait for an agent instead.",
     )
     idle_check_interval_seconds: float = Field(
-        30.0, description="How often idle sessions are looked for, in seconds."
+        default=30.0, description="How often idle sessions are looked for, in seconds."
     )
     default_agent_capacity: int = Field(
-        10,
+        default=10,
         description="Open sessions an agent receives at most, for agents created without one "
         "(docs/rules.md 2.2.1).",
     )
     default_routing_mode: str = Field(
-        "priority",
+        default="priority",
         description="Assignment mode of a new shop: `priority` or `even` (docs/rules.md 2.2.1).",
     )
     default_welcome_message: str = Field(
-        "您好，欢迎光临，请问有什么可以帮您？",
+        default="您好，欢迎光临，请问有什么可以帮您？",
         description="Welcome message of a new shop, sent on assignment as a `system` message "
         "(docs/rules.md 2.2.1); checked against docs/rules.md 2.2.3–2.2.10 at start.",
     )
     offline_prompt: str = Field(
-        "客服暂时不在线，请留言，我们会尽快回复您。",
+        default="客服暂时不在线，请留言，我们会尽快回复您。",
         description="Sent to a buyer whose session becomes an offline message "
         "(docs/rules.md 2.2.1).",
     )
     queue_prompt: str = Field(
-        "当前咨询人数较多，您已进入排队，请稍候。",
+        default="当前咨询人数较多，您已进入排队，请稍候。",
         description="Sent to a buyer whose session is queued (docs/rules.md 2.2.1).",
     )
     no_human_reply_streak: int = Field(
-        10,
+        default=10,
         description="Human sessions in a row closing with the buyer's last round unanswered "
         "that make a `no_human_reply` record (docs/rules.md 2.2.1).",
     )
 
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = Field(
-        2000, description="Longest text message (and quick reply), in characters."
+        default=2000, description="Longest text message (and quick reply), in characters."
     )
     max_frame_bytes: int = Field(
-        64 * 1024, description="Largest WebSocket frame a client may send, in bytes."
+        default=64 * 1024, description="Largest WebSocket frame a client may send, in bytes."
     )
     ws_impl: str = Field(
-        "auto",
+        default="auto",
         description="uvicorn's WebSocket implementation: `auto`, `websockets`, "
         "`websockets-sansio` or `wsproto`.",
     )
     max_image_bytes: int = Field(
-        5 * 1024 * 1024, description="Largest image upload, in bytes."
+        default=5 * 1024 * 1024, description="Largest image upload, in bytes."
     )
     image_types: list[str] = Field(
         default_factory=lambda: ["image/png", "image/jpeg", "image/gif", "image/webp"],
@@ -187,7 +189,7 @@ class Settings(BaseSettings):
     ws_resume_page: int = Field(
         default=200,
         ge=1,
-        description="Messages in one `resume` reply at most (`\"more\": true` when there are "
+        description='Messages in one `resume` reply at most (`"more": true` when there are '
         "more), and never more than half of either outbound limit.",
     )
     ws_resume_max_sessions: int = Field(
@@ -200,57 +202,57 @@ class Settings(BaseSettings):
     )
     # --- the writer (group commit) ---------------------------------------------------------
     group_commit_max_batch: int = Field(
-        512, description="Write jobs committed in one transaction at most."
+        default=512, description="Write jobs committed in one transaction at most."
     )
     group_commit_gather_ms: float = Field(
-        2.0,
+        default=2.0,
         description="How long the writer waits for more jobs before committing a small batch, "
         "in milliseconds.",
     )
     writer_inline: bool | None = Field(
-        None,
+        default=None,
         description="Run the writer on the event loop (true) or in a thread (false). Unset: "
         "on the loop for SQLite, a thread otherwise.",
     )
 
     # --- metrics (docs/rules.md §3) --------------------------------------------------------
     response_cap_seconds: int = Field(
-        600,
+        default=600,
         description="Response time cap, in seconds: an unanswered round counts this long "
         "(docs/rules.md §3 (1) note 2).",
     )
     reply_in_time_seconds: int = Field(
-        180,
+        default=180,
         description="A reply within this many seconds (inclusive) is in time for the 3-minute "
         "reply rate (docs/rules.md §3 (1)).",
     )
     n_second_reply_seconds: int = Field(
-        30,
+        default=30,
         description="N of the N-second reply rate, in seconds; reported, not assessed "
         "(docs/rules.md §3).",
     )
     no_service_wait_seconds: int = Field(
-        15 * 60,
+        default=15 * 60,
         description="A queued or offline session not assigned within this many seconds is a "
         "no-service session (docs/rules.md §3 (1)).",
     )
     standard_no_service_rate: float = Field(
-        0.20,
+        default=0.20,
         description="Standard: the no-service rate must be below this fraction "
         "(docs/rules.md §3 (1)).",
     )
     standard_three_minute_reply_rate: float = Field(
-        0.80,
+        default=0.80,
         description="Standard: the 3-minute reply rate must be at least this fraction "
         "(docs/rules.md §3 (1)).",
     )
     standard_avg_response_seconds: float = Field(
-        90.0,
+        default=90.0,
         description="Standard: the average response time must be below this, in seconds "
         "(docs/rules.md §3 (1)).",
     )
     standard_dissatisfaction_rate: float = Field(
-        0.30,
+        default=0.30,
         description="Standard: the dissatisfaction rate must be below this fraction "
         "(docs/rules.md §3 (2)).",
     )
@@ -263,9 +265,9 @@ class Settings(BaseSettings):
     )
     moderation_policy: dict[str, str] = Field(
         default_factory=dict,
-        description="Overrides of the moderation policy table, `\"category:role\"` → action "
-        "(roles `buyer`, `agent`), e.g. `{\"abuse:buyer\": \"review\", "
-        "\"third_party.contact:buyer\": \"block\"}` (docs/moderation.md).",
+        description='Overrides of the moderation policy table, `"category:role"` → action '
+        '(roles `buyer`, `agent`), e.g. `{"abuse:buyer": "review", '
+        '"third_party.contact:buyer": "block"}` (docs/moderation.md).',
     )
     moderation_lexicon_paths: list[str] = Field(
         default_factory=list,
@@ -279,12 +281,12 @@ class Settings(BaseSettings):
         "http(s) only. Empty: `FEIGE_PLATFORM_DOMAINS`.",
     )
     max_image_pixels: int = Field(
-        40_000_000,
+        default=40_000_000,
         description="An upload whose header declares more pixels is refused (422) before "
         "anything is decoded.",
     )
     image_scan_concurrency: int = Field(
-        1,
+        default=1,
         description="Image decodes and QR scans that may run at once per process, each in a "
         "worker thread.",
     )
@@ -294,68 +296,68 @@ class Settings(BaseSettings):
     # client that keeps going waits longer each time. Defaults are far above what a busy agent,
     # a chatty buyer or bench/chat_throughput.py's 3,000 msg/s over 500 buyers (6/s each) reach.
     rate_limits_enabled: bool = Field(
-        True,
+        default=True,
         description="Enforce the limits below: 429 with `Retry-After`, `rate_limited` frames "
         "on the socket (docs/security.md).",
     )
     rate_limit_storage_url: str = Field(
-        "",
+        default="",
         description="Where the counts live: any `limits` async storage URL. Empty: Redis from "
         "`FEIGE_REDIS_URL` when it is set, so every node shares the counts; this process's "
         "memory otherwise.",
     )
     rate_limit_key_prefix: str = Field(
-        "feige", description="Prefix of the Redis keys (one per deployment or test)."
+        default="feige", description="Prefix of the Redis keys (one per deployment or test)."
     )
     login_failures_per_username: str = Field(
-        "5 per 15 minutes; 10 per hour; 20 per day",
+        default="5 per 15 minutes; 10 per hour; 20 per day",
         description="Failed password sign-ins per username, a `limits` string; successful ones "
         "never count.",
     )
     login_failures_per_address: str = Field(
-        "50 per 15 minutes; 200 per day",
+        default="50 per 15 minutes; 200 per day",
         description="Failed password sign-ins per client address, a `limits` string.",
     )
     consumer_send_rate: str = Field(
-        "300 per 10 seconds",
+        default="300 per 10 seconds",
         description="Messages per consumer (socket and REST together), a `limits` string; every "
         "part is a check on the message path.",
     )
     member_send_rate: str = Field(
-        "600 per 10 seconds",
+        default="600 per 10 seconds",
         description="Messages per shop member (socket and REST together), a `limits` string.",
     )
     upload_count_rate: str = Field(
-        "300 per day", description="Image uploads per account, a `limits` string."
+        default="300 per day", description="Image uploads per account, a `limits` string."
     )
     upload_bytes_per_day: int = Field(
-        512 * 1024 * 1024, description="Uploaded bytes per account and day."
+        default=512 * 1024 * 1024, description="Uploaded bytes per account and day."
     )
     upload_unsent_ttl_seconds: float = Field(
-        24 * 3600,
+        default=24 * 3600,
         description="Uploads no message (or violation record) refers to are deleted after this "
         "many seconds.",
     )
     upload_sweep_interval_seconds: float = Field(
-        600.0, description="How often unsent uploads are looked for, in seconds."
+        default=600.0, description="How often unsent uploads are looked for, in seconds."
     )
     max_sockets_per_account: int = Field(
-        20, description="Open WebSockets per account, on each node."
+        default=20, description="Open WebSockets per account, on each node."
     )
     ping_rate_per_socket: str = Field(
-        "30 per minute", description="`ping` frames per socket, a `limits` string."
+        default="30 per minute", description="`ping` frames per socket, a `limits` string."
     )
     rest_rate_per_token: str = Field(
-        "600 per minute",
+        default="600 per minute",
         description="REST calls with a bearer token, per token, a `limits` string.",
     )
     rest_rate_per_address: str = Field(
-        "1200 per minute",
+        default="1200 per minute",
         description="REST calls without a token (or with a refused one), per client address, "
         "a `limits` string.",
     )
     max_json_body_bytes: int = Field(
-        1024 * 1024,
+        default=1024 * 1024,
         description="Largest request body, in bytes (413 above); uploads may carry "
         "`FEIGE_MAX_IMAGE_BYTES` + 64 KiB.",
     )
@@ -363,15 +365,15 @@ class Settings(BaseSettings):
         default_factory=lambda: ["'none'"],
         description="CSP `frame-ancestors`: who may show Feige in a frame. `'none'` forbids "
         "it; a marketplace that embeds the chat lists its origins, e.g. "
-        "`[\"https://shop.example\"]`.",
+        '`["https://shop.example"]`.',
     )
     image_url_ttl_seconds: int = Field(
-        300,
+        default=300,
         description="Lifetime of signed image links (`GET /api/images/{id}/url`), in seconds.",
     )
-    metrics_enabled: bool = Field(True, description="Serve `/metrics` at all.")
+    metrics_enabled: bool = Field(default=True, description="Serve `/metrics` at all.")
     metrics_token: str = Field(
-        "",
+        default="",
         description="Bearer token `/metrics` requires (secret). Empty: only loopback clients "
         "may read it.",
     )
