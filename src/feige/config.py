@@ -2,6 +2,8 @@
 
 Every default of ``docs/rules.md`` is a setting here so an operator can change it without code.
 The TOML file is named by ``FEIGE_CONFIG`` (default ``./feige.toml`` when it exists).
+Each field's ``description`` says what it is for; ``settings_markdown`` renders them as the
+table of README.md's "Configuration" (``feige settings``), and a test keeps the two equal.
 """
 
 from __future__ import annotations
