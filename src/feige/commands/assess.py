@@ -496,15 +496,49 @@ _FIGURE_COLUMNS = (
 )
 
 
+def _width(cells: list[Any]) -> int:
+    """The widest line of any of these cells (markup strings or rich Text), in terminal cells."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    plain = [c.plain if isinstance(c, Text) else Text.from_markup(c).plain for c in cells]
+    return max((cell_len(line) for text in plain for line in text.split("\n")), default=0)
+
+
+SHOP_MIN_WIDTH = 8  # a narrower terminal squeezes every column, not the shop column alone
+COLUMN_GAP = 2  # between columns (collapsed padding around the blank divider)
+
+
 def print_table(doc: dict[str, Any], names: dict[str, str] | None = None) -> None:
     """A readable, Chinese-first table of the assessment that fits an 80-column terminal.
 
     ``names`` maps shop ids to shop names (the store knows them; an event log does not).
-    Only the shop column shrinks when the terminal is narrow: names end in an ellipsis."""
+    The shop column gets what the other columns leave of the terminal's width: a longer name
+    ends in an ellipsis."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    headers = ["店铺\nShop", "会话 *\nSessions", *(h for _, h in _FIGURE_COLUMNS), "结果\nResult"]
+    rows = []
+    for shop in doc["shops"]:
+        m = shop["metrics"]
+        s = shop["sessions"]
+        cells = [
+            _mark(m[key], _secs(m[key]) if key == "avg_response_seconds" else _pct(m[key]))
+            for key, _ in _FIGURE_COLUMNS
+        ]
+        rows.append(
+            [
+                _shop_label(shop["shop"], names),
+                f"{s['assessed']}/{s['human']}/{s['total']}",
+                *cells,
+                "[green]合格\npassed[/green]" if shop["passed"] else "[red]不合格\nfailed[/red]",
+            ]
+        )
+    console = Console()
+    others = sum(_width([h, *(r[i] for r in rows)]) for i, h in enumerate(headers) if i > 0)
+    room = console.width - others - COLUMN_GAP * (len(headers) - 1)
     table = Table(
         title=f"服务考核 Service assessment {doc['week']}\n"
         f"{_local(doc['from'])} – {_local(doc['to'])} ({doc['timezone']})",
@@ -514,27 +548,11 @@ def print_table(doc: dict[str, Any], names: dict[str, str] | None = None) -> Non
         collapse_padding=True,
         show_edge=False,
     )
-    # Only the shop column may shrink (rich narrows wrapable columns first); its text never
-    # wraps but ends in an ellipsis.
-    table.add_column("店铺\nShop", min_width=4)
-    table.add_column("会话 *\nSessions", no_wrap=True, justify="right")
-    for _, header in _FIGURE_COLUMNS:
-        table.add_column(header, no_wrap=True, justify="right")
-    table.add_column("结果\nResult", no_wrap=True)
-    for shop in doc["shops"]:
-        m = shop["metrics"]
-        s = shop["sessions"]
-        cells = [
-            _mark(m[key], _secs(m[key]) if key == "avg_response_seconds" else _pct(m[key]))
-            for key, _ in _FIGURE_COLUMNS
-        ]
-        table.add_row(
-            _shop_label(shop["shop"], names),
-            f"{s['assessed']}/{s['human']}/{s['total']}",
-            *cells,
-            "[green]合格\npassed[/green]" if shop["passed"] else "[red]不合格\nfailed[/red]",
-        )
-    console = Console()
+    table.add_column(headers[0], no_wrap=True, max_width=max(SHOP_MIN_WIDTH, room))
+    for i, header in enumerate(headers[1:], start=1):
+        table.add_column(header, no_wrap=True, justify="left" if i == 6 else "right")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     failed = sum(not s["passed"] for s in doc["shops"])
     console.print(f"{len(doc['shops'])} 家店铺 shops, {failed} 家不合格 failed")
