@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -130,7 +131,7 @@ async def test_a_week_driven_through_the_product_is_assessed_exactly(week_server
     assert from_store["shops"][0]["metrics"] == m
 
 
-def _feige(*args: str, env: dict[str, str]) -> str:
+def _feige_run(*args: str, env: dict[str, str]) -> Any:
     import os
     import subprocess
     import sys
@@ -144,7 +145,11 @@ def _feige(*args: str, env: dict[str, str]) -> str:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
+
+
+def _feige(*args: str, env: dict[str, str]) -> str:
+    return str(_feige_run(*args, env=env).stdout)
 
 
 async def test_export_events_then_assess_file_matches_the_store(
@@ -168,8 +173,10 @@ async def test_export_events_then_assess_file_matches_the_store(
         clock.advance(120)
     env = {"FEIGE_DATABASE_URL": server.database_url, "FEIGE_DATA_DIR": str(server.data_dir)}
     log_file = tmp_path / "w47.jsonl"
-    _feige("export-events", "--week", "2026-W47", "--out", str(log_file), env=env)
+    exported = _feige_run("export-events", "--week", "2026-W47", "--out", str(log_file), env=env)
     lines = log_file.read_text().splitlines()
+    # Piped, a long job shows no progress: stderr carries only the closing count.
+    assert exported.stderr == f"{len(lines)} events → {log_file}\n"
     assert lines and all(orjson.loads(line)["shop"] == "1" for line in lines)
     from_file = orjson.loads(
         _feige("assess", "--events", str(log_file), "--week", "2026-W47", "--json", env=env)
@@ -197,7 +204,15 @@ async def test_export_events_then_assess_file_matches_the_store(
         )
     )
     assert drill["denominator"] == 4
-    ran = orjson.loads(_feige("run-assessment", "--week", "2026-W47", env=env))
+    # The readable table names the shop (its name from the store, with its id) in 80 columns.
+    from rich.cells import cell_len
+
+    table = _feige("assess", "--week", "2026-W47", env={**env, "COLUMNS": "80"})
+    assert "飞鸽旗舰店" in table and "#1" in table and "服务考核" in table
+    assert all(cell_len(line) <= 80 for line in table.splitlines()), table
+    done = _feige_run("run-assessment", "--week", "2026-W47", env=env)
+    assert done.stderr == ""
+    ran = orjson.loads(done.stdout)
     assert ran["shops"] == 1 and ran["failed"] == 1
     avg = from_file["shops"][0]["metrics"]["avg_response_seconds"]
     assert avg["numerator"] == pytest.approx(30 + 170 + 190 + 600)  # 700 s is capped at 600

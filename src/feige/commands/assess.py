@@ -17,7 +17,7 @@ import pickle
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 import typer
 
+from feige.commands.progress import Meter, meter_for_stderr
 from feige.metrics import (
     DEFAULT_CONFIG,
     FIGURES,
@@ -44,6 +45,8 @@ from feige.metrics import (
 from feige.metrics.events import Groups, line_number_at
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this, forking costs more than it saves
+READING = "读取 reading"
+ASSESSING = "考核 assessing"
 
 
 class _PhaseClock:
@@ -119,11 +122,27 @@ def _fix_line(err: EventLogError, data: bytes | mmap.mmap) -> EventLogError:
     return EventLogError(line, err.reason, err.offset)
 
 
-def _ingest_range(data: bytes | mmap.mmap, start: int, end: int) -> Groups:
+def _ingest_range(
+    data: bytes | mmap.mmap, start: int, end: int, done: Callable[[int], None] | None = None
+) -> Groups:
+    """Records per session of [start, end); ``done(bytes)`` after each block (for progress)."""
     groups: Groups = {}
     for a, b in _blocks(data, start, end):
         ingest_chunk(data[a:b], a, groups)
+        if done is not None:
+            done(b - a)
     return groups
+
+
+def _counting(counter: Any, part: int) -> Callable[[int], None] | None:
+    """A worker's progress: the bytes it has decoded, in its slot of the shared array."""
+    if counter is None:
+        return None
+
+    def done(amount: int) -> None:
+        counter[part] += amount
+
+    return done
 
 
 def _records_worker(
@@ -136,9 +155,10 @@ def _records_worker(
     week: Week,
     config: AssessmentConfig,
     clock: _PhaseClock,
+    counter: Any = None,
 ) -> list[dict[str, Any]]:
     """Records per session; sessions of other workers' shops go over as marshalled lists."""
-    mine = _ingest_range(data, bounds[0], bounds[1])
+    mine = _ingest_range(data, bounds[0], bounds[1], _counting(counter, part))
     clock.lap("decode")
     outgoing: list[Groups] = [{} for _ in range(parts)]
     for key in [k for k in mine if hash(k[0]) % parts != part]:
@@ -178,6 +198,7 @@ def _columns_worker(
     week: Week,
     config: AssessmentConfig,
     clock: _PhaseClock,
+    counter: Any = None,
 ) -> list[dict[str, Any]]:
     """Typed columns; rows of other workers' shops go over as raw arrays, kept in file order."""
     from feige.metrics.columnar import ColumnLog, assess_columns
@@ -185,6 +206,8 @@ def _columns_worker(
     log = ColumnLog()
     for a, b in _blocks(data, bounds[0], bounds[1]):
         log.ingest(data[a:b], a)
+        if counter is not None:
+            counter[part] += b - a
     clock.lap("decode")
     owner = _balanced_owners(log, part, parts, tmp, barrier)
     for j in range(parts):
@@ -248,14 +271,13 @@ def _worker(
     config: AssessmentConfig,
     conn: Any,
     engine: str,
+    counter: Any = None,
 ) -> None:
     gc.disable()  # millions of small objects: collections would only rescan them
     clock = _PhaseClock(f"worker {part}")
     try:
-        if engine == "columns":
-            shops = _columns_worker(data, bounds, part, parts, tmp, barrier, week, config, clock)
-        else:
-            shops = _records_worker(data, bounds, part, parts, tmp, barrier, week, config, clock)
+        work = _columns_worker if engine == "columns" else _records_worker
+        shops = work(data, bounds, part, parts, tmp, barrier, week, config, clock, counter)
         conn.send_bytes(orjson.dumps(shops))  # much cheaper than pickling the dicts
     except EventLogError as exc:
         barrier.abort()
@@ -284,22 +306,32 @@ def assess_data(
     config: AssessmentConfig,
     workers: int = 0,
     engine: str = "auto",
+    meter: Meter | None = None,
 ) -> list[dict[str, Any]]:
-    """Event-log bytes → per-shop results, over ``workers`` processes (0: one per CPU)."""
+    """Event-log bytes → per-shop results, over ``workers`` processes (0: one per CPU).
+
+    ``meter`` shows progress (commands/progress.py): bytes decoded, per block, then the
+    assessment. The silent meter costs nothing; the display starts after the fork."""
     engine = pick_engine(engine)
+    meter = meter or Meter()
     n = workers or os.cpu_count() or 1
     if n <= 1 or len(data) < PARALLEL_MIN_BYTES or "fork" not in mp.get_all_start_methods():
         was = gc.isenabled()
         gc.disable()
         try:
+            meter.phase(READING, len(data), "bytes")
             if engine == "columns":
                 from feige.metrics.columnar import ColumnLog, assess_columns
 
                 log = ColumnLog()
                 for a, b in _blocks(data, 0, len(data)):
                     log.ingest(data[a:b], a)
+                    meter.advance(b - a)
+                meter.phase(ASSESSING)
                 return assess_columns(log, week, config)
-            return aggregate_groups(_ingest_range(data, 0, len(data)), week, config)
+            groups = _ingest_range(data, 0, len(data), meter.advance)
+            meter.phase(ASSESSING)
+            return aggregate_groups(groups, week, config)
         except EventLogError as exc:
             raise _fix_line(exc, data) from None
         finally:
@@ -310,6 +342,8 @@ def assess_data(
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(prefix="feige-assess-", dir=shm) as tmp:
         barrier = ctx.Barrier(n)
+        # Bytes decoded per worker, for the progress display only (lock-free: one writer each).
+        counter = ctx.Array("q", n, lock=False) if meter.active else None
         procs = []
         conns = []
         for i in range(n):
@@ -327,12 +361,15 @@ def assess_data(
                     config,
                     send,
                     engine,
+                    counter,
                 ),
             )
             p.start()
             send.close()
             procs.append(p)
             conns.append(recv)
+        if counter is not None:
+            _watch_workers(meter, counter, conns, len(data))
         answers: list[Any] = []
         for c in conns:
             try:
@@ -356,13 +393,37 @@ def assess_data(
     return [shop for a in answers for shop in a[1]]
 
 
+def _watch_workers(meter: Meter, counter: Any, conns: list[Any], total: int) -> None:
+    """Until every worker has answered: the bytes they decoded, then the assessment phase."""
+    from multiprocessing.connection import wait
+
+    meter.phase(READING, total, "bytes")
+    pending = list(conns)
+    reading = True
+    while pending:
+        for ready in wait(pending, timeout=0.25):
+            pending.remove(ready)
+        if reading:
+            done = sum(counter)
+            meter.update(done)
+            if done >= total or len(pending) < len(conns):
+                meter.phase(ASSESSING)
+                reading = False
+
+
 def assess_events(
-    source: str, week: Week, config: AssessmentConfig, workers: int = 0, engine: str = "auto"
+    source: str,
+    week: Week,
+    config: AssessmentConfig,
+    workers: int = 0,
+    engine: str = "auto",
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
     """The ``--events`` path: an event log file (or '-') → the ``--json`` document."""
     data = read_source(source)
     try:
-        return result_document(week, assess_data(data, week, config, workers, engine), config)
+        shops = assess_data(data, week, config, workers, engine, meter)
+        return result_document(week, shops, config)
     finally:
         if isinstance(data, mmap.mmap):
             data.close()
@@ -380,59 +441,126 @@ def assess_summaries(
 # --- output ----------------------------------------------------------------------------------
 
 
-def _pct(m: dict[str, Any]) -> str:
+def _pct(m: dict[str, Any]) -> tuple[str, str]:
     if m["value"] is None:
-        return "—"
-    return f"{m['value'] * 100:.1f}% ({m['numerator']}/{m['denominator']})"
+        return "—", ""
+    return f"{m['value'] * 100:.1f}%", f"{m['numerator']}/{m['denominator']}"
 
 
-def _secs(m: dict[str, Any]) -> str:
+def _secs(m: dict[str, Any]) -> tuple[str, str]:
     if m["value"] is None:
-        return "—"
-    return f"{m['value']:.1f} s ({m['denominator']} 轮)"
+        return "—", ""
+    return f"{m['value']:.1f} s", f"{m['denominator']} 轮"
 
 
-def _mark(m: dict[str, Any], text: str) -> str:
+def _mark(m: dict[str, Any], cell: tuple[str, str]) -> str:
+    """The value (✗ when below standard) over its fraction, dimmed."""
+    value, detail = cell
     if m["passed"] is None:
-        return f"[dim]{text}[/dim]"
-    return f"[green]{text}[/green]" if m["passed"] else f"[red]{text} ✗[/red]"
+        head = f"[dim]{value}[/dim]"
+    elif m["passed"]:
+        head = f"[green]{value}[/green]"
+    else:
+        head = f"[red]{value} ✗[/red]"
+    return f"{head}\n[dim]{detail}[/dim]" if detail else head
 
 
-def print_table(doc: dict[str, Any]) -> None:
-    """A readable, Chinese-first table of the assessment."""
+def _shop_label(shop: str, names: dict[str, str] | None) -> Any:
+    """The shop's name over its id when the name is known, else the id; too long a name ends
+    in an ellipsis instead of widening the table."""
+    from rich.text import Text
+
+    name = (names or {}).get(shop)
+    label = Text(no_wrap=True, overflow="ellipsis")
+    if name:
+        label.append(name)
+        label.append(f"\n#{shop}", style="dim")
+    else:
+        label.append(shop)
+    return label
+
+
+def _local(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
+# Header, standard: each figure's column.
+_FIGURE_COLUMNS = (
+    ("no_service_rate", "不服务率\nNo-serv.\n< 20%"),
+    ("three_minute_reply_rate", "3分钟回复\n3-min\n≥ 80%"),
+    ("avg_response_seconds", "平均响应\nAvg resp\n< 90 s"),
+    ("dissatisfaction_rate", "不满意率\nDissat.\n< 30%"),
+)
+
+
+def _width(cells: list[Any]) -> int:
+    """The widest line of any of these cells (markup strings or rich Text), in terminal cells."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    plain = [c.plain if isinstance(c, Text) else Text.from_markup(c).plain for c in cells]
+    return max((cell_len(line) for text in plain for line in text.split("\n")), default=0)
+
+
+SHOP_MIN_WIDTH = 8  # a narrower terminal squeezes every column, not the shop column alone
+COLUMN_GAP = 2  # between columns (collapsed padding around the blank divider)
+
+
+def print_table(doc: dict[str, Any], names: dict[str, str] | None = None) -> None:
+    """A readable, Chinese-first table of the assessment that fits an 80-column terminal.
+
+    ``names`` maps shop ids to shop names (the store knows them; an event log does not).
+    The shop column gets what the other columns leave of the terminal's width: a longer name
+    ends in an ellipsis."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(
-        title=f"服务考核 Service assessment {doc['week']}  "
-        f"({doc['from']} – {doc['to']}, {doc['timezone']})"
-    )
-    for col in (
-        "店铺 Shop",
-        "会话 Sessions\n考核/人工/全部",
-        "不服务率 No-service\n< 20%",
-        "3分钟回复率 3-min reply\n≥ 80%",
-        "平均响应 Avg response\n< 90 s",
-        "不满意率 Dissatisfied\n< 30%",
-        "结果 Result",
-    ):
-        table.add_column(col)
+    headers = ["店铺\nShop", "会话 *\nSessions", *(h for _, h in _FIGURE_COLUMNS), "结果\nResult"]
+    rows = []
     for shop in doc["shops"]:
         m = shop["metrics"]
         s = shop["sessions"]
-        table.add_row(
-            shop["shop"],
-            f"{s['assessed']}/{s['human']}/{s['total']}",
-            _mark(m["no_service_rate"], _pct(m["no_service_rate"])),
-            _mark(m["three_minute_reply_rate"], _pct(m["three_minute_reply_rate"])),
-            _mark(m["avg_response_seconds"], _secs(m["avg_response_seconds"])),
-            _mark(m["dissatisfaction_rate"], _pct(m["dissatisfaction_rate"])),
-            "[green]合格 passed[/green]" if shop["passed"] else "[red]不合格 failed[/red]",
+        cells = [
+            _mark(m[key], _secs(m[key]) if key == "avg_response_seconds" else _pct(m[key]))
+            for key, _ in _FIGURE_COLUMNS
+        ]
+        rows.append(
+            [
+                _shop_label(shop["shop"], names),
+                f"{s['assessed']}/{s['human']}/{s['total']}",
+                *cells,
+                "[green]合格\npassed[/green]" if shop["passed"] else "[red]不合格\nfailed[/red]",
+            ]
         )
     console = Console()
+    others = sum(_width([h, *(r[i] for r in rows)]) for i, h in enumerate(headers) if i > 0)
+    room = console.width - others - COLUMN_GAP * (len(headers) - 1)
+    table = Table(
+        title=f"服务考核 Service assessment {doc['week']}\n"
+        f"{_local(doc['from'])} – {_local(doc['to'])} ({doc['timezone']})",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    table.add_column(headers[0], no_wrap=True, max_width=max(SHOP_MIN_WIDTH, room))
+    for i, header in enumerate(headers[1:], start=1):
+        table.add_column(header, no_wrap=True, justify="left" if i == 6 else "right")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     failed = sum(not s["passed"] for s in doc["shops"])
     console.print(f"{len(doc['shops'])} 家店铺 shops, {failed} 家不合格 failed")
+    if doc["shops"]:
+        console.print(
+            "[dim]* 会话 Sessions: 考核/人工/全部 assessed/human/total\n"
+            "  ✗ 未达标 below the standard; — 无数据 no data; 轮 rounds[/dim]"
+        )
 
 
 def print_drill(doc: dict[str, Any]) -> None:
@@ -487,7 +615,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         if events is None:
             # The store-backed path: the default database's sessions of the week.
-            from feige.commands.store_assess import store_document, store_drill
+            from feige.commands.store_assess import store_drill, store_report
 
             if drill is not None:
                 if drill not in FIGURES or shop is None:
@@ -501,11 +629,11 @@ def register(app: typer.Typer) -> None:
                 else:
                     print_drill(doc)
                 return
-            doc = store_document(w, config)
+            doc, names = store_report(w, config)
             if as_json:
                 _emit_json(doc)
             else:
-                print_table(doc)
+                print_table(doc, names)
             return
         if drill is not None:
             if drill not in FIGURES or shop is None:
@@ -530,7 +658,8 @@ def register(app: typer.Typer) -> None:
             if engine not in ("auto", "columns", "records"):
                 typer.echo("feige assess: --engine is auto, columns or records", err=True)
                 raise typer.Exit(2)
-            doc = assess_events(events, w, config, workers, engine)
+            with meter_for_stderr() as meter:
+                doc = assess_events(events, w, config, workers, engine, meter)
         except EventLogError as exc:
             typer.echo(f"feige assess: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Output file (default stdout)."),
     ) -> None:
         """Write the store's sessions of WEEK as an event log (one JSON object a line)."""
+        from feige.commands.progress import meter_for_stderr
         from feige.config import Settings
         from feige.metrics import parse_week
         from feige.services.assessment import export_events_sync, metrics_config
@@ -33,8 +34,18 @@ def register(app: typer.Typer) -> None:
         count = 0
         target = out.open("w", encoding="utf-8") if out else sys.stdout
         try:
-            with engine.connect() as conn:
-                for line in export_events_sync(conn, parsed, config):
+            with engine.connect() as conn, meter_for_stderr() as meter:
+                shown = False
+
+                def progress(done: int, total: int) -> None:  # per batch of sessions
+                    nonlocal shown
+                    if not shown:
+                        meter.phase(f"导出 exporting {parsed.name}", total, "sessions")
+                        shown = True
+                    meter.update(done)
+
+                lines = export_events_sync(conn, parsed, config, progress if meter.active else None)
+                for line in lines:
                     target.write(line + "\n")
                     count += 1
         finally:

@@ -23,6 +23,18 @@ def _database() -> Any:
 
 def store_document(week: Week, config: AssessmentConfig) -> dict[str, Any]:
     """The week's assessment from the default database (the same figures as the job)."""
+    return store_report(week, config)[0]
+
+
+def shop_names_sync(conn: Any) -> dict[str, str]:
+    """Shop id (as the assessment document spells it) → the shop's name."""
+    from feige.store import repo
+
+    return {str(row["id"]): row["name"] for row in repo.list_shops(conn)}
+
+
+def store_report(week: Week, config: AssessmentConfig) -> tuple[dict[str, Any], dict[str, str]]:
+    """The week's assessment document and the names of the store's shops (for the table)."""
     from feige.services.assessment import aggregate_week_sync, refresh_summaries_sync
 
     db = _database()
@@ -30,7 +42,11 @@ def store_document(week: Week, config: AssessmentConfig) -> dict[str, Any]:
         # A short write for stale summaries, then a read: a running server (whose SQLite
         # writer may be its event loop) never waits long for this command.
         db.write_sync(refresh_summaries_sync, config, 1_000_000)
-        return db.read_sync(aggregate_week_sync, week, config)  # type: ignore[no-any-return]
+
+        def job(conn: Any) -> tuple[dict[str, Any], dict[str, str]]:
+            return aggregate_week_sync(conn, week, config), shop_names_sync(conn)
+
+        return db.read_sync(job)  # type: ignore[no-any-return]
     finally:
         db.engine.dispose()
 
@@ -62,9 +78,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a week's assessment on the store and keep it (what the Tuesday job does):
         results per shop, measures for failed shops, rule 2.2.1 records. Safe to re-run."""
+        from feige.commands.progress import meter_for_stderr
         from feige.config import Settings
         from feige.metrics import parse_week
-        from feige.services.assessment import metrics_config, save_assessment_sync
+        from feige.services.assessment import (
+            metrics_config,
+            refresh_summaries_sync,
+            save_assessment_sync,
+        )
 
         config = metrics_config(Settings())
         try:
@@ -74,7 +95,15 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         db = _database()
         try:
-            result = db.write_sync(save_assessment_sync, parsed, config, time.time())
+            with meter_for_stderr() as meter:
+                if meter.active:
+                    # On a terminal: stale summaries first, in short batches one can watch
+                    # (the job would refresh them anyway, in one transaction).
+                    meter.phase("更新会话摘要 summarising", None, "sessions")
+                    while batch := db.write_sync(refresh_summaries_sync, config, 2000):
+                        meter.advance(batch)
+                meter.phase(f"考核 assessing {parsed.name}")
+                result = db.write_sync(save_assessment_sync, parsed, config, time.time())
         finally:
             db.engine.dispose()
         summary = {

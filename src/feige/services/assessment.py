@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -133,15 +133,26 @@ def summaries_sync(
     return [stored[i] for i in ids if i in stored]
 
 
-def export_events_sync(conn: Connection, week: Week, config: AssessmentConfig) -> Iterator[str]:
-    """The week's sessions as event-log lines (docs/interfaces.md), session by session."""
+def export_events_sync(
+    conn: Connection,
+    week: Week,
+    config: AssessmentConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[str]:
+    """The week's sessions as event-log lines (docs/interfaces.md), session by session.
+    ``progress(sessions_done, sessions_total)`` is called before each batch of sessions and
+    once at the end."""
     ids = store.session_ids_overlapping(conn, week.start_us / US, week.end_us / US)
     for offset in range(0, len(ids), 500):
+        if progress is not None:
+            progress(offset, len(ids))
         chunk = ids[offset : offset + 500]
         by_session = events_by_session(conn, chunk, config)
         for session_id in chunk:
             for event in by_session.get(session_id, []):
                 yield event.to_line()
+    if progress is not None:
+        progress(len(ids), len(ids))
 
 
 def assess_store_sync(conn: Connection, week: Week, config: AssessmentConfig) -> dict[str, Any]:
