@@ -53,6 +53,13 @@ async def test_a_card_that_breaks_the_rules_is_handled_like_text(server: Server)
     assert shown["title"].startswith("洗衣液") and "abc123" not in shown["title"]
     assert "*" in shown["title"]
     assert shown["order_no"] == "OD2026112900001" and shown["status"] == "待发货"
+    # A contact inside the order number is masked there too, and the session's order number
+    # (what supervisors search by) is the masked one.
+    sneaky = {"order_no": "加我薇信abc123", "title": "洗衣液"}
+    await _send_card(buyer_ws, "oc2", "order_card", sneaky, session_id=sid)
+    assert (await buyer_ws.expect(op="ack", client_id="oc2"))["moderation"]["action"] == "mask"
+    stored = await buyer.ok("GET", f"/api/sessions/{sid}")
+    assert stored["order_no"] != "加我薇信abc123" and "abc123" not in stored["order_no"]
     # A clean card passes untouched, with no moderation note.
     await _send_card(agent_ws, "ok", "product_card", product_card(), session_id=sid)
     assert "moderation" not in await agent_ws.expect(op="ack", client_id="ok")

@@ -323,14 +323,15 @@ def _send(
             or image["uploader_id"] != principal.id
         ):
             raise NotFound(what="image")
-    if out.kind == MessageKind.ORDER_CARD:
-        session["order_no"] = out.content["order_no"]
-        repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
     content = out.content
     flagged = verdict is not None and verdict.action is not ModerationAction.ALLOW
     if flagged and verdict is not None and verdict.text is not None:
         # Masked (text or card fields): the original is for reviewers.
         content = compliance.delivered_content(out, verdict)
+    if out.kind == MessageKind.ORDER_CARD:
+        # The order number as delivered: a masked one stays masked in searches too.
+        session["order_no"] = content["order_no"]
+        repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
     message = reception.append_message(
         conn,
         outbox,
