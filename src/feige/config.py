@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         "however many processes share the database); false: run it with "
         "`feige run-assessment`.",
     )
+    assessment_job_lease_seconds: float = Field(
+        default=3600.0,
+        description="A weekly run a process started and never finished (it died) may be "
+        "taken over by another process after this many seconds.",
+    )
     summary_refresh_seconds: float = Field(
         default=5.0,
         description="How often closed sessions' metrics summaries are brought up to date, in "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -17,9 +18,13 @@ from feige.services.assessment import (
     last_due_week,
     last_finished_week,
     next_run_after,
+    run_weekly,
     scheduler,
 )
+from feige.services.demo import seed_demo
 from feige.store import migrate
+from feige.store.assessments import claim_job, finish_job
+from feige.store.db import create_db_engine
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -76,3 +81,55 @@ async def test_the_scheduler_started_on_monday_leaves_the_week_just_ended_for_tu
         assert list(rows) == ["2026-W46"]
     finally:
         await ctx.db.stop()
+
+
+def test_a_claim_left_unfinished_is_taken_over_after_its_lease(tmp_path: Path) -> None:
+    """A node that died mid-run must not leave the week unassessed for good."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        assert claim_job(conn, "assessment", "2026-W47", 1000.0, "a", lease=600)
+        assert not claim_job(conn, "assessment", "2026-W47", 1500.0, "b", lease=600)
+        assert claim_job(conn, "assessment", "2026-W47", 1700.0, "b", lease=600)  # a died
+        assert not claim_job(conn, "assessment", "2026-W47", 1800.0, "c", lease=600)
+        finish_job(conn, "assessment", "2026-W47", 1900.0)
+        assert not claim_job(conn, "assessment", "2026-W47", 99_999.0, "c", lease=600)
+    engine.dispose()
+
+
+async def test_a_rerun_computes_the_week_on_a_reader_and_writes_in_short_jobs(
+    tmp_path: Path,
+) -> None:
+    """On SQLite a write job runs on the event loop: the week's computation must not."""
+    ctx = build_context(Settings(data_dir=tmp_path, secret_key="k" * 40))
+    await asyncio.to_thread(migrate.upgrade, ctx.db.engine)
+    await ctx.db.start()
+    writes: list[str] = []
+    reads: list[str] = []
+    write, read = ctx.db.write, ctx.db.read
+
+    async def spy_write(job: Any, *args: Any) -> Any:
+        writes.append(getattr(job, "__name__", repr(job)))
+        return await write(job, *args)
+
+    async def spy_read(job: Any, *args: Any) -> Any:
+        reads.append(getattr(job, "__name__", repr(job)))
+        return await read(job, *args)
+
+    # Demo history inside W47 (a day and two before Thursday noon), for shops to assess.
+    await ctx.db.write(seed_demo, at(2026, 11, 19, 12, 0))
+    ctx.db.write, ctx.db.read = spy_write, spy_read  # type: ignore[method-assign]
+    try:
+        ctx.clock = lambda: at(2026, 11, 24, 3, 0)
+        await run_weekly(ctx, "2026-W47")
+        kept = await read(
+            lambda conn: list(
+                conn.execute(text("SELECT shop_id FROM assessments ORDER BY shop_id")).scalars()
+            )
+        )
+    finally:
+        await ctx.db.stop()
+    assert "compute_week_sync" in reads
+    assert "compute_week_sync" not in writes and "save_assessment_sync" not in writes
+    assert {"claim_job", "finish_job", "save_shop_results_sync"} <= set(writes)
+    assert kept == [1, 2]  # and the results were kept

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -182,15 +183,36 @@ def _previous_weeks(week: Week, config: AssessmentConfig, count: int) -> list[st
     return names
 
 
-def save_assessment_sync(
-    conn: Connection, week: Week, config: AssessmentConfig, now: float
-) -> dict[str, Any]:
-    """Assess the week, keep each shop's result (a re-run replaces it), add measures for
-    failed shops and rule 2.2.1 records. Idempotent."""
-    document = assess_store_sync(conn, week, config)
+@dataclass(frozen=True)
+class WeekFigures:
+    """A week's assessment as computed, before anything is kept: the document and the rule
+    2.2.1 findings, both from one load of the week's summaries."""
+
+    document: dict[str, Any]
+    findings: list[Any]
+
+
+def compute_week_sync(conn: Connection, week: Week, config: AssessmentConfig) -> WeekFigures:
+    """Read-only: run it on a reader, never inside a write job (on SQLite the writer is the
+    event loop, and a large week takes seconds)."""
+    summaries = summaries_sync(conn, week.start_us / US, week.end_us / US, config)
+    agg = WeekAggregator(week, config)
+    agg.add_all(summaries)
+    document = result_document(week, agg.shop_results(), config)
+    return WeekFigures(document, list(detect_no_human_reply(summaries, config)))
+
+
+SAVE_SHOPS_PER_JOB = 200
+
+
+def save_shop_results_sync(
+    conn: Connection, week: Week, config: AssessmentConfig, shops: list[Row], now: float
+) -> list[Row]:
+    """Keep these shops' results (a re-run replaces them) and add a measure for each failed
+    one; returns the new measures. Idempotent."""
     window = _previous_weeks(week, config, MEASURE_WINDOW_WEEKS)
     new_measures: list[Row] = []
-    for shop in document["shops"]:
+    for shop in shops:
         shop_id = int(shop["shop"])
         store.put_assessment(conn, shop_id, week.name, shop, now)
         if shop["passed"] is not False:
@@ -212,17 +234,45 @@ def save_assessment_sync(
         }
         if store.add_measure_once(conn, measure):  # a re-run keeps the one already decided
             new_measures.append(measure)
-    streaks = record_no_human_reply_sync(conn, week, config, now)
-    return {"document": document, "measures": new_measures, "no_human_reply": streaks}
+    return new_measures
 
 
-def record_no_human_reply_sync(
+def save_assessment_sync(
     conn: Connection, week: Week, config: AssessmentConfig, now: float
-) -> int:
-    """Rule 2.2.1: runs of ≥ 10 human sessions closing with the buyer unanswered."""
-    summaries = summaries_sync(conn, week.start_us / US, week.end_us / US, config)
+) -> dict[str, Any]:
+    """Assess the week and keep it in one transaction (the command line, beside no server):
+    each shop's result, measures for failed shops and rule 2.2.1 records. Idempotent. The
+    server uses ``assess_and_save``, which keeps its transactions short."""
+    refresh_summaries_sync(conn, config, limit=1_000_000)
+    figures = compute_week_sync(conn, week, config)
+    measures = save_shop_results_sync(conn, week, config, figures.document["shops"], now)
+    streaks = record_no_human_reply_sync(conn, figures.findings, now)
+    return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+
+
+async def assess_and_save(
+    ctx: Context, week: Week, config: AssessmentConfig, now: float
+) -> dict[str, Any]:
+    """The same as ``save_assessment_sync``, in short steps so that chat never waits on it:
+    stale summaries refreshed in small write jobs, the week computed on a reader thread
+    (read-only), then the results written a few hundred shops per job."""
+    while await ctx.db.write(refresh_summaries_sync, config, 2000) >= 2000:
+        pass
+    figures: WeekFigures = await ctx.db.read(compute_week_sync, week, config)
+    shops = figures.document["shops"]
+    measures: list[Row] = []
+    for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
+        chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
+        measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
+    streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
+    return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+
+
+def record_no_human_reply_sync(conn: Connection, findings: list[Any], now: float) -> int:
+    """Rule 2.2.1: keep each run of ≥ 10 human sessions closing with the buyer unanswered
+    (``detect_no_human_reply``) once."""
     created = 0
-    for finding in detect_no_human_reply(summaries, config):
+    for finding in findings:
         key = {"sessions": list(finding.sessions)}
         if key in store.no_human_reply_evidence(conn, int(finding.shop)):
             continue
@@ -278,14 +328,11 @@ async def run_weekly(ctx: Context, week_name: str | None = None) -> dict[str, An
     week = parse_week(week_name, config)
     node = f"{socket.gethostname()}:{id(ctx)}"
 
-    def job(conn: Connection) -> dict[str, Any] | None:
-        if not store.claim_job(conn, "assessment", week.name, now, node):
-            return None
-        result = save_assessment_sync(conn, week, config, now)
-        store.finish_job(conn, "assessment", week.name, ctx.clock())
-        return result
-
-    result = await ctx.db.write(job)
+    lease = ctx.settings.assessment_job_lease_seconds
+    if not await ctx.db.write(store.claim_job, "assessment", week.name, now, node, lease):
+        return None
+    result = await assess_and_save(ctx, week, config, now)
+    await ctx.db.write(store.finish_job, "assessment", week.name, ctx.clock())
     if result is not None:
         log.info(
             "weekly_assessment_done",
@@ -443,5 +490,4 @@ async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str,
         raise Forbidden()
     config = metrics_config(ctx.settings)
     week = _past_week(ctx, week_name, config)
-    result: dict[str, Any] = await ctx.db.write(save_assessment_sync, week, config, ctx.clock())
-    return result
+    return await assess_and_save(ctx, week, config, ctx.clock())

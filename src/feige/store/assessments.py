@@ -115,19 +115,33 @@ def no_human_reply_evidence(conn: Connection, shop_id: int) -> list[Any]:
     return [evidence for (evidence,) in conn.execute(stmt)]
 
 
-def claim_job(conn: Connection, job: str, key: str, now: float, node: str) -> bool:
-    """True for exactly one caller per (job, key), whatever the number of server processes.
+def claim_job(
+    conn: Connection, job: str, key: str, now: float, node: str, lease: float = 3600.0
+) -> bool:
+    """True for exactly one caller per (job, key), whatever the number of server processes;
+    a claim left unfinished for ``lease`` seconds (its node died) may be taken over.
 
     Two nodes racing both insert; the unique key fails the second one's transaction, and the
     writer re-runs its job alone, which then sees the row and answers False.
     """
     taken = conn.execute(
-        select(job_runs.c.job).where(and_(job_runs.c.job == job, job_runs.c.key == key))
+        select(job_runs.c.finished_at, job_runs.c.started_at).where(
+            and_(job_runs.c.job == job, job_runs.c.key == key)
+        )
     ).first()
-    if taken is not None:
+    if taken is None:
+        conn.execute(insert(job_runs).values(job=job, key=key, started_at=now, node=node))
+        return True
+    if taken.finished_at is not None or taken.started_at > now - lease:
         return False
-    conn.execute(insert(job_runs).values(job=job, key=key, started_at=now, node=node))
-    return True
+    stale = and_(
+        job_runs.c.job == job,
+        job_runs.c.key == key,
+        job_runs.c.finished_at.is_(None),
+        job_runs.c.started_at == taken.started_at,
+    )
+    result = conn.execute(update(job_runs).where(stale).values(started_at=now, node=node))
+    return bool(result.rowcount == 1)
 
 
 def finish_job(conn: Connection, job: str, key: str, now: float) -> None:
