@@ -193,6 +193,7 @@ class FeigeApp:
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FeigeApp:
     settings = settings or Settings()
     configure_logging(settings)
+    i18n.set_default_language(settings.language)
     prepare_data_dir(settings, demo)
     ctx = build_context(settings, demo=demo)
 

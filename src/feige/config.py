@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     )
     language: str = Field(
         default="zh-CN",
-        description="Reserved, not read today: user-facing text follows each client's "
-        "language (`Accept-Language`, `lang` at WebSocket auth), Chinese when it names none.",
+        description="The platform's language, `zh-CN` or `en`: what a client that names none "
+        "(`Accept-Language`, `lang` at WebSocket auth) reads, and the language of notices "
+        "written into sessions.",
     )
 
     # --- time (docs/rules.md §3) ----------------------------------------------------------

@@ -86,7 +86,25 @@ CATALOG: dict[str, tuple[str, str]] = {
 }
 
 
-def text(code: str, lang: str = "zh-CN", **params: Any) -> str:
+LANGUAGES = ("zh-CN", "en")
+_default = "zh-CN"
+
+
+def set_default_language(lang: str) -> None:
+    """The platform's language (setting ``language``): what a client that names none reads,
+    and the language of notices written into sessions."""
+    global _default
+    if lang not in LANGUAGES:
+        raise ValueError(f"language: one of {', '.join(LANGUAGES)}, not {lang!r}")
+    _default = lang
+
+
+def default_language() -> str:
+    return _default
+
+
+def text(code: str, lang: str | None = None, **params: Any) -> str:
+    lang = lang or _default
     zh, en = CATALOG.get(code, (code, code))
     template = en if lang.lower().startswith("en") else zh
     try:
@@ -96,13 +114,13 @@ def text(code: str, lang: str = "zh-CN", **params: Any) -> str:
 
 
 def pick_language(accept_language: str | None) -> str:
-    """The first language the client accepts that we have; Chinese otherwise."""
+    """The first language the client accepts that we have; the platform's otherwise."""
     if not accept_language:
-        return "zh-CN"
+        return _default
     for part in accept_language.split(","):
         tag = part.split(";")[0].strip().lower()
         if tag.startswith("en"):
             return "en"
         if tag.startswith("zh"):
             return "zh-CN"
-    return "zh-CN"
+    return _default

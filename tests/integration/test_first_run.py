@@ -9,8 +9,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from feige import i18n
 from feige.cli import app
-from tests.integration.harness import Server, consumer, fresh_database_url, login
+from tests.integration.harness import (
+    Server,
+    assigned_pair,
+    consumer,
+    fresh_database_url,
+    login,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -123,3 +130,20 @@ async def test_the_interactive_docs_work_offline_with_authorize(server: Server) 
     }
     assert {"bearer": []} in document["paths"]["/api/me"]["get"]["security"]
     assert "security" not in document["paths"]["/api/auth/login"]["post"]
+
+
+async def test_the_platform_language_is_what_a_client_naming_none_reads(tmp_path: Path) -> None:
+    server = Server(tmp_path, fresh_database_url(tmp_path), overrides={"language": "en"})
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            r = await http.get("/api/me")
+            assert r.json()["error"]["message"] == "Please sign in"
+            r = await http.get("/api/me", headers={"accept-language": "zh-CN"})
+            assert r.json()["error"]["message"] == "请先登录"
+        agent, _buyer, _agent_ws, buyer_ws, sid = await assigned_pair(server, "lang-en")
+        await agent.ok("POST", f"/api/sessions/{sid}/close")
+        await buyer_ws.message(content={"text": "The session has ended. Thank you."})
+    finally:
+        server.stop()
+        i18n.set_default_language("zh-CN")

@@ -77,7 +77,7 @@ class RateLimited(ServiceError):
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
-    def to_dict(self, lang: str = "zh-CN") -> dict[str, Any]:
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         return {**super().to_dict(lang), "retry_after": self.retry_after}
 
 
@@ -342,7 +342,7 @@ def _language(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"accept-language":
             return i18n.pick_language(value.decode("latin-1"))
-    return "zh-CN"
+    return i18n.default_language()
 
 
 async def send_error(

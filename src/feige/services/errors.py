@@ -16,10 +16,10 @@ class ServiceError(Exception):
         self.params = params
         super().__init__(i18n.text(self.code, "en", **params))
 
-    def message(self, lang: str = "zh-CN") -> str:
+    def message(self, lang: str | None = None) -> str:
         return i18n.text(self.code, lang, **self.params)
 
-    def to_dict(self, lang: str = "zh-CN") -> dict[str, Any]:
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message(lang)}
         params = {k: v for k, v in self.params.items() if isinstance(v, str | int | list)}
         if params:
