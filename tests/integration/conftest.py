@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration.harness import Server, fresh_database_url
+from tests.integration.harness import MakeServer, Server, fresh_database_url
 
 
 @pytest.fixture
@@ -14,3 +15,21 @@ def server(tmp_path: Path) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[MakeServer]:
+    """Servers with their own settings (each its own database), stopped after the test."""
+    started: list[Server] = []
+
+    def make(clock: Any = None, **overrides: Any) -> Server:
+        folder = tmp_path / f"node{len(started)}"
+        folder.mkdir()
+        srv = Server(folder, fresh_database_url(folder), overrides=overrides, clock=clock)
+        srv.start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()

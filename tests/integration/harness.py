@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,20 @@ import httpx
 import orjson
 import uvicorn
 import websockets
+from PIL import Image
 from sqlalchemy import create_engine, text
 
 from feige.app import create_app
 from feige.config import Settings
 
 PASSWORD = "feige123"
+
+
+def png(width: int = 8, height: int = 8, color: Any = (200, 30, 30)) -> bytes:
+    """A small real PNG to upload."""
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def free_port() -> int:
@@ -110,6 +120,9 @@ class Server:
     @property
     def ctx(self) -> Any:
         return self.app.state.ctx
+
+
+MakeServer = Callable[..., Server]
 
 
 class Api:

@@ -4,7 +4,6 @@ enumeration and files on disk. Each test fails on the code before the security w
 from __future__ import annotations
 
 import asyncio
-import io
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ import httpx
 import orjson
 import pytest
 import websockets
-from PIL import Image
 
 from feige.services.accounts import platform_signature
 from tests.integration.harness import (
@@ -25,6 +23,7 @@ from tests.integration.harness import (
     consumer,
     fresh_database_url,
     login,
+    png,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -327,12 +326,6 @@ async def test_taken_usernames_all_answer_alike(server: Server) -> None:
 
 
 # --- 11. files only the server's user can read ---------------------------------------------
-
-
-def png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(buf, "PNG")
-    return buf.getvalue()
 
 
 async def test_the_data_dir_is_private_from_creation(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ object for every check, so no check depends on the order of the others.
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -29,10 +28,9 @@ import httpx
 import orjson
 import pytest
 import websockets
-from PIL import Image
 
 from feige.services.accounts import platform_signature
-from tests.integration.harness import PASSWORD, Server, fresh_database_url
+from tests.integration.harness import PASSWORD, Server, fresh_database_url, png
 
 # --- the roles -----------------------------------------------------------------------------------
 
@@ -269,12 +267,6 @@ KNOWN_GAPS: dict[tuple[str, str, str, int], str] = {}
 
 
 # --- the world the checks run in ----------------------------------------------------------------
-
-
-def png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (4, 4), (10, 120, 200)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 @dataclass(frozen=True)

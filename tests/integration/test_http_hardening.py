@@ -4,52 +4,24 @@ limits, images by short-lived signed links, and /metrics behind a setting."""
 from __future__ import annotations
 
 import asyncio
-import io
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from PIL import Image
 
 from tests.integration.harness import (
     FakeClock,
+    MakeServer,
     Server,
     assigned_pair,
     consumer,
-    fresh_database_url,
     login,
+    png,
 )
-
-MakeServer = Callable[..., Server]
-
-
-@pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[MakeServer]:
-    started: list[Server] = []
-
-    def make(clock: Any = None, **overrides: Any) -> Server:
-        folder = tmp_path / f"node{len(started)}"
-        folder.mkdir()
-        srv = Server(folder, fresh_database_url(folder), overrides=overrides, clock=clock)
-        srv.start()
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        srv.stop()
-
-
-def png(width: int = 8, height: int = 8) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (width, height), (30, 30, 200)).save(buf, "PNG")
-    return buf.getvalue()
-
 
 # --- headers --------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,45 +23,21 @@ from feige.config import Settings
 from tests.integration.harness import (
     PASSWORD,
     FakeClock,
+    MakeServer,
     Server,
     assigned_pair,
     consumer,
-    fresh_database_url,
     login,
+    png,
 )
 
-MakeServer = Callable[..., Server]
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[MakeServer]:
-    """Servers with their own settings (each its own database)."""
-    started: list[Server] = []
-
-    def make(clock: Any = None, **overrides: Any) -> Server:
-        folder = tmp_path / f"node{len(started)}"
-        folder.mkdir()
-        srv = Server(folder, fresh_database_url(folder), overrides=overrides, clock=clock)
-        srv.start()
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        srv.stop()
 
 
 async def _login(server: Server, username: str, password: str, **headers: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as http:
         body = {"kind": "member", "username": username, "password": password}
         return await http.post("/api/auth/login", json=body)
-
-
-def png(width: int = 8, height: int = 8) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 30, 30)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 # --- sign-in ------------------------------------------------------------------------------

@@ -3,19 +3,9 @@ blacklist, sub-accounts and shop settings."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
-from tests.integration.harness import Server, consumer, login
+from tests.integration.harness import Server, consumer, login, png
 
 SHOP1 = 1
-
-
-def png(width: int = 8, height: int = 8) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 30, 30)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 async def _session(server: Server, external: str):  # type: ignore[no-untyped-def]
