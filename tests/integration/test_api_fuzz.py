@@ -25,10 +25,6 @@ from tests.integration.harness import PASSWORD, Server, consumer, fresh_database
 from tests.integration.test_authorization_matrix import RULES
 
 EXAMPLES = int(os.environ.get("FEIGE_FUZZ_EXAMPLES", "8"))
-# Odd input (integers past 64 bits, lone surrogates, NUL, nonsense weeks) still answers 500 in
-# places; those fixes are in progress on another branch. Until they are merged, such 5xx make
-# the test xfail (listing them) instead of fail; set this to True once they are.
-ODD_INPUT_FIXES_MERGED = True
 STAFF_TAGS = {"platform", "compliance", "metrics"}
 
 
@@ -39,45 +35,17 @@ class ServerError:
     mode: str
     status: int
     request: str
-    odd_input: str
 
     def __str__(self) -> str:
-        odd = f" [odd input: {self.odd_input}]" if self.odd_input else ""
-        return (
-            f"{self.status} {self.operation} as {self.caller} ({self.mode}){odd}\n  {self.request}"
-        )
+        return f"{self.status} {self.operation} as {self.caller} ({self.mode})\n  {self.request}"
 
 
 def report(errors: list[ServerError]) -> str:
-    """One line per operation and kind of input (the first request of each)."""
-    first: dict[tuple[str, str], ServerError] = {}
+    """One line per operation (the first request of each)."""
+    first: dict[str, ServerError] = {}
     for error in errors:
-        first.setdefault((error.operation, error.odd_input), error)
+        first.setdefault(error.operation, error)
     return f"{len(errors)} server errors, e.g.:\n" + "\n".join(str(e) for e in first.values())
-
-
-def odd_input(*values: Any) -> str:
-    """Which odd-input class a request belongs to, if any (see ODD_INPUT_FIXES_MERGED)."""
-    for value in values:
-        if isinstance(value, dict):
-            found = odd_input(*value.keys(), *value.values())
-        elif isinstance(value, list | tuple):
-            found = odd_input(*value)
-        elif isinstance(value, bool):
-            continue
-        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
-            return "an integer past 64 bits"
-        elif isinstance(value, str) and "\x00" in value:
-            return "NUL"
-        elif isinstance(value, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-            return "a lone surrogate"
-        elif isinstance(value, str) and value.lstrip("-").isascii() and value.lstrip("-").isdigit():
-            found = odd_input(int(value))  # a path or query parameter, as sent
-        else:
-            continue
-        if found:
-            return found
-    return ""
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +136,6 @@ async def test_no_server_errors_whatever_the_request(fuzz_server: Server) -> Non
                         mode.value,
                         response.status_code,
                         case.as_curl_command(headers={"authorization": "Bearer …"}),
-                        odd_input(case.path_parameters, case.query, case.body),
                     )
                 )
 
@@ -198,10 +165,7 @@ async def test_no_server_errors_whatever_the_request(fuzz_server: Server) -> Non
     assert examples > 400, statuses
     assert statuses.get(429, 0) < examples // 20, f"rate-limited: {statuses}"
     assert len(signed_out) < examples // 50, f"signed out: {signed_out[:5]}"
-    unexplained = [e for e in errors if ODD_INPUT_FIXES_MERGED or not e.odd_input]
-    assert unexplained == [], report(unexplained)
-    if errors:
-        pytest.xfail(f"odd-input fixes in progress; {report(errors)}")
+    assert errors == [], report(errors)
 
 
 # --- what the fuzzing found ---------------------------------------------------------------------
@@ -214,12 +178,3 @@ async def test_an_empty_member_patch_changes_nothing(server: Server) -> None:
     after = await owner.ok("PATCH", f"/api/shop/members/{agent['id']}", json={})
     assert after == agent
     assert await login(server, agent["username"], password=PASSWORD)  # still signs in
-
-
-def test_odd_input_classes() -> None:
-    assert odd_input({"session_id": 2**64}) == "an integer past 64 bits"
-    assert odd_input({"a": ["x\x00"]}) == "NUL"
-    assert odd_input(None, {"q": "\ud800"}) == "a lone surrogate"
-    assert odd_input({"session_id": 2**62, "text": "你好", "ok": True}) == ""
-    assert odd_input({"session_id": str(2**63)}) == "an integer past 64 bits"
-    assert odd_input({"session_id": str(2**63 - 1)}) == ""

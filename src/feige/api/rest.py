@@ -368,11 +368,13 @@ async def create_shop(ctx: Ctx, caller: Caller, body: ShopIn) -> Json:
 
 @router.get("/api/platform/staff", tags=["platform"])
 async def list_staff(ctx: Ctx, caller: Caller) -> list[Json]:
+    """The platform's staff accounts (admins only)."""
     return await accounts.list_staff(ctx, caller)
 
 
 @router.post("/api/platform/staff", tags=["platform"])
 async def add_staff(ctx: Ctx, caller: Caller, body: StaffIn) -> Json:
+    """An admin adds a reviewer or another admin."""
     return await accounts.add_staff(
         ctx, caller, body.username, body.password, body.display_name, body.role
     )

@@ -443,9 +443,10 @@ def _update_member_sync(
     return member_view(row)
 
 
-async def _member_changes(
+async def _account_changes(
     capacity: int | None, active: bool | None, password: str | None, role: str | None
 ) -> dict[str, Any]:
+    """The columns a member or staff update sets (the password hashed off the loop)."""
     changes: dict[str, Any] = {}
     if capacity is not None:
         if not 1 <= capacity <= 200:
@@ -476,7 +477,7 @@ async def update_member(
     display name. A deactivated member's open sessions go back to routing, and its sockets
     close."""
     require_supervisor(actor)
-    changes = await _member_changes(capacity, active, password, role)
+    changes = await _account_changes(capacity, active, password, role)
     if display_name is not None:
         display_name = display_name.strip()
         if not 1 <= len(display_name) <= 64:
@@ -564,7 +565,7 @@ async def update_staff(
 ) -> dict[str, Any]:
     """An admin changes a reviewer (admin > reviewer), or demotes itself."""
     require_staff(actor, "admin")
-    changes = await _member_changes(None, active, password, role)
+    changes = await _account_changes(None, active, password, role)
     outbox = Outbox()
     result: dict[str, Any] = await ctx.db.write(
         _update_staff_sync, outbox, actor, staff_id, changes
