@@ -19,13 +19,17 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def make_server(tmp_path: Path) -> Iterator[MakeServer]:
-    """Servers with their own settings (each its own database), stopped after the test."""
+    """Servers with their own settings, stopped after the test. On SQLite each has its own
+    database; on PostgreSQL the test's servers are nodes sharing one (emptying it for a second
+    node would pull the tables from under the first)."""
     started: list[Server] = []
 
     def make(clock: Any = None, **overrides: Any) -> Server:
         folder = tmp_path / f"node{len(started)}"
         folder.mkdir()
-        srv = Server(folder, fresh_database_url(folder), overrides=overrides, clock=clock)
+        shared = started and not started[0].database_url.startswith("sqlite")
+        url = started[0].database_url if shared else fresh_database_url(folder)
+        srv = Server(folder, url, overrides=overrides, clock=clock)
         srv.start()
         started.append(srv)
         return srv
