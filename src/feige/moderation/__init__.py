@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from feige.moderation.categories import CATEGORIES, CLAUSES, LABELS
 from feige.moderation.config import AGENT, BUYER, ModerationConfig, policy_role
-from feige.moderation.engine import Evidence, Moderator, Verdict
+from feige.moderation.engine import Moderator
 from feige.moderation.image import ImageScan
+from feige.moderation.verdict import Evidence, Verdict
 
 __all__ = [
     "AGENT",

@@ -8,9 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from feige.domain import ModerationAction
-from feige.moderation import categories as c
-
-A = ModerationAction
+from feige.moderation import categories as cat
 
 #: The two policy roles. Robots and system messages speak for the shop, so they are "agent".
 BUYER = "buyer"
@@ -27,18 +25,18 @@ def _default_policy() -> Mapping[tuple[str, str], ModerationAction]:
     abuse: block. A buyer's contact details or links are masked (they protect the buyer too);
     doubtful categories for buyers go to review."""
     table: dict[tuple[str, str], ModerationAction] = {}
-    for cat in c.CATEGORIES:
-        table[(cat, AGENT)] = A.BLOCK
-        table[(cat, BUYER)] = A.BLOCK
-    table[(c.MISUSE, AGENT)] = A.REVIEW
+    for category in cat.CATEGORIES:
+        table[(category, AGENT)] = ModerationAction.BLOCK
+        table[(category, BUYER)] = ModerationAction.BLOCK
+    table[(cat.MISUSE, AGENT)] = ModerationAction.REVIEW
     table.update(
         {
-            (c.THIRD_PARTY_CONTACT, BUYER): A.MASK,
-            (c.THIRD_PARTY_LINK, BUYER): A.MASK,
-            (c.THIRD_PARTY_PAYMENT, BUYER): A.MASK,
-            (c.THIRD_PARTY_AD, BUYER): A.REVIEW,
-            (c.EXTORTION, BUYER): A.REVIEW,
-            (c.MISUSE, BUYER): A.REVIEW,
+            (cat.THIRD_PARTY_CONTACT, BUYER): ModerationAction.MASK,
+            (cat.THIRD_PARTY_LINK, BUYER): ModerationAction.MASK,
+            (cat.THIRD_PARTY_PAYMENT, BUYER): ModerationAction.MASK,
+            (cat.THIRD_PARTY_AD, BUYER): ModerationAction.REVIEW,
+            (cat.EXTORTION, BUYER): ModerationAction.REVIEW,
+            (cat.MISUSE, BUYER): ModerationAction.REVIEW,
         }
     )
     return MappingProxyType(table)
@@ -50,9 +48,9 @@ def _default_detector_policy() -> Mapping[tuple[str, str], ModerationAction]:
     archives are blocked outright."""
     return MappingProxyType(
         {
-            ("phone", BUYER): A.ALLOW,
-            ("file", BUYER): A.BLOCK,
-            ("file", AGENT): A.BLOCK,
+            ("phone", BUYER): ModerationAction.ALLOW,
+            ("file", BUYER): ModerationAction.BLOCK,
+            ("file", AGENT): ModerationAction.BLOCK,
         }
     )
 
@@ -70,7 +68,7 @@ class ModerationConfig:
         default_factory=_default_detector_policy
     )
     #: Action for a hit marked doubtful (``?term`` in a lexicon) when the table says block.
-    doubtful_action: ModerationAction = A.REVIEW
+    doubtful_action: ModerationAction = ModerationAction.REVIEW
     #: Extra lexicon directories or files (same file names as the packaged ones).
     lexicon_paths: tuple[str | Path, ...] = ()
     #: Extra terms by file stem (category, ``cue.*`` or ``allow``), e.g. {"abuse": ("…",)}.
@@ -98,7 +96,7 @@ class ModerationConfig:
         key = (detector, role)
         if detector and key in self.detector_policy:
             return self.detector_policy[key]
-        return self.policy.get((category, role), A.BLOCK)
+        return self.policy.get((category, role), ModerationAction.BLOCK)
 
     def with_domains(self, *domains: str) -> ModerationConfig:
         """A copy with more platform domains (``--allow-domain``)."""

@@ -27,6 +27,16 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+#: File names of software (rules 2.2.10), whatever the bytes say.
+_SOFTWARE_EXTENSIONS = (".exe", ".msi", ".apk", ".ipa", ".dmg", ".bat", ".cmd", ".sh", ".jar",
+    ".zip", ".rar", ".7z", ".tar", ".gz", ".dll", ".scr", ".vbs", ".ps1")  # fmt: skip
+
+
+def software_by_name(name: str) -> bool:
+    """The file name is that of an executable, script or archive."""
+    return name.lower().endswith(_SOFTWARE_EXTENSIONS)
+
+
 def file_kind(data: bytes) -> str | None:
     """Name of an executable or archive format, or None."""
     for magic, name in _MAGIC:

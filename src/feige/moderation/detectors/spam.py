@@ -1,4 +1,5 @@
-"""Near-duplicate advertising from one sender: a per-sender window of character shingles.
+"""Spam (2.2.7) beyond lexicon terms: near-duplicate advertising from one sender, found by a
+per-sender window of character shingles.
 
 Only messages that look promotional enter the window, so ordinary chat costs nothing. Exact
 Jaccard over 3-gram sets is cheaper than MinHash for windows of a few dozen messages.
@@ -8,6 +9,15 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+
+from feige.moderation import categories as cat
+from feige.moderation.detectors.context import DetectionContext, Finding
+
+#: Findings that make a message an advert for the window (a buyer's own phone number does
+#: not).
+_ADVERT_CATEGORIES = frozenset(
+    {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_AD, cat.THIRD_PARTY_CONTACT, cat.SPAM}
+)
 
 
 def shingles(compact: str, n: int = 3) -> frozenset[str]:
@@ -78,3 +88,22 @@ class SpamHistory:
 
     def __len__(self) -> int:
         return len(self._by_sender)
+
+
+def find_repeated_advert(
+    ctx: DetectionContext,
+    found: list[Finding],
+    history: SpamHistory,
+    sender: str,
+    recipient: str | None,
+) -> None:
+    """The message is an advert (a promotion word, or a finding of an advertising kind other
+    than a phone number) and the sender's window holds enough near-duplicates of it."""
+    promo = bool(ctx.hits_of("promo")) or any(
+        f.category in _ADVERT_CATEGORIES and f.detector != "phone" for f in found
+    )
+    s = ctx.views.compact
+    if not promo or len(s) < ctx.config.spam_min_chars:
+        return
+    if history.observe(sender, s, recipient):
+        found.append(Finding(cat.SPAM, 0, len(ctx.text), "repeat"))
