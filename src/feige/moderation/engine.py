@@ -55,13 +55,13 @@ class Moderator:
             self.config.lexicon_paths, self.config.extra_terms, self.config.homophones
         )
         normal_tables = tables()
-        self._to_compact = normal_tables.direct
+        self._to_compact = normal_tables.original_to_compact
         self._to_wide = normal_tables.wide
         self._find_link_char = re.compile(
             "[" + "".join(sorted(re.escape(ch) for ch in normal_tables.link_chars)) + "]"
         ).search
-        self._find_active_cues = self.lexicon.hot.find_matches_as_indexes
-        self._find_promo_words = self.lexicon.promo.find_matches_as_indexes
+        self._find_active_cues = self.lexicon.active_patterns.find_matches_as_indexes
+        self._find_promo_words = self.lexicon.promo_words.find_matches_as_indexes
         self._find_numeric_cues = self.lexicon.numeric_cues.find_matches_as_indexes
         self._spam_history = SpamHistory(
             self.config.spam_window,
@@ -122,20 +122,20 @@ class Moderator:
     def judge_image(self, found: ImageScan, role: str = BUYER) -> Verdict:
         """The verdict for a scan already made (:meth:`scan_image`): the policy only, no
         decoding, so it costs microseconds."""
-        prole = policy_role(role)
+        role = policy_role(role)
         if found.software:
             return self._decide(
-                [Finding(cat.MISUSE, 0, 0, "file", match=found.software)], prole, None
+                [Finding(cat.MISUSE, 0, 0, "file", match=found.software)], role, None
             )
         if not found.ok:
             return self._decide(
-                [Finding(cat.MISUSE, 0, 0, "unreadable_image", True, found.error)], prole, None
+                [Finding(cat.MISUSE, 0, 0, "unreadable_image", True, found.error)], role, None
             )
         findings = [Finding(cat.THIRD_PARTY_QR_CODE, 0, 0, "qr", match=c) for c in found.codes]
         for code in found.codes:
             if payment.is_payment_link(code):
                 findings.append(Finding(cat.THIRD_PARTY_PAYMENT, 0, 0, "qr_payment", match=code))
-        return self._decide(findings, prole, None)
+        return self._decide(findings, role, None)
 
     def check_file(self, data: bytes, name: str = "", role: str = BUYER) -> Verdict:
         """Verdict for a file: executables and software archives are ``misuse`` (2.2.10);
@@ -179,7 +179,7 @@ class Moderator:
         v = views(text, wide)
         hits = [
             h
-            for h in self.lexicon.hits(self.lexicon.raw(v.compact))
+            for h in self.lexicon.hits(self.lexicon.matches(v.compact))
             if not h.tag.ascii or stands_alone(v, h)
         ]
         ctx = DetectionContext(v, hits, self.config, role)
@@ -217,8 +217,8 @@ class Moderator:
             return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), ()))
         cfg = self.config
         seen: set[tuple[str, int, int]] = set()
-        ev: list[Evidence] = []
-        acts: list[ModerationAction] = []
+        evidence: list[Evidence] = []
+        actions: list[ModerationAction] = []
         allowed: list[Evidence] = []
         for f in sorted(found, key=lambda f: (f.start, f.end, _CATEGORY_ORDER[f.category])):
             key = (f.category, f.start, f.end)
@@ -233,20 +233,29 @@ class Moderator:
             if action == ModerationAction.ALLOW:
                 allowed.append(e)
             else:
-                ev.append(e)
-                acts.append(action)
-        if not ev:
+                evidence.append(e)
+                actions.append(action)
+        if not evidence:
             return Verdict(ModerationAction.ALLOW, text=text, allowed=tuple(allowed))
-        action = max(acts, key=_SEVERITY.__getitem__)
-        cats = tuple(sorted({e.category for e in ev}, key=_CATEGORY_ORDER.__getitem__))
-        clauses = tuple(dict.fromkeys(cat.CLAUSES[c] for c in cats))
-        spans = merge_spans((e.start, e.end) for e in ev if e.end > e.start)
+        action = max(actions, key=_SEVERITY.__getitem__)
+        categories = tuple(sorted({e.category for e in evidence}, key=_CATEGORY_ORDER.__getitem__))
+        clauses = tuple(dict.fromkeys(cat.CLAUSES[c] for c in categories))
+        spans = merge_spans((e.start, e.end) for e in evidence if e.end > e.start)
         shown: str | None = None
         if text is not None and action != ModerationAction.BLOCK:
             masked = merge_spans(
                 (e.start, e.end)
-                for e, a in zip(ev, acts, strict=True)
+                for e, a in zip(evidence, actions, strict=True)
                 if a == ModerationAction.MASK
             )
             shown = mask(text, masked)
-        return Verdict(action, cats, clauses, spans, shown, tuple(ev), tuple(allowed), tuple(acts))
+        return Verdict(
+            action,
+            categories,
+            clauses,
+            spans,
+            shown,
+            tuple(evidence),
+            tuple(allowed),
+            tuple(actions),
+        )

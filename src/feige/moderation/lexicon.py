@@ -63,7 +63,7 @@ class Hit:
     end: int
 
 
-class _Never:
+class _NoPatterns:
     """Stands in for an automaton without patterns (ahocorasick-rs refuses an empty list)."""
 
     def find_matches_as_indexes(
@@ -72,10 +72,10 @@ class _Never:
         return []
 
 
-def _automaton(patterns: Iterable[str]) -> ahocorasick_rs.AhoCorasick | _Never:
+def _automaton(patterns: Iterable[str]) -> ahocorasick_rs.AhoCorasick | _NoPatterns:
     chosen = list(patterns)
     if not chosen:
-        return _Never()
+        return _NoPatterns()
     return ahocorasick_rs.AhoCorasick(chosen, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
 
 
@@ -187,30 +187,28 @@ class Lexicon:
             tuple(sorted(tags[p], key=lambda t: (t.kind, t.category))) for p in self.patterns
         ]
         #: Patterns that can lead to a finding (advertising words only feed the spam window).
-        self.active: list[bool] = [
-            any(t.kind == "term" or t.kind in ACTIVE_CUES for t in ts) for ts in self.tags
-        ]
+        active = [any(t.kind == "term" or t.kind in ACTIVE_CUES for t in ts) for ts in self.tags]
         #: Cues that make a bare number a finding (phone, bank, payment words).
-        self.numeric: list[bool] = [any(t.kind in NUMERIC_CUES for t in ts) for ts in self.tags]
+        numeric = [any(t.kind in NUMERIC_CUES for t in ts) for ts in self.tags]
         self.automaton = ahocorasick_rs.AhoCorasick(
             self.patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD
         )
         # Small automata for the fast path: "is there anything that can lead to a finding?"
         # answered by one non-overlapping scan, without looking at inert context words.
-        self.hot = _automaton(p for p, a in zip(self.patterns, self.active, strict=True) if a)
-        self.promo = _automaton(
+        self.active_patterns = _automaton(
+            p for p, a in zip(self.patterns, active, strict=True) if a
+        )
+        self.promo_words = _automaton(
             p
             for p, ts in zip(self.patterns, self.tags, strict=True)
             if any(t.kind == "promo" for t in ts)
         )
-        self.numeric_cues = _automaton(
-            p for p, n in zip(self.patterns, self.numeric, strict=True) if n
-        )
+        self.numeric_cues = _automaton(p for p, n in zip(self.patterns, numeric, strict=True) if n)
 
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def raw(self, compact: str) -> list[tuple[int, int, int]]:
+    def matches(self, compact: str) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every match, overlapping (fast path)."""
         return self.automaton.find_matches_as_indexes(compact, overlapping=True)
 

@@ -93,7 +93,7 @@ _TRIPLE = re.compile(r"([^0-9])\1\1")
 _DELETED_RUN = re.compile("\x00+")
 
 
-def _single(cp: int) -> str:
+def _single_reading(cp: int) -> str:
     """Best single-character reading of one code point, before t2s and numerals."""
     c = chr(cp)
     if c in _HOMOGLYPHS:
@@ -130,9 +130,9 @@ class Tables:
     wide: list[int | None]
     compact: list[int | None]
     #: ``compact`` applied after ``wide``, in one table (the fast path needs one call).
-    direct: list[int | None]
+    original_to_compact: list[int | None]
     #: ``wide`` with deleted characters marked as NUL (to find deletion runs quickly).
-    marked: list[int | None]
+    wide_marking_deleted: list[int | None]
     #: Original characters that may start a link, address or token (read as . @ / ¥ ( …).
     link_chars: frozenset[str]
 
@@ -149,7 +149,7 @@ def tables() -> Tables:
             continue
         if 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF:
             continue  # ideographs: handled by OpenCC below
-        s = _single(cp)
+        s = _single_reading(cp)
         if s != chr(cp):
             singles[cp] = s
     cjk = [chr(cp) for cp in range(0x3400, 0x4DC0)] + [chr(cp) for cp in range(0x4E00, 0xA000)]
@@ -174,18 +174,18 @@ def tables() -> Tables:
             compact[cp] = ord(_KEEP_IN_COMPACT[ch])
         elif unicodedata.category(ch)[0] in "PZSCM":
             compact[cp] = None
-    direct: list[int | None] = [
+    original_to_compact: list[int | None] = [
         None if v is None else (compact[v] if v < _LIMIT else v) for v in wide
     ]
-    marked: list[int | None] = [0 if v is None else v for v in direct]
+    wide_marking_deleted: list[int | None] = [0 if v is None else v for v in original_to_compact]
     for cp in range(_LIMIT):
-        if direct[cp] is not None:
-            marked[cp] = wide[cp]
+        if original_to_compact[cp] is not None:
+            wide_marking_deleted[cp] = wide[cp]
     targets = set(".@/¥$€£₤₳₴₵₰(:。点")
     link_chars = frozenset(
         chr(cp) for cp in range(_LIMIT) if wide[cp] is not None and chr(wide[cp] or 0) in targets
     )
-    return Tables(wide, compact, direct, marked, link_chars | targets)
+    return Tables(wide, compact, original_to_compact, wide_marking_deleted, link_chars | targets)
 
 
 def widen(text: str) -> str:
@@ -236,7 +236,7 @@ def views(text: str, wide: str | None = None) -> Views:
     else:  # cut the deleted runs out of the index range
         keep = []
         pos = 0
-        for m in _DELETED_RUN.finditer(text.translate(t.marked)):
+        for m in _DELETED_RUN.finditer(text.translate(t.wide_marking_deleted)):
             keep.extend(range(pos, m.start()))
             pos = m.end()
         keep.extend(range(pos, len(w)))
