@@ -1,4 +1,5 @@
-"""``feige moderate`` through the real command line (docs/interfaces.md contract)."""
+"""``feige moderate`` (docs/interfaces.md contract): in-process through Typer's runner, and
+once as a real process for what only a process shows (pipes, encoding, flushing)."""
 
 from __future__ import annotations
 
@@ -8,51 +9,37 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from click.testing import Result
+from PIL import ImageOps
 from typer.testing import CliRunner
 
-from tests.moderation.cli_app import make_app
+from feige.cli import app
 from tests.moderation.corpus_eval import png, qr_image
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The documented example of docs/interfaces.md: one input line and its output line.
+DOC_INPUT = {"id": "m1", "text": "加我薇信 abc123", "role": "agent"}
+DOC_OUTPUT = (
+    '{"id": "m1", "action": "block", "categories": ["third_party.contact"], '
+    '"clauses": ["2.2.3"], "text": null, "spans": [[2, 11]]}'
+)
 
 
-def _cmd() -> list[str]:
-    """The installed ``feige`` when ``feige.cli`` imports, else the moderate-only app."""
-    probe = subprocess.run([sys.executable, "-c", "import feige.cli"], capture_output=True)
-    feige = Path(sys.executable).with_name("feige")
-    if probe.returncode == 0 and feige.exists():
-        return [str(feige)]
-    return [sys.executable, "-m", "tests.moderation.cli_app"]
-
-
-CMD = _cmd()
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
-
-
-def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CMD, "moderate", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-        timeout=60,
-    )
+def run(*args: str, stdin: str = "") -> Result:
+    return CliRunner().invoke(app, ["moderate", *args], input=stdin)
 
 
 def jsonl(*lines: object, args: tuple[str, ...] = ()) -> list[dict[str, object]]:
     text = "".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)) + "\n"
                    for x in lines)  # fmt: skip
     out = run("--jsonl", *args, stdin=text)
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.output
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
 def test_readable_verdict_chinese_and_english() -> None:
     zh = run("加我薇信 abc123", "--role", "agent")
-    assert zh.returncode == 0, zh.stderr
+    assert zh.exit_code == 0, zh.output
     assert "拦截" in zh.stdout and "third_party.contact" in zh.stdout and "2.2.3" in zh.stdout
     en = run("加我薇信 abc123", "--role", "agent", "--lang", "en")
     assert "blocked" in en.stdout and "clause 2.2.3" in en.stdout
@@ -64,7 +51,7 @@ def test_jsonl_contract_bad_lines_and_order(tmp_path: Path) -> None:
     qr = tmp_path / "qr.png"
     qr.write_bytes(png(qr_image("https://u.wechat.com/abc")))
     out = jsonl(
-        {"id": "m1", "text": "加我薇信 abc123", "role": "agent"},
+        DOC_INPUT,
         "this is not json",
         {"id": "m3"},
         {"id": "m4", "image": str(qr), "role": "buyer"},
@@ -115,18 +102,24 @@ def test_sender_history_across_the_stream() -> None:
     assert out[2]["categories"] == ["spam"] and out[2]["clauses"] == ["2.2.7"]
 
 
-def test_flushes_each_line() -> None:
-    """An answer comes back before stdin is closed: the stream is usable interactively."""
+def test_process_contract_flushes_each_line() -> None:
+    """A real ``feige moderate --jsonl`` process: the documented line comes back byte for byte,
+    and each answer comes back before stdin is closed (the stream is usable interactively)."""
+    assert DOC_OUTPUT in (ROOT / "docs" / "interfaces.md").read_text(encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.Popen(
-        [*CMD, "moderate", "--jsonl"],
+        [sys.executable, "-m", "feige", "moderate", "--jsonl"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        env=ENV,
+        env=env,
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
+        proc.stdin.write(json.dumps(DOC_INPUT, ensure_ascii=False) + "\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == DOC_OUTPUT + "\n"
         for i in range(2):
             proc.stdin.write(json.dumps({"id": i, "text": "你个傻逼"}) + "\n")
             proc.stdin.flush()
@@ -135,26 +128,17 @@ def test_flushes_each_line() -> None:
     finally:
         proc.stdin.close()
         proc.wait(timeout=30)
+    assert proc.returncode == 0
 
 
-@pytest.fixture(scope="module")
-def runner_app() -> object:
-    return make_app()
-
-
-def test_cli_runner_image_and_lexicon(tmp_path: Path, runner_app: object) -> None:
+def test_image_lexicon_and_bad_role(tmp_path: Path) -> None:
     qr = tmp_path / "inv.png"
-    from PIL import ImageOps
-
     qr.write_bytes(png(ImageOps.invert(qr_image("hello"))))
-    res = CliRunner().invoke(runner_app, ["moderate", "--image", str(qr), "--json"])  # type: ignore[arg-type]
+    res = run("--image", str(qr), "--json")
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["categories"] == ["third_party.qr_code"]
     (tmp_path / "abuse.txt").write_text("蠢材\n", encoding="utf-8")
-    res = CliRunner().invoke(
-        runner_app,  # type: ignore[arg-type]
-        ["moderate", "你个蠢材", "--lexicon", str(tmp_path), "--json"],
-    )
+    res = run("你个蠢材", "--lexicon", str(tmp_path), "--json")
     assert json.loads(res.output)["categories"] == ["abuse"]
-    res = CliRunner().invoke(runner_app, ["moderate", "x", "--role", "boss"])  # type: ignore[arg-type]
+    res = run("x", "--role", "boss")
     assert res.exit_code != 0
