@@ -182,7 +182,7 @@ class Moderator:
             for h in self.lexicon.hits(self.lexicon.matches(v.compact))
             if not h.tag.ascii or stands_alone(v, h)
         ]
-        ctx = DetectionContext(v, hits, self.config, role)
+        ctx = DetectionContext(v, hits, self.config)
         found: list[Finding] = []
         kinds = ctx.by_kind
         digits = _find_digits5(v.compact) is not None

@@ -33,13 +33,12 @@ class Finding:
 class DetectionContext:
     """One message on the slow path, as every detector reads it."""
 
-    __slots__ = ("by_kind", "config", "role", "text", "views")
+    __slots__ = ("by_kind", "config", "text", "views")
 
-    def __init__(self, views: Views, hits: list[Hit], config: ModerationConfig, role: str) -> None:
+    def __init__(self, views: Views, hits: list[Hit], config: ModerationConfig) -> None:
         self.views = views
         self.text = views.text
         self.config = config
-        self.role = role
         self.by_kind: dict[str, list[Hit]] = {}
         for h in hits:
             self.by_kind.setdefault(h.tag.kind, []).append(h)
