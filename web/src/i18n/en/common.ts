@@ -28,6 +28,8 @@ const en: typeof zhCN = {
     externalIdPlaceholder: 'e.g. buyer1',
     nickname: 'Nickname (optional)',
     consumerSubmit: 'Enter as a shopper',
+    previewBuyer: 'Hi, is this jacket available in black, size M?',
+    previewAgent: 'Yes, in stock! Order before 4 pm and it ships today.',
     required: 'Please fill in {field}',
     footer: 'Feige · self-hosted customer service for marketplaces',
   },

@@ -28,6 +28,8 @@ export default {
     externalIdPlaceholder: '例如 buyer1',
     nickname: '昵称（可选）',
     consumerSubmit: '以买家身份进入',
+    previewBuyer: '你好，这件外套有黑色 M 码吗？',
+    previewAgent: '亲，有现货的，今天 16 点前下单当天发货哦～',
     required: '请填写{field}',
     footer: '飞鸽 · 自托管电商客服平台',
   },
