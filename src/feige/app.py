@@ -35,6 +35,7 @@ from feige.services.errors import ServiceError
 from feige.store import migrate
 from feige.store.db import Database, create_db_engine, normalise_url
 from feige.store.private import ensure_private_dir, generated_secret, touch_private
+from feige.web import WebApp
 
 log = structlog.get_logger("feige")
 
@@ -259,6 +260,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         if refusal is not None:
             raise refusal
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    # The web app answers what no route matched: its pages and assets, behind the same
+    # middleware (CSP included); an unknown API path still gets the router's 404.
+    app.router.default = WebApp(app.router.default)
 
     # Last added runs first: headers on every answer, then body size, then request counts.
     app.add_middleware(RequestRateLimit, limiter=ctx.limiter)

@@ -14,12 +14,14 @@ from feige.api.ratelimit import client_address, send_error
 from feige.config import Settings
 from feige.services.errors import Forbidden, NotFound, ServiceError, Unauthenticated
 
-# The web UI's policy: nothing from other origins, no inline script, images also from data:
-# and blob: URLs (previews), the socket over ws:/wss:.
+# The web app's policy: nothing from other origins but card pictures (below), no inline
+# script, images also from data: and blob: URLs (previews), the socket over ws:/wss:, inline
+# styles (Element Plus positions popups with style attributes).
 APP_CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; "
+    "default-src 'self'; img-src 'self' data: blob:{card_hosts}; connect-src 'self' ws: wss:; "
     "style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'self'"
 )
+HOST_NAME = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")
 # /docs and /redoc are served with their assets from the package (fastapi-offline, no CDN);
 # their pages start Swagger UI and ReDoc with an inline script, and ReDoc runs a blob: worker.
 DOCS_CSP = (
@@ -28,6 +30,18 @@ DOCS_CSP = (
     "object-src 'none'; base-uri 'self'"
 )
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+
+
+def app_policy(settings: Settings) -> str:
+    """APP_CSP with the hosts of card pictures: a product card's ``image_url`` may point to
+    the marketplace's own domains and their subdomains (``card_url_domains``, by default
+    ``platform_domains``), and the chat shows it. Host sources without a scheme follow the
+    page's (https stays https)."""
+    domains = (
+        d.strip().lower().strip(".") for d in settings.card_url_domains or settings.platform_domains
+    )
+    hosts = "".join(f" {d} *.{d}" for d in domains if HOST_NAME.match(d))
+    return APP_CSP.format(card_hosts=hosts)
 
 
 def frame_headers(frame_ancestors: list[str]) -> tuple[str, str | None]:
@@ -56,7 +70,7 @@ class SecurityHeaders:
             common.append((b"x-frame-options", frame_options.encode()))
         self.app_headers = [
             *common,
-            (b"content-security-policy", f"{APP_CSP}; {ancestors}".encode()),
+            (b"content-security-policy", f"{app_policy(settings)}; {ancestors}".encode()),
         ]
         self.docs_headers = [
             *common,

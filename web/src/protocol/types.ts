@@ -1,0 +1,136 @@
+// The shapes of docs/protocol.md and the REST API (/docs), as the server sends them.
+
+export type Locale = 'zh-CN' | 'en'
+
+export type PrincipalKind = 'staff' | 'member' | 'consumer'
+
+export interface Principal {
+  kind: PrincipalKind
+  id: number
+  role: string
+  name: string
+  shop_id: number | null
+}
+
+export interface SignIn {
+  token: string
+  /** Unix seconds. */
+  expires_at: number
+  principal: Principal
+}
+
+export type SessionState = 'queued' | 'offline' | 'assigned' | 'closed'
+
+export interface SessionSummary {
+  id: number
+  state: SessionState
+  last_seq: number
+}
+
+export interface Card {
+  kind?: 'product_card' | 'order_card'
+  [field: string]: unknown
+}
+
+export interface Session {
+  id: number
+  shop_id: number
+  consumer_id: number
+  agent_id: number | null
+  state: SessionState
+  entry: string | null
+  entry_card: Card | null
+  order_no: string | null
+  opened_at: number
+  closed_at: number | null
+  last_seq: number
+  consumer_read_seq: number
+  agent_read_seq: number
+  rating: number | null
+  invalid: boolean
+}
+
+export interface UploadedImage {
+  id: string
+  content_type: string
+  size: number
+  width: number
+  height: number
+}
+
+export type MessageKind = 'text' | 'image' | 'product_card' | 'order_card'
+
+export interface Message {
+  id: number
+  session_id: number
+  seq: number
+  sender_role: 'buyer' | 'agent' | 'robot_assist' | 'robot' | 'system'
+  sender_id: number | null
+  kind: MessageKind
+  content: Record<string, unknown>
+  client_id: string | null
+  created_at: number
+}
+
+export interface Ready {
+  op: 'ready'
+  principal: Principal
+  sessions: SessionSummary[]
+  sessions_more: boolean
+  heartbeat: number
+}
+
+export interface Ack {
+  op: 'ack'
+  client_id: string
+  message_id: number
+  session_id: number
+  seq: number
+  created_at: number
+  duplicate: boolean
+  message: Message
+}
+
+export interface ErrorFrame {
+  op: 'error'
+  code: string
+  message: string
+  ref?: string
+  for?: string
+  params?: Record<string, unknown>
+  retry_after?: number
+}
+
+export type ServerEvent =
+  | { type: 'message'; message: Message }
+  | { type: 'session'; change: string; session: Session }
+  | { type: 'read'; session_id: number; reader: 'consumer' | 'member'; seq: number }
+  | { type: 'typing'; session_id: number; who: 'consumer' | 'member'; id: number }
+  | { type: 'agent_status'; agent_id: number; status: 'online' | 'break' | 'offline' }
+  | { type: 'waiting_removed'; session_id: number }
+  | { type: 'violation'; id: number; shop_id: number }
+  | { type: 'revoked'; account: string; version: number; reason: string }
+
+export type ServerFrame =
+  | Ready
+  | Ack
+  | ErrorFrame
+  | ({ op: 'event' } & ServerEvent)
+  | { op: 'resumed'; count: number; more: boolean }
+  | { op: 'pong'; ts: number }
+
+/** Where a send goes: an open session, or (consumers) a shop, which opens one if needed. */
+export type SendTarget =
+  | { session_id: number }
+  | { shop_id: number; entry?: string; entry_card?: Card }
+
+export interface SendFrame {
+  op: 'send'
+  client_id: string
+  kind: MessageKind
+  content: Record<string, unknown>
+  session_id?: number
+  shop_id?: number
+  entry?: string
+  entry_card?: Card
+}

@@ -1,0 +1,40 @@
+// `/` is the sign-in page; each face is its own lazily loaded chunk. Deep links under a
+// face (`/workbench/…`) open that face; the server answers index.html for all of them.
+
+import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
+
+import { useAccount, type Face } from '@/stores/account'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', name: 'login', component: () => import('@/views/login/LoginView.vue') },
+    {
+      path: '/chat/:rest(.*)*',
+      name: 'chat',
+      component: () => import('@/views/chat'),
+      meta: { face: 'chat' },
+    },
+    {
+      path: '/workbench/:rest(.*)*',
+      name: 'workbench',
+      component: () => import('@/views/workbench'),
+      meta: { face: 'workbench' },
+    },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+export function faceRoute(face: Face): RouteLocationRaw {
+  return { name: face }
+}
+
+router.beforeEach((to) => {
+  const account = useAccount()
+  const wanted = to.meta.face as Face | undefined
+  if (to.name === 'login') return account.face ? faceRoute(account.face) : true
+  if (wanted && account.face !== wanted) {
+    return account.face ? faceRoute(account.face) : { name: 'login' }
+  }
+  return true
+})
