@@ -487,13 +487,13 @@ async def update_member(
     outbox = Outbox()
     result: dict[str, Any] = await ctx.db.write(
         _update_member_sync,
-        outbox,
         actor,
         member_id,
         changes,
         ctx.settings,
         ctx.moderator,
         ctx.clock(),
+        outbox=outbox,
     )
     await ctx.publish(outbox)
     return result
@@ -568,7 +568,7 @@ async def update_staff(
     changes = await _account_changes(None, active, password, role)
     outbox = Outbox()
     result: dict[str, Any] = await ctx.db.write(
-        _update_staff_sync, outbox, actor, staff_id, changes
+        _update_staff_sync, actor, staff_id, changes, outbox=outbox
     )
     await ctx.publish(outbox)
     return result
@@ -598,7 +598,7 @@ async def change_password(
         return revoke(conn, outbox, actor.kind, actor.id, "password_changed")
 
     outbox = Outbox()
-    version = await ctx.db.write(job, outbox)
+    version = await ctx.db.write(job, outbox=outbox)
     await ctx.publish(outbox)
     return issue_token(ctx, _principal_from_row(actor.kind, {**row, "token_version": version}))
 
@@ -606,7 +606,7 @@ async def change_password(
 async def sign_out_everywhere(ctx: Context, actor: Principal) -> dict[str, Any]:
     """Every token of the account stops working and every socket it has open closes."""
     outbox = Outbox()
-    await ctx.db.write(revoke, outbox, actor.kind, actor.id, "signed_out")
+    await ctx.db.write(revoke, actor.kind, actor.id, "signed_out", outbox=outbox)
     await ctx.publish(outbox)
     return {"signed_out": True}
 

@@ -384,12 +384,14 @@ async def send(
             async with lane.lock:
                 verdict = await compliance.check(ctx, principal, out)
                 committed = ctx.db.submit(
-                    _send, outbox, principal, out, ctx.settings, ctx.clock(), verdict
+                    _send, principal, out, ctx.settings, ctx.clock(), verdict, outbox=outbox
                 )
         finally:
             lane.waiting -= 1
     else:
-        committed = ctx.db.submit(_send, outbox, principal, out, ctx.settings, ctx.clock(), verdict)
+        committed = ctx.db.submit(
+            _send, principal, out, ctx.settings, ctx.clock(), verdict, outbox=outbox
+        )
     ack: Row = await committed
     await ctx.publish(outbox, skip=skip, skip_message=ack.get("message_id"))
     if ack.get("blocked"):
@@ -420,7 +422,7 @@ async def mark_read(ctx: Context, principal: Principal, session_id: int, seq: in
     if not _is_id(session_id) or not isinstance(seq, int) or seq < 0:
         raise Invalid("malformed", detail="session_id / seq")
     outbox = Outbox()
-    result: Row = await ctx.db.write(_read, outbox, principal, session_id, seq)
+    result: Row = await ctx.db.write(_read, principal, session_id, seq, outbox=outbox)
     await ctx.publish(outbox)
     return result
 

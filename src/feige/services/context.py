@@ -59,7 +59,7 @@ class Outbox:
     def add(self, channels: tuple[str, ...], event: dict[str, Any]) -> None:
         self.items.append((channels, event))
 
-    def on_rollback(self) -> None:
+    def discard(self) -> None:
         """The transaction that produced these events rolled back: none of them happened (the
         writer re-runs the job alone, which adds its events again)."""
         self.items.clear()

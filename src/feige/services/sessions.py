@@ -56,7 +56,7 @@ def _agent_load(conn: Connection, member: Row) -> AgentLoad:
 async def _run(ctx: Context, job: Any, *args: Any) -> Any:
     """One write job with its own outbox, published after the commit."""
     outbox = Outbox()
-    result = await ctx.db.write(job, outbox, *args)
+    result = await ctx.db.write(job, *args, outbox=outbox)
     await ctx.publish(outbox)
     return result
 
