@@ -32,8 +32,7 @@ def register(app: typer.Typer) -> None:
         from feige.config import Settings
         from feige.services.accounts import create_staff_sync, hash_password
         from feige.services.errors import ServiceError
-        from feige.store import migrate
-        from feige.store.db import create_db_engine
+        from feige.store.migrate import migrated_engine
         from feige.store.private import ensure_private_dir
 
         if role not in ROLES:
@@ -48,9 +47,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         settings = Settings()
         ensure_private_dir(settings.data_dir)
-        engine = create_db_engine(settings.effective_database_url)
+        engine = migrated_engine(settings.effective_database_url)
         try:
-            migrate.upgrade(engine)
             with engine.begin() as conn:
                 staff_id = create_staff_sync(
                     conn,

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# Times are stored as epoch seconds and computed on as integer microseconds (the metrics).
+US_PER_SECOND = 1_000_000
+
 
 class StaffRole(StrEnum):
     ADMIN = "admin"

@@ -19,7 +19,8 @@ from feige.domain import AgentStatus, MemberRole, RoutingMode
 from feige.services import compliance, reception
 from feige.services.context import REVOCATIONS_CHANNEL, Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from feige.store import repo
+from feige.store import accounts as account_store
+from feige.store import sql
 from feige.store.tables import consumers, members, shops, staff
 
 _hasher = PasswordHasher()
@@ -79,11 +80,11 @@ ACCOUNT_TABLES = {"staff": staff, "member": members, "consumer": consumers}
 def _account_row(conn: Connection, kind: str, account_id: int) -> dict[str, Any] | None:
     """An account by kind and id, active or not."""
     if kind == "staff":
-        row = repo.staff_by_id(conn, account_id)
+        row = account_store.staff_by_id(conn, account_id)
     elif kind == "member":
-        row = repo.member_by_id(conn, account_id)
+        row = account_store.member_by_id(conn, account_id)
     elif kind == "consumer":
-        row = repo.consumer_by_id(conn, account_id)
+        row = account_store.consumer_by_id(conn, account_id)
     else:
         return None
     return row
@@ -145,7 +146,9 @@ async def verify_token(ctx: Context, token: Any) -> Grant:
 
 async def login(ctx: Context, kind: str, username: str, password: str) -> dict[str, Any]:
     """Password sign-in for platform staff and shop members."""
-    finder = repo.staff_by_username if kind == "staff" else repo.member_by_username
+    finder = (
+        account_store.staff_by_username if kind == "staff" else account_store.member_by_username
+    )
     row = await ctx.db.read(finder, username)
     stored = row["password_hash"] if row is not None else _DUMMY_HASH
     # argon2 is deliberately slow: off the event loop, or every socket stalls meanwhile.
@@ -165,15 +168,15 @@ def platform_signature(secret: str, external_id: str, nickname: str, ts: int) ->
 def _upsert_consumer(
     conn: Connection, external_id: str, nickname: str, now: float
 ) -> dict[str, Any]:
-    row = repo.consumer_by_external(conn, external_id)
+    row = account_store.consumer_by_external(conn, external_id)
     if row is None:
         nickname = nickname or external_id  # until the marketplace gives it a name
-        new_id = repo.insert_row(
+        new_id = sql.insert_row(
             conn, consumers, external_id=external_id, nickname=nickname, created_at=now
         )
         return {"id": new_id, "external_id": external_id, "nickname": nickname, "token_version": 0}
     if nickname and row["nickname"] != nickname:  # no name given: the known one stays
-        repo.update_row(conn, consumers, row["id"], nickname=nickname)
+        sql.update_row(conn, consumers, row["id"], nickname=nickname)
         row["nickname"] = nickname
     return row
 
@@ -247,7 +250,9 @@ def shop_view(row: dict[str, Any]) -> dict[str, Any]:
 def _username_free(conn: Connection, username: str) -> None:
     """One answer for a name taken in this shop, another shop or the platform's staff, so
     that creating accounts cannot be used to find out who else exists."""
-    if repo.member_by_username(conn, username) or repo.staff_by_username(conn, username):
+    if account_store.member_by_username(conn, username) or account_store.staff_by_username(
+        conn, username
+    ):
         raise Invalid("username_unavailable")
 
 
@@ -262,10 +267,10 @@ def create_shop_sync(
     capacity: int,
 ) -> dict[str, Any]:
     _username_free(conn, owner_username)
-    shop_id = repo.insert_row(
+    shop_id = sql.insert_row(
         conn, shops, name=name, routing_mode=routing_mode, welcome_message=welcome, created_at=now
     )
-    repo.insert_row(
+    sql.insert_row(
         conn,
         members,
         shop_id=shop_id,
@@ -277,7 +282,7 @@ def create_shop_sync(
         capacity=capacity,
         created_at=now,
     )
-    row = repo.shop_by_id(conn, shop_id)
+    row = account_store.shop_by_id(conn, shop_id)
     assert row is not None
     return shop_view(row)
 
@@ -302,8 +307,8 @@ async def create_shop(
 
 def create_member_sync(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     _username_free(conn, values["username"])
-    member_id = repo.insert_row(conn, members, **values)
-    row = repo.member_by_id(conn, member_id)
+    member_id = sql.insert_row(conn, members, **values)
+    row = account_store.member_by_id(conn, member_id)
     assert row is not None
     return member_view(row)
 
@@ -341,7 +346,7 @@ async def create_member(
 async def list_members(ctx: Context, actor: Principal) -> list[dict[str, Any]]:
     if actor.kind != "member" or actor.shop_id is None:
         raise Forbidden()
-    rows = await ctx.db.read(repo.shop_members, actor.shop_id)
+    rows = await ctx.db.read(account_store.shop_members, actor.shop_id)
     return [member_view(r) for r in rows]
 
 
@@ -400,7 +405,7 @@ def revocation_reason(target: dict[str, Any], changes: dict[str, Any]) -> str | 
 def revoke(conn: Connection, outbox: Outbox, kind: str, account_id: int, reason: str) -> int:
     """Every token the account holds stops working, and every socket it has open, on every
     node, is closed (the ``revoked`` event: to the account, and to each node's watch)."""
-    version = repo.bump_token_version(conn, ACCOUNT_TABLES[kind], account_id)
+    version = account_store.bump_token_version(conn, ACCOUNT_TABLES[kind], account_id)
     channel = f"{kind}:{account_id}"
     outbox.add(
         (channel, REVOCATIONS_CHANNEL),
@@ -419,16 +424,16 @@ def _update_member_sync(
     moderator: Any,
     now: float,
 ) -> dict[str, Any]:
-    row = repo.member_by_id(conn, member_id)
+    row = account_store.member_by_id(conn, member_id)
     if row is None or row["shop_id"] != actor.shop_id:
         raise NotFound(what="member")
-    owners = repo.count_active(conn, members, MemberRole.OWNER.value, row["shop_id"])
+    owners = account_store.count_active(conn, members, MemberRole.OWNER.value, row["shop_id"])
     check_rank(actor, row, changes, owners)
     reason = revocation_reason(row, changes)
     if reason == "deactivated":
         changes["status"] = AgentStatus.OFFLINE.value
     if changes:
-        repo.update_row(conn, members, member_id, **changes)
+        sql.update_row(conn, members, member_id, **changes)
     row.update(changes)
     if reason is not None:
         row["token_version"] = revoke(conn, outbox, "member", member_id, reason)
@@ -514,7 +519,7 @@ def staff_view(row: dict[str, Any]) -> dict[str, Any]:
 
 async def list_staff(ctx: Context, actor: Principal) -> list[dict[str, Any]]:
     require_staff(actor, "admin")
-    return [staff_view(r) for r in await ctx.db.read(repo.list_staff)]
+    return [staff_view(r) for r in await ctx.db.read(account_store.list_staff)]
 
 
 async def add_staff(
@@ -532,7 +537,7 @@ async def add_staff(
         staff_id = create_staff_sync(
             conn, username, password_hash, role, display_name or username, ctx.clock()
         )
-        row = repo.staff_by_id(conn, staff_id)
+        row = account_store.staff_by_id(conn, staff_id)
         assert row is not None
         return staff_view(row)
 
@@ -542,13 +547,13 @@ async def add_staff(
 def _update_staff_sync(
     conn: Connection, outbox: Outbox, actor: Principal, staff_id: int, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    row = repo.staff_by_id(conn, staff_id)
+    row = account_store.staff_by_id(conn, staff_id)
     if row is None:
         raise NotFound(what="staff")
-    check_rank(actor, row, changes, repo.count_active(conn, staff, "admin"))
+    check_rank(actor, row, changes, account_store.count_active(conn, staff, "admin"))
     reason = revocation_reason(row, changes)
     if changes:
-        repo.update_row(conn, staff, staff_id, **changes)
+        sql.update_row(conn, staff, staff_id, **changes)
     row.update(changes)
     if reason is not None:
         revoke(conn, outbox, "staff", staff_id, reason)
@@ -594,7 +599,7 @@ async def change_password(
     table = ACCOUNT_TABLES[actor.kind]
 
     def job(conn: Connection, outbox: Outbox) -> int:
-        repo.update_row(conn, table, actor.id, password_hash=password_hash)
+        sql.update_row(conn, table, actor.id, password_hash=password_hash)
         return revoke(conn, outbox, actor.kind, actor.id, "password_changed")
 
     outbox = Outbox()
@@ -626,8 +631,8 @@ async def update_shop(
 
     def job(conn: Connection) -> dict[str, Any]:
         if changes:
-            repo.update_row(conn, shops, shop_id, **changes)
-        row = repo.shop_by_id(conn, shop_id)
+            sql.update_row(conn, shops, shop_id, **changes)
+        row = account_store.shop_by_id(conn, shop_id)
         assert row is not None
         return shop_view(row)
 
@@ -638,7 +643,7 @@ def create_staff_sync(
     conn: Connection, username: str, password_hash: str, role: str, name: str, now: float
 ) -> int:
     _username_free(conn, username)
-    return repo.insert_row(
+    return sql.insert_row(
         conn,
         staff,
         username=username,
@@ -651,5 +656,5 @@ def create_staff_sync(
 
 async def health(ctx: Context) -> dict[str, Any]:
     """The node answers and its database does too."""
-    await ctx.db.read(repo.ping)
+    await ctx.db.read(sql.ping)
     return {"status": "ok", "version": __version__, "database": ctx.db.engine.dialect.name}

@@ -21,7 +21,11 @@ from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from feige.services.sessions import visible_session
-from feige.store import repo
+from feige.store import accounts as account_store
+from feige.store import images as image_store
+from feige.store import messages as message_store
+from feige.store import moderation_records, sql
+from feige.store import sessions as session_store
 from feige.store.tables import sessions
 
 Row = dict[str, Any]
@@ -205,11 +209,11 @@ def _open_session(
     now: float,
 ) -> Row:
     """The consumer's message opens a session when none is open (docs/rules.md §2.1)."""
-    if repo.shop_by_id(conn, shop_id) is None:
+    if account_store.shop_by_id(conn, shop_id) is None:
         raise NotFound(what="shop")
-    if repo.is_blacklisted(conn, shop_id, consumer_id):
+    if moderation_records.is_blacklisted(conn, shop_id, consumer_id):
         raise Forbidden("blacklisted")
-    existing = repo.open_session_for(conn, shop_id, consumer_id)
+    existing = session_store.open_session_for(conn, shop_id, consumer_id)
     if existing is not None:
         return existing
     session = reception.open_session(conn, shop_id, consumer_id, out.entry, out.entry_card, now)
@@ -230,9 +234,9 @@ def _blocked(
         session: Row | None = visible_session(conn, principal, out.session_id)
     else:
         assert out.shop_id is not None
-        if repo.shop_by_id(conn, out.shop_id) is None:
+        if account_store.shop_by_id(conn, out.shop_id) is None:
             raise NotFound(what="shop")
-        session = repo.open_session_for(conn, out.shop_id, principal.id)
+        session = session_store.open_session_for(conn, out.shop_id, principal.id)
     shop_id = session["shop_id"] if session else out.shop_id
     assert shop_id is not None
     if not compliance.blocked_before(conn, principal, out.client_id):
@@ -265,13 +269,13 @@ def _is_resend(conn: Connection, earlier: Row, out: Outgoing) -> bool:
         if earlier["session_id"] != out.session_id:
             return False
     else:
-        session = repo.session_by_id(conn, earlier["session_id"])
+        session = session_store.session_by_id(conn, earlier["session_id"])
         if session is None or session["shop_id"] != out.shop_id:
             return False
     if earlier["content"] == out.content:
         return True
     # Stored masked: compare with the original the violation record keeps for reviewers.
-    original = repo.masked_original(
+    original = moderation_records.masked_original(
         conn, earlier["sender_role"], earlier["sender_id"], out.client_id, earlier["id"]
     )
     return original is not None and original == {"kind": out.kind, **out.content}
@@ -287,7 +291,7 @@ def _send(
     verdict: Verdict | None = None,
 ) -> Row:
     role = principal.sender_role
-    earlier = repo.message_by_client_id(conn, role.value, principal.id, out.client_id)
+    earlier = message_store.message_by_client_id(conn, role.value, principal.id, out.client_id)
     if earlier is not None:
         if not _is_resend(conn, earlier, out):
             raise Conflict("idempotency_conflict", client_id=out.client_id)
@@ -314,7 +318,7 @@ def _send(
         if session["agent_id"] != principal.id or session["state"] != SessionState.ASSIGNED:
             raise Forbidden("not_your_session")
     if out.kind == MessageKind.IMAGE:
-        image = repo.image_by_id(conn, out.content["image_id"])
+        image = image_store.image_by_id(conn, out.content["image_id"])
         if (
             image is None
             or image["session_id"] != session["id"]
@@ -329,7 +333,7 @@ def _send(
     if out.kind == MessageKind.ORDER_CARD:
         # The order number as delivered: a masked one stays masked in searches too.
         session["order_no"] = content["order_no"]
-        repo.update_row(conn, sessions, session["id"], order_no=session["order_no"])
+        sql.update_row(conn, sessions, session["id"], order_no=session["order_no"])
     message = reception.append_message(
         conn,
         outbox,
@@ -407,7 +411,7 @@ def _read(conn: Connection, outbox: Outbox, principal: Principal, session_id: in
     seq = min(seq, session["last_seq"])
     if seq > session[column]:
         session[column] = seq
-        repo.update_row(conn, sessions, session_id, **{column: seq})
+        sql.update_row(conn, sessions, session_id, **{column: seq})
         outbox.add(
             reception.audience(session),
             {"type": "read", "session_id": session_id, "reader": principal.kind, "seq": seq},
@@ -458,7 +462,7 @@ async def history(
 
     def job(conn: Connection) -> list[Row]:
         visible_session(conn, principal, session_id)
-        return repo.messages_page(conn, session_id, after_seq, before_seq, limit)
+        return message_store.messages_page(conn, session_id, after_seq, before_seq, limit)
 
     return [reception.message_view(m) for m in await ctx.db.read(job)]
 
@@ -480,7 +484,7 @@ async def missed(
                     continue
                 yield session_id, after
 
-        return repo.messages_after(conn, visible(), limit + 1)
+        return message_store.messages_after(conn, visible(), limit + 1)
 
     rows = await ctx.db.read(job)
     return [reception.message_view(m) for m in rows[:limit]], len(rows) > limit

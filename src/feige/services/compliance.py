@@ -16,7 +16,8 @@ from feige.domain import FlagReason, MessageKind, ModerationAction
 from feige.moderation import AGENT, CATEGORIES, ImageScan, ModerationConfig, Moderator, Verdict
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
-from feige.store import repo
+from feige.store import images as image_store
+from feige.store import moderation_records, sql
 from feige.store.tables import violations
 
 Row = dict[str, Any]
@@ -262,7 +263,7 @@ async def check(ctx: Context, principal: Principal, out: Any) -> Verdict | None:
         # An unknown session: no recipient; the write job answers not_found.
         recipient = _recipient_of(principal, parties) if parties else None
         return _check_text(moderator, principal, out, recipient)
-    image = await ctx.db.read(repo.image_with_scan, out.content["image_id"])
+    image = await ctx.db.read(image_store.image_with_scan, out.content["image_id"])
     if image is None:
         raise NotFound(what="image")
     if image["scan_sha256"] is not None:
@@ -274,7 +275,7 @@ async def check(ctx: Context, principal: Principal, out: Any) -> Verdict | None:
             raise NotFound(what="image") from exc
         digest = await asyncio.to_thread(sha256_of, data)
         found = await image_scan(ctx, data, digest)
-        await ctx.db.write(repo.set_image_sha256, image["id"], digest)
+        await ctx.db.write(image_store.set_image_sha256, image["id"], digest)
     return moderator.judge_image(found, principal.sender_role.value)
 
 
@@ -310,7 +311,7 @@ async def image_scan(ctx: Context, data: bytes, digest: str) -> ImageScan:
     """The engine's findings in these bytes (``digest`` is their SHA-256): the stored scan,
     or a new one made in a worker thread and stored. The findings do not depend on who sends
     the image; ``Moderator.judge_image`` turns them into a verdict per send."""
-    stored = await ctx.db.read(repo.image_scan, digest)
+    stored = await ctx.db.read(image_store.image_scan, digest)
     if stored is not None:
         return _scan_from_row(stored)
     gate = _gate(ctx)
@@ -325,7 +326,7 @@ async def image_scan(ctx: Context, data: bytes, digest: str) -> ImageScan:
 
 async def _scan_and_keep(ctx: Context, gate: ScanGate, data: bytes, digest: str) -> ImageScan:
     async with gate.slots:
-        stored = await ctx.db.read(repo.image_scan, digest)  # kept while this one waited
+        stored = await ctx.db.read(image_store.image_scan, digest)  # kept while this one waited
         if stored is not None:
             return _scan_from_row(stored)
         found: ImageScan = await asyncio.to_thread(ctx.moderator.scan_image, data)
@@ -337,7 +338,7 @@ async def _scan_and_keep(ctx: Context, gate: ScanGate, data: bytes, digest: str)
         "software": found.software[:64],
         "scanned_at": ctx.clock(),
     }
-    await ctx.db.write(lambda conn: repo.save_image_scan(conn, **values))
+    await ctx.db.write(lambda conn: image_store.save_image_scan(conn, **values))
     return found
 
 
@@ -383,7 +384,7 @@ def record_violation(
         {"category": e.category, "start": e.start, "end": e.end, "detector": e.detector}
         for e in verdict.evidence
     ]
-    violation_id = repo.insert_row(
+    violation_id = sql.insert_row(
         conn,
         violations,
         kind="message",
@@ -418,7 +419,9 @@ def record_violation(
 
 def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bool:
     """Whether this sender's message with this client id was already blocked."""
-    return repo.blocked_before(conn, principal.sender_role.value, principal.id, client_id)
+    return moderation_records.blocked_before(
+        conn, principal.sender_role.value, principal.id, client_id
+    )
 
 
 def violation_view(row: Row, *, with_original: bool) -> Row:
@@ -457,7 +460,9 @@ async def list_violations(
         shop_id, with_original = principal.shop_id, False
     else:
         raise Forbidden()
-    rows = await ctx.db.read(repo.list_violations, status, shop_id, max(1, min(limit, 500)))
+    rows = await ctx.db.read(
+        moderation_records.list_violations, status, shop_id, max(1, min(limit, 500))
+    )
     return [violation_view(r, with_original=with_original) for r in rows]
 
 
@@ -469,13 +474,13 @@ async def review(ctx: Context, principal: Principal, violation_id: int, decision
         raise Invalid(detail="decision: confirmed | dismissed")
 
     def job(conn: Connection) -> Row:
-        row = repo.violation_by_id(conn, violation_id)
+        row = moderation_records.violation_by_id(conn, violation_id)
         if row is None:
             raise NotFound(what="violation")
         if row["status"] != PENDING:
             raise Invalid(detail=f"already {row['status']}")
         now = ctx.clock()
-        repo.update_row(
+        sql.update_row(
             conn,
             violations,
             violation_id,

@@ -86,9 +86,9 @@ class Context:
     async def parties(self, session_id: int) -> tuple[int, int] | None:
         known = self.session_parties.get(session_id)
         if known is None:
-            from feige.store import repo
+            from feige.store import sessions as session_store
 
-            row = await self.db.read(repo.session_by_id, session_id)
+            row = await self.db.read(session_store.session_by_id, session_id)
             if row is None:
                 return None
             if len(self.session_parties) >= 200_000:

@@ -16,7 +16,8 @@ from feige.services.accounts import (
 )
 from feige.services.context import Outbox
 from feige.services.reception import append_message, open_session, record
-from feige.store import repo
+from feige.store import accounts as account_store
+from feige.store import sql
 from feige.store.tables import consumers, quick_replies, sessions
 
 DEMO_PASSWORD = "feige123"
@@ -46,7 +47,7 @@ HISTORY = [
 
 def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
     """Create the demo platform once; returns the logins, or None when already seeded."""
-    if repo.has_staff(conn):
+    if account_store.has_staff(conn):
         return None
     logins: list[dict[str, Any]] = []
     pw = hash_password(DEMO_PASSWORD)
@@ -90,7 +91,7 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
                 {"who": f"{name} 客服 {agent_name}", "username": username, "kind": "member"}
             )
         for title, content in QUICK_REPLIES:
-            repo.insert_row(
+            sql.insert_row(
                 conn,
                 quick_replies,
                 shop_id=shop["id"],
@@ -101,11 +102,11 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
             )
         consumer_ids = []
         for external, nick in CONSUMERS:
-            row = repo.consumer_by_external(conn, external)
+            row = account_store.consumer_by_external(conn, external)
             consumer_ids.append(
                 row["id"]
                 if row
-                else repo.insert_row(
+                else sql.insert_row(
                     conn, consumers, external_id=external, nickname=nick, created_at=now
                 )
             )
@@ -126,7 +127,7 @@ def _seed_history(
 ) -> None:
     session = open_session(conn, shop_id, consumer_id, "product", None, start)
     session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=start)
-    repo.update_row(
+    sql.update_row(
         conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=start
     )
     record(conn, session, EventType.ASSIGNED, start, agent=str(agent_id))
@@ -147,7 +148,7 @@ def _seed_history(
         )
     t += 60
     score = rng.choice([4, 5])
-    repo.update_row(
+    sql.update_row(
         conn,
         sessions,
         session["id"],

@@ -15,7 +15,11 @@ from feige import i18n
 from feige.domain import AgentStatus, EventType, RoutingMode, SenderRole, SessionState
 from feige.routing import AgentLoad, Outcome, drain_queue, free_seats, receive
 from feige.services.context import Outbox
-from feige.store import repo
+from feige.store import accounts as account_store
+from feige.store import events as event_store
+from feige.store import messages as message_store
+from feige.store import sessions as session_store
+from feige.store import sql
 from feige.store.tables import members, sessions
 
 Row = dict[str, Any]
@@ -77,9 +81,9 @@ def record(conn: Connection, session: Row, type_: EventType, now: float, **data:
     """Store a session event; ``message`` events are the messages themselves (append_message)."""
     if type_ is EventType.MESSAGE:
         raise ValueError("message events are recorded by append_message")
-    repo.insert_event(conn, session["id"], session["shop_id"], type_.value, now, data)
+    event_store.insert_event(conn, session["id"], session["shop_id"], type_.value, now, data)
     if type_ in SUMMARY_EVENTS:
-        repo.update_row(conn, sessions, session["id"], summary_dirty=True)
+        sql.update_row(conn, sessions, session["id"], summary_dirty=True)
 
 
 def push_session(outbox: Outbox, session: Row, change: str, *extra_agents: int | None) -> None:
@@ -103,7 +107,7 @@ def append_message(
 ) -> Row:
     """Next sequence number, the message row (its session event too) and its client event."""
     counts_as_activity = role is not SenderRole.SYSTEM
-    seq = repo.next_seq(conn, session["id"], now, counts_as_activity)
+    seq = session_store.next_seq(conn, session["id"], now, counts_as_activity)
     session["last_seq"] = seq
     if counts_as_activity:
         session["last_activity_at"] = now
@@ -117,8 +121,8 @@ def append_message(
         "client_id": client_id,
         "created_at": now,
     }
-    # The row is also the session's ``message`` event (repo.session_events_for reads it).
-    message["id"] = repo.insert_message(conn, **message)
+    # The row is also the session's ``message`` event (event_store.session_events_for reads it).
+    message["id"] = message_store.insert_message(conn, **message)
     outbox.add(audience(session), {"type": "message", "message": message_view(message)})
     return message
 
@@ -167,7 +171,7 @@ def open_session(
         "invalid_reasons": None,
         "summary_dirty": False,
     }
-    session["id"] = repo.insert_row(conn, sessions, **session)
+    session["id"] = sql.insert_row(conn, sessions, **session)
     record(conn, session, EventType.OPEN, now, consumer=str(consumer_id), entry=entry)
     return session
 
@@ -181,7 +185,7 @@ def _loads(conn: Connection, shop_id: int) -> list[AgentLoad]:
             open_sessions=row["open_sessions"],
             last_assigned_at=row["last_assigned_at"],
         )
-        for row in repo.agent_loads(conn, shop_id)
+        for row in account_store.agent_loads(conn, shop_id)
     ]
 
 
@@ -196,10 +200,10 @@ def assign(
     """Hand a session to an agent and greet the buyer with the shop's welcome message."""
     waited = session["wait_started_at"] is not None
     session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=now)
-    repo.update_row(
+    sql.update_row(
         conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=now
     )
-    repo.update_row(conn, members, agent_id, last_assigned_at=now)
+    sql.update_row(conn, members, agent_id, last_assigned_at=now)
     record(conn, session, EventType.ASSIGNED, now, agent=str(agent_id))
     push_session(outbox, session, "assigned")
     if waited:
@@ -216,10 +220,10 @@ def route_new_session(
     conn: Connection, outbox: Outbox, session: Row, settings: Any, now: float
 ) -> None:
     """Human entry of a new session: assign, queue, or leave it as an offline message."""
-    shop = repo.lock_shop(conn, session["shop_id"])
+    shop = account_store.lock_shop(conn, session["shop_id"])
     assert shop is not None
     mode = RoutingMode(shop["routing_mode"])
-    last = repo.last_agent_for(conn, session["shop_id"], session["consumer_id"])
+    last = session_store.last_agent_for(conn, session["shop_id"], session["consumer_id"])
     decision = receive(_loads(conn, session["shop_id"]), mode, last)
     if decision.outcome is Outcome.ASSIGN:
         assert decision.agent_id is not None
@@ -242,7 +246,7 @@ def wait(
     serving it, so that agent's client learns it is gone."""
     state = SessionState.QUEUED if outcome is Outcome.QUEUE else SessionState.OFFLINE
     session.update(agent_id=None, state=state.value, wait_started_at=now)
-    repo.update_row(
+    sql.update_row(
         conn, sessions, session["id"], agent_id=None, state=state.value, wait_started_at=now
     )
     record(conn, session, EventType(state.value), now)
@@ -258,7 +262,7 @@ def move_to(
     the new agent's name as a consumer may read it (``compliance.shown_name``)."""
     from_agent = session["agent_id"]
     session["agent_id"] = target["id"]
-    repo.update_row(conn, sessions, session["id"], agent_id=target["id"])
+    sql.update_row(conn, sessions, session["id"], agent_id=target["id"])
     record(
         conn,
         session,
@@ -273,9 +277,9 @@ def move_to(
 
 def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
     """Capacity may have freed up: assign queued sessions first come, first served."""
-    shop = repo.lock_shop(conn, shop_id)
+    shop = account_store.lock_shop(conn, shop_id)
     assert shop is not None
-    waiting = repo.queued_sessions(conn, shop_id)
+    waiting = session_store.queued_sessions(conn, shop_id)
     if not waiting:
         return
     loads = _loads(conn, shop_id)
@@ -287,7 +291,7 @@ def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
     pairs = [
         (
             s["id"],
-            repo.last_agent_for(conn, shop_id, s["consumer_id"])
+            session_store.last_agent_for(conn, shop_id, s["consumer_id"])
             if mode is RoutingMode.PRIORITY
             else None,
         )
@@ -301,7 +305,7 @@ def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: floa
     lang_notice = i18n.text("closed_notice")
     system_notice(conn, outbox, session, lang_notice, now)
     session.update(state=SessionState.CLOSED.value, closed_at=now, close_reason=reason)
-    repo.update_row(
+    sql.update_row(
         conn,
         sessions,
         session["id"],
@@ -327,17 +331,17 @@ def hand_back(
     and its consumer is told. Nothing stays assigned to an account that cannot log in.
     The agent must already be offline, so routing does not choose it again."""
     handed = 0
-    for row in repo.assigned_sessions_of(conn, agent_id):
-        session = repo.session_by_id(conn, row["id"])
+    for row in session_store.assigned_sessions_of(conn, agent_id):
+        session = session_store.session_by_id(conn, row["id"])
         if session is None or session["state"] != SessionState.ASSIGNED:
             continue
-        shop = repo.lock_shop(conn, session["shop_id"])
+        shop = account_store.lock_shop(conn, session["shop_id"])
         assert shop is not None
         system_notice(conn, outbox, session, i18n.text("agent_left_notice"), now)
         decision = receive(_loads(conn, session["shop_id"]), RoutingMode(shop["routing_mode"]))
-        target = repo.member_by_id(conn, decision.agent_id) if decision.agent_id else None
+        target = account_store.member_by_id(conn, decision.agent_id) if decision.agent_id else None
         if target is not None:
-            repo.update_row(conn, members, target["id"], last_assigned_at=now)
+            sql.update_row(conn, members, target["id"], last_assigned_at=now)
             move_to(conn, outbox, session, target, shown_name(target), now)
         else:
             wait(conn, outbox, session, decision.outcome, settings, now, left_by=agent_id)

@@ -11,7 +11,10 @@ from feige.routing import AgentLoad, can_go_offline, can_receive_transfer
 from feige.services import compliance, reception
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
-from feige.store import repo
+from feige.store import accounts as account_store
+from feige.store import events as event_store
+from feige.store import moderation_records, sql
+from feige.store import sessions as session_store
 from feige.store.tables import sessions
 
 Row = dict[str, Any]
@@ -37,7 +40,7 @@ def can_see(principal: Principal, session: Row) -> bool:
 def visible_session(
     conn: Connection, principal: Principal, session_id: int, with_blacklist: bool = False
 ) -> Row:
-    session = repo.session_by_id(conn, session_id, with_blacklist)
+    session = session_store.session_by_id(conn, session_id, with_blacklist)
     if session is None or not can_see(principal, session):
         raise NotFound(what="session")
     return session
@@ -48,7 +51,7 @@ def _agent_load(conn: Connection, member: Row) -> AgentLoad:
         member["id"],
         AgentStatus(member["status"]),
         member["capacity"],
-        repo.open_session_count(conn, member["id"]),
+        session_store.open_session_count(conn, member["id"]),
         member["last_assigned_at"],
     )
 
@@ -97,7 +100,7 @@ async def list_sessions(
         if not principal.is_supervisor:
             filters["agent_id"] = principal.id
             filters["include_waiting"] = True
-    rows = await ctx.db.read(lambda conn: repo.list_sessions(conn, **filters))
+    rows = await ctx.db.read(lambda conn: session_store.list_sessions(conn, **filters))
     out = []
     for row in rows:
         view = reception.session_view(row)
@@ -113,7 +116,7 @@ async def session_events(ctx: Context, principal: Principal, session_id: int) ->
 
     def job(conn: Connection) -> list[Row]:
         visible_session(conn, principal, session_id)
-        return repo.session_events_for(conn, [session_id])
+        return event_store.session_events_for(conn, [session_id])
 
     rows = await ctx.db.read(job)
     return [{"type": r["type"], "ts": r["ts"], **r["data"]} for r in rows]
@@ -125,12 +128,12 @@ async def session_events(ctx: Context, principal: Principal, session_id: int) ->
 def _set_status(
     conn: Connection, outbox: Outbox, member_id: int, status: AgentStatus, now: float
 ) -> Row:
-    member = repo.member_by_id(conn, member_id)
+    member = account_store.member_by_id(conn, member_id)
     assert member is not None
-    open_count = repo.open_session_count(conn, member_id)
+    open_count = session_store.open_session_count(conn, member_id)
     if status is AgentStatus.OFFLINE and not can_go_offline(open_count):
         raise Invalid("has_open_sessions", count=open_count)
-    repo.set_member_status(conn, member_id, status)
+    account_store.set_member_status(conn, member_id, status)
     outbox.add(
         (f"member:{member_id}", f"shop:{member['shop_id']}:supervisors"),
         {"type": "agent_status", "agent_id": member_id, "status": status.value},
@@ -159,8 +162,8 @@ def _take(
     session = visible_session(conn, principal, session_id)
     if session["state"] not in WAITING:
         raise Invalid("not_waiting")
-    shop = repo.lock_shop(conn, session["shop_id"])
-    member = repo.member_by_id(conn, principal.id)
+    shop = account_store.lock_shop(conn, session["shop_id"])
+    member = account_store.member_by_id(conn, principal.id)
     assert shop is not None and member is not None
     load = _agent_load(conn, member)
     if load.status is AgentStatus.OFFLINE or not load.has_room:
@@ -199,12 +202,12 @@ def _transfer(
     session = _serving(conn, principal, session_id)
     if session["state"] != SessionState.ASSIGNED:
         raise Invalid("not_your_session")
-    target = repo.member_by_id(conn, to_agent)
+    target = account_store.member_by_id(conn, to_agent)
     if target is None or target["shop_id"] != session["shop_id"] or not target["active"]:
         raise NotFound(what="agent")
     if target["id"] == session["agent_id"]:
         raise Invalid(detail="already serving")
-    repo.lock_shop(conn, session["shop_id"])
+    account_store.lock_shop(conn, session["shop_id"])
     if not can_receive_transfer(_agent_load(conn, target)):
         raise Invalid("agent_busy")
     # The consumer reads the target's name: checked when saved, and again here for names
@@ -232,8 +235,8 @@ async def close(ctx: Context, principal: Principal, session_id: int) -> Row:
 
 def _close_idle(conn: Connection, outbox: Outbox, cutoff: float, now: float) -> int:
     closed = 0
-    for row in repo.idle_sessions(conn, cutoff):
-        session = repo.session_by_id(conn, row["id"])
+    for row in session_store.idle_sessions(conn, cutoff):
+        session = session_store.session_by_id(conn, row["id"])
         if session is not None and session["state"] != SessionState.CLOSED:
             reception.close(conn, outbox, session, "idle", now)
             closed += 1
@@ -255,7 +258,7 @@ def _rate(
 ) -> Row:
     session = visible_session(conn, principal, session_id)
     session["rating"] = score
-    repo.update_row(conn, sessions, session_id, rating=score)
+    sql.update_row(conn, sessions, session_id, rating=score)
     reception.record(conn, session, EventType.RATED, now, score=score)
     reception.push_session(outbox, session, "rated")
     return reception.session_view(session)
@@ -272,7 +275,7 @@ async def rate(ctx: Context, principal: Principal, session_id: int, score: int) 
 
 def flag(conn: Connection, outbox: Outbox, session: Row, reason: FlagReason, now: float) -> None:
     """Make a session invalid for metrics (docs/rules.md §3 (2) note), once per reason."""
-    if repo.add_invalid_reason(conn, session, reason.value):
+    if session_store.add_invalid_reason(conn, session, reason.value):
         reception.record(conn, session, EventType.FLAGGED, now, reason=reason.value)
         reception.push_session(outbox, session, "flagged")
 
@@ -285,7 +288,7 @@ def _report(
         principal.is_supervisor or session["agent_id"] == principal.id
     ):
         raise Forbidden("not_your_session")
-    report_id = repo.insert_report(
+    report_id = moderation_records.insert_report(
         conn,
         session_id=session_id,
         shop_id=session["shop_id"],
@@ -314,8 +317,8 @@ def _blacklist(
     session = visible_session(conn, principal, session_id)
     if not (principal.is_supervisor or session["agent_id"] == principal.id):
         raise Forbidden("not_your_session")
-    if not repo.is_blacklisted(conn, session["shop_id"], session["consumer_id"]):
-        repo.insert_blacklist(
+    if not moderation_records.is_blacklisted(conn, session["shop_id"], session["consumer_id"]):
+        moderation_records.insert_blacklist(
             conn,
             shop_id=session["shop_id"],
             consumer_id=session["consumer_id"],
@@ -338,7 +341,7 @@ async def blacklist(ctx: Context, principal: Principal, session_id: int, reason:
 async def list_blacklist(ctx: Context, principal: Principal) -> list[Row]:
     if principal.kind != "member" or principal.shop_id is None:
         raise Forbidden()
-    rows = await ctx.db.read(repo.list_blacklist, principal.shop_id)
+    rows = await ctx.db.read(moderation_records.list_blacklist, principal.shop_id)
     return [
         {
             "consumer_id": r["consumer_id"],

@@ -17,7 +17,9 @@ from feige.services import compliance
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.sessions import visible_session
-from feige.store import repo
+from feige.store import images as image_store
+from feige.store import quick_replies as quick_reply_store
+from feige.store import sql
 from feige.store.private import write_private
 from feige.store.tables import quick_replies
 
@@ -43,7 +45,9 @@ def quick_reply_view(row: Row) -> Row:
 
 async def list_quick_replies(ctx: Context, principal: Principal, query: str | None) -> list[Row]:
     shop_id = _member_shop(principal)
-    rows = await ctx.db.read(repo.quick_replies_for, shop_id, principal.id, query or None)
+    rows = await ctx.db.read(
+        quick_reply_store.quick_replies_for, shop_id, principal.id, query or None
+    )
     return [quick_reply_view(r) for r in rows]
 
 
@@ -68,7 +72,7 @@ async def create_quick_reply(
     }
 
     def job(conn: Connection) -> Row:
-        values["id"] = repo.insert_row(conn, quick_replies, **values)
+        values["id"] = sql.insert_row(conn, quick_replies, **values)
         return quick_reply_view(values)
 
     return await ctx.db.write(job)
@@ -78,7 +82,7 @@ async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) 
     shop_id = _member_shop(principal)
 
     def job(conn: Connection) -> None:
-        row = repo.quick_reply_by_id(conn, reply_id)
+        row = quick_reply_store.quick_reply_by_id(conn, reply_id)
         mine = (
             row is not None
             and row["shop_id"] == shop_id
@@ -89,7 +93,7 @@ async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) 
         )
         if not mine:
             raise NotFound(what="quick reply")
-        repo.delete_quick_reply(conn, reply_id)
+        quick_reply_store.delete_quick_reply(conn, reply_id)
 
     await ctx.db.write(job)
 
@@ -159,7 +163,7 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
         "created_at": ctx.clock(),
         "sha256": digest,
     }
-    await ctx.db.write(lambda conn: repo.insert_image(conn, **row))
+    await ctx.db.write(lambda conn: image_store.insert_image(conn, **row))
     return {k: row[k] for k in ("id", "content_type", "size", "width", "height")}
 
 
@@ -167,7 +171,7 @@ async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple
     """The file behind an image, for the session's participants and platform reviewers."""
 
     def job(conn: Connection) -> Row:
-        image = repo.image_by_id(conn, image_id)
+        image = image_store.image_by_id(conn, image_id)
         if image is None:
             raise NotFound(what="image")
         visible_session(conn, principal, image["session_id"])
@@ -206,7 +210,7 @@ async def open_signed_image(
         raise Forbidden("link_invalid")
     if expires <= ctx.clock():
         raise Forbidden("link_expired")
-    image = await ctx.db.read(repo.image_by_id, image_id)
+    image = await ctx.db.read(image_store.image_by_id, image_id)
     if image is None:
         raise NotFound(what="image")
     return ctx.settings.data_dir / image["path"], image["content_type"]
@@ -228,11 +232,11 @@ async def delete_unsent_images(
 
     total = 0
     while True:
-        found = await ctx.db.read(repo.unsent_images, cutoff, batch, created_after)
+        found = await ctx.db.read(image_store.unsent_images, cutoff, batch, created_after)
         if not found:
             return total, cutoff
         ids = [r["id"] for r in found]
-        gone = await ctx.db.write(repo.delete_unsent_images, ids, cutoff)
+        gone = await ctx.db.write(image_store.delete_unsent_images, ids, cutoff)
         await asyncio.to_thread(remove_files, gone)
         total += len(gone)
         if len(found) < batch or not gone:
