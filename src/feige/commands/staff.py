@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a platform staff account (admins manage shops and staff; reviewers review)."""
         from feige.config import Settings
-        from feige.services.accounts import create_staff_sync, hash_password
         from feige.services.errors import ServiceError
+        from feige.services.lib.accounts import create_staff, hash_password
         from feige.store.migrate import migrated_engine
         from feige.store.private import ensure_private_dir
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         engine = migrated_engine(settings.effective_database_url)
         try:
             with engine.begin() as conn:
-                staff_id = create_staff_sync(
+                staff_id = create_staff(
                     conn,
                     username,
                     hash_password(password),

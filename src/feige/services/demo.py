@@ -8,14 +8,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from feige.domain import AgentStatus, EventType, MemberRole, SenderRole, SessionState
-from feige.services.accounts import (
-    create_member_sync,
-    create_shop_sync,
-    create_staff_sync,
-    hash_password,
-)
 from feige.services.context import Outbox
-from feige.services.reception import append_message, open_session, record
+from feige.services.lib.accounts import create_member, create_shop, create_staff, hash_password
+from feige.services.lib.conversation import append_message, open_session, record
 from feige.store import accounts as account_store
 from feige.store import sql
 from feige.store.tables import consumers, quick_replies, sessions
@@ -51,15 +46,15 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
         return None
     logins: list[dict[str, Any]] = []
     pw = hash_password(DEMO_PASSWORD)
-    create_staff_sync(conn, "admin", pw, "admin", "平台管理员", now)
-    create_staff_sync(conn, "reviewer", pw, "reviewer", "平台审核员", now)
+    create_staff(conn, "admin", pw, "admin", "平台管理员", now)
+    create_staff(conn, "reviewer", pw, "reviewer", "平台审核员", now)
     logins += [
         {"who": "平台管理员 admin", "username": "admin", "kind": "staff"},
         {"who": "平台审核员 reviewer", "username": "reviewer", "kind": "staff"},
     ]
     rng = random.Random(7)
     for name, prefix, agents in SHOPS:
-        shop = create_shop_sync(
+        shop = create_shop(
             conn,
             name,
             f"{prefix}_owner",
@@ -73,7 +68,7 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
         agent_ids = []
         for i, agent_name in enumerate(agents, start=1):
             username = f"{prefix}_agent{i}"
-            member = create_member_sync(
+            member = create_member(
                 conn,
                 {
                     "shop_id": shop["id"],

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, Table, and_, func, select, update
 
-from feige.domain import AgentStatus, SessionState
-from feige.store.sql import Row, all_rows, one, update_row
+from feige.domain import AgentStatus, MemberRole, Row, SessionState, StaffRole
+from feige.store.sql import all_rows, insert_row, one, update_row
 from feige.store.tables import consumers, members, sessions, shops, staff
 
 
@@ -29,16 +29,32 @@ def list_staff(conn: Connection) -> list[Row]:
     return all_rows(conn, select(staff).order_by(staff.c.id))
 
 
-def count_active(conn: Connection, table: Any, role: str, shop_id: int | None = None) -> int:
-    """Active accounts of one role (a shop's owners, the platform's admins)."""
-    stmt = select(func.count()).where(and_(table.c.role == role, table.c.active.is_(True)))
-    if shop_id is not None:
-        stmt = stmt.where(table.c.shop_id == shop_id)
+# The account tables by principal kind.
+ACCOUNT_TABLES: dict[str, Table] = {"staff": staff, "member": members, "consumer": consumers}
+
+
+def account_by_id(conn: Connection, kind: str, account_id: int) -> Row | None:
+    """An account of any kind by id, active or not; None for an unknown kind."""
+    table = ACCOUNT_TABLES.get(kind)
+    return None if table is None else one(conn, select(table).where(table.c.id == account_id))
+
+
+def count_active_owners(conn: Connection, shop_id: int) -> int:
+    return _count_active(conn, members, MemberRole.OWNER.value, members.c.shop_id == shop_id)
+
+
+def count_active_admins(conn: Connection) -> int:
+    return _count_active(conn, staff, StaffRole.ADMIN.value)
+
+
+def _count_active(conn: Connection, table: Table, role: str, *where: Any) -> int:
+    stmt = select(func.count()).where(table.c.role == role, table.c.active.is_(True), *where)
     return int(conn.execute(stmt).scalar_one())
 
 
-def bump_token_version(conn: Connection, table: Any, account_id: int) -> int:
+def bump_token_version(conn: Connection, kind: str, account_id: int) -> int:
     """Revoke every token issued so far; the new version goes into the next one."""
+    table = ACCOUNT_TABLES[kind]
     stmt = (
         update(table)
         .where(table.c.id == account_id)
@@ -46,6 +62,42 @@ def bump_token_version(conn: Connection, table: Any, account_id: int) -> int:
         .returning(table.c.token_version)
     )
     return int(conn.execute(stmt).scalar_one())
+
+
+def set_password_hash(conn: Connection, kind: str, account_id: int, password_hash: str) -> None:
+    update_row(conn, ACCOUNT_TABLES[kind], account_id, password_hash=password_hash)
+
+
+def insert_staff(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, staff, **values)
+
+
+def update_staff(conn: Connection, staff_id: int, **values: Any) -> None:
+    update_row(conn, staff, staff_id, **values)
+
+
+def insert_member(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, members, **values)
+
+
+def update_member(conn: Connection, member_id: int, **values: Any) -> None:
+    update_row(conn, members, member_id, **values)
+
+
+def insert_consumer(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, consumers, **values)
+
+
+def update_consumer(conn: Connection, consumer_id: int, **values: Any) -> None:
+    update_row(conn, consumers, consumer_id, **values)
+
+
+def insert_shop(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, shops, **values)
+
+
+def update_shop(conn: Connection, shop_id: int, **values: Any) -> None:
+    update_row(conn, shops, shop_id, **values)
 
 
 def member_by_username(conn: Connection, username: str) -> Row | None:
@@ -109,3 +161,8 @@ def agent_loads(conn: Connection, shop_id: int) -> list[Row]:
 
 def set_member_status(conn: Connection, member_id: int, status: AgentStatus) -> None:
     update_row(conn, members, member_id, status=status.value)
+
+
+def set_last_assigned(conn: Connection, member_id: int, now: float) -> None:
+    """When the member was last given a session (routing's tie-break)."""
+    update_row(conn, members, member_id, last_assigned_at=now)

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from feige.store.sql import Row, all_rows
+from feige.domain import Row
+from feige.store.sql import all_rows
 from feige.store.tables import (
     assessments,
     job_runs,

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
-from feige.domain import SenderRole
-from feige.store.sql import Row, all_rows, json_in, raw
+from feige.domain import Row, SenderRole
+from feige.store.sql import all_rows, json_in, raw
 from feige.store.tables import messages, session_events, sessions
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
-from feige.store.sql import Row, all_rows, one
+from feige.domain import Row
+from feige.store.sql import all_rows, one
 from feige.store.tables import image_scans, images, messages, violations
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
-from feige.store.sql import Row, all_rows, json_in, json_out, raw
+from feige.domain import Row
+from feige.store.sql import all_rows, json_in, json_out, raw
 from feige.store.tables import messages
 
 

@@ -6,8 +6,17 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from feige.store.sql import Row, all_rows, insert_row, one, raw
+from feige.domain import Row
+from feige.store.sql import all_rows, insert_row, one, raw, update_row
 from feige.store.tables import blacklist, consumers, reports, violations
+
+
+def insert_violation(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, violations, **values)
+
+
+def update_violation(conn: Connection, violation_id: int, **values: Any) -> None:
+    update_row(conn, violations, violation_id, **values)
 
 
 def violation_by_id(conn: Connection, violation_id: int) -> Row | None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, and_, or_, select
 
-from feige.store.sql import Row, all_rows, one
+from feige.domain import Row
+from feige.store.sql import all_rows, insert_row, one
 from feige.store.tables import quick_replies
+
+
+def insert_quick_reply(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, quick_replies, **values)
 
 
 def quick_replies_for(

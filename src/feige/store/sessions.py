@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from feige.domain import SessionState
-from feige.store.sql import Row, all_rows, json_out, one, raw, update_row
+from feige.domain import Row, SessionState
+from feige.store.sql import all_rows, insert_row, json_out, one, raw, update_row
 from feige.store.tables import consumers, sessions
 
 SESSION_COLUMNS = tuple(c.name for c in sessions.columns)
@@ -23,6 +23,14 @@ _SELECT_SESSION_BLACKLIST = (
     " LEFT JOIN blacklist b ON b.shop_id = s.shop_id AND b.consumer_id = s.consumer_id"
     " WHERE s.id = ?"
 )
+
+
+def insert_session(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, sessions, **values)
+
+
+def update_session(conn: Connection, session_id: int, **values: Any) -> None:
+    update_row(conn, sessions, session_id, **values)
 
 
 def session_by_id(conn: Connection, session_id: int, with_blacklist: bool = False) -> Row | None:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, update
 
-Row = dict[str, Any]
+from feige.domain import Row
 
 
 def one(conn: Connection, stmt: Any) -> Row | None:
