@@ -89,7 +89,7 @@ def test_piped_output_carries_no_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 512)
+    monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 512)
     log = tmp_path / "week.jsonl"
     log.write_bytes(to_log(_events()))
     out = _run(["--events", str(log), "--week", WEEK, "--json", "--workers", str(workers)])
@@ -106,7 +106,7 @@ def test_progress_on_a_terminal_goes_to_stderr_only(
 ) -> None:
     """A terminal's stderr gets the progress display; stdout is byte for byte the same."""
     monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 512)
+    monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 512)
     log = tmp_path / "week.jsonl"
     log.write_bytes(to_log(_events()))
     args = ["--events", str(log), "--week", WEEK, "--json", "--workers", str(workers)]

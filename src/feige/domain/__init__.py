@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+US_PER_SECOND = 1_000_000
+"""Times inside the metrics core and the store's summaries are integer epoch microseconds."""
+
 
 class StaffRole(StrEnum):
     ADMIN = "admin"

@@ -31,7 +31,7 @@ from feige.metrics import (
     drill_down,
     parse_week,
     result_document,
-    summarize_session,
+    summarise_session,
 )
 from feige.metrics.timeutil import us_to_datetime
 from feige.services.context import Context, Principal
@@ -105,7 +105,7 @@ def refresh_summaries_sync(conn: Connection, config: AssessmentConfig, limit: in
     events = events_by_session(conn, dirty, config)
     now = datetime.now().timestamp()
     for session_id in dirty:
-        summary = summarize_session(events[session_id], config)
+        summary = summarise_session(events[session_id], config)
         values = {
             "shop_id": int(summary.shop),
             "first_event_at": summary.opened_us / US,
@@ -130,7 +130,7 @@ def summaries_sync(
             stored[session_id] = SessionSummary.from_dict(data)
     missing = [i for i in ids if i not in stored]
     for session_id, events in events_by_session(conn, missing, config).items():
-        stored[session_id] = summarize_session(events, config)
+        stored[session_id] = summarise_session(events, config)
     return [stored[i] for i in ids if i in stored]
 
 
