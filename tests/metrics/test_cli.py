@@ -72,7 +72,7 @@ def test_parallel_workers_give_the_same_result(
     log = tmp_path / "week.jsonl"
     data = to_log(evs[::-1])  # any order
     log.write_bytes(data)
-    monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("feige.batch.event_log.PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 512)
     out = _run(
         ["--events", str(log), "--week", WEEK, "--json", "--workers", "3", "--engine", engine]
@@ -91,7 +91,7 @@ def test_parallel_error_names_the_line(
     )
     log = tmp_path / "bad.jsonl"
     log.write_bytes(b"\n".join(lines) + b"\n")
-    monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("feige.batch.event_log.PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 256)
     out = _run(
         ["--events", str(log), "--week", WEEK, "--json", "--workers", "2", "--engine", engine]

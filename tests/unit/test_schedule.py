@@ -14,7 +14,7 @@ from sqlalchemy import text
 from feige.app import build_context
 from feige.config import Settings
 from feige.metrics import AssessmentConfig
-from feige.services.assessment import (
+from feige.services.assessment.job import (
     last_due_week,
     last_finished_week,
     next_run_after,
