@@ -18,6 +18,7 @@ from feige.metrics import (
 )
 from feige.services.assessment.summaries import refresh_summaries_sync, summaries_sync
 from feige.services.errors import Invalid
+from feige.store.db import create_db_engine
 
 EVERY_STALE_SUMMARY = 1_000_000  # a refresh limit no week reaches
 EARLIEST_WEEK = "2000-W01"
@@ -58,9 +59,21 @@ class WeekFigures:
 
 
 def compute_week_sync(conn: Connection, week: Week, config: AssessmentConfig) -> WeekFigures:
-    """Read-only: run it on a reader, never inside a write job (on SQLite the writer is the
-    event loop, and a large week takes seconds)."""
+    """Read-only: never inside a write job (on SQLite the writer is the event loop, and a
+    large week takes seconds)."""
     summaries = summaries_sync(conn, week, config)
     return WeekFigures(
         assess_week(summaries, week, config), detect_no_human_reply(summaries, config)
     )
+
+
+def compute_week_apart(database_url: str, week: Week, config: AssessmentConfig) -> WeekFigures:
+    """``compute_week_sync`` on a connection of its own, for a process of its own: a million
+    summaries are minutes of Python, which on a thread of the server would take the GIL from
+    its event loop (measured in docs/performance.md, "Reassessing a week beside chat")."""
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return compute_week_sync(conn, week, config)
+    finally:
+        engine.dispose()

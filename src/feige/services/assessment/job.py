@@ -4,7 +4,9 @@ ended, once across every node; a rerun by hand; the background refresh of summar
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import socket
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +21,7 @@ from feige.services.assessment.figures import (
     EVERY_STALE_SUMMARY,
     WeekFigures,
     assessable_week,
+    compute_week_apart,
     compute_week_sync,
 )
 from feige.services.assessment.policy import record_no_human_reply_sync, save_shop_results_sync
@@ -28,9 +31,8 @@ from feige.services.errors import Forbidden
 from feige.store import assessments as store
 
 log = structlog.get_logger(__name__)
-Row = dict[str, Any]
 REFRESH_PER_JOB = 2000  # stale summaries recomputed in one write job
-SAVE_SHOPS_PER_JOB = 200
+SAVE_SHOPS_PER_JOB = 10  # a shop's result, and its measure, are a few ms to write
 
 
 def save_assessment_sync(
@@ -50,18 +52,30 @@ async def assess_and_save(
     ctx: Context, week: Week, config: AssessmentConfig, now: float
 ) -> dict[str, Any]:
     """The same as ``save_assessment_sync``, in short steps so that chat never waits on it:
-    stale summaries refreshed in small write jobs, the week computed on a reader thread
-    (read-only), then the results written a few hundred shops per job."""
+    stale summaries refreshed in small write jobs, the week computed read-only in a process
+    of its own, then the results written a few shops per job."""
     while await ctx.db.write(refresh_summaries_sync, config, REFRESH_PER_JOB) >= REFRESH_PER_JOB:
         pass
-    figures: WeekFigures = await ctx.db.read(compute_week_sync, week, config)
+    figures = await _compute_in_a_process(ctx, week, config)
     shops = figures.document["shops"]
-    measures: list[Row] = []
+    measures: list[store.Row] = []
     for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
     streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+
+
+async def _compute_in_a_process(ctx: Context, week: Week, config: AssessmentConfig) -> WeekFigures:
+    """The week's figures from a spawned process that reads the store itself (a fork of a
+    process with threads could inherit a held lock), so the event loop keeps the GIL."""
+    url = ctx.db.engine.url.render_as_string(hide_password=False)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, compute_week_apart, url, week, config)
+    finally:
+        pool.shutdown(wait=False)  # the process exits once it has answered
 
 
 def last_finished_week(now: float, config: AssessmentConfig) -> str:

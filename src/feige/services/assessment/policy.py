@@ -4,7 +4,6 @@ for a failed shop by the ladder, and a record for each run of unanswered session
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -12,7 +11,6 @@ from feige.metrics import AssessmentConfig, NoHumanReplyFinding, Week
 from feige.metrics.timeutil import LocalClock, iso_week_name, us_to_datetime
 from feige.store import assessments as store
 
-Row = dict[str, Any]
 # Default measure policy (docs/rules.md §4): failed weeks within the window → the measure.
 MEASURE_LADDER = ("warning", "points_deduction", "deposit_withholding")
 MEASURE_WINDOW_WEEKS = 4
@@ -27,12 +25,12 @@ def _window(week: Week, config: AssessmentConfig) -> list[str]:
 
 
 def save_shop_results_sync(
-    conn: Connection, week: Week, config: AssessmentConfig, shops: list[Row], now: float
-) -> list[Row]:
+    conn: Connection, week: Week, config: AssessmentConfig, shops: list[store.Row], now: float
+) -> list[store.Row]:
     """Keep these shops' results (a re-run replaces them) and add a measure for each failed
     one; returns the new measures. Idempotent."""
     window = _window(week, config)
-    new_measures: list[Row] = []
+    new_measures: list[store.Row] = []
     for shop in shops:
         shop_id = int(shop["shop"])
         store.put_assessment(conn, shop_id, week.name, shop, now)

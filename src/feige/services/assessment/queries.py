@@ -18,8 +18,6 @@ from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import assessments as store
 
-Row = dict[str, Any]
-
 
 def _shop_scope(principal: Principal, shop_id: int | None) -> int | None:
     """Owners and managers read their shop; platform staff any shop or all."""
@@ -67,7 +65,7 @@ async def live(
 
 async def past(
     ctx: Context, principal: Principal, shop_id: int | None, limit: int = 20
-) -> list[Row]:
+) -> list[store.Row]:
     scope = _shop_scope(principal, shop_id)
     rows = await ctx.db.read(store.list_assessments, scope, limit)
     return [
@@ -101,6 +99,6 @@ async def drill(
     return await ctx.db.read(job)
 
 
-async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[Row]:
+async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[store.Row]:
     scope = _shop_scope(principal, shop_id)
     return await ctx.db.read(store.list_measures, scope)

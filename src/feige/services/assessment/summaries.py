@@ -16,7 +16,6 @@ from feige.metrics.timeutil import us_to_datetime
 from feige.store import assessments as store
 from feige.store import repo
 
-Row = dict[str, Any]
 EVENTS_PER_READ = 500  # sessions whose events one query reads
 
 
@@ -28,7 +27,7 @@ def _us(ts: float) -> int:
     return round(ts * US_PER_SECOND)
 
 
-def _event(row: Row, tz: ZoneInfo) -> Event:
+def _event(row: store.Row, tz: ZoneInfo) -> Event:
     data = row["data"] or {}
     # Each instant converted on its own: the zone's offset at that instant, not in 1970.
     ts = us_to_datetime(_us(row["ts"]), tz)
