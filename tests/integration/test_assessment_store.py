@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feige.metrics import assess_log, parse_week
-from feige.services.assessment import assess_store_sync, export_events_sync, metrics_config
+from feige.services.assessment.figures import assess_store_sync
+from feige.services.assessment.summaries import export_events_sync, metrics_config
 from feige.store.db import create_db_engine
 from tests.integration.harness import FakeClock, Server, consumer, fresh_database_url, login
 
@@ -257,7 +258,7 @@ async def test_weekly_job_runs_once_with_several_server_processes(tmp_path: Path
     from sqlalchemy import func, select
 
     from feige.app import build_context
-    from feige.services.assessment import run_weekly
+    from feige.services.assessment.job import run_weekly
     from feige.store import migrate
     from feige.store.tables import assessments, job_runs
 

@@ -13,7 +13,8 @@ import pytest
 
 from feige.metrics import assess_log, parse_week
 from feige.metrics.timeutil import datetime_to_us
-from feige.services.assessment import assess_store_sync, export_events_sync, metrics_config
+from feige.services.assessment.figures import assess_store_sync
+from feige.services.assessment.summaries import export_events_sync, metrics_config
 from feige.store.db import create_db_engine
 from tests.integration.harness import FakeClock, Server, consumer, fresh_database_url, login
 

@@ -11,7 +11,7 @@ from feige.metrics import (
     SessionSummary,
     assess_log,
     parse_lines,
-    summarize_session,
+    summarise_session,
 )
 
 WEEK = "2026-W47"
@@ -103,7 +103,7 @@ def to_log(events: list[dict[str, Any]]) -> bytes:
 
 
 def summarize(events: list[dict[str, Any]], config: AssessmentConfig = CFG) -> SessionSummary:
-    return summarize_session(parse_lines(to_log(events).splitlines()), config)
+    return summarise_session(parse_lines(to_log(events).splitlines()), config)
 
 
 def assess(

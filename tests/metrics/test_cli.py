@@ -72,8 +72,8 @@ def test_parallel_workers_give_the_same_result(
     log = tmp_path / "week.jsonl"
     data = to_log(evs[::-1])  # any order
     log.write_bytes(data)
-    monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 512)
+    monkeypatch.setattr("feige.batch.event_log.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 512)
     out = _run(
         ["--events", str(log), "--week", WEEK, "--json", "--workers", "3", "--engine", engine]
     )
@@ -91,8 +91,8 @@ def test_parallel_error_names_the_line(
     )
     log = tmp_path / "bad.jsonl"
     log.write_bytes(b"\n".join(lines) + b"\n")
-    monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 256)
+    monkeypatch.setattr("feige.batch.event_log.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 256)
     out = _run(
         ["--events", str(log), "--week", WEEK, "--json", "--workers", "2", "--engine", engine]
     )
@@ -229,3 +229,25 @@ def test_default_week_is_the_week_just_ended() -> None:
 
     tuesday = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert assess_cmd.last_week(DEFAULT_CONFIG, tuesday) == "2026-W47"
+
+
+def test_the_installed_command_prints_the_same_bytes(tmp_path: Path) -> None:
+    """The one run through a real process: `python -m feige assess` (docs/interfaces.md) prints,
+    byte for byte, what the command prints in-process, and nothing on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "week.jsonl"
+    log.write_bytes(to_log(_events()))
+    args = ["assess", "--events", str(log), "--week", WEEK, "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "feige", *args],
+        env={**os.environ, "FEIGE_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    assert done.stdout == _run(args[1:]).stdout_bytes

@@ -11,8 +11,7 @@ import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from feige.commands import assess as assess_cmd
-from feige.commands import progress
+from feige.batch import progress
 from feige.metrics import assess_log
 
 from .helpers import WEEK, simple_session, to_log
@@ -41,7 +40,9 @@ def _store_doc() -> tuple[dict[str, Any], dict[str, str]]:
 def test_store_table_names_the_shops_and_fits_the_terminal(
     monkeypatch: pytest.MonkeyPatch, columns: int
 ) -> None:
-    monkeypatch.setattr("feige.commands.store_assess.store_report", lambda w, c: _store_doc())
+    monkeypatch.setattr(
+        "feige.services.assessment.standalone.store_report", lambda w, c: _store_doc()
+    )
     out = _run(["--week", WEEK], columns=columns)
     assert out.exit_code == 0, out.output
     assert not _wide_lines(out.stdout, columns), out.stdout
@@ -54,7 +55,9 @@ def test_store_table_names_the_shops_and_fits_the_terminal(
 
 def test_store_json_is_unchanged_by_the_names(monkeypatch: pytest.MonkeyPatch) -> None:
     doc, _ = _store_doc()
-    monkeypatch.setattr("feige.commands.store_assess.store_report", lambda w, c: _store_doc())
+    monkeypatch.setattr(
+        "feige.services.assessment.standalone.store_report", lambda w, c: _store_doc()
+    )
     out = _run(["--week", WEEK, "--json"])
     assert out.exit_code == 0, out.output
     assert out.stdout_bytes == orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
@@ -71,25 +74,22 @@ def test_event_log_table_fits_80_columns() -> None:
 
 
 def test_shop_names_from_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from feige.commands.store_assess import _database, shop_names_sync
+    from feige.services.assessment.standalone import default_database, shop_names_sync
     from feige.services.lib.accounts import create_shop
 
     monkeypatch.setenv("FEIGE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("FEIGE_DATABASE_URL", raising=False)
-    db = _database()
-    try:
+    with default_database() as db:
         shop = db.write_sync(create_shop, "飞鸽旗舰店", "o1", "x", 0.0, None, "priority", 5)
         assert db.read_sync(shop_names_sync) == {str(shop["id"]): "飞鸽旗舰店"}
-    finally:
-        db.engine.dispose()
 
 
 @pytest.mark.parametrize("workers", [1, 3])
 def test_piped_output_carries_no_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 512)
+    monkeypatch.setattr("feige.batch.event_log.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 512)
     log = tmp_path / "week.jsonl"
     log.write_bytes(to_log(_events()))
     out = _run(["--events", str(log), "--week", WEEK, "--json", "--workers", str(workers)])
@@ -105,8 +105,8 @@ def test_progress_on_a_terminal_goes_to_stderr_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     """A terminal's stderr gets the progress display; stdout is byte for byte the same."""
-    monkeypatch.setattr(assess_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr("feige.metrics.pipeline.CHUNK_BYTES", 512)
+    monkeypatch.setattr("feige.batch.event_log.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("feige.metrics.log_replay.CHUNK_BYTES", 512)
     log = tmp_path / "week.jsonl"
     log.write_bytes(to_log(_events()))
     args = ["--events", str(log), "--week", WEEK, "--json", "--workers", str(workers)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from feige.domain import US_PER_SECOND as US
 from feige.metrics import (
     AssessmentConfig,
     SessionSummary,
@@ -17,7 +18,7 @@ from feige.metrics import (
     parse_week,
     summaries_from_log,
 )
-from feige.metrics.timeutil import US, LocalClock
+from feige.metrics.timeutil import LocalClock
 
 from .helpers import (
     CFG,

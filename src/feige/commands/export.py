@@ -15,10 +15,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Output file (default stdout)."),
     ) -> None:
         """Write the store's sessions of WEEK as an event log (one JSON object a line)."""
-        from feige.commands.progress import meter_for_stderr
+        from feige.batch.progress import meter_for_stderr
         from feige.config import Settings
         from feige.metrics import parse_week
-        from feige.services.assessment import export_events_sync, metrics_config
+        from feige.services.assessment.summaries import export_events_sync, metrics_config
         from feige.store.migrate import migrated_engine
 
         settings = Settings()

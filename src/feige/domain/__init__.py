@@ -13,6 +13,9 @@ Row = dict[str, Any]
 # Times are stored as epoch seconds and computed on as integer microseconds (the metrics).
 US_PER_SECOND = 1_000_000
 
+US_PER_SECOND = 1_000_000
+"""Times inside the metrics core and the store's summaries are integer epoch microseconds."""
+
 
 class StaffRole(StrEnum):
     ADMIN = "admin"

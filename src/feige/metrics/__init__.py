@@ -1,6 +1,6 @@
 """Service metrics and the weekly assessment (docs/rules.md §3), pure: no I/O.
 
-events → :func:`summarize_session` → :class:`SessionSummary` (``to_dict``/``from_dict``) →
+events → :func:`summarise_session` → :class:`SessionSummary` (``to_dict``/``from_dict``) →
 :func:`assess_week` (the ``--json`` document) / :func:`drill_down` /
 :func:`detect_no_human_reply`. :func:`assess_log` does it all for an event log.
 """
@@ -29,7 +29,7 @@ from feige.metrics.events import (
     parse_lines,
     record_from_obj,
 )
-from feige.metrics.pipeline import (
+from feige.metrics.log_replay import (
     aggregate_groups,
     assess_log,
     group_bytes,
@@ -37,14 +37,13 @@ from feige.metrics.pipeline import (
     summaries_from_log,
     summarise_groups,
 )
-from feige.metrics.streak import NoHumanReplyFinding, detect_no_human_reply
+from feige.metrics.no_human_reply import NoHumanReplyFinding, detect_no_human_reply
 from feige.metrics.summary import (
     Round,
     SessionSummary,
     Summariser,
     Wait,
-    summarise_records,
-    summarize_session,
+    summarise_session,
 )
 from feige.metrics.timeutil import LocalClock, parse_ts_us
 
@@ -84,7 +83,6 @@ __all__ = [
     "session_assessed",
     "summaries_from_log",
     "summarise_groups",
-    "summarise_records",
-    "summarize_session",
+    "summarise_session",
     "week_rounds",
 ]

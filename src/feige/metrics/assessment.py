@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
+from feige.domain import US_PER_SECOND
 from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
 from feige.metrics.summary import Round, SessionSummary
-from feige.metrics.timeutil import US, LocalClock, day_name, week_bounds
+from feige.metrics.timeutil import LocalClock, day_name, week_bounds
 
 # Accumulator slots (a list of ints: cheap to update, to add up, and to ship between workers).
 (
@@ -93,6 +94,14 @@ def session_assessed(s: SessionSummary, week: Week) -> bool:
     )
 
 
+class ShopAccumulators(NamedTuple):
+    """One shop's sums for a week: the shop's, per agent (None: no agent) and per local day."""
+
+    shop: list[int]
+    agents: dict[str | None, list[int]]
+    days: dict[int, list[int]]
+
+
 class WeekAggregator:
     """Adds summaries up per shop, per agent and per local day for one week."""
 
@@ -102,22 +111,21 @@ class WeekAggregator:
         self.week = week
         self.config = config
         self.clock = LocalClock(config.timezone)
-        self.in_time = config.in_time_seconds * US
-        self.nsec = config.n_second_seconds * US
-        self.fr_cap = config.response_cap_seconds * US
+        self.in_time = config.in_time_seconds * US_PER_SECOND
+        self.nsec = config.n_second_seconds * US_PER_SECOND
+        self.fr_cap = config.response_cap_seconds * US_PER_SECOND
         self.shops: dict[str, list[int]] = {}
         self.agents: dict[str, dict[str | None, list[int]]] = {}
         self.days: dict[str, dict[int, list[int]]] = {}
 
-    def _acc(
-        self, shop: str
-    ) -> tuple[list[int], dict[str | None, list[int]], dict[int, list[int]]]:
+    def accumulators(self, shop: str) -> ShopAccumulators:
+        """The shop's sums, created empty on first use (another engine may add to them)."""
         acc = self.shops.get(shop)
         if acc is None:
             acc = self.shops[shop] = new_acc()
             self.agents[shop] = {}
             self.days[shop] = {}
-        return acc, self.agents[shop], self.days[shop]
+        return ShopAccumulators(acc, self.agents[shop], self.days[shop])
 
     def add(self, s: SessionSummary) -> None:
         """Count one session (any week: what is outside this week is ignored)."""
@@ -132,9 +140,7 @@ class WeekAggregator:
         shop = s.shop
         acc = self.shops.get(shop)
         if acc is None:
-            acc = self.shops[shop] = new_acc()
-            self.agents[shop] = {}
-            self.days[shop] = {}
+            acc = self.accumulators(shop).shop
         agents = self.agents[shop]
         days = self.days[shop]
         day_of = self.clock.day
@@ -318,12 +324,12 @@ def metrics_of(acc: list[int], config: AssessmentConfig) -> dict[str, dict[str, 
             acc[TMR_NUM], acc[TMR_DEN], std["three_minute_reply_rate"]
         ),
         "avg_response_seconds": figure(
-            acc[RESP_SUM_US] / US,
+            acc[RESP_SUM_US] / US_PER_SECOND,
             acc[ROUNDS],
             std["avg_response_seconds"],
             rate=False,
             exact_num=acc[RESP_SUM_US],
-            scale=US,
+            scale=US_PER_SECOND,
         ),
         "dissatisfaction_rate": figure(
             acc[DISSATISFIED], acc[RATED_N], std["dissatisfaction_rate"]
@@ -337,7 +343,7 @@ def extras_of(acc: list[int], config: AssessmentConfig) -> dict[str, Any]:
     nsec["seconds"] = config.n_second_seconds
     return {
         "n_second_reply_rate": nsec,
-        "first_response_seconds": figure(acc[FR_SUM_US] / US, acc[FR_DEN]),
+        "first_response_seconds": figure(acc[FR_SUM_US] / US_PER_SECOND, acc[FR_DEN]),
         "rounds": {
             "assessed": acc[ROUNDS],
             "answered": acc[ANSWERED],

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from feige.domain import US_PER_SECOND
 from feige.metrics.assessment import Week, parse_week, session_assessed, week_rounds
 from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
 from feige.metrics.summary import Round, SessionSummary
-from feige.metrics.timeutil import US, LocalClock, day_name
+from feige.metrics.timeutil import LocalClock, day_name
 
 SESSION_FIGURES = (
     "no_service_rate",
@@ -31,16 +32,16 @@ _NO_SERVICE_WHY = {
 
 
 def _secs(us: int | None) -> float | None:
-    return None if us is None else us / US
+    return None if us is None else us / US_PER_SECOND
 
 
 def round_dict(r: Round, clock: LocalClock, config: AssessmentConfig) -> dict[str, Any]:
     """A round as people read it (local times, seconds)."""
-    limit = config.in_time_seconds * US
+    limit = config.in_time_seconds * US_PER_SECOND
     return {
         "start": clock.iso(r.start_us),
         "answer": None if r.answer_us is None else clock.iso(r.answer_us),
-        "response_seconds": r.response_us / US,
+        "response_seconds": r.response_us / US_PER_SECOND,
         "raw_seconds": _secs(r.raw_us),
         "agent": r.agent,
         "answered_by": r.answered_by,
@@ -68,8 +69,8 @@ def drill_down(
         raise ValueError(f"unknown figure {figure!r}; one of {', '.join(FIGURES)}")
     w = parse_week(week, config) if isinstance(week, str) else week
     clock = LocalClock(config.timezone)
-    in_time = config.in_time_seconds * US
-    nsec = config.n_second_seconds * US
+    in_time = config.in_time_seconds * US_PER_SECOND
+    nsec = config.n_second_seconds * US_PER_SECOND
     items: list[dict[str, Any]] = []
     numerator: float = 0
     denominator = 0
@@ -89,7 +90,9 @@ def drill_down(
                 if figure == "avg_response_seconds":
                     numerator += r.response_us
                     item["counts"] = True
-                    item["bad"] = r.response_us >= config.standard_avg_response_seconds * US
+                    item["bad"] = (
+                        r.response_us >= config.standard_avg_response_seconds * US_PER_SECOND
+                    )
                 else:
                     ok = r.raw_us is not None and r.raw_us <= nsec
                     numerator += ok
@@ -140,7 +143,11 @@ def drill_down(
             counts = not late
             why = "; ".join(
                 f"round at {clock.iso(r.start_us)} "
-                + ("unanswered" if r.raw_us is None else f"answered after {r.raw_us / US:g} s")
+                + (
+                    "unanswered"
+                    if r.raw_us is None
+                    else f"answered after {r.raw_us / US_PER_SECOND:g} s"
+                )
                 for r in late
             )
             extra = {"rounds": [round_dict(r, clock, config) for r in rounds]}
@@ -161,7 +168,7 @@ def drill_down(
             first = s.rounds[0]
             counts = True
             numerator += first.response_us
-            why = f"first round answered after {first.response_us / US:g} s (capped)"
+            why = f"first round answered after {first.response_us / US_PER_SECOND:g} s (capped)"
             extra = {"rounds": [round_dict(first, clock, config)]}
             bad = first.raw_us is None or first.raw_us > in_time
             denominator += 1
@@ -171,7 +178,7 @@ def drill_down(
         numerator += counts
         items.append({**base, **extra, "counts": counts, "bad": bad, "why": why})
     if figure in ("avg_response_seconds", "first_response_seconds"):
-        numerator = numerator / US
+        numerator = numerator / US_PER_SECOND
     items.sort(
         key=lambda it: (
             not it["bad"],

@@ -17,7 +17,13 @@ from typing import Any
 import orjson
 
 from feige.domain import Entry, EventType, FlagReason, MessageKind, SenderRole
-from feige.metrics.timeutil import _SECOND, _TAIL, datetime_to_us, parse_ts_us, us_to_datetime
+from feige.metrics.timeutil import (
+    KNOWN_SECONDS,
+    KNOWN_TAILS,
+    datetime_to_us,
+    parse_ts_us,
+    us_to_datetime,
+)
 
 # Record codes: one small int for (type, role) so the replay needs a single comparison.
 OPEN, QUEUED, OFFLINE, ASSIGNED, TRANSFERRED = 0, 1, 2, 3, 4
@@ -28,7 +34,7 @@ Record = tuple[int, int, int, Any, Any]
 """(ts_us, seq, code, a, b); a/b by code: open (consumer, entry), assigned (agent, None),
 transferred (agent, from), message (agent, kind), rated (score, None), flagged (reason, None)."""
 
-_TYPE_CODE: dict[str, int] = {
+TYPE_CODE: dict[str, int] = {
     "open": OPEN,
     "queued": QUEUED,
     "offline": OFFLINE,
@@ -38,16 +44,16 @@ _TYPE_CODE: dict[str, int] = {
     "flagged": FLAGGED,
     "closed": CLOSED,
 }
-_ROLE_CODE: dict[str, int] = {
+ROLE_CODE: dict[str, int] = {
     "buyer": BUYER,
     "agent": AGENT,
     "robot_assist": ROBOT_ASSIST,
     "robot": ROBOT,
     "system": SYSTEM,
 }
-_CODE_TYPE: dict[int, EventType] = {v: EventType(k) for k, v in _TYPE_CODE.items()}
-_CODE_ROLE: dict[int, SenderRole] = {v: SenderRole(k) for k, v in _ROLE_CODE.items()}
-_KINDS = frozenset(k.value for k in MessageKind)
+_CODE_TYPE: dict[int, EventType] = {v: EventType(k) for k, v in TYPE_CODE.items()}
+_CODE_ROLE: dict[int, SenderRole] = {v: SenderRole(k) for k, v in ROLE_CODE.items()}
+KINDS = frozenset(k.value for k in MessageKind)
 _ENTRIES = frozenset(e.value for e in Entry)
 _REASONS = frozenset(r.value for r in FlagReason)
 
@@ -114,8 +120,8 @@ class Event:
         if t is EventType.MESSAGE:
             if self.role is None:
                 raise ValueError("a message event needs a role")
-            return (ts, self.seq, _ROLE_CODE[self.role.value], self.agent, self.kind)
-        code = _TYPE_CODE[t.value]
+            return (ts, self.seq, ROLE_CODE[self.role.value], self.agent, self.kind)
+        code = TYPE_CODE[t.value]
         if code == OPEN:
             return (ts, self.seq, code, self.consumer, self.entry)
         if code in (ASSIGNED, TRANSFERRED):
@@ -164,11 +170,11 @@ def record_from_obj(obj: Any, seq: int) -> tuple[str, str, Record]:
     t = obj.get("type")
     if t == "message":
         role = obj.get("role")
-        code = _ROLE_CODE.get(role) if isinstance(role, str) else None
+        code = ROLE_CODE.get(role) if isinstance(role, str) else None
         if code is None:
             raise ValueError(f"message with unknown role {role!r}")
-        return shop, session, (ts, seq, code, _opt_str(obj, "agent"), _opt_str(obj, "kind", _KINDS))
-    code = _TYPE_CODE.get(t) if isinstance(t, str) else None
+        return shop, session, (ts, seq, code, _opt_str(obj, "agent"), _opt_str(obj, "kind", KINDS))
+    code = TYPE_CODE.get(t) if isinstance(t, str) else None
     if code is None:
         raise ValueError(f"unknown type {t!r}")
     if code == OPEN:
@@ -315,8 +321,8 @@ def ingest_chunk(
     """
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    seconds, tails = _SECOND, _TAIL
-    role_code, kinds = _ROLE_CODE, _KINDS
+    seconds, tails = KNOWN_SECONDS, KNOWN_TAILS
+    role_code, kinds = ROLE_CODE, KINDS
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
@@ -346,7 +352,7 @@ def ingest_chunk(
         except decode_error as exc:
             if not line.strip():
                 continue
-            raise _located(
+            raise located_error(
                 first_line, lines, seq - base, offset, f"not valid JSON ({exc})"
             ) from None
         except Exception:
@@ -354,7 +360,7 @@ def ingest_chunk(
         try:
             shop, session, rec = record_from_obj(obj, seq)
         except ValueError as exc:
-            raise _located(first_line, lines, seq - base, offset, str(exc)) from None
+            raise located_error(first_line, lines, seq - base, offset, str(exc)) from None
         key = (shop, session)
         g = groups.get(key)
         if g is None:
@@ -364,9 +370,11 @@ def ingest_chunk(
     return len(lines)
 
 
-def _located(
+def located_error(
     first_line: int | None, lines: list[bytes], k: int, offset: int, message: str
 ) -> EventLogError:
+    """The error of the ``k``-th line of a block: by line number when the block's first line
+    is known, else by byte offset (a worker reading a slice of the file cannot count lines)."""
     if first_line is not None:
         return EventLogError(first_line + k, message, None)
     return EventLogError(0, message, offset + sum(len(x) + 1 for x in lines[:k]))

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from feige.domain import US_PER_SECOND
 from feige.metrics.config import DEFAULT_CONFIG, AssessmentConfig
 from feige.metrics.events import (
     AGENT,
@@ -28,7 +29,7 @@ from feige.metrics.events import (
     Event,
     Record,
 )
-from feige.metrics.timeutil import US, LocalClock
+from feige.metrics.timeutil import LocalClock
 
 SUMMARY_VERSION = 1
 
@@ -174,7 +175,29 @@ class SessionSummary:
         )
 
 
-_new_round = tuple.__new__  # building NamedTuples without the Python-level __new__
+_new_tuple = tuple.__new__  # building NamedTuples without the Python-level __new__
+
+
+class _Replayed(NamedTuple):
+    """What replaying one session's records in order found (:meth:`Summariser._replay`)."""
+
+    opened_us: int | None
+    consumer: str | None
+    entry: str | None
+    entry_us: int | None  # human entry
+    entry_kind: str | None
+    agents: list[str]
+    waits: list[Wait]
+    rounds: list[Round]
+    staff: int
+    messages: int
+    buyers: int
+    rating: int | None
+    rating_us: int | None
+    ratings: int
+    reasons: set[str]
+    closed_us: int | None
+    ignored: int
 
 
 class Summariser:
@@ -185,15 +208,30 @@ class Summariser:
     def __init__(self, config: AssessmentConfig = DEFAULT_CONFIG) -> None:
         self.config = config
         self.clock = LocalClock(config.timezone)
-        self.cap = config.response_cap_seconds * US
-        self.wait_limit = config.no_service_wait_seconds * US
-        self.idle = config.idle_close_seconds * US
+        self.cap = config.response_cap_seconds * US_PER_SECOND
+        self.wait_limit = config.no_service_wait_seconds * US_PER_SECOND
+        self.idle = config.idle_close_seconds * US_PER_SECOND
         self.start_s = config.hours_start_s
         self.end_s = config.hours_end_s
 
     def summarise(self, shop: str, session: str, records: list[Record]) -> SessionSummary:
         """Records of one session (any order, unique seq) → summary. Sorts ``records`` in place."""
         records.sort()
+        replayed = self._replay(records)
+        rounds = replayed.rounds
+        if replayed.reasons or replayed.entry_us is None:
+            # Only a valid human session's rounds are assessed (docs/rules.md §3).
+            rounds = [r._replace(assessed=False) for r in rounds]
+        return self._summary(shop, session, records, replayed, rounds)
+
+    def _in_hours(self, us: int) -> bool:
+        return self.clock.in_window(us, self.start_s, self.end_s)
+
+    def _replay(self, records: list[Record]) -> _Replayed:
+        """The session's story, event by event: entry, waits, agents, rounds, rating, flags.
+
+        One loop with locals and a chain of comparisons: it runs for every event of a week.
+        Message and routing events after the close are counted and otherwise ignored."""
         in_window = self.clock.in_window
         start_s = self.start_s
         end_s = self.end_s
@@ -247,7 +285,7 @@ class Summariser:
                     raw = ts - r_start
                     ok = in_window(r_start, start_s, end_s)
                     rounds.append(
-                        _new_round(
+                        _new_tuple(
                             Round,
                             (
                                 r_start,
@@ -277,7 +315,7 @@ class Summariser:
                 if not agents or agents[-1] != a:
                     agents.append(a)
                 if wait_start is not None:
-                    waits.append(_new_round(Wait, (wait_kind, wait_start, ts)))
+                    waits.append(_new_tuple(Wait, (wait_kind, wait_start, ts)))
                     wait_start = None
                 if entry_us is None:
                     entry_us = ts
@@ -314,70 +352,90 @@ class Summariser:
                 consumer = a
                 entry = b
 
+        # What is still open at the end: a round never answered, a wait never taken.
         if r_start is not None:
             ok = in_window(r_start, start_s, end_s)
-            rounds.append(_new_round(Round, (r_start, None, cap, None, r_agent, None, ok, ok)))
+            rounds.append(_new_tuple(Round, (r_start, None, cap, None, r_agent, None, ok, ok)))
         if wait_start is not None:
-            waits.append(_new_round(Wait, (wait_kind, wait_start, None)))
+            waits.append(_new_tuple(Wait, (wait_kind, wait_start, None)))
+        return _Replayed(
+            opened_us,
+            consumer,
+            entry,
+            entry_us,
+            entry_kind,
+            agents,
+            waits,
+            rounds,
+            staff,
+            messages,
+            buyers,
+            rating,
+            rating_us,
+            ratings,
+            reasons,
+            closed,
+            ignored,
+        )
 
+    def _no_service(self, replayed: _Replayed, rounds: list[Round]) -> tuple[int, ...]:
+        """The no-service conditions a human session meets (docs/rules.md §3 (1)): 1 a wait
+        too long or never taken, 2 assigned but no staff message, 3 the last round unanswered."""
+        if replayed.entry_us is None:
+            return ()
+        met: list[int] = []
+        limit = self.wait_limit
+        if any(w.end_us is None or w.end_us - w.start_us > limit for w in replayed.waits):
+            met.append(1)
+        if replayed.agents:
+            if replayed.staff == 0:
+                met.append(2)
+            if rounds and rounds[-1].answer_us is None:
+                met.append(3)
+        return tuple(met)
+
+    def _summary(
+        self,
+        shop: str,
+        session: str,
+        records: list[Record],
+        replayed: _Replayed,
+        rounds: list[Round],
+    ) -> SessionSummary:
         last_us = records[-1][0]
-        human = entry_us is not None
-        invalid = bool(reasons)
-        if invalid or not human:
-            rounds = [r._replace(assessed=False) for r in rounds]
-
-        no_service: list[int] = []
-        if human:
-            limit = self.wait_limit
-            if any(w.end_us is None or w.end_us - w.start_us > limit for w in waits):
-                no_service.append(1)
-            if agents:
-                if staff == 0:
-                    no_service.append(2)
-                if rounds and rounds[-1].answer_us is None:
-                    no_service.append(3)
-
-        first = rounds[0].raw_us if rounds else None
+        entry_us = replayed.entry_us
+        agents = replayed.agents
+        closed = replayed.closed_us
         return SessionSummary(
             shop=shop,
             session=session,
-            consumer=consumer,
-            entry=entry,
-            opened_us=opened_us if opened_us is not None else records[0][0],
+            consumer=replayed.consumer,
+            entry=replayed.entry,
+            opened_us=replayed.opened_us if replayed.opened_us is not None else records[0][0],
             last_event_us=last_us,
             human_entry_us=entry_us,
-            human_entry_kind=entry_kind,
-            entry_in_hours=entry_us is not None and in_window(entry_us, start_s, end_s),
-            waits=tuple(waits),
+            human_entry_kind=replayed.entry_kind,
+            entry_in_hours=entry_us is not None and self._in_hours(entry_us),
+            waits=tuple(replayed.waits),
             agents=tuple(agents),
             final_agent=agents[-1] if agents else None,
-            staff_messages=staff,
-            messages=messages,
-            buyer_messages=buyers,
+            staff_messages=replayed.staff,
+            messages=replayed.messages,
+            buyer_messages=replayed.buyers,
             rounds=tuple(rounds),
-            first_response_us=first,
-            no_service=tuple(no_service),
-            rating=rating,
-            rating_us=rating_us,
-            ratings=ratings,
-            invalid_reasons=tuple(sorted(reasons)),
+            first_response_us=rounds[0].raw_us if rounds else None,
+            no_service=self._no_service(replayed, rounds),
+            rating=replayed.rating,
+            rating_us=replayed.rating_us,
+            ratings=replayed.ratings,
+            invalid_reasons=tuple(sorted(replayed.reasons)),
             close_us=closed if closed is not None else last_us + self.idle,
             close_implied=closed is None,
-            ignored_after_close=ignored,
+            ignored_after_close=replayed.ignored,
         )
 
 
-def summarise_records(
-    shop: str, session: str, records: list[Record], config: AssessmentConfig = DEFAULT_CONFIG
-) -> SessionSummary:
-    """Records of one session → summary (convenience around :class:`Summariser`)."""
-    ordered = sorted(records, key=_ts_seq)
-    return Summariser(config).summarise(
-        shop, session, [(r[0], i, r[2], r[3], r[4]) for i, r in enumerate(ordered)]
-    )
-
-
-def summarize_session(
+def summarise_session(
     events: Iterable[Event], config: AssessmentConfig = DEFAULT_CONFIG
 ) -> SessionSummary:
     """One session's events (any order; ties broken by ``seq``) → its summary."""

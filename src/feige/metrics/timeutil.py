@@ -12,21 +12,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-US = 1_000_000
-DAY_US = 86_400 * US
+from feige.domain import US_PER_SECOND
+
+DAY_US = 86_400 * US_PER_SECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
 # The fast path splits a timestamp "YYYY-MM-DDTHH" ":MM:SS" "[.fff…](Z|±HH:MM)" and looks each
 # piece up; every cache entry is checked against datetime.fromisoformat when it is made.
 _MMSS: dict[str, int] = {
-    f":{m:02d}:{s:02d}": (m * 60 + s) * US for m in range(60) for s in range(60)
+    f":{m:02d}:{s:02d}": (m * 60 + s) * US_PER_SECOND for m in range(60) for s in range(60)
 }
 _HOUR: dict[str, int] = {}  # "YYYY-MM-DDTHH" → epoch µs of that hour read as UTC
-_TAIL: dict[str, int] = {}  # ".123+08:00" → fraction µs − offset µs
+KNOWN_TAILS: dict[str, int] = {}  # ".123+08:00" → fraction µs − offset µs
 _OFFSET: dict[str, int] = {}  # "+08:00" → offset µs
-_SECOND: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" → epoch µs of that second read as UTC
-_SECOND_MAX = 1 << 20
+# "YYYY-MM-DDTHH:MM:SS" → epoch µs of that second read as UTC. With KNOWN_TAILS, what a
+# per-line decoder may look a timestamp up in before calling parse_ts_us (the sum of both).
+KNOWN_SECONDS: dict[str, int] = {}
+_KNOWN_SECONDS_MAX = 1 << 20
 _HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 _TAIL_RE = re.compile(r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})")
 _TAIL_MAX = 1 << 16
@@ -45,7 +48,7 @@ def us_to_datetime(us: int, tz: ZoneInfo | None = None) -> datetime:
     return dt.astimezone(tz) if tz is not None else dt
 
 
-def _slow_ts_us(text: str) -> int:
+def _parse_with_fromisoformat(text: str) -> int:
     try:
         dt = datetime.fromisoformat(text)
     except (TypeError, ValueError):
@@ -55,9 +58,9 @@ def _slow_ts_us(text: str) -> int:
     return datetime_to_us(dt)
 
 
-def _learn(text: str) -> int:
+def _parse_and_remember_pieces(text: str) -> int:
     """Parse with fromisoformat; when the form is the usual one, remember its pieces."""
-    us = _slow_ts_us(text)
+    us = _parse_with_fromisoformat(text)
     head, mmss, tail = text[:13], text[13:19], text[19:]
     m = _TAIL_RE.fullmatch(tail)
     if mmss not in _MMSS or m is None or not _HOUR_RE.fullmatch(head):
@@ -65,16 +68,16 @@ def _learn(text: str) -> int:
     frac_text, off_text = m.group(1), m.group(2)
     off = _OFFSET.get(off_text)
     if off is None:
-        off = _slow_ts_us("1970-01-01T00:00:00" + off_text) * -1
+        off = _parse_with_fromisoformat("1970-01-01T00:00:00" + off_text) * -1
         _OFFSET[off_text] = off
     frac = int(frac_text.ljust(6, "0")) if frac_text else 0
     hour = us - _MMSS[mmss] - frac + off
     if len(_HOUR) > _TAIL_MAX:
         _HOUR.clear()
     _HOUR[head] = hour
-    if len(_TAIL) > _TAIL_MAX:
-        _TAIL.clear()
-    _TAIL[tail] = frac - off
+    if len(KNOWN_TAILS) > _TAIL_MAX:
+        KNOWN_TAILS.clear()
+    KNOWN_TAILS[tail] = frac - off
     return us
 
 
@@ -87,15 +90,15 @@ def parse_ts_us(text: str) -> int:
     base = _HOUR.get(text[:13])
     if base is not None:
         mmss = _MMSS.get(text[13:19])
-        tail = _TAIL.get(text[19:])
+        tail = KNOWN_TAILS.get(text[19:])
         if mmss is not None and tail is not None:
-            if len(_SECOND) > _SECOND_MAX:
-                _SECOND.clear()
-            _SECOND[text[:19]] = base + mmss
+            if len(KNOWN_SECONDS) > _KNOWN_SECONDS_MAX:
+                KNOWN_SECONDS.clear()
+            KNOWN_SECONDS[text[:19]] = base + mmss
             return base + mmss + tail
     if type(text) is not str:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
-    return _learn(text)
+    return _parse_and_remember_pieces(text)
 
 
 class LocalClock:
@@ -112,7 +115,7 @@ class LocalClock:
         self._offsets: dict[int, int] = {}
 
     def offset_us(self, us: int) -> int:
-        bucket = us // (900 * US)
+        bucket = us // (900 * US_PER_SECOND)
         off = self._offsets.get(bucket)
         if off is None:
             dt = datetime.fromtimestamp(bucket * 900, UTC).astimezone(self.tz)
@@ -132,7 +135,7 @@ class LocalClock:
     def in_window(self, us: int, start_s: int, end_s: int) -> bool:
         """Local time of day within [start_s, end_s] seconds, end inclusive to its last µs."""
         tod = (us + self.offset_us(us)) % DAY_US
-        return start_s * US <= tod < (end_s + 1) * US
+        return start_s * US_PER_SECOND <= tod < (end_s + 1) * US_PER_SECOND
 
     def iso(self, us: int) -> str:
         """Local ISO 8601 with offset, as people read it."""
@@ -178,5 +181,15 @@ def week_of(us: int, clock: LocalClock, week_start: int = 0) -> str:
     """The ISO week name of the assessment week containing ``us`` (inverse of week_bounds)."""
     d = date(1970, 1, 1) + timedelta(days=clock.day(us))
     first = d - timedelta(days=(d.weekday() - week_start) % 7)
-    iso = (first - timedelta(days=week_start)).isocalendar()
+    return iso_week_name(first - timedelta(days=week_start))
+
+
+def iso_week_name(day: date) -> str:
+    """The ISO week a local date falls in, as weeks are named everywhere: '2026-W47'."""
+    iso = day.isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
+
+
+def week_just_ended(us: int, clock: LocalClock) -> str:
+    """The week before the one containing ``us``, local: what the Tuesday run assesses."""
+    return iso_week_name(date(1970, 1, 1) + timedelta(days=clock.day(us) - 7))

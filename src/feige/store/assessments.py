@@ -116,6 +116,29 @@ def no_human_reply_evidence(conn: Connection, shop_id: int) -> list[Any]:
     return [evidence for (evidence,) in conn.execute(stmt)]
 
 
+def add_no_human_reply_record(
+    conn: Connection, shop_id: int, sessions: list[str], original: Row, now: float
+) -> None:
+    """A rule 2.2.1 record (docs/rules.md 2.2.1) for a run of sessions, pending review."""
+    conn.execute(
+        insert(violations).values(
+            kind="no_human_reply",
+            shop_id=shop_id,
+            session_id=None,
+            message_id=None,
+            sender_role=None,
+            sender_id=None,
+            categories=["no_human_reply"],
+            clauses=["2.2.1"],
+            evidence={"sessions": sessions},
+            action="review",
+            original=original,
+            status="pending",
+            created_at=now,
+        )
+    )
+
+
 def claim_job(
     conn: Connection, job: str, key: str, now: float, node: str, lease: float = 3600.0
 ) -> bool:

@@ -1,4 +1,8 @@
-"""Event log → assessment, in one process (the CLI may split the same steps over workers)."""
+"""Event log → assessment by replaying each session (the reference engine), in one process.
+
+The command line may split the same steps over workers; the column engine
+(:mod:`feige.metrics.columnar`) computes the same document faster.
+"""
 
 from __future__ import annotations
 

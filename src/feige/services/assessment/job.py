@@ -1,0 +1,161 @@
+"""The weekly assessment job (docs/rules.md §3): Tuesday 02:00 platform time, for the week just
+ended, once across every node; a rerun by hand; the background refresh of summaries."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import socket
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Connection
+
+from feige.domain import US_PER_SECOND
+from feige.metrics import AssessmentConfig, Week, parse_week
+from feige.metrics.timeutil import LocalClock, week_just_ended
+from feige.services.assessment.figures import (
+    EVERY_STALE_SUMMARY,
+    WeekFigures,
+    assessable_week,
+    compute_week_apart,
+    compute_week_sync,
+)
+from feige.services.assessment.policy import record_no_human_reply_sync, save_shop_results_sync
+from feige.services.assessment.summaries import metrics_config, refresh_summaries_sync
+from feige.services.context import Context, Principal
+from feige.services.errors import Forbidden
+from feige.store import assessments as store
+
+log = structlog.get_logger(__name__)
+REFRESH_PER_JOB = 2000  # stale summaries recomputed in one write job
+SAVE_SHOPS_PER_JOB = 10  # a shop's result, and its measure, are a few ms to write
+
+
+def save_assessment_sync(
+    conn: Connection, week: Week, config: AssessmentConfig, now: float
+) -> dict[str, Any]:
+    """Assess the week and keep it in one transaction (the command line, beside no server):
+    each shop's result, measures for failed shops and rule 2.2.1 records. Idempotent. The
+    server uses ``assess_and_save``, which keeps its transactions short."""
+    refresh_summaries_sync(conn, config, limit=EVERY_STALE_SUMMARY)
+    figures = compute_week_sync(conn, week, config)
+    measures = save_shop_results_sync(conn, week, config, figures.document["shops"], now)
+    streaks = record_no_human_reply_sync(conn, figures.findings, now)
+    return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+
+
+async def assess_and_save(
+    ctx: Context, week: Week, config: AssessmentConfig, now: float
+) -> dict[str, Any]:
+    """The same as ``save_assessment_sync``, in short steps so that chat never waits on it:
+    stale summaries refreshed in small write jobs, the week computed read-only in a process
+    of its own, then the results written a few shops per job."""
+    while await ctx.db.write(refresh_summaries_sync, config, REFRESH_PER_JOB) >= REFRESH_PER_JOB:
+        pass
+    figures = await _compute_in_a_process(ctx, week, config)
+    shops = figures.document["shops"]
+    measures: list[store.Row] = []
+    for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
+        chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
+        measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
+    streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
+    return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+
+
+async def _compute_in_a_process(ctx: Context, week: Week, config: AssessmentConfig) -> WeekFigures:
+    """The week's figures from a spawned process that reads the store itself (a fork of a
+    process with threads could inherit a held lock), so the event loop keeps the GIL."""
+    url = ctx.db.engine.url.render_as_string(hide_password=False)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, compute_week_apart, url, week, config)
+    finally:
+        pool.shutdown(wait=False)  # the process exits once it has answered
+
+
+def last_finished_week(now: float, config: AssessmentConfig) -> str:
+    return week_just_ended(round(now * US_PER_SECOND), LocalClock(config.timezone))
+
+
+def next_run_after(now: float, weekday: int, at: str, tz_name: str) -> float:
+    """The next ``weekday`` (Monday 0) at ``at`` (HH:MM) local after ``now``."""
+    tz = ZoneInfo(tz_name)
+    local = datetime.fromtimestamp(now, tz)
+    hour, minute = (int(p) for p in at.split(":")[:2])
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    candidate += timedelta(days=(weekday - local.weekday()) % 7)
+    if candidate.timestamp() <= now:
+        candidate += timedelta(days=7)
+    return candidate.timestamp()
+
+
+async def run_weekly(ctx: Context, week_name: str | None = None) -> dict[str, Any] | None:
+    """The Tuesday job: once per week across every node; None when another node did it."""
+    config = metrics_config(ctx.settings)
+    now = ctx.clock()
+    week_name = week_name or last_finished_week(now, config)
+    week = parse_week(week_name, config)
+    node = f"{socket.gethostname()}:{id(ctx)}"
+
+    lease = ctx.settings.assessment_job_lease_seconds
+    if not await ctx.db.write(store.claim_job, "assessment", week.name, now, node, lease):
+        return None
+    result = await assess_and_save(ctx, week, config, now)
+    await ctx.db.write(store.finish_job, "assessment", week.name, ctx.clock())
+    log.info(
+        "weekly_assessment_done",
+        week=week.name,
+        shops=len(result["document"]["shops"]),
+        measures=len(result["measures"]),
+    )
+    return result
+
+
+def last_due_week(now: float, settings: Any) -> str:
+    """The week whose run was last due at or before ``now``: the week before the latest
+    Tuesday 02:00 that has passed. Started on a Monday, a server catches up on the week
+    before last, not on the week that just ended: Monday's late ratings and reports still
+    belong to that one, and its own run is due on Tuesday (docs/rules.md §3)."""
+    s = settings
+    coming = next_run_after(now, s.assessment_run_weekday, s.assessment_run_time, s.timezone)
+    tz = ZoneInfo(s.timezone)
+    due = (datetime.fromtimestamp(coming, tz) - timedelta(days=7)).timestamp()
+    return last_finished_week(due, metrics_config(s))
+
+
+async def scheduler(ctx: Context) -> None:
+    """Catch up on a run that was due and missed, then wake every Tuesday 02:00."""
+    s = ctx.settings
+    while True:
+        try:
+            await run_weekly(ctx, last_due_week(ctx.clock(), s))
+        except Exception:
+            log.exception("weekly_assessment_failed")
+        wake = next_run_after(
+            ctx.clock(), s.assessment_run_weekday, s.assessment_run_time, s.timezone
+        )
+        await asyncio.sleep(max(1.0, wake - ctx.clock()))
+
+
+async def refresher(ctx: Context, interval: float) -> None:
+    config = metrics_config(ctx.settings)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await ctx.db.write(refresh_summaries_sync, config)
+        except Exception:
+            log.exception("summary_refresh_failed")
+
+
+async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str, Any]:
+    """Run a week's assessment again by hand (platform admins)."""
+    if not principal.is_staff or principal.role != "admin":
+        raise Forbidden()
+    config = metrics_config(ctx.settings)
+    week = assessable_week(week_name, config, ctx.clock())
+    return await assess_and_save(ctx, week, config, ctx.clock())

@@ -1,0 +1,104 @@
+"""Figures as owners, managers and platform staff read them: live figures, past weeks, the
+sessions behind a figure, measures. Owners and managers read their own shop only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from feige.domain import US_PER_SECOND
+from feige.metrics import FIGURES, AssessmentConfig, Week, assess_week, drill_down, parse_week
+from feige.metrics.timeutil import iso_week_name
+from feige.services.assessment.figures import assessable_week
+from feige.services.assessment.summaries import metrics_config, summaries_sync
+from feige.services.context import Context, Principal
+from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.store import assessments as store
+
+
+def _shop_scope(principal: Principal, shop_id: int | None) -> int | None:
+    """Owners and managers read their shop; platform staff any shop or all."""
+    if principal.is_staff:
+        return shop_id
+    if principal.is_supervisor:
+        if shop_id is not None and shop_id != principal.shop_id:
+            raise NotFound(what="shop")
+        return principal.shop_id
+    # Every other role may read no shop's figures: a refusal by role, like the agent's.
+    raise Forbidden()
+
+
+def _period(now: float, period: str, config: AssessmentConfig) -> Week:
+    tz = ZoneInfo(config.timezone)
+    local = datetime.fromtimestamp(now, tz)
+    if period == "today":
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+        return Week(
+            start.date().isoformat(),
+            round(start.timestamp() * US_PER_SECOND),
+            round(end.timestamp() * US_PER_SECOND),
+        )
+    if period == "week":
+        return parse_week(iso_week_name(local.date()), config)
+    raise Invalid(detail="period: today | week")
+
+
+async def live(
+    ctx: Context, principal: Principal, period: str, shop_id: int | None
+) -> dict[str, Any]:
+    """Figures so far today or this week, computed the same way as the assessment."""
+    scope = _shop_scope(principal, shop_id)
+    config = metrics_config(ctx.settings)
+    span = _period(ctx.clock(), period, config)
+
+    def job(conn: Connection) -> dict[str, Any]:
+        return assess_week(summaries_sync(conn, span, config, scope), span, config)
+
+    document = await ctx.db.read(job)
+    document["period"] = period
+    return document
+
+
+async def past(
+    ctx: Context, principal: Principal, shop_id: int | None, limit: int = 20
+) -> list[store.Row]:
+    scope = _shop_scope(principal, shop_id)
+    rows = await ctx.db.read(store.list_assessments, scope, limit)
+    return [
+        {"week": r["week"], "shop_id": r["shop_id"], "passed": r["passed"], "result": r["result"]}
+        for r in rows
+    ]
+
+
+async def drill(
+    ctx: Context,
+    principal: Principal,
+    week_name: str,
+    figure: str,
+    shop_id: int | None,
+    agent: str | None = None,
+    day: str | None = None,
+) -> dict[str, Any]:
+    """The sessions and rounds behind one figure, so a merchant sees what made it fail."""
+    scope = _shop_scope(principal, shop_id)
+    if scope is None:
+        raise Invalid(detail="shop_id")
+    if figure not in FIGURES:
+        raise Invalid(detail=f"figure: {', '.join(FIGURES)}")
+    config = metrics_config(ctx.settings)
+    week = assessable_week(week_name, config, ctx.clock())
+
+    def job(conn: Connection) -> dict[str, Any]:
+        summaries = summaries_sync(conn, week, config, scope)
+        return drill_down(summaries, week, figure, str(scope), config, agent=agent, day=day)
+
+    return await ctx.db.read(job)
+
+
+async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[store.Row]:
+    scope = _shop_scope(principal, shop_id)
+    return await ctx.db.read(store.list_measures, scope)
