@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from feige.app import build_context
 from feige.config import Settings
 from feige.metrics import AssessmentConfig
+from feige.services.accounts import create_member_sync, create_shop_sync
 from feige.services.assessment import (
     last_due_week,
     last_finished_week,
@@ -21,10 +22,12 @@ from feige.services.assessment import (
     run_weekly,
     scheduler,
 )
-from feige.services.demo import seed_demo
+from feige.services.demo import History, Visit
 from feige.store import migrate
 from feige.store.assessments import claim_job, finish_job
 from feige.store.db import create_db_engine
+from feige.store.repo import insert_row
+from feige.store.tables import consumers
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -97,6 +100,28 @@ def test_a_claim_left_unfinished_is_taken_over_after_its_lease(tmp_path: Path) -
     engine.dispose()
 
 
+def two_shops_chatting_in_w47(conn: Connection, settings: Settings) -> None:
+    """A session in each of two shops on Thursday of W47, played as the demo plays its own."""
+    buyer = insert_row(conn, consumers, external_id="buyer", nickname="buyer", created_at=0)
+    history = History(conn, settings, None, [buyer])
+    for n in (1, 2):
+        shop = create_shop_sync(conn, f"店{n}", f"owner{n}", "-", 0, None, "priority", 10)
+        agent = create_member_sync(
+            conn,
+            {
+                "shop_id": shop["id"],
+                "username": f"agent{n}",
+                "password_hash": "-",
+                "role": "agent",
+                "display_name": f"agent{n}",
+                "status": "online",
+                "capacity": 10,
+                "created_at": 0,
+            },
+        )
+        history.play(shop, [agent["id"]], Visit(0), at(2026, 11, 19, 10 + n, 0))
+
+
 async def test_a_rerun_computes_the_week_on_a_reader_and_writes_in_short_jobs(
     tmp_path: Path,
 ) -> None:
@@ -116,8 +141,7 @@ async def test_a_rerun_computes_the_week_on_a_reader_and_writes_in_short_jobs(
         reads.append(getattr(job, "__name__", repr(job)))
         return await read(job, *args)
 
-    # Demo history inside W47 (a day and two before Thursday noon), for shops to assess.
-    await ctx.db.write(seed_demo, at(2026, 11, 19, 12, 0))
+    await ctx.db.write(two_shops_chatting_in_w47, ctx.settings)
     ctx.db.write, ctx.db.read = spy_write, spy_read  # type: ignore[method-assign]
     try:
         ctx.clock = lambda: at(2026, 11, 24, 3, 0)
