@@ -192,7 +192,8 @@ class DemoTemplates:
         if not _is_empty(server.database_url):
             return
         seeding = {k: v for k, v in server.overrides.items() if k not in NOT_SEEDING}
-        key = repr((sorted(seeding.items()), server.clock() if server.clock else None))
+        backend = make_url(server.database_url).get_backend_name()
+        key = repr((backend, sorted(seeding.items()), server.clock() if server.clock else None))
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = self._seed(server, seeding, len(self._templates))
