@@ -201,11 +201,11 @@ async def test_the_write_ahead_log_starts_over_under_steady_writes(tmp_path: Pat
     writing = True
 
     async def checkpointer() -> None:
-        """Back to back, as fast as a reader thread runs them: no pace to wait for."""
         while writing:
             stats = await db.checkpoint()
             assert stats is not None
             seen.append(stats[1])
+            await asyncio.sleep(0.01)
 
     task = asyncio.create_task(checkpointer())
     try:
