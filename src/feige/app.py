@@ -8,7 +8,7 @@ import faulthandler
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +143,18 @@ LOOP_LAG = Histogram(
 )
 
 
-async def loop_watchdog(stall_seconds: float, tick: float = 0.25, file: Any = None) -> None:
+async def loop_watchdog(
+    stall_seconds: float,
+    tick: float = 0.25,
+    file: Any = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
     """Measure the loop's lag, and if it ever stops turning for ``stall_seconds``, write every
     thread's stack to stderr (faulthandler, from its own thread): with SQLite the message
-    path runs on this loop, so a stall is the one failure a log line cannot explain."""
-    loop = asyncio.get_running_loop()
+    path runs on this loop, so a stall is the one failure a log line cannot explain.
+    ``clock`` (the loop's by default) and ``sleep`` are the time the lag is measured in."""
+    clock = clock or asyncio.get_running_loop().time
     out = file if file is not None else sys.stderr
     try:
         while True:
@@ -157,9 +164,9 @@ async def loop_watchdog(stall_seconds: float, tick: float = 0.25, file: Any = No
                 except (ValueError, OSError, AttributeError):  # a stderr without a descriptor
                     log.warning("loop_stall_dump_unavailable")
                     stall_seconds = 0
-            expected = loop.time() + tick
-            await asyncio.sleep(tick)
-            lag = max(0.0, loop.time() - expected)
+            expected = clock() + tick
+            await sleep(tick)
+            lag = max(0.0, clock() - expected)
             LOOP_LAG.observe(lag)
             if lag >= 1.0:
                 log.warning("event_loop_stalled", seconds=round(lag, 3))
@@ -206,7 +213,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         await ctx.broker.start()
         ctx.broker.subscribe(channels.REVOCATIONS, ctx.revocations)
         if demo:
-            logins = await ctx.db.write(seed_demo, ctx.clock())
+            logins = await ctx.db.write(seed_demo, ctx.settings, ctx.moderator, ctx.clock())
             if logins:
                 print_demo_logins(logins)
         background = [

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import MakeServer, Server, fresh_database_url
+from tests.integration.harness import DEMO_TEMPLATES, MakeServer, Server, fresh_database_url
 
 
 @pytest.fixture
@@ -37,3 +37,10 @@ def make_server(tmp_path: Path) -> Iterator[MakeServer]:
     yield make
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_templates() -> Iterator[None]:
+    """The demo databases seeded during the run are removed at its end."""
+    yield
+    DEMO_TEMPLATES.drop()

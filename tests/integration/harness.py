@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import shutil
 import socket
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +21,8 @@ import orjson
 import uvicorn
 import websockets
 from PIL import Image
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from feige.app import create_app
 from feige.config import Settings
@@ -83,6 +87,13 @@ class Server:
         return Settings(**{**values, **self.overrides})
 
     def start(self) -> None:
+        """Start on a database that, for a demo server, holds the demo (DemoTemplates)."""
+        if self.demo:
+            DEMO_TEMPLATES.fill(self)
+        self.boot()
+
+    def boot(self) -> None:
+        """Start the app on its database as it is (a demo server seeds an empty one)."""
         self.app = create_app(self.settings(), demo=self.demo)
         if self.clock is not None:
             self.app.state.ctx.clock = self.clock
@@ -123,6 +134,151 @@ class Server:
 
 
 MakeServer = Callable[..., Server]
+
+
+# Settings that limit or expose a running server and play no part in seeding the demo: servers
+# differing only in these share one template. Any other setting a test overrides (the time
+# zone, the language, the idle close, the moderation policy …) gets a template of its own.
+NOT_SEEDING = frozenset(
+    {
+        "assessment_scheduler",
+        "card_url_domains",
+        "consumer_send_rate",
+        "frame_ancestors",
+        "idle_check_interval_seconds",
+        "log_level",
+        "login_failures_per_address",
+        "login_failures_per_username",
+        "max_image_bytes",
+        "max_json_body_bytes",
+        "max_sockets_per_account",
+        "member_send_rate",
+        "metrics_enabled",
+        "metrics_token",
+        "ping_rate_per_socket",
+        "rate_limit_key_prefix",
+        "rate_limits_enabled",
+        "redis_url",
+        "rest_rate_per_address",
+        "rest_rate_per_token",
+        "summary_refresh_seconds",
+        "token_ttl_seconds",
+        "upload_bytes_per_day",
+        "upload_count_rate",
+        "upload_sweep_interval_seconds",
+        "ws_outbound_max_bytes",
+        "ws_outbound_max_frames",
+        "ws_ready_max_sessions",
+        "ws_resume_page",
+    }
+)
+
+
+class DemoTemplates:
+    """The demo database, seeded once per set of seeding inputs (the server's settings but
+    ``NOT_SEEDING``, and its clock at start) by a real ``serve --demo`` start, then copied
+    into every empty database a
+    demo server is about to open. Seeding writes two weeks of history; a copy takes
+    milliseconds. SQLite copies a template file, PostgreSQL recreates the test's database
+    from a template database (``CREATE DATABASE … TEMPLATE``)."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self._templates: dict[str, str] = {}  # key → template database URL
+
+    def fill(self, server: Server) -> None:
+        """Give ``server``'s database the demo, unless it has tables already (a restart, or a
+        second node sharing a PostgreSQL database)."""
+        if not _is_empty(server.database_url):
+            return
+        seeding = {k: v for k, v in server.overrides.items() if k not in NOT_SEEDING}
+        backend = make_url(server.database_url).get_backend_name()
+        key = repr((backend, sorted(seeding.items()), server.clock() if server.clock else None))
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = self._seed(server, seeding, len(self._templates))
+        _copy_database(template, server.database_url)
+
+    def _seed(self, like: Server, overrides: dict[str, Any], number: int) -> str:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="feige-demo-"))
+        folder = self._folder / f"template{number}"
+        folder.mkdir()
+        url = _template_url(like.database_url, number, folder)
+        seeder = Server(folder, url, overrides=overrides, clock=like.clock)
+        seeder.boot()  # the product's own first start seeds it
+        seeder.stop()
+        return url
+
+    def drop(self) -> None:
+        for url in self._templates.values():
+            if not url.startswith("sqlite"):
+                _drop_database(url)
+        self._templates.clear()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+
+DEMO_TEMPLATES = DemoTemplates()
+
+
+def _is_empty(url: str) -> bool:
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        return path is not None and not Path(path).exists()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def _template_url(like: str, number: int, folder: Path) -> str:
+    if like.startswith("sqlite"):
+        return f"sqlite:///{folder / 'feige.db'}"
+    url = make_url(like)
+    name = f"{url.database}_demo{number}"
+    _maintenance(
+        like, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _copy_database(template: str, target: str) -> None:
+    if template.startswith("sqlite"):
+        with sqlite3.connect(make_url(template).database) as src:
+            dst = sqlite3.connect(make_url(target).database)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        return
+    name, source = make_url(target).database, make_url(template).database
+    _maintenance(
+        target,
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}" TEMPLATE "{source}"',
+    )
+
+
+def _drop_database(url: str) -> None:
+    _maintenance(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def _maintenance(url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL server of ``url`` from its ``postgres`` database."""
+    engine = create_engine(
+        make_url(url).set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 class Api:

@@ -4,33 +4,82 @@ result as assessing the store."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Connection
+from typer.testing import CliRunner
 
+from feige.cli import app as cli_app
 from feige.metrics import assess_log, parse_week
 from feige.services.assessment.figures import assess_store_sync
 from feige.services.assessment.summaries import export_events_sync, metrics_config
+from feige.services.lib.accounts import (
+    create_member,
+    create_shop,
+    create_staff,
+    hash_password,
+)
+from feige.store import migrate
 from feige.store.db import create_db_engine
-from tests.integration.harness import FakeClock, Server, consumer, fresh_database_url, login
+from tests.integration.harness import (
+    PASSWORD,
+    FakeClock,
+    Server,
+    consumer,
+    fresh_database_url,
+    login,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 SHOP1 = 1
 MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=TZ).timestamp()  # inside 2026-W47 hours
 
 
+def small_platform(conn: Connection) -> None:
+    """The platform staff, the shop these tests drive (its owner and one agent) and a second
+    shop, and no history but what a test writes: the demo's two assessed weeks would be
+    among the weeks these tests read. Started with ``--demo`` on it, the server seeds nothing
+    more (it has staff) and signs consumers in with the demo login."""
+    password = hash_password(PASSWORD)
+    create_staff(conn, "admin", password, "admin", "平台管理员", MONDAY_10)
+    create_staff(conn, "reviewer", password, "reviewer", "平台审核员", MONDAY_10)
+    for number, name in ((1, "飞鸽旗舰店"), (2, "云端数码专营店")):
+        shop = create_shop(
+            conn, name, f"shop{number}_owner", password, MONDAY_10, None, "priority", 10
+        )
+        assert shop["id"] == number
+    create_member(
+        conn,
+        {
+            "shop_id": SHOP1,
+            "username": "shop1_agent1",
+            "password_hash": password,
+            "role": "agent",
+            "display_name": "小红",
+            "status": "offline",
+            "capacity": 10,
+            "created_at": MONDAY_10,
+        },
+    )
+
+
 @pytest.fixture
 def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = fresh_database_url(tmp_path)
+    engine = create_db_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        small_platform(conn)
+    engine.dispose()
     clock = FakeClock(MONDAY_10)
-    srv = Server(
-        tmp_path,
-        fresh_database_url(tmp_path),
-        clock=clock,
-        overrides={"summary_refresh_seconds": 0.2},
-    )
+    srv = Server(tmp_path, url, clock=clock, overrides={"summary_refresh_seconds": 0.2})
     srv.start()
     yield srv, clock
     srv.stop()
@@ -133,10 +182,13 @@ async def test_a_week_driven_through_the_product_is_assessed_exactly(week_server
 
 
 def _feige_run(*args: str, env: dict[str, str]) -> Any:
-    import os
-    import subprocess
-    import sys
+    """The command line in this process (its process contract: ``_feige_process``)."""
+    done = CliRunner().invoke(cli_app, list(args), env=env, catch_exceptions=False)
+    assert done.exit_code == 0, done.stderr
+    return done
 
+
+def _feige_process(*args: str, env: dict[str, str]) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "feige", *args],
         env={**os.environ, **env},
@@ -174,10 +226,14 @@ async def test_export_events_then_assess_file_matches_the_store(
         clock.advance(120)
     env = {"FEIGE_DATABASE_URL": server.database_url, "FEIGE_DATA_DIR": str(server.data_dir)}
     log_file = tmp_path / "w47.jsonl"
-    exported = _feige_run("export-events", "--week", "2026-W47", "--out", str(log_file), env=env)
+    exported = _feige_process(
+        "export-events", "--week", "2026-W47", "--out", str(log_file), env=env
+    )
     lines = log_file.read_text().splitlines()
     # Piped, a long job shows no progress: stderr carries only the closing count.
     assert exported.stderr == f"{len(lines)} events → {log_file}\n"
+    again = _feige_run("export-events", "--week", "2026-W47", "--out", str(log_file), env=env)
+    assert again.stderr == exported.stderr and log_file.read_text().splitlines() == lines
     assert lines and all(orjson.loads(line)["shop"] == "1" for line in lines)
     from_file = orjson.loads(
         _feige("assess", "--events", str(log_file), "--week", "2026-W47", "--json", env=env)

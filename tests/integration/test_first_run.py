@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -63,6 +66,34 @@ async def test_the_first_admin_of_a_real_deployment(tmp_path: Path) -> None:
         assert owner.principal["shop_id"] == shop["id"]
     finally:
         server.stop()
+
+
+async def test_create_staff_as_a_process(tmp_path: Path) -> None:
+    """The process contract: the password on stdin's first line, a line on stdout, exit 0;
+    a refusal on stderr with exit 1."""
+    env = {
+        **os.environ,
+        "FEIGE_DATA_DIR": str(tmp_path),
+        "FEIGE_DATABASE_URL": fresh_database_url(tmp_path),
+    }
+
+    def run(username: str) -> subprocess.CompletedProcess[str]:
+        command = ["create-staff", username, "--role", "reviewer", "--password-stdin"]
+        return subprocess.run(
+            [sys.executable, "-m", "feige", *command],
+            input="s3cret-pass\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    done = run("rev")
+    assert done.returncode == 0, done.stderr
+    assert "created reviewer rev" in done.stdout
+    again = run("rev")
+    assert again.returncode == 1 and "not available" in again.stderr
 
 
 async def test_the_demo_consumer_login_keeps_the_seeded_nickname(server: Server) -> None:

@@ -182,7 +182,7 @@ async def test_owner_manages_sub_accounts_and_routing(server: Server) -> None:
     shop = await admin.ok(
         "POST",
         "/api/platform/shops",
-        {"name": "新店", "owner_username": "shop3_owner", "owner_password": "secret99"},
+        {"name": "新店", "owner_username": "new_owner", "owner_password": "secret99"},
     )
     assert shop["name"] == "新店"
     assert (

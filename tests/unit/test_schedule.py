@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from feige.app import build_context
 from feige.config import Settings
@@ -21,7 +21,8 @@ from feige.services.assessment.job import (
     run_weekly,
     scheduler,
 )
-from feige.services.demo import seed_demo
+from feige.services.demo import History, Visit
+from feige.services.lib.accounts import consumer_signed_in, create_member, create_shop
 from feige.store import migrate
 from feige.store.assessments import claim_job, finish_job
 from feige.store.db import create_db_engine
@@ -97,6 +98,28 @@ def test_a_claim_left_unfinished_is_taken_over_after_its_lease(tmp_path: Path) -
     engine.dispose()
 
 
+def two_shops_chatting_in_w47(conn: Connection, settings: Settings) -> None:
+    """A session in each of two shops on Thursday of W47, played as the demo plays its own."""
+    buyer = consumer_signed_in(conn, "buyer", "buyer", 0)["id"]
+    history = History(conn, settings, None, [buyer])
+    for n in (1, 2):
+        shop = create_shop(conn, f"店{n}", f"owner{n}", "-", 0, None, "priority", 10)
+        agent = create_member(
+            conn,
+            {
+                "shop_id": shop["id"],
+                "username": f"agent{n}",
+                "password_hash": "-",
+                "role": "agent",
+                "display_name": f"agent{n}",
+                "status": "online",
+                "capacity": 10,
+                "created_at": 0,
+            },
+        )
+        history.play(shop, [agent["id"]], Visit(0), at(2026, 11, 19, 10 + n, 0))
+
+
 async def test_a_rerun_computes_the_week_apart_and_writes_in_short_jobs(
     tmp_path: Path,
 ) -> None:
@@ -109,16 +132,15 @@ async def test_a_rerun_computes_the_week_apart_and_writes_in_short_jobs(
     reads: list[str] = []
     write, read = ctx.db.write, ctx.db.read
 
-    async def spy_write(job: Any, *args: Any) -> Any:
+    async def spy_write(job: Any, *args: Any, **kwargs: Any) -> Any:
         writes.append(getattr(job, "__name__", repr(job)))
-        return await write(job, *args)
+        return await write(job, *args, **kwargs)
 
     async def spy_read(job: Any, *args: Any) -> Any:
         reads.append(getattr(job, "__name__", repr(job)))
         return await read(job, *args)
 
-    # Demo history inside W47 (a day and two before Thursday noon), for shops to assess.
-    await ctx.db.write(seed_demo, at(2026, 11, 19, 12, 0))
+    await ctx.db.write(two_shops_chatting_in_w47, ctx.settings)
     ctx.db.write, ctx.db.read = spy_write, spy_read  # type: ignore[method-assign]
     try:
         ctx.clock = lambda: at(2026, 11, 24, 3, 0)

@@ -5,6 +5,9 @@ print secrets."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,21 @@ def test_settings_readme_rewrites_the_block(tmp_path: Path) -> None:
     assert replace_settings_block(text) == text
     readme.write_text("no markers\n", encoding="utf-8")
     assert CliRunner().invoke(app, ["settings", "--readme", str(readme)]).exit_code == 2
+
+
+def test_the_settings_command_as_a_process(tmp_path: Path) -> None:
+    """The process contract: ``feige settings --json`` prints the settings as one JSON
+    document on stdout, secrets redacted, and exits 0."""
+    env = {**os.environ, "FEIGE_CONFIG": str(tmp_path / "absent.toml"), "FEIGE_PORT": "8124"}
+    env["FEIGE_SECRET_KEY"] = "do-not-print-" + "k" * 30
+    done = subprocess.run(
+        [sys.executable, "-m", "feige", "settings", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)
+    assert values["port"] == 8124 and values["secret_key"] == REDACTED

@@ -1,30 +1,70 @@
-"""The demo platform ``feige serve --demo`` seeds on its first run."""
+"""The demo platform ``feige serve --demo`` seeds on its first run.
+
+Besides the accounts, the demo holds the two weeks before the current one, lived inside
+assessment hours and already assessed as the Tuesday job would have done, so that the figures,
+their drill-downs and the measures show something at whatever hour the demo starts
+(docs/rules.md §3, §4). Each shop is written to pass or fail particular metrics:
+
+- 飞鸽旗舰店: quick and liked, one session transferred; passes everything.
+- 云端数码专营店: slow answers; fails the average response time and the 3-minute reply rate.
+- 优品生活馆: quick answers but unhappy buyers, and one abusive message blocked; fails the
+  dissatisfaction rate.
+- 夜猫子零食铺: an offline message taken late and buyers left unanswered (last week ten in a
+  row, rule 2.2.1); fails the no-service rate, the 3-minute reply rate and the average
+  response time.
+
+The history goes through the same in-transaction steps as live chat (open, assign, wait,
+transfer, append message, close, record), so it leaves exactly the rows and session events
+the real paths leave; only the clock is scripted.
+"""
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from feige.domain import AgentStatus, EventType, MemberRole, SenderRole, SessionState
-from feige.services.context import Outbox
-from feige.services.lib.accounts import create_member, create_shop, create_staff, hash_password
-from feige.services.lib.conversation import append_message, open_session, record
+from feige.domain import (
+    AgentStatus,
+    MemberRole,
+    ModerationAction,
+    SenderRole,
+)
+from feige.metrics import parse_week
+from feige.routing import Outcome
+from feige.services.assessment.job import (
+    last_finished_week,
+    next_run_after,
+    save_assessment_sync,
+)
+from feige.services.assessment.summaries import metrics_config
+from feige.services.context import Outbox, Principal
+from feige.services.lib import assignment, conversation, moderation_records
+from feige.services.lib.accounts import (
+    consumer_signed_in,
+    create_member,
+    create_shop,
+    create_staff,
+    hash_password,
+)
+from feige.services.lib.quick_replies import add_reply
+from feige.services.lib.screening import shown_name
 from feige.store import accounts as account_store
-from feige.store import sql
-from feige.store.tables import consumers, quick_replies, sessions
+from feige.store import assessments as assessment_store
 
 DEMO_PASSWORD = "feige123"
-SHOPS = [
-    ("飞鸽旗舰店", "shop1", ["小红", "小明", "小刚"]),
-    ("云端数码专营店", "shop2", ["阿杰", "阿美", "阿强"]),
-]
 CONSUMERS = [
     ("buyer1", "爱购物的小王"),
     ("buyer2", "李女士"),
     ("buyer3", "张先生"),
     ("buyer4", "Tom"),
+    ("buyer5", "陈阿姨"),
+    ("buyer6", "小周"),
+    ("buyer7", "Lily"),
+    ("buyer8", "赵同学"),
 ]
 QUICK_REPLIES = [
     ("发货时间", "亲，付款后 48 小时内发货，请耐心等待哦～"),
@@ -32,15 +72,81 @@ QUICK_REPLIES = [
     ("退换货", "支持七天无理由退换货，请在订单页申请售后。"),
     ("感谢", "感谢您的支持，祝您购物愉快！"),
 ]
-HISTORY = [
-    (SenderRole.BUYER, "你好，这件衣服有黑色吗？"),
-    (SenderRole.AGENT, "亲，有的，黑色和白色都有现货。"),
-    (SenderRole.BUYER, "好的，今天下单什么时候发货？"),
-    (SenderRole.AGENT, "今天 16 点前下单当天发货哦。"),
+QUESTIONS = [
+    ("你好，这件衣服有黑色吗？", "亲，有的，黑色和白色都有现货。"),
+    ("今天下单什么时候发货？", "今天 16 点前下单当天发货哦。"),
+    ("这个耳机支持降噪吗？", "支持的亲，主动降噪，通勤很好用。"),
+    ("能开发票吗？", "可以的，下单时填写抬头即可开电子发票。"),
+    ("快递是哪家？", "默认发顺丰，偏远地区发邮政。"),
+    ("保质期多久？", "生产日期是上个月的，保质期 12 个月。"),
+    ("可以便宜一点吗？", "亲，现在是活动价了，叠加店铺券更划算哦。"),
+    ("收到的有点破损怎么办？", "非常抱歉，请拍照发给我们，马上给您补发。"),
+    ("尺码偏大还是偏小？", "正常尺码，按平时穿的选就可以。"),
+    ("什么时候到货？", "江浙沪一般次日达，其他地区 2-3 天。"),
 ]
+BLOCKED_TEXT = "你们这群骗子，去死吧，傻逼"  # abuse (2.2.4): blocked, and the session risky
 
 
-def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
+@dataclass(frozen=True)
+class Visit:
+    """One scripted session; times are seconds after its start."""
+
+    consumer: int  # index into CONSUMERS
+    agent: int = 0  # index into the shop's agents
+    replies: tuple[int | None, ...] = (20, 25)  # per round: the answer's delay, None: none
+    rating: int | None = None
+    offline_for: int = 0  # left as an offline message, taken by the agent this much later
+    transfer_to: int | None = None  # handed to this agent after the first round
+    blocked: bool = False  # the buyer then sends an abusive message, which is blocked
+
+
+@dataclass(frozen=True)
+class ShopPlan:
+    name: str
+    prefix: str
+    agents: tuple[str, ...]
+
+
+SHOPS = (
+    ShopPlan("飞鸽旗舰店", "shop1", ("小红", "小明", "小刚")),
+    ShopPlan("云端数码专营店", "shop2", ("阿杰", "阿美", "阿强")),
+    ShopPlan("优品生活馆", "shop3", ("小雅", "小林")),
+    ShopPlan("夜猫子零食铺", "shop4", ("阿龙", "阿珍")),
+)
+STREAK = 10  # rule 2.2.1: ten human sessions in a row closing unanswered
+
+
+def _week_plans(last_week: bool) -> list[tuple[list[Visit], list[Visit]]]:
+    """Per shop: the sessions spread over the week's days, and those of one afternoon."""
+    quick = [
+        Visit(i % 8, agent=i % 3, rating=r, transfer_to=1 if i == 3 else None)
+        for i, r in enumerate((5, 5, 4, 5, 3, 5, 4, None, 5, 5, 4, None))
+    ]
+    slow = [
+        Visit(i % 8, agent=i % 3, replies=(200 + 20 * i, 240) if i < 6 else (30, 20), rating=r)
+        for i, r in enumerate((4, 5, 4, 3, 5, 4, 5, None, 4, 5))
+    ]
+    unhappy = [
+        Visit(i % 8, agent=i % 2, replies=(15, 30), rating=r)
+        for i, r in enumerate((2, 1, 3, 5, 2, 4, 3, 1, None, 2))
+    ]
+    if last_week:
+        unhappy.append(Visit(7, agent=1, replies=(20,), blocked=True))
+    understaffed = [
+        Visit(i % 8, agent=i % 2, replies=(25, 35), rating=r)
+        for i, r in enumerate((5, 5, 4, 5, None))
+    ]
+    understaffed.append(Visit(5, replies=(30,), rating=4, offline_for=40 * 60))
+    left_unanswered = [Visit(k % 8, agent=k % 2, replies=(None,)) for k in range(STREAK)]
+    if not last_week:
+        understaffed += left_unanswered[:3]
+        left_unanswered = []
+    return [(quick, []), (slow, []), (unhappy, []), (understaffed, left_unanswered)]
+
+
+def seed_demo(
+    conn: Connection, settings: Any, moderator: Any, now: float
+) -> list[dict[str, Any]] | None:
     """Create the demo platform once; returns the logins, or None when already seeded."""
     if account_store.has_staff(conn):
         return None
@@ -52,22 +158,27 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
         {"who": "平台管理员 admin", "username": "admin", "kind": "staff"},
         {"who": "平台审核员 reviewer", "username": "reviewer", "kind": "staff"},
     ]
-    rng = random.Random(7)
-    for name, prefix, agents in SHOPS:
+    consumer_ids = [
+        consumer_signed_in(conn, external, nick, now)["id"] for external, nick in CONSUMERS
+    ]
+    shops: list[tuple[dict[str, Any], list[int]]] = []
+    for plan in SHOPS:
         shop = create_shop(
             conn,
-            name,
-            f"{prefix}_owner",
+            plan.name,
+            f"{plan.prefix}_owner",
             pw,
             now,
-            "您好，欢迎光临" + name + "，请问有什么可以帮您？",
+            "您好，欢迎光临" + plan.name + "，请问有什么可以帮您？",
             "priority",
             10,
         )
-        logins.append({"who": f"{name} 店主", "username": f"{prefix}_owner", "kind": "member"})
+        logins.append(
+            {"who": f"{plan.name} 店主", "username": f"{plan.prefix}_owner", "kind": "member"}
+        )
         agent_ids = []
-        for i, agent_name in enumerate(agents, start=1):
-            username = f"{prefix}_agent{i}"
+        for i, agent_name in enumerate(plan.agents, start=1):
+            username = f"{plan.prefix}_agent{i}"
             member = create_member(
                 conn,
                 {
@@ -83,57 +194,72 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
             )
             agent_ids.append(member["id"])
             logins.append(
-                {"who": f"{name} 客服 {agent_name}", "username": username, "kind": "member"}
+                {"who": f"{plan.name} 客服 {agent_name}", "username": username, "kind": "member"}
             )
         for title, content in QUICK_REPLIES:
-            sql.insert_row(
+            add_reply(
                 conn,
-                quick_replies,
-                shop_id=shop["id"],
-                member_id=None,
-                title=title,
-                content=content,
-                created_at=now,
+                {
+                    "shop_id": shop["id"],
+                    "member_id": None,
+                    "title": title,
+                    "content": content,
+                    "created_at": now,
+                },
             )
-        consumer_ids = []
-        for external, nick in CONSUMERS:
-            row = account_store.consumer_by_external(conn, external)
-            consumer_ids.append(
-                row["id"]
-                if row
-                else sql.insert_row(
-                    conn, consumers, external_id=external, nickname=nick, created_at=now
-                )
-            )
-        for k, consumer_id in enumerate(consumer_ids[:2]):
-            _seed_history(conn, shop["id"], consumer_id, agent_ids[k], now - 86400 * (k + 1), rng)
+        shops.append((shop, agent_ids))
+    History(conn, settings, moderator, consumer_ids).two_weeks(shops, now)
     for external, nick in CONSUMERS:
         logins.append({"who": f"消费者 {nick}", "username": external, "kind": "consumer"})
     return logins
 
 
-def _seed_history(
-    conn: Connection,
-    shop_id: int,
-    consumer_id: int,
-    agent_id: int,
-    start: float,
-    rng: random.Random,
-) -> None:
-    session = open_session(conn, shop_id, consumer_id, "product", None, start)
-    session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=start)
-    sql.update_row(
-        conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=start
-    )
-    record(conn, session, EventType.ASSIGNED, start, agent=str(agent_id))
-    outbox = Outbox()
-    t = start
-    for role, text in HISTORY:
-        t += rng.randint(5, 60)
-        sender = consumer_id if role is SenderRole.BUYER else agent_id
-        append_message(
-            conn,
-            outbox,
+class History:
+    """Plays the scripted sessions of the two finished weeks, then assesses both weeks."""
+
+    def __init__(
+        self, conn: Connection, settings: Any, moderator: Any, consumer_ids: list[int]
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.moderator = moderator
+        self.consumer_ids = consumer_ids
+        self.config = metrics_config(settings)
+        self.tz = ZoneInfo(self.config.timezone)
+        self.outbox = Outbox()  # nobody is connected yet: the events go nowhere
+        # The first hour of the assessment day, plus one: every round starts inside hours.
+        first = self.config.hours_start_s + 3600
+        self.day_start = time(first // 3600, first % 3600 // 60)
+
+    def two_weeks(self, shops: list[tuple[dict[str, Any], list[int]]], now: float) -> None:
+        week_before = last_finished_week(now - 7 * 86400, self.config)
+        last_week = last_finished_week(now, self.config)
+        for name in (week_before, last_week):
+            week = parse_week(name, self.config)
+            monday = datetime.fromtimestamp(week.start_us / 1e6, self.tz).date()
+            plans = _week_plans(last_week=name == last_week)
+            for index, ((shop, agent_ids), (spread, afternoon)) in enumerate(
+                zip(shops, plans, strict=True)
+            ):
+                for i, visit in enumerate(spread):
+                    # Day i % 7, a slot of 75 minutes per lap of the week; shops 12 min apart.
+                    offset = (i // 7) * 75 * 60 + index * 12 * 60
+                    self.play(shop, agent_ids, visit, self.at(monday, i % 7, offset))
+                for k, visit in enumerate(afternoon):  # Wednesday, from four hours in
+                    self.play(shop, agent_ids, visit, self.at(monday, 2, 4 * 3600 + k * 35 * 60))
+        for name in (week_before, last_week):
+            self.assess(name, now)
+
+    def at(self, monday: Any, day: int, seconds: int) -> float:
+        start = datetime.combine(monday + timedelta(days=day), self.day_start, self.tz)
+        return start.timestamp() + seconds
+
+    def say(
+        self, session: dict[str, Any], role: SenderRole, sender: int, text: str, t: float
+    ) -> None:
+        conversation.append_message(
+            self.conn,
+            self.outbox,
             session,
             role=role,
             sender_id=sender,
@@ -141,16 +267,85 @@ def _seed_history(
             content={"text": text},
             now=t,
         )
-    t += 60
-    score = rng.choice([4, 5])
-    sql.update_row(
-        conn,
-        sessions,
-        session["id"],
-        state=SessionState.CLOSED.value,
-        closed_at=t,
-        close_reason="agent",
-        rating=score,
-    )
-    record(conn, session, EventType.CLOSED, t)
-    record(conn, session, EventType.RATED, t + 5, score=score)
+
+    def play(self, shop: dict[str, Any], agent_ids: list[int], visit: Visit, t: float) -> None:
+        """One session as chat would have written it: the buyer's first message opens and
+        routes it, the agent answers each round after its delay, then it closes (by the agent,
+        or for idleness when the buyer was left waiting) and may be rated."""
+        conn, consumer_id = self.conn, self.consumer_ids[visit.consumer]
+        session = conversation.open_session(conn, shop["id"], consumer_id, "product", None, t)
+        agent = agent_ids[visit.agent]
+        if visit.offline_for:
+            assignment.wait(conn, self.outbox, session, Outcome.OFFLINE, self.settings, t)
+        else:
+            assignment.assign(conn, self.outbox, session, shop, agent, t)
+        answered_last = True
+        for n, delay in enumerate(visit.replies):
+            question, answer = QUESTIONS[(session["id"] + n) % len(QUESTIONS)]
+            self.say(session, SenderRole.BUYER, consumer_id, question, t)
+            if n == 0 and visit.offline_for:
+                t += visit.offline_for
+                assignment.assign(conn, self.outbox, session, shop, agent, t)  # taken by hand
+            if delay is None:
+                answered_last = False
+                break
+            t += delay
+            self.say(session, SenderRole.AGENT, agent, answer, t)
+            if n == 0 and visit.transfer_to is not None:
+                t += 20
+                target = account_store.member_by_id(conn, agent_ids[visit.transfer_to])
+                assert target is not None
+                name = shown_name(self.moderator, target)
+                assignment.move_to(conn, self.outbox, session, target, name, t)
+                agent = target["id"]
+            t += 40
+        if visit.blocked:
+            self.block(session, visit, t)
+        if answered_last:
+            assignment.close(conn, self.outbox, session, "agent", t + 30)
+            t += 30
+        else:
+            t += self.settings.session_idle_close_seconds + 5
+            assignment.close(conn, self.outbox, session, "idle", t)
+        if visit.rating is not None:
+            t += 20
+            conversation.rate(conn, self.outbox, session, visit.rating, t)
+
+    def block(self, session: dict[str, Any], visit: Visit, t: float) -> None:
+        """What chat does with a buyer's message the checks block: no message, a record for
+        the reviewers, and a risky (invalid) session."""
+        buyer = Principal(
+            "consumer", session["consumer_id"], "consumer", CONSUMERS[visit.consumer][1]
+        )
+        verdict = self.moderator.check_text(
+            BLOCKED_TEXT,
+            role=buyer.sender_role.value,
+            sender=buyer.channel,
+            recipient=f"shop:{session['shop_id']}",
+        )
+        assert verdict.action is ModerationAction.BLOCK, verdict
+        moderation_records.record_violation(
+            self.conn,
+            self.outbox,
+            session=session,
+            shop_id=session["shop_id"],
+            message_id=None,
+            principal=buyer,
+            verdict=verdict,
+            original={"kind": "text", "text": BLOCKED_TEXT},
+            now=t,
+            client_id=f"demo-{session['id']}-1",
+        )
+
+    def assess(self, week_name: str, now: float) -> None:
+        """The weekly job's work for a finished week, claimed and finished like it: the
+        scheduler's catch-up then finds it done."""
+        week = parse_week(week_name, self.config)
+        s = self.settings
+        due = next_run_after(
+            week.end_us / 1e6, s.assessment_run_weekday, s.assessment_run_time, s.timezone
+        )
+        ran_at = min(due, now)
+        assert assessment_store.claim_job(self.conn, "assessment", week.name, ran_at, "demo")
+        save_assessment_sync(self.conn, week, self.config, ran_at)
+        assessment_store.finish_job(self.conn, "assessment", week.name, ran_at)

@@ -154,7 +154,7 @@ def take(conn: Connection, outbox: Outbox, session: Row, agent_id: int, now: flo
     assign(conn, outbox, session, shop, agent_id, now)
 
 
-def _move_to(
+def move_to(
     conn: Connection, outbox: Outbox, session: Row, target: Row, shown_name: str, now: float
 ) -> None:
     """Hand a served session to another agent of the shop, telling the buyer the new agent's
@@ -194,7 +194,7 @@ def transfer(
     account_store.lock_shop(conn, session["shop_id"])
     if not can_receive_transfer(_load_of(conn, target)):
         raise Invalid("agent_busy")
-    _move_to(conn, outbox, session, target, shown_name(target), now)
+    move_to(conn, outbox, session, target, shown_name(target), now)
     drain(conn, outbox, session["shop_id"], now)
 
 
@@ -288,7 +288,7 @@ def hand_back(
         target = account_store.member_by_id(conn, decision.agent_id) if decision.agent_id else None
         if target is not None:
             account_store.set_last_assigned(conn, target["id"], now)
-            _move_to(conn, outbox, session, target, shown_name(target), now)
+            move_to(conn, outbox, session, target, shown_name(target), now)
         else:
             wait(conn, outbox, session, decision.outcome, settings, now, left_by=agent_id)
         handed += 1
