@@ -1,4 +1,4 @@
-"""Shared by the corpus tests and ``bench/moderation_corpus_report.py``: load the labelled
+"""Shared by the corpus tests and ``tests/moderation/corpus_report.py``: load the labelled
 corpus, render its image cases (QR codes written with zxing-cpp), score the engine."""
 
 from __future__ import annotations

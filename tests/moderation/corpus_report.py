@@ -1,6 +1,8 @@
 """Precision and recall per category (docs/rules.md 2.2.3–2.2.10) on the labelled corpus.
 
-    .venv/bin/python bench/moderation_corpus_report.py [--show-errors] [--json]
+    .venv/bin/python -m tests.moderation.corpus_report [--show-errors] [--json]
+
+It is a report on the test corpus, not a speed bench: it lives beside the corpus.
 
 A violation row counts as detected when the verdict is not ``allow`` and names one of its
 labelled categories; a clean row is a false positive when its verdict is anything else than
@@ -11,15 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-
-from tests.moderation.corpus_eval import CORPUS, evaluate, load  # noqa: E402
-
-from feige.moderation import Moderator  # noqa: E402
+from feige.moderation import Moderator
+from tests.moderation.corpus_eval import CORPUS, evaluate, load
 
 
 def main() -> None:
