@@ -10,11 +10,9 @@ from typing import Any
 
 # A stored record as services and the store pass it around: column name → value.
 Row = dict[str, Any]
-# Times are stored as epoch seconds and computed on as integer microseconds (the metrics).
+# Times are stored as epoch seconds; the metrics core and the store's summaries compute on
+# integer epoch microseconds.
 US_PER_SECOND = 1_000_000
-
-US_PER_SECOND = 1_000_000
-"""Times inside the metrics core and the store's summaries are integer epoch microseconds."""
 
 
 class StaffRole(StrEnum):
