@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,12 +74,26 @@ async def _compute_week(ctx: Context, week: Week, config: AssessmentConfig) -> W
     if await ctx.db.read(store.count_sessions_overlapping, *span) < PROCESS_FROM_SESSIONS:
         return await ctx.db.read(compute_week_sync, week, config)
     url = ctx.db.engine.url.render_as_string(hide_password=False)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    process = spawn.Process(target=compute_week_apart, args=(send, url, week, config), daemon=True)
+    process.start()
+    send.close()  # the child's copy alone: its exit ends the pipe
     try:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, compute_week_apart, url, week, config)
+        return await asyncio.to_thread(_receive_figures, receive)
     finally:
-        pool.shutdown(wait=False)  # the process exits once it has answered
+        receive.close()
+        if process.is_alive():  # cancelled (the server stops), or closing after its answer
+            process.terminate()
+        await asyncio.to_thread(process.join)
+
+
+def _receive_figures(receive: Any) -> WeekFigures:
+    try:
+        figures: WeekFigures = receive.recv()
+    except EOFError:
+        raise RuntimeError("the week's computation ended without an answer") from None
+    return figures
 
 
 def last_finished_week(now: float, config: AssessmentConfig) -> str:
