@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Connection, text
 
 from feige.app import build_context
 from feige.config import Settings
 from feige.metrics import AssessmentConfig
+from feige.services.assessment import job
 from feige.services.assessment.job import (
     last_due_week,
     last_finished_week,
@@ -120,11 +122,8 @@ def two_shops_chatting_in_w47(conn: Connection, settings: Settings) -> None:
         history.play(shop, [agent["id"]], Visit(0), at(2026, 11, 19, 10 + n, 0))
 
 
-async def test_a_rerun_computes_the_week_apart_and_writes_in_short_jobs(
-    tmp_path: Path,
-) -> None:
-    """On SQLite a write job runs on the event loop: the week's computation must not, nor
-    may it hold the GIL on one of the server's threads (a process of its own computes it)."""
+async def _run_week_with_spies(tmp_path: Path) -> tuple[list[str], list[str], list[int]]:
+    """W47 of the demo run by the weekly job: the read and write jobs it ran, the shops kept."""
     ctx = build_context(Settings(data_dir=tmp_path, secret_key="k" * 40))
     await asyncio.to_thread(migrate.upgrade, ctx.db.engine)
     await ctx.db.start()
@@ -152,7 +151,28 @@ async def test_a_rerun_computes_the_week_apart_and_writes_in_short_jobs(
         )
     finally:
         await ctx.db.stop()
-    assert "compute_week_sync" not in reads
+    return reads, writes, kept
+
+
+async def test_a_rerun_computes_the_week_on_a_reader_and_writes_in_short_jobs(
+    tmp_path: Path,
+) -> None:
+    """On SQLite a write job runs on the event loop: the week's computation must not."""
+    reads, writes, kept = await _run_week_with_spies(tmp_path)
+    assert "compute_week_sync" in reads
     assert "compute_week_sync" not in writes and "save_assessment_sync" not in writes
     assert {"claim_job", "finish_job", "save_shop_results_sync"} <= set(writes)
     assert kept == [1, 2]  # and the results were kept
+
+
+async def test_a_large_week_is_computed_in_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past PROCESS_FROM_SESSIONS, neither the loop nor a reader thread of the server computes
+    the week (a reader would hold the GIL beside the loop); the results are kept all the same."""
+    monkeypatch.setattr(job, "PROCESS_FROM_SESSIONS", 0)
+    reads, writes, kept = await _run_week_with_spies(tmp_path)
+    assert "count_sessions_overlapping" in reads
+    assert "compute_week_sync" not in reads and "compute_week_sync" not in writes
+    assert {"claim_job", "finish_job", "save_shop_results_sync"} <= set(writes)
+    assert kept == [1, 2]

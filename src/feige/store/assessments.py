@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from feige.domain import Row
 from feige.store.sql import all_rows
@@ -50,6 +50,17 @@ def session_ids_overlapping(
     if shop_id is not None:
         stmt = stmt.where(sessions.c.shop_id == shop_id)
     return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
+
+
+def count_sessions_overlapping(conn: Connection, start: float, end: float) -> int:
+    """How many sessions ``session_ids_overlapping`` would list."""
+    stmt = select(func.count()).where(
+        and_(
+            sessions.c.opened_at < end,
+            or_(sessions.c.closed_at.is_(None), sessions.c.closed_at >= start),
+        )
+    )
+    return int(conn.execute(stmt).scalar_one())
 
 
 def clean_summaries(conn: Connection, session_ids: list[int]) -> dict[int, Any]:

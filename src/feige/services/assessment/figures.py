@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from multiprocessing.connection import Connection as PipeEnd
 from typing import Any
 
 from sqlalchemy import Connection
@@ -67,13 +68,17 @@ def compute_week_sync(conn: Connection, week: Week, config: AssessmentConfig) ->
     )
 
 
-def compute_week_apart(database_url: str, week: Week, config: AssessmentConfig) -> WeekFigures:
-    """``compute_week_sync`` on a connection of its own, for a process of its own: a million
-    summaries are minutes of Python, which on a thread of the server would take the GIL from
-    its event loop (measured in docs/performance.md, "Reassessing a week beside chat")."""
+def compute_week_apart(
+    answer: PipeEnd, database_url: str, week: Week, config: AssessmentConfig
+) -> None:
+    """``compute_week_sync`` on a connection of its own, for a process of its own, which sends
+    the figures through ``answer``: a million summaries are minutes of Python, which on a
+    thread of the server would take the GIL from its event loop (measured in
+    docs/performance.md, "Reassessing a week beside chat")."""
     engine = create_db_engine(database_url)
     try:
         with engine.connect() as conn:
-            return compute_week_sync(conn, week, config)
+            answer.send(compute_week_sync(conn, week, config))
     finally:
+        answer.close()
         engine.dispose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +31,7 @@ from feige.store import assessments as store
 
 log = structlog.get_logger(__name__)
 REFRESH_PER_JOB = 2000  # stale summaries recomputed in one write job
+PROCESS_FROM_SESSIONS = 20_000  # a week this large is computed in a process of its own
 SAVE_SHOPS_PER_JOB = 10  # a shop's result, and its measure, are a few ms to write
 
 
@@ -56,7 +56,7 @@ async def assess_and_save(
     of its own, then the results written a few shops per job."""
     while await ctx.db.write(refresh_summaries_sync, config, REFRESH_PER_JOB) >= REFRESH_PER_JOB:
         pass
-    figures = await _compute_in_a_process(ctx, week, config)
+    figures = await _compute_week(ctx, week, config)
     shops = figures.document["shops"]
     measures: list[store.Row] = []
     for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
@@ -66,16 +66,34 @@ async def assess_and_save(
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
 
 
-async def _compute_in_a_process(ctx: Context, week: Week, config: AssessmentConfig) -> WeekFigures:
-    """The week's figures from a spawned process that reads the store itself (a fork of a
-    process with threads could inherit a held lock), so the event loop keeps the GIL."""
+async def _compute_week(ctx: Context, week: Week, config: AssessmentConfig) -> WeekFigures:
+    """A large week in a spawned process that reads the store itself (a fork of a process
+    with threads could inherit a held lock), so that the event loop keeps the GIL; a small
+    one on a reader, faster than a process starts."""
+    span = (week.start_us / US_PER_SECOND, week.end_us / US_PER_SECOND)
+    if await ctx.db.read(store.count_sessions_overlapping, *span) < PROCESS_FROM_SESSIONS:
+        return await ctx.db.read(compute_week_sync, week, config)
     url = ctx.db.engine.url.render_as_string(hide_password=False)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    process = spawn.Process(target=compute_week_apart, args=(send, url, week, config), daemon=True)
+    process.start()
+    send.close()  # the child's copy alone: its exit ends the pipe
     try:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, compute_week_apart, url, week, config)
+        return await asyncio.to_thread(_receive_figures, receive)
     finally:
-        pool.shutdown(wait=False)  # the process exits once it has answered
+        receive.close()
+        if process.is_alive():  # cancelled (the server stops), or closing after its answer
+            process.terminate()
+        await asyncio.to_thread(process.join)
+
+
+def _receive_figures(receive: Any) -> WeekFigures:
+    try:
+        figures: WeekFigures = receive.recv()
+    except EOFError:
+        raise RuntimeError("the week's computation ended without an answer") from None
+    return figures
 
 
 def last_finished_week(now: float, config: AssessmentConfig) -> str:
