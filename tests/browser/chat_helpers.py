@@ -69,8 +69,10 @@ class Agent:
     def message(self, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
         """The next ``message`` event whose message has these fields."""
         frame = self._find(
-            lambda f: f.get("type") == "message"
-            and all(f["message"].get(k) == v for k, v in match.items()),
+            lambda f: (
+                f.get("type") == "message"
+                and all(f["message"].get(k) == v for k, v in match.items())
+            ),
             timeout,
             match,
         )
@@ -95,10 +97,12 @@ class Agent:
     def read_receipt(self, session_id: int, at_least: int) -> dict[str, Any]:
         """The consumer's read receipt once it covers ``at_least``."""
         return self._find(
-            lambda f: f.get("type") == "read"
-            and f["session_id"] == session_id
-            and f["reader"] == "consumer"
-            and f["seq"] >= at_least,
+            lambda f: (
+                f.get("type") == "read"
+                and f["session_id"] == session_id
+                and f["reader"] == "consumer"
+                and f["seq"] >= at_least
+            ),
             10.0,
             ("read", session_id, at_least),
         )
