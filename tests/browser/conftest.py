@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,10 +92,10 @@ def open_window(browser: Browser, web_server: Server) -> Iterator[OpenWindow]:
     after the test."""
     contexts: list[BrowserContext] = []
 
-    def open_one(locale: str = "zh-CN") -> Window:
-        context = browser.new_context(
-            base_url=web_server.base_url, locale=locale, viewport=VIEWPORT
-        )
+    def open_one(locale: str = "zh-CN", **options: Any) -> Window:
+        """``options``: more of Playwright's context options (a phone's viewport, touch)."""
+        options.setdefault("viewport", VIEWPORT)
+        context = browser.new_context(base_url=web_server.base_url, locale=locale, **options)
         contexts.append(context)
         return Window(context)
 

@@ -4,6 +4,8 @@
 import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
 
 import { useAccount, type Face } from '@/stores/account'
+import { parseHandover } from '@/views/chat/entry'
+import { signInWithHandover } from '@/views/chat/handover'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -28,6 +30,15 @@ export const router = createRouter({
 export function faceRoute(face: Face): RouteLocationRaw {
   return { name: face }
 }
+
+// A marketplace hands its user to the chat in the fragment (docs/web.md, "Embedding the
+// chat"): signed in first, and the fragment leaves the address.
+router.beforeEach(async (to) => {
+  const handover = to.name === 'chat' ? parseHandover(to.hash) : null
+  if (!handover) return true
+  if (!(await signInWithHandover(handover))) return { name: 'login' }
+  return { ...to, hash: '', replace: true }
+})
 
 router.beforeEach((to) => {
   const account = useAccount()

@@ -1,0 +1,354 @@
+// The consumer's conversation with one shop: its sessions, their messages, the messages
+// being sent, the other side's typing and read receipts, wired to the protocol client.
+// The socket delivers each stored message once and in order; this keeps them by
+// (session, seq), so REST history and live delivery can overlap without doubling anything.
+
+import { computed, reactive, ref } from 'vue'
+
+import { api } from '@/api'
+import { ApiError } from '@/protocol/rest'
+import { SendRefused, type ConnectionState, type FeigeSocket } from '@/protocol/socket'
+import type { Card, Message, MessageKind, SendTarget, Session } from '@/protocol/types'
+
+import { cardContent, type ChatEntry } from './entry'
+import {
+  buildItems,
+  insertMessage,
+  openSession,
+  settlePending,
+  type PendingMessage,
+} from './timeline'
+
+/** A consumer has few sessions with one shop; their list comes in pages of this size. */
+const SESSION_PAGE = 200
+const HISTORY_PAGE = 500
+/** How long "typing…" shows after the last typing event (the other side repeats it). */
+const TYPING_SHOWN_MS = 6000
+/** The consumer's own typing goes out at most this often. */
+const TYPING_EVERY_MS = 3000
+
+export interface RoomCallbacks {
+  /** A session of this shop closed while the window was open (ask for a rating). */
+  onClosed?: (session: Session) => void
+  /** A send was refused; `text` is what the consumer had typed (to give it back). */
+  onRefused?: (pending: PendingMessage) => void
+}
+
+export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: RoomCallbacks = {}) {
+  const shopId = ref<number | null>(entry.shopId)
+  const sessions = reactive<Record<number, Session>>({})
+  const messages = reactive<Record<number, Message[]>>({})
+  const pending = ref<PendingMessage[]>([])
+  /** Sessions of the shop not shown yet, newest first ("查看更早的会话"). */
+  const earlier = ref<Session[]>([])
+  const connection = ref<ConnectionState>(socket.state)
+  const agentTyping = ref(false)
+  const loading = ref(true)
+  const loadError = ref<string | null>(null)
+  let typingTimer: ReturnType<typeof setTimeout> | null = null
+  let lastTypingSent = 0
+  let readySeen = false
+  const asked = new Set<number>()
+
+  const shown = computed(() => Object.values(sessions))
+  const current = computed(() => openSession(shown.value))
+  /** The newest session, open or closed: what the rating is about. */
+  const latest = computed(() =>
+    shown.value.reduce<Session | null>((a, b) => (!a || b.id > a.id ? b : a), null),
+  )
+  const items = computed(() => buildItems(shown.value, messages, pending.value))
+
+  // --- what arrives ------------------------------------------------------------------------
+
+  function keep(message: Message): void {
+    const list = messages[message.session_id] ?? (messages[message.session_id] = [])
+    if (insertMessage(list, message)) {
+      const session = sessions[message.session_id]
+      if (session && message.seq > session.last_seq) session.last_seq = message.seq
+      if (message.sender_role === 'buyer') {
+        pending.value = settlePending(pending.value, messages)
+      } else if (message.sender_role === 'agent') {
+        agentTyping.value = false
+      }
+    }
+  }
+
+  function showSession(session: Session): void {
+    const known = sessions[session.id]
+    if (known) Object.assign(known, session)
+    else sessions[session.id] = { ...session }
+    earlier.value = earlier.value.filter((s) => s.id !== session.id)
+  }
+
+  /** A message or event of a session this window has not seen: the consumer may have
+   * other shops' sessions, so it is shown only when it is this shop's. */
+  async function learn(sessionId: number): Promise<void> {
+    if (sessions[sessionId] || asked.has(sessionId)) return
+    asked.add(sessionId)
+    try {
+      const session = await api.session(sessionId)
+      if (session.shop_id === shopId.value) showSession(session)
+      else delete messages[sessionId]
+    } catch {
+      asked.delete(sessionId)
+    }
+  }
+
+  socket.on('message', (message) => {
+    keep(message)
+    if (!sessions[message.session_id]) void learn(message.session_id)
+    markRead()
+  })
+  socket.on('event', (event) => {
+    if (event.type === 'session') {
+      const before = sessions[event.session.id]
+      if (event.session.shop_id !== shopId.value) return
+      const wasOpen = before ? before.state !== 'closed' : true
+      showSession(event.session)
+      if (event.change === 'closed' && wasOpen) {
+        agentTyping.value = false
+        callbacks.onClosed?.(sessions[event.session.id])
+      }
+    } else if (event.type === 'read' && event.reader === 'member') {
+      const session = sessions[event.session_id]
+      if (session) session.agent_read_seq = Math.max(session.agent_read_seq, event.seq)
+    } else if (event.type === 'typing' && event.who === 'member') {
+      if (!sessions[event.session_id] || event.session_id !== current.value?.id) return
+      agentTyping.value = true
+      if (typingTimer) clearTimeout(typingTimer)
+      typingTimer = setTimeout(() => (agentTyping.value = false), TYPING_SHOWN_MS)
+    }
+  })
+  socket.on('state', (state) => (connection.value = state))
+  socket.on('ready', () => {
+    if (readySeen) return
+    readySeen = true
+    void load()
+  })
+  if (socket.state === 'open') {
+    readySeen = true
+    void load()
+  }
+
+  // --- history -----------------------------------------------------------------------------
+
+  /** Every message of a session below `before` (REST), oldest first. */
+  async function fetchHistory(sessionId: number, before: number | null): Promise<void> {
+    let after = 0
+    for (;;) {
+      const page = await api.messages(sessionId, {
+        after_seq: after,
+        before_seq: before ?? undefined,
+        limit: HISTORY_PAGE,
+      })
+      for (const message of page) keep(message)
+      if (page.length < HISTORY_PAGE) return
+      after = page[page.length - 1].seq
+    }
+  }
+
+  async function shopSessions(): Promise<Session[]> {
+    const found: Session[] = []
+    let beforeId: number | undefined
+    for (;;) {
+      const page = await api.sessions({ before_id: beforeId, limit: SESSION_PAGE })
+      found.push(...page.filter((session) => session.shop_id === shopId.value))
+      if (page.length < SESSION_PAGE) return found
+      beforeId = page[page.length - 1].id
+    }
+  }
+
+  /** After the socket's first `ready` (so history and live delivery meet without a gap):
+   * the shop's open session and the newest closed one are shown, earlier ones on demand. */
+  async function load(): Promise<void> {
+    loading.value = true
+    loadError.value = null
+    try {
+      if (shopId.value === null) {
+        const mine = await api.sessions({ limit: 1 })
+        shopId.value = mine[0]?.shop_id ?? null
+      }
+      if (shopId.value === null) return
+      const all = (await shopSessions()).sort((a, b) => b.id - a.id)
+      const open = all.filter((session) => session.state !== 'closed')
+      const first = open.length ? open : all.slice(0, 1)
+      earlier.value = all.filter((session) => !first.includes(session))
+      await Promise.all(first.map((session) => reveal(session)))
+      markRead()
+    } catch (error) {
+      loadError.value = error instanceof ApiError ? error.message : String(error)
+    } finally {
+      loading.value = false
+    }
+  }
+
+  async function reveal(session: Session): Promise<void> {
+    showSession(session)
+    const before = session.state === 'closed' ? null : socket.historyBefore(session.id)
+    await fetchHistory(session.id, before)
+  }
+
+  /** The next earlier session with this shop, above what is shown. */
+  async function showEarlier(): Promise<void> {
+    const next = earlier.value[0]
+    if (next) await reveal(next)
+  }
+
+  // --- what the consumer does --------------------------------------------------------------
+
+  function target(): SendTarget | null {
+    const open = current.value
+    if (open) return { session_id: open.id }
+    if (shopId.value === null) return null
+    const opening: SendTarget = { shop_id: shopId.value, entry: entry.entry }
+    if (entry.card) opening.entry_card = entry.card
+    return opening
+  }
+
+  function track(item: PendingMessage, acked: Promise<unknown>): void {
+    acked.catch((error: unknown) => {
+      if (error instanceof SendRefused && error.code === 'stopped') return
+      const refused =
+        error instanceof SendRefused
+          ? { code: error.code, message: error.message }
+          : { code: 'unknown', message: String(error) }
+      fail(item, refused)
+    })
+  }
+
+  function fail(item: PendingMessage, error: { code: string; message: string }): void {
+    const found = pending.value.find((p) => p.clientId === item.clientId)
+    if (!found) return
+    found.state = 'failed'
+    found.error = error
+    callbacks.onRefused?.(found)
+  }
+
+  function send(kind: MessageKind, content: Record<string, unknown>): void {
+    const where = target()
+    if (!where) return
+    const { clientId, acked } = socket.send(where, kind, content)
+    const item: PendingMessage = { clientId, kind, content, state: 'sending', progress: 1, createdAt: Date.now() / 1000 }
+    pending.value = [...pending.value, item]
+    track(item, acked)
+  }
+
+  function sendText(text: string): void {
+    send('text', { text })
+  }
+
+  function sendCard(card: Card): void {
+    send(card.kind === 'order_card' ? 'order_card' : 'product_card', cardContent(card))
+  }
+
+  /** Uploads into the open session (images need one), then sends the image message. */
+  async function sendImage(file: File): Promise<void> {
+    const open = current.value
+    if (!open) return
+    const previewUrl = URL.createObjectURL(file)
+    const localId = `upload-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+    const item: PendingMessage = reactive({
+      clientId: localId,
+      kind: 'image',
+      content: {},
+      state: 'uploading',
+      progress: 0,
+      previewUrl,
+      createdAt: Date.now() / 1000,
+    })
+    pending.value = [...pending.value, item]
+    try {
+      const uploaded = await api.uploadImage(open.id, file, (fraction) => (item.progress = fraction))
+      rememberLocalImage(uploaded.id, previewUrl)
+      const { clientId, acked } = socket.send({ session_id: open.id }, 'image', {
+        image_id: uploaded.id,
+      })
+      Object.assign(item, { clientId, state: 'sending', content: { image_id: uploaded.id } })
+      track(item, acked)
+    } catch (error) {
+      const message = error instanceof ApiError ? error.message : String(error)
+      fail(item, { code: error instanceof ApiError ? error.code : 'unknown', message })
+    }
+  }
+
+  /** Sends a refused message again as a new message (a new client id). */
+  function retry(item: PendingMessage): void {
+    discard(item)
+    if (item.kind !== 'image' || item.content.image_id) send(item.kind, item.content)
+  }
+
+  function discard(item: PendingMessage): void {
+    pending.value = pending.value.filter((p) => p.clientId !== item.clientId)
+  }
+
+  function typing(): void {
+    const open = current.value
+    if (!open || Date.now() - lastTypingSent < TYPING_EVERY_MS) return
+    lastTypingSent = Date.now()
+    socket.typing(open.id)
+  }
+
+  /** Tells the shop what the consumer has seen, while the window is in view. */
+  function markRead(): void {
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return
+    for (const session of shown.value) {
+      if (session.state === 'closed') continue
+      const list = messages[session.id] ?? []
+      const last = list[list.length - 1]?.seq ?? 0
+      // Only what the shop said needs a receipt (the consumer's own messages need none).
+      let incoming = 0
+      for (const message of list) if (message.sender_role !== 'buyer') incoming = message.seq
+      if (incoming > session.consumer_read_seq) {
+        session.consumer_read_seq = last
+        socket.read(session.id, last)
+      }
+    }
+  }
+
+  async function rate(sessionId: number, score: number): Promise<void> {
+    const session = await api.request<Session>('POST', `/api/sessions/${sessionId}/rating`, {
+      body: { score },
+    })
+    showSession(session)
+  }
+
+  async function report(sessionId: number, reason: string): Promise<void> {
+    await api.request('POST', `/api/sessions/${sessionId}/report`, { body: { reason } })
+  }
+
+  return {
+    shopId,
+    sessions,
+    messages,
+    pending,
+    earlier,
+    connection,
+    agentTyping,
+    loading,
+    loadError,
+    current,
+    latest,
+    items,
+    showEarlier,
+    sendText,
+    sendCard,
+    sendImage,
+    retry,
+    discard,
+    typing,
+    markRead,
+    rate,
+    report,
+  }
+}
+
+/** Object URLs of images this window uploaded: shown as they are, no signed link needed. */
+const localImages = new Map<string, string>()
+
+function rememberLocalImage(imageId: string, url: string): void {
+  localImages.set(imageId, url)
+}
+
+export function localImage(imageId: string): string | undefined {
+  return localImages.get(imageId)
+}
