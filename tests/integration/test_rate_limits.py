@@ -75,6 +75,18 @@ async def test_failed_sign_ins_lock_the_account_for_longer_each_time(
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 600 > first_wait
 
 
+async def test_the_wait_named_is_the_longest_of_the_used_up_limits(
+    make_server: MakeServer,
+) -> None:
+    """Both windows are used up: the answer names the hour's wait, not the seconds of the
+    short window, which would only send the client back into the longer lock."""
+    server = make_server(login_failures_per_username="2 per 3 seconds; 2 per 1 hour")
+    for _ in range(2):
+        assert (await _login(server, "shop1_agent1", "wrong")).status_code == 401
+    r = await _login(server, "shop1_agent1", PASSWORD)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 600
+
+
 async def test_parallel_guesses_cannot_slip_past_the_limit(make_server: MakeServer) -> None:
     server = make_server(login_failures_per_username="2 per 1 hour")
     answers = await asyncio.gather(*(_login(server, "shop1_owner", "guess") for _ in range(6)))

@@ -205,7 +205,28 @@ class Limiter:
         for item in items:
             if not await self._guarded(strategy.hit(item, name, key, cost=cost)):
                 REFUSED.labels(name).inc()
-                raise RateLimited(await self._retry_after(strategy, item, name, key))
+                raise RateLimited(await self._longest_wait(strategy, item, items, name, key, cost))
+
+    async def _longest_wait(
+        self,
+        strategy: RateLimiter,
+        refused: RateLimitItem,
+        items: list[RateLimitItem],
+        name: str,
+        key: str,
+        cost: int,
+    ) -> int:
+        """Seconds until every used-up limit of ``items`` lets the attempt through: a short
+        window that frees up first must not send the client back into a longer one."""
+        wait = await self._retry_after(strategy, refused, name, key)
+        for item in items:
+            if item is refused:
+                continue
+            if cost > item.amount or not await self._guarded(
+                strategy.test(item, name, key, cost=cost)
+            ):
+                wait = max(wait, await self._retry_after(strategy, item, name, key))
+        return wait
 
     # --- sign-in ------------------------------------------------------------------------
 
@@ -232,7 +253,7 @@ class Limiter:
                         self.moving.test(item, name, key, cost=cost)
                     ):
                         REFUSED.labels(name).inc()
-                        wait = await self._retry_after(self.moving, item, name, key)
+                        wait = await self._longest_wait(self.moving, item, items, name, key, cost)
                         raise RateLimited(wait)
             try:
                 yield
