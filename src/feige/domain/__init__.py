@@ -84,6 +84,10 @@ class SessionState(StrEnum):
     CLOSED = "closed"
 
 
+# Waiting for any agent of the shop to take it: every agent of the shop may see and take it.
+WAITING_STATES = (SessionState.QUEUED.value, SessionState.OFFLINE.value)
+
+
 class AgentStatus(StrEnum):
     """online: gets new sessions; break: keeps its sessions and takes transfers; offline."""
 

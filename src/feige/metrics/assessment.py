@@ -50,11 +50,6 @@ def new_acc() -> list[int]:
     return [0] * N_SLOTS
 
 
-def add_acc(into: list[int], other: list[int]) -> None:
-    for i in range(N_SLOTS):
-        into[i] += other[i]
-
-
 @dataclass(frozen=True, slots=True)
 class Week:
     """An assessment week: its ISO name and [start, end) in epoch µs."""
@@ -72,11 +67,6 @@ def parse_week(name: str, config: AssessmentConfig = DEFAULT_CONFIG) -> Week:
     clock = LocalClock(config.timezone)
     start, end = week_bounds(name, clock, config.week_start)
     return Week(name.strip(), start, end)
-
-
-def round_in_time(r: Round, limit_us: int) -> bool:
-    """Answered within ``limit_us``; exactly at the limit is in time (docs/rules.md §3)."""
-    return r.raw_us is not None and r.raw_us <= limit_us
 
 
 def week_rounds(s: SessionSummary, week: Week) -> list[Round]:

@@ -177,13 +177,6 @@ def week_bounds(week: str, clock: LocalClock, week_start: int = 0) -> tuple[int,
     return clock.midnight_us(first), clock.midnight_us(first + timedelta(days=7))
 
 
-def week_of(us: int, clock: LocalClock, week_start: int = 0) -> str:
-    """The ISO week name of the assessment week containing ``us`` (inverse of week_bounds)."""
-    d = date(1970, 1, 1) + timedelta(days=clock.day(us))
-    first = d - timedelta(days=(d.weekday() - week_start) % 7)
-    return iso_week_name(first - timedelta(days=week_start))
-
-
 def iso_week_name(day: date) -> str:
     """The ISO week a local date falls in, as weeks are named everywhere: '2026-W47'."""
     iso = day.isocalendar()

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from feige.domain import SessionState
+from feige.domain import WAITING_STATES
 
 if TYPE_CHECKING:
     from feige.services.context import Principal
 
 REVIEWERS = "platform:reviewers"
 REVOCATIONS = "platform:revocations"
-_WAITING = (SessionState.QUEUED, SessionState.OFFLINE)
 
 
 def account(kind: str, account_id: int) -> str:
@@ -54,7 +53,7 @@ def session_audience(session: dict[str, Any], *extra_agents: int | None) -> tupl
     for agent in (session["agent_id"], *extra_agents):
         if agent is not None:
             channels.append(account("member", agent))
-    if session["state"] in _WAITING:
+    if session["state"] in WAITING_STATES:
         channels.append(shop_agents(shop_id))
     return tuple(dict.fromkeys(channels))
 

@@ -90,7 +90,7 @@ class Context:
     # session id → (shop id, consumer id): fixed for a session's life, so safe to remember.
     session_parties: dict[int, tuple[int, int]] = field(default_factory=dict)
     revocations: RevocationWatch = field(default_factory=RevocationWatch)
-    # Image scans running now and how many may run at once (screening.scan_gate).
+    # Image scans running now and how many may run at once (screening's ScanGate).
     image_scan_gate: Any = None
     # The lanes of the sockets that have a send waiting now, by origin (actions/send.py).
     send_lanes: dict[Origin, SendLane] = field(default_factory=dict)

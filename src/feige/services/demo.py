@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from feige.domain import (
+    US_PER_SECOND,
     AgentStatus,
     MemberRole,
     ModerationAction,
@@ -236,7 +237,7 @@ class History:
         last_week = last_finished_week(now, self.config)
         for name in (week_before, last_week):
             week = parse_week(name, self.config)
-            monday = datetime.fromtimestamp(week.start_us / 1e6, self.tz).date()
+            monday = datetime.fromtimestamp(week.start_us / US_PER_SECOND, self.tz).date()
             plans = _week_plans(last_week=name == last_week)
             for index, ((shop, agent_ids), (spread, afternoon)) in enumerate(
                 zip(shops, plans, strict=True)
@@ -343,7 +344,7 @@ class History:
         week = parse_week(week_name, self.config)
         s = self.settings
         due = next_run_after(
-            week.end_us / 1e6, s.assessment_run_weekday, s.assessment_run_time, s.timezone
+            week.end_us / US_PER_SECOND, s.assessment_run_weekday, s.assessment_run_time, s.timezone
         )
         ran_at = min(due, now)
         assert assessment_store.claim_job(self.conn, "assessment", week.name, ran_at, "demo")

@@ -108,10 +108,6 @@ def member_by_id(conn: Connection, member_id: int) -> Row | None:
     return one(conn, select(members).where(members.c.id == member_id))
 
 
-def consumer_by_id(conn: Connection, consumer_id: int) -> Row | None:
-    return one(conn, select(consumers).where(consumers.c.id == consumer_id))
-
-
 def consumer_by_external(conn: Connection, external_id: str) -> Row | None:
     return one(conn, select(consumers).where(consumers.c.external_id == external_id))
 

@@ -89,11 +89,15 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
     return {k: row[k] for k in ("id", "content_type", "size", "width", "height")}
 
 
-async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple[Path, str]:
-    """The file behind an image, for the session's participants and platform reviewers."""
+async def _visible_image(ctx: Context, principal: Principal, image_id: str) -> Row:
     if len(image_id) > 32:
         raise NotFound(what="image")
-    image = await ctx.db.read(images.visible_image, principal, image_id)
+    return await ctx.db.read(images.visible_image, principal, image_id)
+
+
+async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple[Path, str]:
+    """The file behind an image, for the session's participants and platform reviewers."""
+    image = await _visible_image(ctx, principal, image_id)
     return ctx.settings.data_dir / image["path"], image["content_type"]
 
 
@@ -107,7 +111,7 @@ def _link_signature(ctx: Context, image_id: str, expires: int) -> str:
 async def image_link(ctx: Context, principal: Principal, image_id: str) -> Row:
     """A short-lived signed link to an image the caller may see: ``<img src>`` cannot send
     a bearer header, and a token in a URL would end up in logs and browser history."""
-    await open_image(ctx, principal, image_id)
+    await _visible_image(ctx, principal, image_id)
     expires = int(ctx.clock()) + ctx.settings.image_url_ttl_seconds
     signature = _link_signature(ctx, image_id, expires)
     return {"url": f"/api/images/{image_id}?exp={expires}&sig={signature}", "expires_at": expires}

@@ -176,7 +176,7 @@ def _blocked(
         session: Row | None = visible_session(conn, principal, out.session_id)
     else:
         assert out.shop_id is not None
-        session = conversation.open_session_with(conn, out.shop_id, principal.id)
+        session = conversation.find_open_session(conn, out.shop_id, principal.id)
     shop_id = session["shop_id"] if session else out.shop_id
     assert shop_id is not None
     if not moderation_records.blocked_before(conn, principal, out.client_id):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection
 
-from feige.domain import US_PER_SECOND
+from feige.domain import US_PER_SECOND, Row
 from feige.metrics import AssessmentConfig, Week, parse_week
 from feige.metrics.timeutil import LocalClock, week_just_ended
 from feige.services.assessment.figures import (
@@ -58,7 +58,7 @@ async def assess_and_save(
         pass
     figures = await _compute_week(ctx, week, config)
     shops = figures.document["shops"]
-    measures: list[store.Row] = []
+    measures: list[Row] = []
     for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection
 
+from feige.domain import Row
 from feige.metrics import AssessmentConfig, NoHumanReplyFinding, Week
 from feige.metrics.timeutil import LocalClock, iso_week_name, us_to_datetime
 from feige.store import assessments as store
@@ -25,12 +26,12 @@ def _window(week: Week, config: AssessmentConfig) -> list[str]:
 
 
 def save_shop_results_sync(
-    conn: Connection, week: Week, config: AssessmentConfig, shops: list[store.Row], now: float
-) -> list[store.Row]:
+    conn: Connection, week: Week, config: AssessmentConfig, shops: list[Row], now: float
+) -> list[Row]:
     """Keep these shops' results (a re-run replaces them) and add a measure for each failed
     one; returns the new measures. Idempotent."""
     window = _window(week, config)
-    new_measures: list[store.Row] = []
+    new_measures: list[Row] = []
     for shop in shops:
         shop_id = int(shop["shop"])
         store.put_assessment(conn, shop_id, week.name, shop, now)

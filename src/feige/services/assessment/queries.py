@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from feige.domain import US_PER_SECOND
+from feige.domain import US_PER_SECOND, Row
 from feige.metrics import FIGURES, AssessmentConfig, Week, assess_week, drill_down, parse_week
 from feige.metrics.timeutil import iso_week_name
 from feige.services.assessment.figures import assessable_week
@@ -65,7 +65,7 @@ async def live(
 
 async def past(
     ctx: Context, principal: Principal, shop_id: int | None, limit: int = 20
-) -> list[store.Row]:
+) -> list[Row]:
     scope = _shop_scope(principal, shop_id)
     rows = await ctx.db.read(store.list_assessments, scope, limit)
     return [
@@ -99,6 +99,6 @@ async def drill(
     return await ctx.db.read(job)
 
 
-async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[store.Row]:
+async def list_measures(ctx: Context, principal: Principal, shop_id: int | None) -> list[Row]:
     scope = _shop_scope(principal, shop_id)
     return await ctx.db.read(store.list_measures, scope)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from feige.domain import US_PER_SECOND, EventType, FlagReason, SenderRole
+from feige.domain import US_PER_SECOND, EventType, FlagReason, Row, SenderRole
 from feige.metrics import AssessmentConfig, Event, SessionSummary, Week, summarise_session
 from feige.metrics.timeutil import us_to_datetime
 from feige.store import assessments as store
@@ -27,7 +27,7 @@ def _us(ts: float) -> int:
     return round(ts * US_PER_SECOND)
 
 
-def _event(row: store.Row, tz: ZoneInfo) -> Event:
+def _event(row: Row, tz: ZoneInfo) -> Event:
     data = row["data"] or {}
     # Each instant converted on its own: the zone's offset at that instant, not in 1970.
     ts = us_to_datetime(_us(row["ts"]), tz)

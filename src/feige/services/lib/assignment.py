@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from feige import i18n
 from feige.config import Settings
-from feige.domain import AgentStatus, EventType, RoutingMode, Row, SessionState
+from feige.domain import WAITING_STATES, AgentStatus, EventType, RoutingMode, Row, SessionState
 from feige.routing import (
     AgentLoad,
     Outcome,
@@ -25,16 +25,15 @@ from feige.services import channels
 from feige.services.context import Outbox
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib.conversation import (
+    find_open_session,
     open_session,
-    open_session_with,
     push_session,
     record,
     system_notice,
 )
 from feige.services.lib.outgoing import Outgoing
-from feige.services.lib.tenancy import WAITING
 from feige.store import accounts as account_store
-from feige.store import moderation_records
+from feige.store import moderation_records as violation_store
 from feige.store import sessions as session_store
 
 
@@ -123,8 +122,8 @@ def session_to_shop(
 ) -> Row:
     """The consumer's open session with the shop, or a new one opened by this message and
     routed (docs/rules.md §2.1): assigned, queued, or left as an offline message."""
-    existing = open_session_with(conn, shop_id, consumer_id)
-    if moderation_records.is_blacklisted(conn, shop_id, consumer_id):
+    existing = find_open_session(conn, shop_id, consumer_id)
+    if violation_store.is_blacklisted(conn, shop_id, consumer_id):
         raise Forbidden("blacklisted")
     if existing is not None:
         return existing
@@ -143,7 +142,7 @@ def session_to_shop(
 
 def take(conn: Connection, outbox: Outbox, session: Row, agent_id: int, now: float) -> None:
     """An agent takes a waiting session, if it is online with room for one more."""
-    if session["state"] not in WAITING:
+    if session["state"] not in WAITING_STATES:
         raise Invalid("not_waiting")
     shop = _locked_shop(conn, session["shop_id"])
     member = account_store.member_by_id(conn, agent_id)

@@ -19,7 +19,7 @@ from feige.services.lib.views import message_view, session_view
 from feige.store import accounts as account_store
 from feige.store import events as event_store
 from feige.store import messages as message_store
-from feige.store import moderation_records
+from feige.store import moderation_records as violation_store
 from feige.store import sessions as session_store
 
 # Events that change a closed session's metrics summary (docs/rules.md §3: recomputed on close and
@@ -174,7 +174,7 @@ def earlier_message(conn: Connection, principal: Principal, client_id: str) -> R
     )
 
 
-def open_session_with(conn: Connection, shop_id: int, consumer_id: int) -> Row | None:
+def find_open_session(conn: Connection, shop_id: int, consumer_id: int) -> Row | None:
     """The consumer's open session with a shop, if it has one; an unknown shop is not_found."""
     if account_store.shop_by_id(conn, shop_id) is None:
         raise NotFound(what="shop")
@@ -197,7 +197,7 @@ def is_resend(conn: Connection, earlier: Row, out: Outgoing) -> bool:
     if earlier["content"] == out.content:
         return True
     # Stored masked: compare with the original the violation record keeps for reviewers.
-    original = moderation_records.masked_original(
+    original = violation_store.masked_original(
         conn, earlier["sender_role"], earlier["sender_id"], out.client_id, earlier["id"]
     )
     return original is not None and original == {"kind": out.kind, **out.content}

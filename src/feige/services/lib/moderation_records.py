@@ -14,7 +14,7 @@ from feige.services.context import Outbox, Principal
 from feige.services.errors import Invalid, NotFound
 from feige.services.lib.conversation import flag
 from feige.services.lib.views import violation_view
-from feige.store import moderation_records
+from feige.store import moderation_records as violation_store
 
 # A buyer message blocked for these marks its session risky: invalid (docs/rules.md §3 (2) note).
 RISKY_CATEGORIES = frozenset({"fraud", "spam", "abuse"})
@@ -40,7 +40,7 @@ def record_violation(
         {"category": e.category, "start": e.start, "end": e.end, "detector": e.detector}
         for e in verdict.evidence
     ]
-    violation_id = moderation_records.insert_violation(
+    violation_id = violation_store.insert_violation(
         conn,
         kind="message",
         shop_id=shop_id,
@@ -70,7 +70,7 @@ def record_violation(
 
 def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bool:
     """Whether this sender's message with this client id was already blocked."""
-    return moderation_records.blocked_before(
+    return violation_store.blocked_before(
         conn, principal.sender_role.value, principal.id, client_id
     )
 
@@ -78,18 +78,18 @@ def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bo
 def violations_for(
     conn: Connection, status: str | None, shop_id: int | None, limit: int, with_original: bool
 ) -> list[Row]:
-    rows = moderation_records.list_violations(conn, status, shop_id, limit)
+    rows = violation_store.list_violations(conn, status, shop_id, limit)
     return [violation_view(r, with_original=with_original) for r in rows]
 
 
 def review(conn: Connection, reviewer_id: int, violation_id: int, decision: str, now: float) -> Row:
     """A pending record confirmed or dismissed (docs/rules.md §4)."""
-    row = moderation_records.violation_by_id(conn, violation_id)
+    row = violation_store.violation_by_id(conn, violation_id)
     if row is None:
         raise NotFound(what="violation")
     if row["status"] != PENDING:
         raise Invalid(detail=f"already {row['status']}")
-    moderation_records.update_violation(
+    violation_store.update_violation(
         conn, violation_id, status=decision, reviewed_by=reviewer_id, reviewed_at=now
     )
     return violation_view({**row, "status": decision, "reviewed_at": now}, with_original=True)
@@ -99,7 +99,7 @@ def report(
     conn: Connection, outbox: Outbox, principal: Principal, session: Row, reason: str, now: float
 ) -> int:
     """A report for reviewers; the session is invalid for metrics."""
-    report_id = moderation_records.insert_report(
+    report_id = violation_store.insert_report(
         conn,
         session_id=session["id"],
         shop_id=session["shop_id"],
@@ -116,8 +116,8 @@ def blacklist(
     conn: Connection, outbox: Outbox, member_id: int, session: Row, reason: str, now: float
 ) -> None:
     """The shop refuses the session's consumer from now on; the session is invalid."""
-    if not moderation_records.is_blacklisted(conn, session["shop_id"], session["consumer_id"]):
-        moderation_records.insert_blacklist(
+    if not violation_store.is_blacklisted(conn, session["shop_id"], session["consumer_id"]):
+        violation_store.insert_blacklist(
             conn,
             shop_id=session["shop_id"],
             consumer_id=session["consumer_id"],
@@ -136,5 +136,5 @@ def blacklist_of(conn: Connection, shop_id: int) -> list[Row]:
             "reason": r["reason"],
             "created_at": r["created_at"],
         }
-        for r in moderation_records.list_blacklist(conn, shop_id)
+        for r in violation_store.list_blacklist(conn, shop_id)
     ]

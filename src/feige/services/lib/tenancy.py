@@ -12,14 +12,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from feige.domain import Row, SessionState
+from feige.domain import WAITING_STATES, Row, SessionState
 from feige.services.context import Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import sessions as session_store
 
-WAITING = (SessionState.QUEUED.value, SessionState.OFFLINE.value)
 # ``state=open`` in a session list: every session not closed yet.
-OPEN_STATES = [SessionState.ASSIGNED.value, *WAITING]
+OPEN_STATES = [SessionState.ASSIGNED.value, *WAITING_STATES]
 
 
 def can_see(principal: Principal, session: Row) -> bool:
@@ -31,7 +30,7 @@ def can_see(principal: Principal, session: Row) -> bool:
         return False
     if principal.is_supervisor:
         return True
-    return session["agent_id"] == principal.id or session["state"] in WAITING
+    return session["agent_id"] == principal.id or session["state"] in WAITING_STATES
 
 
 def visible_session(
