@@ -27,11 +27,12 @@ from feige.api.ratelimit import Limiter, RequestRateLimit
 from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
-from feige.services import assessment, compliance, workbench
-from feige.services import sessions as session_actions
-from feige.services.context import REVOCATIONS_CHANNEL, Context
+from feige.services import assessment, channels
+from feige.services.actions import serving
+from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
+from feige.services.lib import images, screening
 from feige.store import migrate
 from feige.store.db import Database, create_db_engine, normalise_url
 from feige.store.private import ensure_private_dir, generated_secret, touch_private
@@ -93,7 +94,7 @@ def build_context(settings: Settings, demo: bool = False) -> Context:
         inline=inline,
         gather_seconds=settings.group_commit_gather_ms / 1000,
     )
-    moderator = compliance.build_moderator(settings)
+    moderator = screening.build_moderator(settings)
     ctx = Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
     ctx.limiter = Limiter(settings)
     return ctx
@@ -112,7 +113,7 @@ async def _idle_closer(ctx: Context, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            closed = await session_actions.close_idle(ctx)
+            closed = await serving.close_idle(ctx)
             if closed:
                 log.info("idle_sessions_closed", count=closed)
         except Exception:  # keep the loop alive; the next tick retries
@@ -127,7 +128,7 @@ async def _upload_sweeper(ctx: Context, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            deleted, cutoff = await workbench.delete_unsent_images(ctx, since)
+            deleted, cutoff = await images.delete_unsent_images(ctx, since)
             since = cutoff - max(interval, 60.0)
             if deleted:
                 log.info("unsent_uploads_deleted", count=deleted)
@@ -203,7 +204,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         await asyncio.to_thread(migrate.upgrade, ctx.db.engine)
         await ctx.db.start()
         await ctx.broker.start()
-        ctx.broker.subscribe(REVOCATIONS_CHANNEL, ctx.revocations)
+        ctx.broker.subscribe(channels.REVOCATIONS, ctx.revocations)
         if demo:
             logins = await ctx.db.write(seed_demo, ctx.clock())
             if logins:

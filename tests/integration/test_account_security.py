@@ -14,7 +14,7 @@ import orjson
 import pytest
 import websockets
 
-from feige.services.accounts import platform_signature
+from feige.services.actions.sign_in import platform_signature
 from tests.integration.harness import (
     Api,
     Server,

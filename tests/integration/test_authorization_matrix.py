@@ -29,7 +29,7 @@ import orjson
 import pytest
 import websockets
 
-from feige.services.accounts import platform_signature
+from feige.services.actions.sign_in import platform_signature
 from tests.integration.harness import PASSWORD, Server, fresh_database_url, png
 
 # --- the roles -----------------------------------------------------------------------------------

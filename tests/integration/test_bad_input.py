@@ -85,7 +85,7 @@ async def test_missing_forged_and_expired_tokens(server: Server) -> None:
 
 
 async def test_platform_signed_consumer_token(server: Server) -> None:
-    from feige.services.accounts import platform_signature
+    from feige.services.actions.sign_in import platform_signature
 
     secret = server.ctx.settings.platform_secret
     ts = int(time.time())

@@ -119,7 +119,7 @@ async def test_qr_code_images_are_caught(server: Server) -> None:
 def test_policy_table_and_lexicons_come_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Operators change actions and add words without code (docs/rules.md 2.2.3–2.2.10, actions)."""
     from feige.config import Settings
-    from feige.services.compliance import build_moderator
+    from feige.services.lib.screening import build_moderator
 
     default = build_moderator(Settings(data_dir=tmp_path))
     assert default.check_text("加我薇信 abc123", role="buyer").action == "mask"

@@ -8,7 +8,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import create_engine, insert, select
 
-from feige.store import repo
+from feige.store import events as event_store
 from feige.store.migrate import alembic_config
 from feige.store.tables import consumers, messages, session_events, sessions, shops
 from tests.integration.harness import fresh_database_url
@@ -78,7 +78,7 @@ def test_0003_moves_message_events_to_messages_and_back(tmp_path: Path) -> None:
     command.upgrade(cfg, "head")
     with engine.begin() as conn:
         stored = conn.execute(select(session_events.c.type, session_events.c.after_seq)).all()
-        merged = repo.session_events_for(conn, [1])
+        merged = event_store.session_events_for(conn, [1])
     assert ("message", 0) not in stored and len(stored) == 5
     assert dict(stored) == {"open": 0, "offline": 1, "assigned": 1, "closed": 4, "rated": 4}
     assert [(row["type"], row["data"]) for row in merged] == OLD_EVENTS

@@ -72,13 +72,13 @@ def test_event_log_table_fits_80_columns() -> None:
 
 def test_shop_names_from_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from feige.commands.store_assess import _database, shop_names_sync
-    from feige.services.accounts import create_shop_sync
+    from feige.services.lib.accounts import create_shop
 
     monkeypatch.setenv("FEIGE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("FEIGE_DATABASE_URL", raising=False)
     db = _database()
     try:
-        shop = db.write_sync(create_shop_sync, "飞鸽旗舰店", "o1", "x", 0.0, None, "priority", 5)
+        shop = db.write_sync(create_shop, "飞鸽旗舰店", "o1", "x", 0.0, None, "priority", 5)
         assert db.read_sync(shop_names_sync) == {str(shop["id"]): "飞鸽旗舰店"}
     finally:
         db.engine.dispose()

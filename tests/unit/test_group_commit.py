@@ -43,9 +43,9 @@ async def test_a_failing_job_leaves_the_others_committed_with_their_events_once(
     calls: list[int] = []
     # Submitted without yielding: one batch. The middle job breaks the unique constraint.
     futures = [
-        db.submit(_insert, boxes[0], 1, calls),
-        db.submit(_insert, boxes[1], 1, calls),
-        db.submit(_insert, boxes[2], 2, calls),
+        db.submit(_insert, 1, calls, outbox=boxes[0]),
+        db.submit(_insert, 1, calls, outbox=boxes[1]),
+        db.submit(_insert, 2, calls, outbox=boxes[2]),
     ]
     assert await futures[0] == 1
     with pytest.raises(Exception, match="UNIQUE"):
@@ -71,7 +71,7 @@ async def test_a_job_failing_alone_runs_once(db: Database) -> None:
 
     box = Outbox()
     with pytest.raises(LookupError):
-        await db.write(broken, box)
+        await db.write(broken, outbox=box)
     assert calls == [1] and box.items == []
 
 
@@ -92,9 +92,9 @@ async def test_a_refusal_fails_alone_and_the_batch_goes_on(db: Database) -> None
     boxes = [Outbox(), Outbox(), Outbox()]
     calls: list[int] = []
     futures = [
-        db.submit(_insert, boxes[0], 1, calls),
-        db.submit(_refuse, boxes[1], calls),
-        db.submit(_insert, boxes[2], 2, calls),
+        db.submit(_insert, 1, calls, outbox=boxes[0]),
+        db.submit(_refuse, calls, outbox=boxes[1]),
+        db.submit(_insert, 2, calls, outbox=boxes[2]),
     ]
     assert await futures[0] == 1
     with pytest.raises(LookupError):
@@ -108,9 +108,9 @@ async def test_a_refusal_fails_alone_and_the_batch_goes_on(db: Database) -> None
 async def test_a_job_that_wrote_before_failing_leaves_nothing(db: Database) -> None:
     calls: list[int] = []
     futures = [
-        db.submit(_insert, Outbox(), 1, calls),
-        db.submit(_write_then_fail, Outbox(), calls),
-        db.submit(_insert, Outbox(), 2, calls),
+        db.submit(_insert, 1, calls, outbox=Outbox()),
+        db.submit(_write_then_fail, calls, outbox=Outbox()),
+        db.submit(_insert, 2, calls, outbox=Outbox()),
     ]
     assert await futures[0] == 1
     with pytest.raises(LookupError):
@@ -132,7 +132,7 @@ async def test_what_a_reader_leaves_behind_never_reaches_the_writer(db: Database
     reader = db.engine.connect()
     leftover = _leave_a_checkpoint_unfinished(reader)
     reader.close()  # back to the pool, statement still open
-    assert await db.write(_insert, Outbox(), 1, []) == 1
+    assert await db.write(_insert, 1, [], outbox=Outbox()) == 1
     assert _rows(db) == [1]
     del leftover
 
@@ -142,7 +142,7 @@ async def test_a_refused_commit_gets_a_fresh_connection_and_loses_nothing(db: Da
     leftover = _leave_a_checkpoint_unfinished(db._writer_conn)
     boxes = [Outbox(), Outbox(), Outbox()]
     calls: list[int] = []
-    futures = [db.submit(_insert, boxes[i], i, calls) for i in range(3)]
+    futures = [db.submit(_insert, i, calls, outbox=boxes[i]) for i in range(3)]
     assert [await f for f in futures] == [0, 1, 2]
     assert sorted(_rows(db)) == [0, 1, 2]
     assert [len(box.items) for box in boxes] == [1, 1, 1]
@@ -151,7 +151,7 @@ async def test_a_refused_commit_gets_a_fresh_connection_and_loses_nothing(db: Da
     # A job alone in its batch gets the same second chance.
     assert db._writer_conn is not None
     leftover = _leave_a_checkpoint_unfinished(db._writer_conn)
-    assert await db.write(_insert, Outbox(), 3, calls) == 3
+    assert await db.write(_insert, 3, calls, outbox=Outbox()) == 3
     assert calls[-2:] == [3, 3]
     del leftover
 
@@ -164,24 +164,24 @@ async def test_a_read_job_returning_a_live_result_is_refused(db: Database) -> No
 
 async def test_checkpoints_report_the_log(db: Database) -> None:
     for x in range(5):
-        await db.write(_insert, Outbox(), x, [])
+        await db.write(_insert, x, [], outbox=Outbox())
     stats = await db.checkpoint()
     assert stats is not None
     busy, frames, copied = stats
     assert busy == 0 and frames >= copied > 0
-    assert await db.write(_insert, Outbox(), 99, []) == 99
+    assert await db.write(_insert, 99, [], outbox=Outbox()) == 99
 
 
 async def test_a_write_job_returning_a_live_result_fails_alone(db: Database) -> None:
     def sloppy(conn: Connection, outbox: Outbox) -> Any:
         return conn.execute(text("SELECT x FROM t"))
 
-    good = db.submit(_insert, Outbox(), 5, [])
-    bad = db.submit(sloppy, Outbox())
+    good = db.submit(_insert, 5, [], outbox=Outbox())
+    bad = db.submit(sloppy, outbox=Outbox())
     assert await good == 5
     with pytest.raises(TypeError, match="live result"):
         await bad
-    assert await db.write(_insert, Outbox(), 6, []) == 6  # and the next commit goes through
+    assert await db.write(_insert, 6, [], outbox=Outbox()) == 6  # and the next commit goes through
 
 
 def _insert_text(conn: Connection, outbox: Outbox, i: int) -> int:
@@ -210,7 +210,9 @@ async def test_the_write_ahead_log_starts_over_under_steady_writes(tmp_path: Pat
     task = asyncio.create_task(checkpointer())
     try:
         for n in range(0, 6000, 3):
-            await asyncio.gather(*(db.submit(_insert_text, Outbox(), n + k) for k in range(3)))
+            await asyncio.gather(
+                *(db.submit(_insert_text, n + k, outbox=Outbox()) for k in range(3))
+            )
     finally:
         writing = False
         await task

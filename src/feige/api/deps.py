@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from feige import i18n
 from feige.api import ratelimit
-from feige.services import accounts
+from feige.services.actions import sign_in
 from feige.services.context import Context, Principal
 from feige.services.errors import Unauthenticated
 
@@ -44,7 +44,7 @@ async def current_principal(
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None,
 ) -> Principal:
     try:
-        return await accounts.authenticate(ctx, token)
+        return await sign_in.authenticate(ctx, token)
     except Unauthenticated:
         # A refused token counts against the address too, so made-up tokens (each with a
         # count of its own in the middleware) cannot get round the anonymous limit.

@@ -11,7 +11,22 @@ from pydantic import BaseModel, Field
 from feige.api import ratelimit
 from feige.api.checks import BodyId, OptionalQuerySeq, PathId, QueryId, QuerySeq, refuse_odd_input
 from feige.api.deps import Caller, Ctx, bearer, current_principal
-from feige.services import accounts, assessment, chat, compliance, sessions, workbench
+from feige.realtime import frames
+from feige.services import assessment
+from feige.services.actions import (
+    accounts,
+    feedback,
+    health,
+    history,
+    images,
+    receipts,
+    review,
+    serving,
+    sign_in,
+)
+from feige.services.actions import quick_replies as quick_reply_actions
+from feige.services.actions import send as send_action
+from feige.services.lib.views import principal_view
 
 router = APIRouter(dependencies=[Depends(refuse_odd_input)])
 Json = dict[str, Any]
@@ -123,7 +138,7 @@ class SendIn(BaseModel):
 
 @router.get("/healthz", tags=["ops"])
 async def healthz(ctx: Ctx) -> Json:
-    return await accounts.health(ctx)
+    return await health.health(ctx)
 
 
 @router.post("/api/auth/login", tags=["auth"])
@@ -132,26 +147,26 @@ async def login(ctx: Ctx, request: Request, body: LoginIn) -> Json:
     Retry-After, growing while the failures go on); successful ones never count."""
     address = ratelimit.client_address(request.scope)
     async with ratelimit.limiter_of(ctx).login_attempt(body.kind, body.username, address):
-        return await accounts.login(ctx, body.kind, body.username, body.password)
+        return await sign_in.login(ctx, body.kind, body.username, body.password)
 
 
 @router.post("/api/integration/consumer-token", tags=["auth"])
 async def consumer_token(ctx: Ctx, body: ConsumerTokenIn) -> Json:
     """The marketplace vouches for its user with HMAC-SHA256(platform_secret,
     "external_id\\nnickname\\nts") in hex; ``ts`` within five minutes."""
-    return await accounts.consumer_token(
+    return await sign_in.consumer_token(
         ctx, body.external_id, body.nickname, body.ts, body.signature
     )
 
 
 @router.post("/api/auth/demo-consumer", tags=["auth"])
 async def demo_consumer(ctx: Ctx, body: DemoConsumerIn) -> Json:
-    return await accounts.demo_consumer_token(ctx, body.external_id, body.nickname)
+    return await sign_in.demo_consumer_token(ctx, body.external_id, body.nickname)
 
 
 @router.get("/api/me", tags=["auth"])
 async def me(caller: Caller) -> Json:
-    return accounts.principal_view(caller)
+    return principal_view(caller)
 
 
 @router.post("/api/me/password", tags=["auth"])
@@ -180,7 +195,7 @@ async def list_sessions(
     before_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[Json]:
-    return await sessions.list_sessions(
+    return await history.list_sessions(
         ctx,
         caller,
         state=state,
@@ -193,7 +208,7 @@ async def list_sessions(
 
 @router.get("/api/sessions/{session_id}", tags=["sessions"])
 async def get_session(ctx: Ctx, caller: Caller, session_id: PathId) -> Json:
-    return await sessions.get_session(ctx, caller, session_id)
+    return await history.get_session(ctx, caller, session_id)
 
 
 @router.get("/api/sessions/{session_id}/messages", tags=["sessions"])
@@ -205,55 +220,55 @@ async def messages(
     before_seq: OptionalQuerySeq = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[Json]:
-    return await chat.history(
+    return await history.history(
         ctx, caller, session_id, after_seq=after_seq, before_seq=before_seq, limit=limit
     )
 
 
 @router.get("/api/sessions/{session_id}/events", tags=["sessions"])
 async def events(ctx: Ctx, caller: Caller, session_id: PathId) -> list[Json]:
-    return await sessions.session_events(ctx, caller, session_id)
+    return await history.session_events(ctx, caller, session_id)
 
 
 @router.post("/api/messages", tags=["sessions"])
 async def send(ctx: Ctx, caller: Caller, body: SendIn) -> Json:
     await ratelimit.limiter_of(ctx).check_send(caller)
-    return await chat.send(ctx, caller, body.model_dump(exclude_none=True))
+    return frames.ack(await send_action.send(ctx, caller, body.model_dump(exclude_none=True)))
 
 
 @router.post("/api/sessions/{session_id}/read", tags=["sessions"])
 async def read(ctx: Ctx, caller: Caller, session_id: PathId, seq: QuerySeq) -> Json:
-    return await chat.mark_read(ctx, caller, session_id, seq)
+    return await receipts.mark_read(ctx, caller, session_id, seq)
 
 
 @router.post("/api/sessions/{session_id}/take", tags=["reception"])
 async def take(ctx: Ctx, caller: Caller, session_id: PathId) -> Json:
-    return await sessions.take(ctx, caller, session_id)
+    return await serving.take(ctx, caller, session_id)
 
 
 @router.post("/api/sessions/{session_id}/transfer", tags=["reception"])
 async def transfer(ctx: Ctx, caller: Caller, session_id: PathId, body: TransferIn) -> Json:
-    return await sessions.transfer(ctx, caller, session_id, body.to_agent)
+    return await serving.transfer(ctx, caller, session_id, body.to_agent)
 
 
 @router.post("/api/sessions/{session_id}/close", tags=["reception"])
 async def close(ctx: Ctx, caller: Caller, session_id: PathId) -> Json:
-    return await sessions.close(ctx, caller, session_id)
+    return await serving.close(ctx, caller, session_id)
 
 
 @router.post("/api/sessions/{session_id}/rating", tags=["sessions"])
 async def rate(ctx: Ctx, caller: Caller, session_id: PathId, body: RateIn) -> Json:
-    return await sessions.rate(ctx, caller, session_id, body.score)
+    return await feedback.rate(ctx, caller, session_id, body.score)
 
 
 @router.post("/api/sessions/{session_id}/report", tags=["sessions"])
 async def report(ctx: Ctx, caller: Caller, session_id: PathId, body: ReasonIn) -> Json:
-    return await sessions.report(ctx, caller, session_id, body.reason)
+    return await feedback.report(ctx, caller, session_id, body.reason)
 
 
 @router.post("/api/sessions/{session_id}/blacklist", tags=["sessions"])
 async def blacklist(ctx: Ctx, caller: Caller, session_id: PathId, body: ReasonIn) -> Json:
-    return await sessions.blacklist(ctx, caller, session_id, body.reason)
+    return await feedback.blacklist(ctx, caller, session_id, body.reason)
 
 
 @router.post("/api/sessions/{session_id}/images", tags=["sessions"])
@@ -263,14 +278,14 @@ async def upload_image(
     limit = ctx.settings.max_image_bytes
     data = await file.read(limit + 1)
     await ratelimit.limiter_of(ctx).check_upload(caller, min(len(data), limit))
-    return await workbench.upload_image(ctx, caller, session_id, data)
+    return await images.upload_image(ctx, caller, session_id, data)
 
 
 @router.get("/api/images/{image_id}/url", tags=["sessions"])
 async def image_url(ctx: Ctx, caller: Caller, image_id: str) -> Json:
     """A link to the image that works without a token for ``image_url_ttl_seconds``
     (5 minutes by default): for ``<img src>``, which cannot send an Authorization header."""
-    return await workbench.image_link(ctx, caller, image_id)
+    return await images.image_link(ctx, caller, image_id)
 
 
 @router.get("/api/images/{image_id}", tags=["sessions"])
@@ -283,10 +298,10 @@ async def image(
 ) -> FileResponse:
     """With ``Authorization: Bearer …``, or as a signed link from ``…/url``."""
     if exp is not None or sig is not None:
-        path, content_type = await workbench.open_signed_image(ctx, image_id, exp, sig)
+        path, content_type = await images.open_signed_image(ctx, image_id, exp, sig)
     else:
         caller = await current_principal(request, ctx, bearer(request))
-        path, content_type = await workbench.open_image(ctx, caller, image_id)
+        path, content_type = await images.open_image(ctx, caller, image_id)
     return FileResponse(path, media_type=content_type)
 
 
@@ -295,24 +310,26 @@ async def image(
 
 @router.post("/api/agent/status", tags=["reception"])
 async def set_status(ctx: Ctx, caller: Caller, body: StatusIn) -> Json:
-    return await sessions.set_status(ctx, caller, body.status)
+    return await serving.set_status(ctx, caller, body.status)
 
 
 @router.get("/api/quick-replies", tags=["workbench"])
 async def quick_replies(
     ctx: Ctx, caller: Caller, q: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[Json]:
-    return await workbench.list_quick_replies(ctx, caller, q)
+    return await quick_reply_actions.list_quick_replies(ctx, caller, q)
 
 
 @router.post("/api/quick-replies", tags=["workbench"])
 async def add_quick_reply(ctx: Ctx, caller: Caller, body: QuickReplyIn) -> Json:
-    return await workbench.create_quick_reply(ctx, caller, body.title, body.content, body.scope)
+    return await quick_reply_actions.create_quick_reply(
+        ctx, caller, body.title, body.content, body.scope
+    )
 
 
 @router.delete("/api/quick-replies/{reply_id}", tags=["workbench"])
 async def delete_quick_reply(ctx: Ctx, caller: Caller, reply_id: PathId) -> Json:
-    await workbench.delete_quick_reply(ctx, caller, reply_id)
+    await quick_reply_actions.delete_quick_reply(ctx, caller, reply_id)
     return {"deleted": reply_id}
 
 
@@ -353,7 +370,7 @@ async def shop_settings(ctx: Ctx, caller: Caller, body: ShopSettingsIn) -> Json:
 
 @router.get("/api/shop/blacklist", tags=["shop"])
 async def shop_blacklist(ctx: Ctx, caller: Caller) -> list[Json]:
-    return await sessions.list_blacklist(ctx, caller)
+    return await feedback.list_blacklist(ctx, caller)
 
 
 # --- platform -------------------------------------------------------------------------------------
@@ -395,12 +412,12 @@ async def list_violations(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Json]:
     """Reviewers: every record with the original text. Shop supervisors: their shop's."""
-    return await compliance.list_violations(ctx, caller, status, shop_id, limit)
+    return await review.list_violations(ctx, caller, status, shop_id, limit)
 
 
 @router.post("/api/violations/{violation_id}/review", tags=["compliance"])
 async def review_violation(ctx: Ctx, caller: Caller, violation_id: PathId, body: ReviewIn) -> Json:
-    return await compliance.review(ctx, caller, violation_id, body.decision)
+    return await review.review(ctx, caller, violation_id, body.decision)
 
 
 # --- service metrics and the weekly assessment (docs/rules.md §3) -------------------------

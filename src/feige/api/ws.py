@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -15,9 +16,14 @@ from starlette.types import Receive, Scope, Send
 
 from feige import i18n
 from feige.api.checks import MAX_ID, odd_text
-from feige.services import accounts, chat, sessions
+from feige.realtime import frames
+from feige.realtime.broker import Origin
+from feige.services import channels
+from feige.services.actions import history, receipts, sign_in
+from feige.services.actions import send as send_action
 from feige.services.context import Context, Principal
 from feige.services.errors import ServiceError, Unauthenticated
+from feige.services.lib.views import principal_view
 
 log = structlog.get_logger(__name__)
 
@@ -45,8 +51,9 @@ CLOSE_GRACE_SECONDS = 10.0
 # A socket whose account was revoked (or whose token expired) is closed with this code: the
 # client must sign in again (docs/protocol.md).
 CLOSE_SIGNED_OUT = 4401
-# The event that revokes an account, as the broker carries it (services/accounts.revoke).
-REVOKED_EVENT = b'{"op":"event","type":"revoked"'
+# Each socket's origin: what a send passes along so that its socket gets the ack and not the
+# message event too (realtime/broker.Origin).
+_ORIGINS = itertools.count(1)
 
 
 class Connection:
@@ -59,6 +66,7 @@ class Connection:
     def __init__(
         self, websocket: WebSocket, max_frames: int = 2000, max_bytes: int = 8 * 1024 * 1024
     ) -> None:
+        self.origin: Origin = next(_ORIGINS)
         self.websocket = websocket
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.max_frames = max_frames
@@ -69,7 +77,7 @@ class Connection:
         self.close_reason = ""
 
     def deliver(self, payload: bytes) -> None:
-        if payload.startswith(REVOKED_EVENT):
+        if payload.startswith(frames.REVOKED_EVENT):
             self.sign_out("token_revoked", payload)
             return
         queued = self.queued_bytes + len(payload)
@@ -129,17 +137,6 @@ class Connection:
                 await self.websocket.close(code=self.close_code, reason=self.close_reason)
                 return
             await self.websocket.send_text(payload.decode())
-
-
-def channels_for(principal: Principal) -> list[str]:
-    channels = [principal.channel]
-    if principal.kind == "member" and principal.shop_id is not None:
-        channels.append(f"shop:{principal.shop_id}:agents")
-        if principal.is_supervisor:
-            channels.append(f"shop:{principal.shop_id}:supervisors")
-    if principal.kind == "staff":
-        channels.append("platform:reviewers")
-    return channels
 
 
 NUL_ESCAPE, NUL_ESCAPE_BYTES = "\\u0000", b"\\u0000"
@@ -205,11 +202,11 @@ async def _resume(
     client should ask again from its new last seq per session."""
     settings = ctx.settings
     page = min(settings.ws_resume_page, conn.max_frames // 2)
-    missed, more = await chat.missed(ctx, principal, wanted, page)
+    missed, more = await history.missed(ctx, principal, wanted, page)
     budget = settings.ws_outbound_max_bytes // 2
     count = 0
     for message in missed:
-        payload = orjson.dumps({"op": "event", "type": "message", "message": message})
+        payload = frames.event({"type": "message", "message": message})
         budget -= len(payload)
         if budget < 0 and count:
             more = True
@@ -243,7 +240,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         if requested_lang is not None and not isinstance(requested_lang, str):
             raise ServiceError("malformed", detail="lang: zh-CN | en")
         lang = requested_lang[:16] if requested_lang else lang
-        grant = await accounts.verify_token(ctx, frame.get("token"))
+        grant = await sign_in.verify_token(ctx, frame.get("token"))
         principal = grant.principal
         resume = _resume_map(frame.get("resume"), ctx.settings.ws_resume_max_sessions)
         socket_id = ctx.limiter.socket_opened(principal)  # too many open: RateLimited
@@ -259,8 +256,8 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     conn = Connection(
         websocket, ctx.settings.ws_outbound_max_frames, ctx.settings.ws_outbound_max_bytes
     )
-    channels = channels_for(principal)
-    for channel in channels:
+    subscribed = channels.subscriptions(principal)
+    for channel in subscribed:
         ctx.broker.subscribe(channel, conn)
     await ctx.presence.connected(principal.channel)
     SOCKETS.inc()
@@ -271,7 +268,6 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     )
     account, token_version = principal.channel, principal.token_version
     in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-    send_lane = chat.SendLane()
     tasks: set[asyncio.Task[None]] = set()
 
     async def handle(frame: dict[str, Any]) -> None:
@@ -280,12 +276,12 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             if op == "send":
-                conn.send(await chat.send(ctx, principal, frame, send_lane, skip=conn))
+                conn.send(frames.ack(await send_action.send(ctx, principal, frame, conn.origin)))
                 SENT.inc()
             elif op == "read":
-                await chat.mark_read(ctx, principal, frame.get("session_id"), frame.get("seq"))  # type: ignore[arg-type]
+                await receipts.mark_read(ctx, principal, frame.get("session_id"), frame.get("seq"))  # type: ignore[arg-type]
             elif op == "typing":
-                await chat.typing(ctx, principal, frame.get("session_id"))  # type: ignore[arg-type]
+                await receipts.typing(ctx, principal, frame.get("session_id"))  # type: ignore[arg-type]
             elif op == "resume":
                 wanted = _resume_map(frame.get("resume"), ctx.settings.ws_resume_max_sessions)
                 await _resume(ctx, conn, principal, wanted)
@@ -312,7 +308,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         conn.send(
             {
                 "op": "ready",
-                "principal": accounts.principal_view(principal),
+                "principal": principal_view(principal),
                 "sessions": open_sessions,
                 "sessions_more": more_sessions,
                 "heartbeat": HEARTBEAT_SECONDS,
@@ -353,7 +349,7 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
     finally:
         expiry.cancel()
         ctx.limiter.socket_closed(principal, socket_id)
-        for channel in channels:
+        for channel in subscribed:
             ctx.broker.unsubscribe(channel, conn)
         await ctx.presence.disconnected(principal.channel)
         SOCKETS.dec()
@@ -377,7 +373,7 @@ async def _open_sessions(ctx: Context, principal: Principal) -> tuple[list[dict[
     before: int | None = None
     while True:
         size = min(200, wanted - len(found))
-        page = await sessions.list_sessions(
+        page = await history.list_sessions(
             ctx, principal, state="open", before_id=before, limit=size
         )
         found += [{"id": s["id"], "state": s["state"], "last_seq": s["last_seq"]} for s in page]
@@ -385,7 +381,7 @@ async def _open_sessions(ctx: Context, principal: Principal) -> tuple[list[dict[
             return found, False
         before = page[-1]["id"]
         if len(found) >= wanted:
-            rest = await sessions.list_sessions(
+            rest = await history.list_sessions(
                 ctx, principal, state="open", before_id=before, limit=1
             )
             return found, bool(rest)

@@ -19,8 +19,7 @@ def register(app: typer.Typer) -> None:
         from feige.config import Settings
         from feige.metrics import parse_week
         from feige.services.assessment import export_events_sync, metrics_config
-        from feige.store import migrate
-        from feige.store.db import create_db_engine
+        from feige.store.migrate import migrated_engine
 
         settings = Settings()
         config = metrics_config(settings)
@@ -29,8 +28,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             typer.echo(f"错误 / error: {exc}", err=True)
             raise typer.Exit(2) from exc
-        engine = create_db_engine(settings.effective_database_url)
-        migrate.upgrade(engine)
+        engine = migrated_engine(settings.effective_database_url)
         count = 0
         target = out.open("w", encoding="utf-8") if out else sys.stdout
         try:

@@ -30,10 +30,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a platform staff account (admins manage shops and staff; reviewers review)."""
         from feige.config import Settings
-        from feige.services.accounts import create_staff_sync, hash_password
         from feige.services.errors import ServiceError
-        from feige.store import migrate
-        from feige.store.db import create_db_engine
+        from feige.services.lib.accounts import create_staff, hash_password
+        from feige.store.migrate import migrated_engine
         from feige.store.private import ensure_private_dir
 
         if role not in ROLES:
@@ -48,11 +47,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         settings = Settings()
         ensure_private_dir(settings.data_dir)
-        engine = create_db_engine(settings.effective_database_url)
+        engine = migrated_engine(settings.effective_database_url)
         try:
-            migrate.upgrade(engine)
             with engine.begin() as conn:
-                staff_id = create_staff_sync(
+                staff_id = create_staff(
                     conn,
                     username,
                     hash_password(password),

@@ -28,9 +28,9 @@ def store_document(week: Week, config: AssessmentConfig) -> dict[str, Any]:
 
 def shop_names_sync(conn: Any) -> dict[str, str]:
     """Shop id (as the assessment document spells it) → the shop's name."""
-    from feige.store import repo
+    from feige.store import accounts as account_store
 
-    return {str(row["id"]): row["name"] for row in repo.list_shops(conn)}
+    return {str(row["id"]): row["name"] for row in account_store.list_shops(conn)}
 
 
 def store_report(week: Week, config: AssessmentConfig) -> tuple[dict[str, Any], dict[str, str]]:

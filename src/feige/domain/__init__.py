@@ -6,6 +6,12 @@ String enums so that values round-trip through JSON, SQL and the event log uncha
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+# A stored record as services and the store pass it around: column name → value.
+Row = dict[str, Any]
+# Times are stored as epoch seconds and computed on as integer microseconds (the metrics).
+US_PER_SECOND = 1_000_000
 
 
 class StaffRole(StrEnum):

@@ -12,8 +12,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Protocol
 
+# Which socket a request came from (a number the node gives each socket): data a service
+# can pass along, so that a socket can be left out of an event without the socket object
+# ever reaching the service.
+Origin = int
+
 
 class Subscriber(Protocol):
+    @property
+    def origin(self) -> Origin | None:
+        """The socket's origin; None for a subscriber that is no socket (a node's watch)."""
+
     def deliver(self, payload: bytes) -> None:
         """Queue the payload for the socket; must not block."""
 
@@ -24,9 +33,10 @@ class Broker(Protocol):
     async def stop(self) -> None: ...
 
     async def publish(
-        self, channels: Iterable[str], payload: bytes, exclude: Subscriber | None = None
+        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
     ) -> None:
-        """Deliver to every subscriber of the channels, once each, except ``exclude``."""
+        """Deliver to every subscriber of the channels, once each, except the socket whose
+        origin is ``exclude``."""
 
     def subscribe(self, channel: str, subscriber: Subscriber) -> None: ...
 
@@ -53,15 +63,15 @@ class LocalFanout:
         return channel in self._channels
 
     def deliver(
-        self, channels: Iterable[str], payload: bytes, exclude: Subscriber | None = None
-    ) -> int:
-        seen: set[Subscriber] = set() if exclude is None else {exclude}
+        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
+    ) -> None:
+        seen: set[Subscriber] = set()
         for channel in channels:
             for subscriber in self._channels.get(channel, ()):
                 if subscriber not in seen:
                     seen.add(subscriber)
-                    subscriber.deliver(payload)
-        return len(seen) - (exclude is not None)
+                    if exclude is None or subscriber.origin != exclude:
+                        subscriber.deliver(payload)
 
 
 class MemoryBroker:
@@ -77,7 +87,7 @@ class MemoryBroker:
         return None
 
     async def publish(
-        self, channels: Iterable[str], payload: bytes, exclude: Subscriber | None = None
+        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
     ) -> None:
         self.local.deliver(channels, payload, exclude)
 

@@ -13,6 +13,8 @@ import orjson
 class RevocationWatch:
     """A broker subscriber: account channel (``member:5``) → its current token version."""
 
+    origin = None  # not a socket
+
     def __init__(self) -> None:
         self.versions: dict[str, int] = {}
 

@@ -37,7 +37,8 @@ from feige.metrics.timeutil import us_to_datetime
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import assessments as store
-from feige.store import repo
+from feige.store import events as event_store
+from feige.store import sql
 from feige.store.tables import (
     violations,
 )
@@ -92,7 +93,7 @@ def events_by_session(
     out: dict[int, list[Event]] = {}
     for start in range(0, len(session_ids), 500):
         chunk = session_ids[start : start + 500]
-        for row in repo.session_events_for(conn, chunk):
+        for row in event_store.session_events_for(conn, chunk):
             out.setdefault(row["session_id"], []).append(_event(row, tz))
     return out
 
@@ -276,7 +277,7 @@ def record_no_human_reply_sync(conn: Connection, findings: list[Any], now: float
         key = {"sessions": list(finding.sessions)}
         if key in store.no_human_reply_evidence(conn, int(finding.shop)):
             continue
-        repo.insert_row(
+        sql.insert_row(
             conn,
             violations,
             kind="no_human_reply",

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import orjson
+from typing import Any, Literal, TypeVar
 
 from feige.config import Settings
 from feige.domain import SenderRole
-from feige.realtime.broker import Broker
+from feige.realtime import frames
+from feige.realtime.broker import Broker, Origin
 from feige.realtime.presence import Presence
 from feige.realtime.revocations import RevocationWatch
+from feige.services import channels
 from feige.store.db import Database
 
 PrincipalKind = Literal["staff", "member", "consumer"]
-# Every node listens here for revoked accounts (docs/security.md, "Revocation").
-REVOCATIONS_CHANNEL = "platform:revocations"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Principal:
 
     @property
     def channel(self) -> str:
-        return f"{self.kind}:{self.id}"
+        return channels.account(self.kind, self.id)
 
     @property
     def is_supervisor(self) -> bool:
@@ -59,10 +59,20 @@ class Outbox:
     def add(self, channels: tuple[str, ...], event: dict[str, Any]) -> None:
         self.items.append((channels, event))
 
-    def on_rollback(self) -> None:
+    def discard(self) -> None:
         """The transaction that produced these events rolled back: none of them happened (the
         writer re-runs the job alone, which adds its events again)."""
         self.items.clear()
+
+
+@dataclass
+class SendLane:
+    """One socket's sends while any of them waits (for the store, for an image scan): the
+    waiting one holds the lock until its job is queued to the writer, and later ones queue
+    behind it instead of overtaking."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
 
 
 @dataclass
@@ -80,28 +90,23 @@ class Context:
     # session id → (shop id, consumer id): fixed for a session's life, so safe to remember.
     session_parties: dict[int, tuple[int, int]] = field(default_factory=dict)
     revocations: RevocationWatch = field(default_factory=RevocationWatch)
-    # Image scans running now and how many may run at once (compliance.scan_gate).
+    # Image scans running now and how many may run at once (screening.scan_gate).
     image_scan_gate: Any = None
+    # The lanes of the sockets that have a send waiting now, by origin (actions/send.py).
+    send_lanes: dict[Origin, SendLane] = field(default_factory=dict)
 
-    async def parties(self, session_id: int) -> tuple[int, int] | None:
-        known = self.session_parties.get(session_id)
-        if known is None:
-            from feige.store import repo
-
-            row = await self.db.read(repo.session_by_id, session_id)
-            if row is None:
-                return None
-            if len(self.session_parties) >= 200_000:
-                self.session_parties.clear()
-            known = self.session_parties[session_id] = (row["shop_id"], row["consumer_id"])
-        return known
+    async def write_and_publish(self, job: Callable[..., T], *args: Any) -> T:
+        """Run ``job(conn, outbox, *args)`` in the next group commit, then publish its events."""
+        outbox = Outbox()
+        result = await self.db.write(job, *args, outbox=outbox)
+        await self.publish(outbox)
+        return result
 
     async def publish(
-        self, outbox: Outbox, skip: Any = None, skip_message: int | None = None
+        self, outbox: Outbox, origin: Origin | None = None, acked_message: int | None = None
     ) -> None:
-        """Send the committed events. The subscriber ``skip`` (the sending socket) does not
-        get the event of message ``skip_message``: its ack carried that message already."""
-        for channels, event in outbox.items:
-            payload = orjson.dumps({"op": "event", **event})
-            own = skip_message is not None and event.get("message", {}).get("id") == skip_message
-            await self.broker.publish(channels, payload, skip if own else None)
+        """Send the committed events. The socket ``origin`` (where a send came from) does not
+        get the event of message ``acked_message``: its ack carries that message already."""
+        for audience, event in outbox.items:
+            own = acked_message is not None and event.get("message", {}).get("id") == acked_message
+            await self.broker.publish(audience, frames.event(event), origin if own else None)

@@ -8,15 +8,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from feige.domain import AgentStatus, EventType, MemberRole, SenderRole, SessionState
-from feige.services.accounts import (
-    create_member_sync,
-    create_shop_sync,
-    create_staff_sync,
-    hash_password,
-)
 from feige.services.context import Outbox
-from feige.services.reception import append_message, open_session, record
-from feige.store import repo
+from feige.services.lib.accounts import create_member, create_shop, create_staff, hash_password
+from feige.services.lib.conversation import append_message, open_session, record
+from feige.store import accounts as account_store
+from feige.store import sql
 from feige.store.tables import consumers, quick_replies, sessions
 
 DEMO_PASSWORD = "feige123"
@@ -46,19 +42,19 @@ HISTORY = [
 
 def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
     """Create the demo platform once; returns the logins, or None when already seeded."""
-    if repo.has_staff(conn):
+    if account_store.has_staff(conn):
         return None
     logins: list[dict[str, Any]] = []
     pw = hash_password(DEMO_PASSWORD)
-    create_staff_sync(conn, "admin", pw, "admin", "平台管理员", now)
-    create_staff_sync(conn, "reviewer", pw, "reviewer", "平台审核员", now)
+    create_staff(conn, "admin", pw, "admin", "平台管理员", now)
+    create_staff(conn, "reviewer", pw, "reviewer", "平台审核员", now)
     logins += [
         {"who": "平台管理员 admin", "username": "admin", "kind": "staff"},
         {"who": "平台审核员 reviewer", "username": "reviewer", "kind": "staff"},
     ]
     rng = random.Random(7)
     for name, prefix, agents in SHOPS:
-        shop = create_shop_sync(
+        shop = create_shop(
             conn,
             name,
             f"{prefix}_owner",
@@ -72,7 +68,7 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
         agent_ids = []
         for i, agent_name in enumerate(agents, start=1):
             username = f"{prefix}_agent{i}"
-            member = create_member_sync(
+            member = create_member(
                 conn,
                 {
                     "shop_id": shop["id"],
@@ -90,7 +86,7 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
                 {"who": f"{name} 客服 {agent_name}", "username": username, "kind": "member"}
             )
         for title, content in QUICK_REPLIES:
-            repo.insert_row(
+            sql.insert_row(
                 conn,
                 quick_replies,
                 shop_id=shop["id"],
@@ -101,11 +97,11 @@ def seed_demo(conn: Connection, now: float) -> list[dict[str, Any]] | None:
             )
         consumer_ids = []
         for external, nick in CONSUMERS:
-            row = repo.consumer_by_external(conn, external)
+            row = account_store.consumer_by_external(conn, external)
             consumer_ids.append(
                 row["id"]
                 if row
-                else repo.insert_row(
+                else sql.insert_row(
                     conn, consumers, external_id=external, nickname=nick, created_at=now
                 )
             )
@@ -126,7 +122,7 @@ def _seed_history(
 ) -> None:
     session = open_session(conn, shop_id, consumer_id, "product", None, start)
     session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=start)
-    repo.update_row(
+    sql.update_row(
         conn, sessions, session["id"], agent_id=agent_id, state=session["state"], assigned_at=start
     )
     record(conn, session, EventType.ASSIGNED, start, agent=str(agent_id))
@@ -147,7 +143,7 @@ def _seed_history(
         )
     t += 60
     score = rng.choice([4, 5])
-    repo.update_row(
+    sql.update_row(
         conn,
         sessions,
         session["id"],

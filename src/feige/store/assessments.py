@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from feige.store.repo import Row, _all
+from feige.domain import Row
+from feige.store.sql import all_rows
 from feige.store.tables import (
     assessments,
     job_runs,
@@ -156,11 +157,11 @@ def list_assessments(conn: Connection, shop_id: int | None, limit: int) -> list[
     stmt = select(assessments).order_by(assessments.c.week.desc(), assessments.c.shop_id)
     if shop_id is not None:
         stmt = stmt.where(assessments.c.shop_id == shop_id)
-    return _all(conn, stmt.limit(limit))
+    return all_rows(conn, stmt.limit(limit))
 
 
 def list_measures(conn: Connection, shop_id: int | None, limit: int = 200) -> list[Row]:
     stmt = select(measures).order_by(measures.c.id.desc())
     if shop_id is not None:
         stmt = stmt.where(measures.c.shop_id == shop_id)
-    return _all(conn, stmt.limit(limit))
+    return all_rows(conn, stmt.limit(limit))

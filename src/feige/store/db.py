@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -97,11 +97,24 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+class AfterCommit(Protocol):
+    """What a write job collects for after its commit (the services' ``Outbox``)."""
+
+    def discard(self) -> None:
+        """The attempt rolled back: nothing collected in it happened."""
+
+
 @dataclass
 class _Job:
     fn: WriteJob
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
+    outbox: AfterCommit | None = None
+
+    def run(self, conn: Connection) -> Any:
+        if self.outbox is None:
+            return self.fn(conn, *self.args)
+        return self.fn(conn, self.outbox, *self.args)
 
 
 @dataclass
@@ -155,17 +168,21 @@ class Database:
             self._writer_conn = None
         self.engine.dispose()
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` in the next group commit; return after the commit."""
-        return await self.submit(fn, *args)
+    async def write(self, fn: Callable[..., T], *args: Any, outbox: AfterCommit | None = None) -> T:
+        """Run ``fn(conn, *args)`` in the next group commit; return after the commit.
+        With an ``outbox`` the job is ``fn(conn, outbox, *args)``, and the outbox is emptied
+        (``discard``) whenever an attempt of the job rolls back."""
+        return await self.submit(fn, *args, outbox=outbox)
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Queue ``fn(conn, *args)`` now, without yielding: jobs submitted one after the other
-        run in that order. The future resolves after the commit."""
+    def submit(
+        self, fn: Callable[..., T], *args: Any, outbox: AfterCommit | None = None
+    ) -> asyncio.Future[T]:
+        """Queue the job now, without yielding (as ``write``): jobs submitted one after the
+        other run in that order. The future resolves after the commit."""
         if self._queue is None:
             raise RuntimeError("database writer is not started")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(fn, args, future))
+        self._queue.put_nowait(_Job(fn, args, future, outbox))
         return future
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -279,7 +296,7 @@ class Database:
                 if self.is_sqlite:
                     results = self._run_sqlite(conn, batch)
                 else:
-                    results = [(True, _data(job.fn, job.fn(conn, *job.args))) for job in batch]
+                    results = [(True, _data(job.fn, job.run(conn))) for job in batch]
         except Exception as exc:
             # A job failed: the batch rolled back as a whole, and what the jobs collected for
             # after the commit is void. Re-run each job alone so that the failure stays with
@@ -304,7 +321,7 @@ class Database:
         for job in batch:
             before = driver.total_changes  # type: ignore[union-attr]
             try:
-                results.append((True, _data(job.fn, job.fn(conn, *job.args))))
+                results.append((True, _data(job.fn, job.run(conn))))
             except (DBAPIError, sqlite3.Error):
                 raise
             except Exception as exc:
@@ -317,7 +334,7 @@ class Database:
     def _execute_one(self, job: _Job) -> tuple[bool, Any]:
         try:
             with self._transaction() as conn:
-                return True, _data(job.fn, job.fn(conn, *job.args))
+                return True, _data(job.fn, job.run(conn))
         except Exception as exc:  # handed to the caller's future
             _rolled_back(job)
             return False, exc
@@ -338,9 +355,6 @@ def _checkpoint_passive(conn: Connection) -> tuple[int, int, int]:
 
 
 def _rolled_back(job: _Job) -> None:
-    """Tell the job's arguments that collect effects for after the commit (they have an
-    ``on_rollback`` method, like the services' ``Outbox``) that this attempt never happened."""
-    for arg in job.args:
-        on_rollback = getattr(arg, "on_rollback", None)
-        if callable(on_rollback):
-            on_rollback()
+    """This attempt of the job never happened: what it collected for after the commit goes."""
+    if job.outbox is not None:
+        job.outbox.discard()

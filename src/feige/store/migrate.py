@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from feige.store.db import create_db_engine
+
 
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
@@ -18,3 +20,11 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
+
+
+def migrated_engine(url: str) -> Engine:
+    """The engine of the database at ``url``, its schema brought up to date: how every
+    command that works on the store opens it (the server migrates in its start-up)."""
+    engine = create_db_engine(url)
+    upgrade(engine)
+    return engine

@@ -8,7 +8,7 @@ Every message used to write a second row, a ``message`` session event, in the sa
 transaction. That row said nothing the message row does not (role, kind, agent, time) and
 was a fifth of the message path's writes. Now ``session_events`` keeps only the other event
 types, each with ``after_seq``: the session's last message seq when it happened, which is
-where it falls among the session's messages (``repo.session_events_for`` merges the two).
+where it falls among the session's messages (``event_store.session_events_for`` merges the two).
 
 Existing rows are carried over: each event's ``after_seq`` is the number of ``message``
 events before it in the same session (the k-th message event is the message with seq k),

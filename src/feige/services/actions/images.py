@@ -1,4 +1,5 @@
-"""The agent's tools: quick replies (shop-wide and personal) and image uploads."""
+"""Images in a session: uploads (checked, scanned once per distinct bytes, kept owner-only),
+and the ways to open one: with a token, or by a short-lived signed link."""
 
 from __future__ import annotations
 
@@ -8,90 +9,17 @@ import hmac
 import io
 import secrets
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
-from sqlalchemy import Connection
 
-from feige.services import compliance
+from feige.domain import Row
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
-from feige.services.sessions import visible_session
-from feige.store import repo
-from feige.store.private import write_private
-from feige.store.tables import quick_replies
+from feige.services.lib import images, screening
+from feige.services.lib.tenancy import visible_session
 
-Row = dict[str, Any]
 PIL_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
-
-
-def _member_shop(principal: Principal) -> int:
-    if principal.kind != "member" or principal.shop_id is None:
-        raise Forbidden()
-    return principal.shop_id
-
-
-def quick_reply_view(row: Row) -> Row:
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "content": row["content"],
-        "scope": "personal" if row["member_id"] is not None else "shop",
-    }
-
-
-async def list_quick_replies(ctx: Context, principal: Principal, query: str | None) -> list[Row]:
-    shop_id = _member_shop(principal)
-    rows = await ctx.db.read(repo.quick_replies_for, shop_id, principal.id, query or None)
-    return [quick_reply_view(r) for r in rows]
-
-
-async def create_quick_reply(
-    ctx: Context, principal: Principal, title: str, content: str, scope: str
-) -> Row:
-    shop_id = _member_shop(principal)
-    if scope not in ("shop", "personal"):
-        raise Invalid(detail="scope")
-    if scope == "shop" and not principal.is_supervisor:
-        raise Forbidden()
-    title, content = title.strip(), content.strip()
-    if not (1 <= len(title) <= 64) or not (1 <= len(content) <= ctx.settings.max_text_chars):
-        raise Invalid(detail="title / content")
-    compliance.require_clean(ctx, title=title, content=content)
-    values = {
-        "shop_id": shop_id,
-        "member_id": principal.id if scope == "personal" else None,
-        "title": title,
-        "content": content,
-        "created_at": ctx.clock(),
-    }
-
-    def job(conn: Connection) -> Row:
-        values["id"] = repo.insert_row(conn, quick_replies, **values)
-        return quick_reply_view(values)
-
-    return await ctx.db.write(job)
-
-
-async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) -> None:
-    shop_id = _member_shop(principal)
-
-    def job(conn: Connection) -> None:
-        row = repo.quick_reply_by_id(conn, reply_id)
-        mine = (
-            row is not None
-            and row["shop_id"] == shop_id
-            and (
-                row["member_id"] == principal.id
-                or (row["member_id"] is None and principal.is_supervisor)
-            )
-        )
-        if not mine:
-            raise NotFound(what="quick reply")
-        repo.delete_quick_reply(conn, reply_id)
-
-    await ctx.db.write(job)
 
 
 def sniff_image(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, int, int]:
@@ -121,12 +49,12 @@ def sniff_image(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, 
 def _inspect(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, int, int, str]:
     """Type, size and SHA-256 of an upload: CPU work, run in a worker thread."""
     content_type, width, height = sniff_image(data, allowed, max_pixels)
-    return content_type, width, height, compliance.sha256_of(data)
+    return content_type, width, height, screening.sha256_of(data)
 
 
 async def upload_image(ctx: Context, principal: Principal, session_id: int, data: bytes) -> Row:
     """Store an image for a session; sending it is a separate ``image`` message. The image
-    is scanned here, once per distinct bytes (compliance.image_scan), not at every send."""
+    is scanned here, once per distinct bytes (screening.image_scan), not at every send."""
     if principal.kind == "staff":
         raise Forbidden()
     limit = ctx.settings.max_image_bytes
@@ -137,14 +65,12 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
     )
     session = await ctx.db.read(visible_session, principal, session_id)
     if ctx.moderator is not None:
-        found = await compliance.image_scan(ctx, data, digest)
+        found = await screening.image_scan(ctx, data, digest)
         if not found.ok:
             raise Invalid("bad_image", detail="cannot be decoded")
     image_id = secrets.token_hex(16)
     relative = Path("uploads") / str(session["shop_id"]) / f"{image_id}.{EXTENSIONS[content_type]}"
-    target = ctx.settings.data_dir / relative
-
-    await asyncio.to_thread(write_private, target, data)
+    await images.save_file(ctx, relative, data)
     row = {
         "id": image_id,
         "shop_id": session["shop_id"],
@@ -159,23 +85,15 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
         "created_at": ctx.clock(),
         "sha256": digest,
     }
-    await ctx.db.write(lambda conn: repo.insert_image(conn, **row))
+    await ctx.db.write(images.keep_upload, row)
     return {k: row[k] for k in ("id", "content_type", "size", "width", "height")}
 
 
 async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple[Path, str]:
     """The file behind an image, for the session's participants and platform reviewers."""
-
-    def job(conn: Connection) -> Row:
-        image = repo.image_by_id(conn, image_id)
-        if image is None:
-            raise NotFound(what="image")
-        visible_session(conn, principal, image["session_id"])
-        return image
-
     if len(image_id) > 32:
         raise NotFound(what="image")
-    image = await ctx.db.read(job)
+    image = await ctx.db.read(images.visible_image, principal, image_id)
     return ctx.settings.data_dir / image["path"], image["content_type"]
 
 
@@ -206,34 +124,5 @@ async def open_signed_image(
         raise Forbidden("link_invalid")
     if expires <= ctx.clock():
         raise Forbidden("link_expired")
-    image = await ctx.db.read(repo.image_by_id, image_id)
-    if image is None:
-        raise NotFound(what="image")
+    image = await ctx.db.read(images.linked_image, image_id)
     return ctx.settings.data_dir / image["path"], image["content_type"]
-
-
-async def delete_unsent_images(
-    ctx: Context, created_after: float | None = None, batch: int = 500
-) -> tuple[int, float]:
-    """Delete uploads no message sent once ``upload_unsent_ttl_seconds`` have passed: rows
-    first (in one write job), then their files. Only uploads made after ``created_after``
-    are looked at (the previous sweep saw the older ones). Returns how many went, and the
-    cutoff this sweep used: the next one's ``created_after``."""
-    cutoff = ctx.clock() - ctx.settings.upload_unsent_ttl_seconds
-    data_dir = ctx.settings.data_dir
-
-    def remove_files(rows: list[Row]) -> None:
-        for row in rows:
-            (data_dir / row["path"]).unlink(missing_ok=True)
-
-    total = 0
-    while True:
-        found = await ctx.db.read(repo.unsent_images, cutoff, batch, created_after)
-        if not found:
-            return total, cutoff
-        ids = [r["id"] for r in found]
-        gone = await ctx.db.write(repo.delete_unsent_images, ids, cutoff)
-        await asyncio.to_thread(remove_files, gone)
-        total += len(gone)
-        if len(found) < batch or not gone:
-            return total, cutoff

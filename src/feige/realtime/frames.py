@@ -1,0 +1,22 @@
+"""The server's frames as the wire carries them (docs/protocol.md). Services return data and
+put events in their outbox; the frames around them are built here, by the transport."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+# How a ``revoked`` event begins once framed (a socket recognises it without parsing).
+REVOKED_EVENT = b'{"op":"event","type":"revoked"'
+
+
+def event(body: Mapping[str, Any]) -> bytes:
+    """A committed event, serialised once for every socket it goes to."""
+    return orjson.dumps({"op": "event", **body})
+
+
+def ack(sent: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer to a send: the socket's ``ack`` frame, and the body of ``POST /api/messages``."""
+    return {"op": "ack", **sent}

@@ -1,0 +1,69 @@
+"""The fan-out channels: every channel name, who listens on which, and who an event goes to.
+
+``consumer:{id}``, ``member:{id}``, ``staff:{id}`` — an account's sockets;
+``shop:{id}:supervisors`` — the shop's owners and managers; ``shop:{id}:agents`` — every
+member of the shop (sessions waiting for any agent); ``platform:reviewers`` — violation
+records; ``platform:revocations`` — every node's ``RevocationWatch`` (docs/security.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from feige.domain import SessionState
+
+if TYPE_CHECKING:
+    from feige.services.context import Principal
+
+REVIEWERS = "platform:reviewers"
+REVOCATIONS = "platform:revocations"
+_WAITING = (SessionState.QUEUED, SessionState.OFFLINE)
+
+
+def account(kind: str, account_id: int) -> str:
+    """An account's own channel (``kind`` is ``consumer``, ``member`` or ``staff``)."""
+    return f"{kind}:{account_id}"
+
+
+def shop_agents(shop_id: int) -> str:
+    return f"shop:{shop_id}:agents"
+
+
+def shop_supervisors(shop_id: int) -> str:
+    return f"shop:{shop_id}:supervisors"
+
+
+def subscriptions(principal: Principal) -> list[str]:
+    """The channels a socket of this principal listens on."""
+    channels = [account(principal.kind, principal.id)]
+    if principal.kind == "member" and principal.shop_id is not None:
+        channels.append(shop_agents(principal.shop_id))
+        if principal.is_supervisor:
+            channels.append(shop_supervisors(principal.shop_id))
+    if principal.kind == "staff":
+        channels.append(REVIEWERS)
+    return channels
+
+
+def session_audience(session: dict[str, Any], *extra_agents: int | None) -> tuple[str, ...]:
+    """Who sees a session's events: its consumer, its agent (and ``extra_agents``: one who
+    just left it), the shop's supervisors, and while it waits every agent of the shop (who
+    may take it)."""
+    shop_id = session["shop_id"]
+    channels = [account("consumer", session["consumer_id"]), shop_supervisors(shop_id)]
+    for agent in (session["agent_id"], *extra_agents):
+        if agent is not None:
+            channels.append(account("member", agent))
+    if session["state"] in _WAITING:
+        channels.append(shop_agents(shop_id))
+    return tuple(dict.fromkeys(channels))
+
+
+def agent_status_audience(member_id: int, shop_id: int) -> tuple[str, ...]:
+    """Who hears an agent's status change: the agent and its shop's supervisors."""
+    return account("member", member_id), shop_supervisors(shop_id)
+
+
+def revocation_audience(kind: str, account_id: int) -> tuple[str, ...]:
+    """The account's sockets, and every node's watch."""
+    return account(kind, account_id), REVOCATIONS
