@@ -162,7 +162,12 @@ def create_member(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def members_of(conn: Connection, shop_id: int) -> list[dict[str, Any]]:
-    return [member_view(r) for r in account_store.shop_members(conn, shop_id)]
+    """The shop's members with their load (open sessions), which a transfer is chosen by."""
+    loads = {r["id"]: r["open_sessions"] for r in account_store.agent_loads(conn, shop_id)}
+    return [
+        {**member_view(r), "open_sessions": int(loads.get(r["id"], 0))}
+        for r in account_store.shop_members(conn, shop_id)
+    ]
 
 
 def create_staff(
