@@ -88,6 +88,6 @@ def chat_texts(page: Any) -> list[str]:
     """The texts of the messages the chat pane shows, in order (pending sends excluded)."""
     return list(
         page.locator(
-            '[data-testid="messages"] [data-testid="message"]:not(.pending) .text'
+            '[data-testid="messages"] [data-testid="message"]:not(.pending) span.text'
         ).all_inner_texts()
     )
