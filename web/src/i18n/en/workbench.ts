@@ -149,6 +149,7 @@ const en: typeof zhCN = {
     seconds: '{n} s',
     unavailable: 'No data yet',
     standardAverage: 'Standard < 90 s',
+    note: 'As assessed: a round not answered yet counts as 10 minutes',
     standardRate: 'Standard ≥ 80%',
   },
   notify: {

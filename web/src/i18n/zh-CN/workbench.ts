@@ -148,6 +148,7 @@ export default {
     seconds: '{n} 秒',
     unavailable: '暂无数据',
     standardAverage: '标准 < 90 秒',
+    note: '与考核口径一致：尚未回复的轮次按 10 分钟计',
     standardRate: '标准 ≥ 80%',
   },
   notify: {

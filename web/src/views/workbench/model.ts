@@ -193,6 +193,7 @@ export class WorkbenchModel {
       const current = conversation.messages[0]
       const fresh = page.filter((m) => !current || m.seq < current.seq).map((m) => markRaw(m))
       conversation.messages.unshift(...fresh)
+      if (id === this.activeId.value) this.markRead()
       return fresh.length
     } catch (error) {
       this.hooks.onError?.(error)
