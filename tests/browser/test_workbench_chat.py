@@ -4,7 +4,13 @@ browser; the refused message keeps its text; the waiting cues follow a fast cloc
 from __future__ import annotations
 
 from tests.browser.conftest import OpenWindow
-from tests.browser.workbench_helpers import chat_texts, consumer, open_workbench, session_item
+from tests.browser.workbench_helpers import (
+    chat_texts,
+    consumer,
+    open_workbench,
+    reply,
+    session_item,
+)
 from tests.integration.harness import Server
 
 
@@ -70,9 +76,7 @@ def test_a_refused_message_shows_its_clause_and_stays_in_the_input(
         assert box.input_value() == refused
         assert all(m["sender_role"] != "agent" for m in buyer.messages(session_id))
         # Edited, it goes out; the notice goes away.
-        box.fill("有事请在这里留言，我们随时为您服务")
-        box.press("Enter")
-        page.locator('[data-testid="message"][data-role="agent"]:not(.pending)').wait_for()
+        reply(page, "有事请在这里留言，我们随时为您服务")
         assert refusal.count() == 0 and box.input_value() == ""
         assert [m["content"]["text"] for m in buyer.messages(session_id)][-1] == (
             "有事请在这里留言，我们随时为您服务"
@@ -111,5 +115,49 @@ def test_waiting_cues_follow_the_clock(open_window: OpenWindow, web_server: Serv
         box.fill("在的，亲")
         box.press("Enter")
         timer.wait_for(state="detached")
+    finally:
+        buyer.close()
+
+
+def test_keyboard_sessions_quick_replies_and_help(
+    open_window: OpenWindow, web_server: Server
+) -> None:
+    agent = open_window()
+    page = agent.page
+    open_workbench(page, "shop1_agent1")
+    buyer = consumer(web_server, "buyer4")
+    try:
+        buyer.write("请问今天能发货吗？")
+        items = page.get_by_test_id("section-mine").locator('[data-testid^="session-"]')
+        items.nth(1).wait_for()
+        order = [item.get_attribute("data-testid") for item in items.all()]
+        # Alt+↓ / Alt+↑ walk the list in its order, from anywhere on the page.
+        active = page.locator('[data-testid="section-mine"] .item.active')
+        page.keyboard.press("Alt+ArrowDown")
+        assert active.get_attribute("data-testid") == order[0]
+        page.keyboard.press("Alt+ArrowDown")
+        assert active.get_attribute("data-testid") == order[1]
+        page.keyboard.press("Alt+ArrowUp")
+        assert active.get_attribute("data-testid") == order[0]
+
+        # `/` at the start of the input offers the quick replies (the shop's, from the demo).
+        box = page.get_by_test_id("composer-input")
+        box.fill("/发货")
+        menu = page.get_by_test_id("slash-menu")
+        menu.wait_for()
+        assert "发货时间" in menu.inner_text()
+        box.press("Enter")
+        assert box.input_value() == "亲，付款后 48 小时内发货，请耐心等待哦～"
+        assert menu.count() == 0
+
+        page.get_by_test_id("chat-name").click()
+        page.keyboard.press("?")
+        help_box = page.get_by_test_id("shortcut-help")
+        help_box.wait_for()
+        for words in ("Ctrl", "Enter", "Alt", "切换上一个 / 下一个会话", "转接当前会话"):
+            assert words in help_box.inner_text()
+        page.keyboard.press("Escape")
+        help_box.wait_for(state="hidden")
+        assert agent.errors == []
     finally:
         buyer.close()

@@ -9,6 +9,7 @@ from tests.browser.workbench_helpers import (
     consumer,
     member,
     open_workbench,
+    reply,
     session_item,
 )
 from tests.integration.harness import Server
@@ -38,10 +39,7 @@ def test_offline_message_and_queue_then_take(open_window: OpenWindow, web_server
         page.get_by_test_id("section-mine").get_by_test_id(f"session-{queued}").wait_for()
         page.locator(f'[data-testid="chat-pane"][data-session="{queued}"]').wait_for()
         assert "这个耳机支持降噪吗" in chat_texts(page)
-        box = page.get_by_test_id("composer-input")
-        box.fill("支持的，主动降噪")
-        box.press("Enter")
-        page.locator('[data-testid="message"][data-role="agent"]:not(.pending)').wait_for()
+        reply(page, "支持的，主动降噪")
         assert late.messages(queued)[-1]["content"]["text"] == "支持的，主动降噪"
 
         page.get_by_test_id(f"take-{left}").click()
@@ -71,12 +69,9 @@ def test_transfer_with_ctrl_r_to_a_colleague(open_window: OpenWindow, web_server
         session_id = buyer.write("Can I change the colour of my order?")["session_id"]
         page = first.page
         session_item(page, session_id).click()
-        box = page.get_by_test_id("composer-input")
-        box.fill("稍等，我帮您转给负责订单的同事")
-        box.press("Enter")
-        page.locator('[data-testid="message"][data-role="agent"]:not(.pending)').wait_for()
+        reply(page, "稍等，我帮您转给负责订单的同事")
 
-        box.press("Control+r")
+        page.get_by_test_id("composer-input").press("Control+r")
         dialog = page.get_by_test_id("transfer-dialog")
         dialog.wait_for()
         target = page.get_by_test_id(f"transfer-to-{colleague.id}")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from tests.browser.conftest import OpenWindow
 from tests.browser.helpers import wait_connected
-from tests.browser.workbench_helpers import chat_texts, consumer, open_workbench, session_item
+from tests.browser.workbench_helpers import (
+    chat_texts,
+    consumer,
+    open_workbench,
+    reply,
+    session_item,
+)
 from tests.integration.harness import Server
 
 # What a browser logs while the server is away; anything else is an error of the app.
@@ -20,10 +26,8 @@ def test_the_workbench_resumes_after_a_restart(open_window: OpenWindow, web_serv
     try:
         session_id = buyer.write("我的快递到哪了？")["session_id"]
         session_item(page, session_id).click()
+        reply(page, "我帮您查一下")
         box = page.get_by_test_id("composer-input")
-        box.fill("我帮您查一下")
-        box.press("Enter")
-        page.locator('[data-testid="message"][data-role="agent"]:not(.pending)').wait_for()
 
         web_server.stop()
         page.locator('[data-testid="connection-state"][data-state="waiting"]').wait_for()

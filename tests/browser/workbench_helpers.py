@@ -91,3 +91,13 @@ def chat_texts(page: Any) -> list[str]:
             '[data-testid="messages"] [data-testid="message"]:not(.pending) span.text'
         ).all_inner_texts()
     )
+
+
+def reply(page: Any, text: str) -> None:
+    """The agent types ``text`` and presses Enter; returns once the server acknowledged it
+    (the message is shown as sent, no longer greyed)."""
+    page.get_by_test_id("composer-input").fill(text)
+    page.get_by_test_id("composer-input").press("Enter")
+    page.locator('[data-testid="message"][data-role="agent"]:not(.pending) span.text').filter(
+        has_text=text
+    ).last.wait_for()
