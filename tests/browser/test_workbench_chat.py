@@ -11,7 +11,7 @@ from tests.browser.workbench_helpers import (
     reply,
     session_item,
 )
-from tests.integration.harness import Server
+from tests.integration.harness import Server, png
 
 
 def test_a_consumer_writes_and_the_agent_answers(
@@ -158,6 +158,40 @@ def test_keyboard_sessions_quick_replies_and_help(
             assert words in help_box.inner_text()
         page.keyboard.press("Escape")
         help_box.wait_for(state="hidden")
+        assert agent.errors == []
+    finally:
+        buyer.close()
+
+
+def test_a_buyers_image_and_order_card_show_in_the_chat(
+    open_window: OpenWindow, web_server: Server
+) -> None:
+    agent = open_window()
+    page = agent.page
+    open_workbench(page, "shop1_agent1")
+    buyer = consumer(web_server, "c-picture", "王先生")
+    try:
+        session_id = buyer.write("收到的杯子有裂纹", entry="order")["session_id"]
+        upload = buyer.http.post(
+            f"/api/sessions/{session_id}/images",
+            files={"file": ("cup.png", png(40, 30, (20, 120, 200)), "image/png")},
+        )
+        assert upload.status_code == 200, upload.text
+        picture = {"image_id": upload.json()["id"]}
+        order = {"order_no": "FG20261130000077", "title": "陶瓷马克杯", "status": "已签收"}
+        for n, (kind, content) in enumerate((("image", picture), ("order_card", order))):
+            body = {"client_id": f"pic-{n}", "kind": kind, "content": content}
+            buyer.ok("POST", "/api/messages", json=body | {"session_id": session_id})
+        session_item(page, session_id).click()
+        image = page.get_by_test_id("messages").locator('[data-testid="chat-image"] img')
+        image.wait_for()
+        # A signed link, loaded under the page's CSP (no token in the URL, none needed).
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth === 40", arg=image.element_handle()
+        )
+        assert "sig=" in str(image.get_attribute("src"))
+        card = page.get_by_test_id("messages").get_by_test_id("order_card")
+        assert "FG20261130000077" in card.inner_text() and "已签收" in card.inner_text()
         assert agent.errors == []
     finally:
         buyer.close()
