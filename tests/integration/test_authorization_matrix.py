@@ -173,6 +173,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/sessions"): Rule(**SIGNED_IN),  # what each role sees: test_lists_...
     ("GET", "/api/sessions/{session_id}"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
     ("GET", "/api/sessions/{session_id}/messages"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
+    # Whoever sees a session sees its consumer's other sessions with that shop (not their text).
+    ("GET", "/api/sessions/{session_id}/earlier"): Rule(**PARTICIPANTS, reviewer=200, admin=200),
     ("GET", "/api/sessions/{session_id}/events"): Rule(
         manager=OWN, owner=OWN, reviewer=200, admin=200
     ),
@@ -249,6 +251,7 @@ RULES: dict[tuple[str, str], Rule] = {
         reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="violation"
     ),
     ("GET", "/api/metrics/live"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/agent/today"): Rule(**MEMBERS),  # the caller's own figures
     ("GET", "/api/assessments"): Rule(**SHOP_FIGURES, params=shop_query),
     ("GET", "/api/assessments/{week}/drilldown"): Rule(
         **SHOP_FIGURES, params=lambda t: {"shop_id": t.shop_id, "figure": FIGURE}

@@ -1,7 +1,10 @@
 """The agent's and the shop's tools: images, quick replies, history search, reports,
-blacklist, sub-accounts and shop settings."""
+blacklist, sub-accounts and shop settings, and what the workbench shows beside a chat
+(colleagues' load, a buyer's earlier sessions, the agent's own figures today)."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.integration.harness import Server, consumer, login, png
 
@@ -191,3 +194,67 @@ async def test_owner_manages_sub_accounts_and_routing(server: Server) -> None:
             json={"name": "x", "owner_username": "zzz", "owner_password": "secret99"},
         )
     ).status_code == 403
+
+
+async def test_members_list_each_colleagues_load(server: Server) -> None:
+    """The transfer dialog chooses by status and load: open sessions per member."""
+    agent, _buyer, _ws, sid = await _session(server, "c-load")
+    colleague = await login(server, "shop1_agent2")
+    members = {m["username"]: m for m in await colleague.ok("GET", "/api/shop/members")}
+    assert members["shop1_agent1"]["open_sessions"] == 1
+    assert members["shop1_agent1"]["status"] == "online"
+    assert members["shop1_agent2"]["open_sessions"] == 0
+    assert members["shop1_owner"]["open_sessions"] == 0
+    await agent.ok("POST", f"/api/sessions/{sid}/close")
+    members = {m["username"]: m for m in await colleague.ok("GET", "/api/shop/members")}
+    assert members["shop1_agent1"]["open_sessions"] == 0
+
+
+async def test_earlier_sessions_of_a_buyer_with_the_shop(server: Server) -> None:
+    """buyer1 chatted with several demo shops in the demo's history; the agent sees only its
+    own shop's sessions with that buyer, newest first."""
+    agent, buyer, ws, sid = await _session(server, "buyer1")
+    earlier = await agent.ok("GET", f"/api/sessions/{sid}/earlier")
+    assert earlier
+    for session in earlier:
+        assert session["shop_id"] == SHOP1 and session["consumer_id"] == buyer.id
+        assert session["state"] == "closed" and session["id"] != sid
+    assert [s["id"] for s in earlier] == sorted((s["id"] for s in earlier), reverse=True)
+    owner = await login(server, "shop1_owner")  # an agent's list holds only its own sessions
+    owner_view = await owner.ok("GET", "/api/sessions", params={"consumer": "buyer1"})
+    assert {s["id"] for s in earlier} == {s["id"] for s in owner_view} - {sid}
+    # The buyer sees the same list; a stranger and another shop see no such session.
+    assert await buyer.ok("GET", f"/api/sessions/{sid}/earlier") == earlier
+    stranger = await consumer(server, "c-earlier-stranger")
+    assert (await stranger.get(f"/api/sessions/{sid}/earlier")).status_code == 404
+    other_shop = await login(server, "shop2_owner")
+    assert (await other_shop.get(f"/api/sessions/{sid}/earlier")).status_code == 404
+    # A second session of the same buyer lists the first one, newest first.
+    await agent.ok("POST", f"/api/sessions/{sid}/close")
+    second = (await ws.send_text("o2", "还在吗", shop_id=SHOP1))["session_id"]
+    listed = await agent.ok("GET", f"/api/sessions/{second}/earlier")
+    assert [s["id"] for s in listed] == [sid, *(s["id"] for s in earlier)]
+
+
+async def test_an_agents_own_figures_today(server: Server) -> None:
+    agent, _buyer, ws, sid = await _session(server, "c-today")
+    await agent.ok(
+        "POST",
+        "/api/messages",
+        {"client_id": "t1", "kind": "text", "content": {"text": "您好"}, "session_id": sid},
+    )
+    mine = await agent.ok("GET", "/api/agent/today")
+    assert (mine["sessions"], mine["rounds"], mine["unanswered"]) == (1, 1, 0)
+    first = mine["average_response_seconds"]
+    assert 0 <= first < 90 and mine["three_minute_rate"] == 1.0
+    # The buyer writes again: a round is open, and nobody has answered it yet.
+    await ws.send_text("o3", "能便宜点吗", session_id=sid)
+    mine = await agent.ok("GET", "/api/agent/today")
+    assert (mine["rounds"], mine["unanswered"]) == (2, 1)
+    # As if the day ended now: the open round counts 600 s and was not answered in time.
+    assert mine["average_response_seconds"] == pytest.approx((first + 600) / 2)
+    assert mine["three_minute_rate"] == 0.0
+    # Figures are the caller's own: a colleague has none today.
+    colleague = await (await login(server, "shop1_agent2")).ok("GET", "/api/agent/today")
+    assert colleague["sessions"] == colleague["rounds"] == 0
+    assert colleague["average_response_seconds"] is None and colleague["three_minute_rate"] is None

@@ -225,6 +225,14 @@ async def messages(
     )
 
 
+@router.get("/api/sessions/{session_id}/earlier", tags=["sessions"])
+async def earlier(
+    ctx: Ctx, caller: Caller, session_id: PathId, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[Json]:
+    """The same consumer's other sessions with this shop, newest first (no messages)."""
+    return await history.earlier_sessions(ctx, caller, session_id, limit)
+
+
 @router.get("/api/sessions/{session_id}/events", tags=["sessions"])
 async def events(ctx: Ctx, caller: Caller, session_id: PathId) -> list[Json]:
     return await history.session_events(ctx, caller, session_id)
@@ -432,6 +440,13 @@ async def live_metrics(
 ) -> Json:
     """The four assessed metrics so far today or this week (owners, managers, staff)."""
     return await assessment.live(ctx, caller, period, shop_id)
+
+
+@router.get("/api/agent/today", tags=["metrics"])
+async def agent_today(ctx: Ctx, caller: Caller) -> Json:
+    """The caller's own figures so far today (shop members): sessions, rounds, average
+    response, 3-minute reply rate, unanswered rounds."""
+    return await assessment.agent_today(ctx, caller)
 
 
 @router.get("/api/assessments", tags=["metrics"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from feige.domain import Row
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden
-from feige.services.lib import conversation
+from feige.services.lib import conversation, tenancy
 from feige.services.lib.tenancy import visible_session, visible_sessions
 from feige.services.lib.views import session_view
 
@@ -40,6 +40,14 @@ async def list_sessions(
         )
     )
     return [{**session_view(row), "consumer_nickname": row["consumer_nickname"]} for row in rows]
+
+
+async def earlier_sessions(
+    ctx: Context, principal: Principal, session_id: int, limit: int = 20
+) -> list[Row]:
+    """The consumer's other sessions with this session's shop (the workbench's buyer panel)."""
+    rows = await ctx.db.read(tenancy.earlier_sessions, principal, session_id, limit)
+    return [session_view(row) for row in rows]
 
 
 async def session_events(ctx: Context, principal: Principal, session_id: int) -> list[Row]:

@@ -8,6 +8,15 @@ session events and keeps its results. The ``*_sync`` functions take a ``Connecti
 """
 
 from feige.services.assessment.job import refresher, rerun, scheduler
-from feige.services.assessment.queries import drill, list_measures, live, past
+from feige.services.assessment.queries import agent_today, drill, list_measures, live, past
 
-__all__ = ["drill", "list_measures", "live", "past", "refresher", "rerun", "scheduler"]
+__all__ = [
+    "agent_today",
+    "drill",
+    "list_measures",
+    "live",
+    "past",
+    "refresher",
+    "rerun",
+    "scheduler",
+]

@@ -63,6 +63,43 @@ async def live(
     return document
 
 
+async def agent_today(ctx: Context, principal: Principal) -> dict[str, Any]:
+    """The signed-in shop member's own figures so far today, attributed to agents as the
+    assessment does (docs/rules.md §3 (1)): the workbench shows them to the agent."""
+    if principal.kind != "member" or principal.shop_id is None:
+        raise Forbidden()
+    config = metrics_config(ctx.settings)
+    span = _period(ctx.clock(), "today", config)
+    shop_id = principal.shop_id
+
+    def job(conn: Connection) -> list[dict[str, Any]]:
+        shops: list[dict[str, Any]] = assess_week(
+            summaries_sync(conn, span, config, shop_id), span, config
+        )["shops"]
+        return shops
+
+    mine = str(principal.id)
+    shops = await ctx.db.read(job)
+    agent = next((a for shop in shops for a in shop["agents"] if a["agent"] == mine), None)
+    if agent is None:  # nothing attributed to the agent yet today
+        return {
+            "date": span.name,
+            "sessions": 0,
+            "rounds": 0,
+            "unanswered": 0,
+            "average_response_seconds": None,
+            "three_minute_rate": None,
+        }
+    return {
+        "date": span.name,
+        "sessions": agent["sessions_assessed"],
+        "rounds": agent["rounds_assessed"],
+        "unanswered": agent["extra"]["rounds"]["unanswered"],
+        "average_response_seconds": agent["metrics"]["avg_response_seconds"]["value"],
+        "three_minute_rate": agent["metrics"]["three_minute_reply_rate"]["value"],
+    }
+
+
 async def past(
     ctx: Context, principal: Principal, shop_id: int | None, limit: int = 20
 ) -> list[Row]:

@@ -19,6 +19,7 @@ from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib.assignment import hand_back
 from feige.services.lib.views import member_view, principal_view, shop_view, staff_view
 from feige.store import accounts as account_store
+from feige.store import sessions as session_store
 
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal it.
@@ -158,11 +159,15 @@ def create_member(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     member_id = account_store.insert_member(conn, **values)
     row = account_store.member_by_id(conn, member_id)
     assert row is not None
-    return member_view(row)
+    return member_view(row, open_sessions=0)
 
 
 def members_of(conn: Connection, shop_id: int) -> list[dict[str, Any]]:
-    return [member_view(r) for r in account_store.shop_members(conn, shop_id)]
+    loads = {r["id"]: r["open_sessions"] for r in account_store.agent_loads(conn, shop_id)}
+    return [
+        member_view(r, int(loads.get(r["id"], 0)))
+        for r in account_store.shop_members(conn, shop_id)
+    ]
 
 
 def create_staff(
@@ -285,7 +290,7 @@ def update_member(
             channels.agent_status_audience(member_id, row["shop_id"]),
             {"type": "agent_status", "agent_id": member_id, "status": AgentStatus.OFFLINE.value},
         )
-    return member_view(row)
+    return member_view(row, session_store.open_session_count(conn, member_id))
 
 
 def update_staff(

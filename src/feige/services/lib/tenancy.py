@@ -81,3 +81,16 @@ def visible_sessions(
             filters["agent_id"] = principal.id
             filters["include_waiting"] = True
     return session_store.list_sessions(conn, **filters)
+
+
+def earlier_sessions(
+    conn: Connection, principal: Principal, session_id: int, limit: int
+) -> list[Row]:
+    """The same consumer's other sessions with the same shop, newest first, for whoever may
+    see this one: the agent serving a buyer sees what the buyer asked the shop before (the
+    sessions only; their messages keep their own visibility)."""
+    session = visible_session(conn, principal, session_id)
+    rows = session_store.list_sessions(
+        conn, shop_id=session["shop_id"], consumer_id=session["consumer_id"], limit=limit + 1
+    )
+    return [row for row in rows if row["id"] != session_id][:limit]

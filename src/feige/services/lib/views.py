@@ -73,7 +73,8 @@ def principal_view(principal: Principal) -> dict[str, Any]:
     }
 
 
-def member_view(row: Row) -> dict[str, Any]:
+def member_view(row: Row, open_sessions: int) -> dict[str, Any]:
+    """A shop member, with its load (the sessions it serves now): transfers are chosen by it."""
     return {
         "id": row["id"],
         "shop_id": row["shop_id"],
@@ -83,6 +84,7 @@ def member_view(row: Row) -> dict[str, Any]:
         "status": row["status"],
         "capacity": row["capacity"],
         "active": bool(row["active"]),
+        "open_sessions": open_sessions,
     }
 
 
