@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tests.browser.conftest import OpenWindow
 from tests.browser.helpers import sign_in_consumer, sign_in_staff, wait_connected
+from tests.integration.harness import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -78,3 +79,30 @@ def test_deep_links_reloads_and_sign_out(open_window: OpenWindow) -> None:
     agent.page.goto("/workbench")
     agent.page.get_by_role("heading", name="登录飞鸽").wait_for()
     assert agent.errors == []
+
+
+def test_a_shops_chat_link_survives_the_sign_in(open_window: OpenWindow) -> None:
+    """A consumer not signed in follows a product's chat link: the sign-in page comes first,
+    then the chat with that shop and that product, not the chat window's start."""
+    buyer = open_window()
+    page = buyer.page
+    link = "/chat?shop=1&product=P2002&title=%E7%BE%8A%E7%BB%92%E5%9B%B4%E5%B7%BE&price=199.00"
+    page.goto(link)
+    page.get_by_role("tab", name="消费者").wait_for()
+    assert page.url.split("?", 1)[0].endswith("/")
+    page.get_by_role("tab", name="消费者").click()
+    page.get_by_test_id("consumer-id").fill("link-follower")
+    page.get_by_test_id("consumer-submit").click()
+    page.get_by_test_id("chat-face").wait_for()
+    banner = page.get_by_test_id("entry-banner")
+    banner.get_by_text("羊绒围巾").wait_for()
+    assert "product=P2002" in page.url and "shop=1" in page.url
+    # A link into another face is not followed: staff land on their own face's start.
+    staff = open_window()
+    staff.page.goto("/?next=/chat%3Fshop%3D1")
+    staff.page.get_by_test_id("login-username").fill("shop1_agent1")
+    staff.page.get_by_test_id("login-password").fill(PASSWORD)
+    staff.page.get_by_test_id("login-submit").click()
+    staff.page.get_by_test_id("workbench-face").wait_for()
+    assert staff.page.url.rstrip("/").endswith("/workbench")
+    assert buyer.errors == [] and staff.errors == []

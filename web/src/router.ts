@@ -31,6 +31,16 @@ export function faceRoute(face: Face): RouteLocationRaw {
   return { name: face }
 }
 
+// Where to go after signing in: the link that sent the visitor to the sign-in page, when it
+// belongs to the face the account signs into (a consumer following a shop's `/chat?shop=…`
+// link lands on that chat); otherwise the face's start.
+export function afterSignIn(face: Face, next: unknown): RouteLocationRaw {
+  const start = `/${face}`
+  if (typeof next !== 'string') return faceRoute(face)
+  if (next === start || next.startsWith(`${start}/`) || next.startsWith(`${start}?`)) return next
+  return faceRoute(face)
+}
+
 // A marketplace hands its user to the chat in the fragment (docs/web.md, "Embedding the
 // chat"): signed in first, and the fragment leaves the address.
 router.beforeEach(async (to) => {
@@ -45,7 +55,7 @@ router.beforeEach((to) => {
   const wanted = to.meta.face as Face | undefined
   if (to.name === 'login') return account.face ? faceRoute(account.face) : true
   if (wanted && account.face !== wanted) {
-    return account.face ? faceRoute(account.face) : { name: 'login' }
+    return account.face ? faceRoute(account.face) : { name: 'login', query: { next: to.fullPath } }
   }
   return true
 })
