@@ -56,7 +56,9 @@ def _inspect(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, int
     return content_type, width, height, screening.sha256_of(data)
 
 
-async def _checked_upload(ctx: Context, principal: Principal, data: bytes) -> tuple[str, int, int, str]:
+async def _checked_upload(
+    ctx: Context, principal: Principal, data: bytes
+) -> tuple[str, int, int, str]:
     """Type, size and digest of an upload the caller may make: CPU work in a thread."""
     if principal.kind == "staff":
         raise Forbidden()
@@ -69,7 +71,11 @@ async def _checked_upload(ctx: Context, principal: Principal, data: bytes) -> tu
 
 
 async def _scanned_and_saved(
-    ctx: Context, principal: Principal, shop_id: int, data: bytes, checked: tuple[str, int, int, str]
+    ctx: Context,
+    principal: Principal,
+    shop_id: int,
+    data: bytes,
+    checked: tuple[str, int, int, str],
 ) -> Row:
     """Scan once per distinct bytes (screening.image_scan), keep the file owner-only; the
     image's row, without its session yet."""
@@ -122,7 +128,9 @@ def _open_and_keep(
     now: float,
 ) -> Row:
     opening = Outgoing(client_id="", kind=MessageKind.IMAGE.value, content={}, entry=entry)
-    session = assignment.session_to_shop(conn, outbox, principal.id, shop_id, opening, settings, now)
+    session = assignment.session_to_shop(
+        conn, outbox, principal.id, shop_id, opening, settings, now
+    )
     images.keep_upload(conn, {**row, "session_id": session["id"]})
     return session
 

@@ -205,9 +205,7 @@ def transfer(
     drain(conn, outbox, session["shop_id"], now)
 
 
-def drain(
-    conn: Connection, outbox: Outbox, shop_id: int, now: float, moved: bool = False
-) -> None:
+def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float, moved: bool = False) -> None:
     """Capacity may have freed up: assign queued sessions first come, first served. When
     the queue moved (``moved``: a queued session left it before the call, or this drain
     served some), the consumers still queued are told their new places."""

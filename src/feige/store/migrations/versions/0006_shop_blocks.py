@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["consumer_id"], ["consumers.id"], name=op.f("fk_shop_blocks_consumer_id_consumers")
         ),
-        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_shop_blocks_shop_id_shops")),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_shop_blocks_shop_id_shops")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_blocks")),
         sa.UniqueConstraint("consumer_id", "shop_id", name="uq_shop_blocks_consumer_shop"),
     )
