@@ -166,7 +166,7 @@ async def test_an_image_as_the_very_first_message(server: Server) -> None:
     )
     assert second["session_id"] == sid
     # Not an image, or a shop that does not exist: refused, and no session opens.
-    r = await buyer.post(f"/api/shops/2/images", files={"file": ("a.txt", b"hello", "text/plain")})
+    r = await buyer.post("/api/shops/2/images", files={"file": ("a.txt", b"hello", "text/plain")})
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_image"
     r = await buyer.post("/api/shops/999/images", files={"file": ("a.png", png(), "image/png")})
     assert r.status_code == 404

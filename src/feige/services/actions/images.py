@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 
 from PIL import Image
-
 from sqlalchemy import Connection
 
 from feige.config import Settings

@@ -24,6 +24,7 @@ from feige.routing import (
 from feige.services import channels
 from feige.services.context import Outbox
 from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.services.lib import queue
 from feige.services.lib.conversation import (
     find_open_session,
     open_session,
@@ -31,7 +32,6 @@ from feige.services.lib.conversation import (
     record,
     system_notice,
 )
-from feige.services.lib import queue
 from feige.services.lib.outgoing import Outgoing
 from feige.store import accounts as account_store
 from feige.store import moderation_records as violation_store
