@@ -10,6 +10,8 @@ import { ApiError } from '@/protocol/rest'
 import { SendRefused, type ConnectionState, type FeigeSocket } from '@/protocol/socket'
 import type { Card, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
 
+import { rememberLocalImage } from '@/components/chat/localImages'
+
 import { cardContent, type ChatEntry } from './entry'
 import {
   buildItems,
@@ -383,15 +385,4 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     setBlocked,
     stop,
   }
-}
-
-/** Object URLs of images this window uploaded: shown as they are, no signed link needed. */
-const localImages = new Map<string, string>()
-
-function rememberLocalImage(imageId: string, url: string): void {
-  localImages.set(imageId, url)
-}
-
-export function localImage(imageId: string): string | undefined {
-  return localImages.get(imageId)
 }
