@@ -258,8 +258,10 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
     from feige.api import rest
+    from feige.api import shops as shops_api
 
     app.include_router(rest.router)
+    app.include_router(shops_api.router)
 
     @app.get("/metrics", include_in_schema=False)
     @app.get("/metrics/", include_in_schema=False)

@@ -83,6 +83,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
     "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
     "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),
+    # --- a consumer's block of a shop (docs/web.md, "Blocking a shop") ---
+    "shop_blocked": (
+        "您已屏蔽该店铺，解除屏蔽后才能继续咨询",
+        "You have blocked this shop; unblock it to chat with it again",
+    ),
 }
 
 

@@ -258,6 +258,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/measures"): Rule(**SHOP_FIGURES, params=shop_query),
     ("POST", "/api/platform/assessments/{week}/run"): Rule(admin=200),
+    # A shop's public card: any shop, for anyone signed in (nothing private in it).
+    ("GET", "/api/shops/{shop_id}"): Rule(**SIGNED_IN),
+    # A consumer's image to any shop opens its session there (a new one on a foreign shop).
+    ("POST", "/api/shops/{shop_id}/images"): Rule(consumer=200, image=True),
+    # Any consumer may block any shop; the own check's buyer is a fresh one, so the shared
+    # session stays open. The unblock after it lifts the foreign checks' blocks again.
+    ("POST", "/api/shops/{shop_id}/block"): Rule(consumer=200, fresh="waiting"),
+    ("DELETE", "/api/shops/{shop_id}/block"): Rule(consumer=200),
 }
 
 # Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.

@@ -236,6 +236,7 @@ CALLERS_BY_TAG = {
     "ops": ["buyer"],
     "auth": ["buyer"],
     "sessions": ["buyer"],
+    "shops": ["buyer"],
     "reception": ["agent"],
     "workbench": ["agent"],
     "shop": ["owner"],

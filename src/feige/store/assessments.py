@@ -12,6 +12,7 @@ from feige.store.tables import (
     assessments,
     job_runs,
     measures,
+    session_events,
     session_summaries,
     sessions,
     violations,
@@ -50,6 +51,34 @@ def session_ids_overlapping(
     if shop_id is not None:
         stmt = stmt.where(sessions.c.shop_id == shop_id)
     return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
+
+
+def agent_session_ids_overlapping(
+    conn: Connection, start: float, end: float, shop_id: int, agent_id: int
+) -> list[int]:
+    """The shop's sessions alive in [start, end) that were assigned or transferred to the
+    agent: the only ones an agent's figures can come from (rounds and sessions are
+    attributed to the agent serving them). The JSON ``data`` is matched here, in Python,
+    so the query is the same on SQLite and PostgreSQL."""
+    stmt = (
+        select(session_events.c.session_id, session_events.c.data)
+        .join(sessions, sessions.c.id == session_events.c.session_id)
+        .where(
+            and_(
+                sessions.c.shop_id == shop_id,
+                sessions.c.opened_at < end,
+                or_(sessions.c.closed_at.is_(None), sessions.c.closed_at >= start),
+                session_events.c.type.in_(("assigned", "transferred")),
+            )
+        )
+    )
+    agent = str(agent_id)
+    found = {
+        session_id
+        for session_id, data in conn.execute(stmt)
+        if isinstance(data, dict) and data.get("agent") == agent
+    }
+    return sorted(found)
 
 
 def count_sessions_overlapping(conn: Connection, start: float, end: float) -> int:

@@ -193,6 +193,18 @@ blacklist = Table(
     UniqueConstraint("shop_id", "consumer_id", name="uq_blacklist_shop_consumer"),
 )
 
+# A consumer's block of a shop (docs/web.md, "Blocking a shop"): the shop can no longer
+# reach the consumer, and the consumer cannot open a session with it until unblocked.
+shop_blocks = Table(
+    "shop_blocks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("consumer_id", ForeignKey("consumers.id"), nullable=False),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("created_at", Double, nullable=False),
+    UniqueConstraint("consumer_id", "shop_id", name="uq_shop_blocks_consumer_shop"),
+)
+
 reports = Table(
     "reports",
     metadata,

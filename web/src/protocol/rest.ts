@@ -1,7 +1,7 @@
 // The REST half of the protocol: bearer token, the caller's language, and the API's error
 // shape turned into one typed error the faces can show as it is.
 
-import type { Locale, Message, Principal, Session, SignIn, UploadedImage } from './types'
+import type { Locale, Message, Principal, Session, ShopCard, SignIn, UploadedImage } from './types'
 
 /** An API refusal (or a failure to reach the API), with the server's code and its message
  * already in the caller's language. `status` is 0 when no answer came. */
@@ -155,6 +155,15 @@ export class RestClient {
     return this.request('GET', `/api/sessions/${sessionId}`)
   }
 
+  /** The same consumer's other sessions with the session's shop, newest first. */
+  earlier(sessionId: number, limit = 100): Promise<Session[]> {
+    return this.request('GET', `/api/sessions/${sessionId}/earlier`, { query: { limit } })
+  }
+
+  shop(shopId: number): Promise<ShopCard> {
+    return this.request('GET', `/api/shops/${shopId}`)
+  }
+
   /** One page of a session's history, oldest first. */
   messages(
     sessionId: number,
@@ -176,9 +185,24 @@ export class RestClient {
     file: Blob,
     onProgress?: (fraction: number) => void,
   ): Promise<UploadedImage> {
+    return this.upload(this.url(`/api/sessions/${sessionId}/images`), file, onProgress)
+  }
+
+  /** A consumer's image as the first message to a shop: the upload opens the session
+   * and answers its `session_id`. */
+  uploadImageToShop(
+    shopId: number,
+    entry: string,
+    file: Blob,
+    onProgress?: (fraction: number) => void,
+  ): Promise<UploadedImage> {
+    return this.upload(this.url(`/api/shops/${shopId}/images`, { entry }), file, onProgress)
+  }
+
+  private upload(url: string, file: Blob, onProgress?: (fraction: number) => void): Promise<UploadedImage> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()
-      xhr.open('POST', this.url(`/api/sessions/${sessionId}/images`))
+      xhr.open('POST', url)
       const token = this.options.token()
       if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`)
       xhr.setRequestHeader('accept-language', this.options.locale())

@@ -48,6 +48,18 @@ export interface Session {
   agent_read_seq: number
   rating: number | null
   invalid: boolean
+  /** The consumer's place in the shop's queue (1 = next), while queued; else null. */
+  queue_position?: number | null
+}
+
+/** A shop's public card (`GET /api/shops/{id}`); `blocked` and `last_session_id` are
+ * there for a consumer only. */
+export interface ShopCard {
+  id: number
+  name: string
+  online: boolean
+  blocked?: boolean
+  last_session_id?: number | null
 }
 
 export interface UploadedImage {
@@ -56,6 +68,8 @@ export interface UploadedImage {
   size: number
   width: number
   height: number
+  /** Uploads to a shop (an image as the first message) name the session they opened. */
+  session_id?: number
 }
 
 export type MessageKind = 'text' | 'image' | 'product_card' | 'order_card'

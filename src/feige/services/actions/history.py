@@ -3,16 +3,28 @@ messages, what a reconnecting client missed. Scoped by ``lib.tenancy``; nothing 
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
 from feige.domain import Row
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden
-from feige.services.lib import conversation, tenancy
+from feige.services.lib import conversation, queue, tenancy
 from feige.services.lib.tenancy import visible_session, visible_sessions
 from feige.services.lib.views import session_view
 
 
+def _consumer_view(conn: Connection, principal: Principal, session: Row) -> Row:
+    """A consumer's queued session carries its place in the queue."""
+    if principal.kind == "consumer":
+        queue.with_position(conn, session)
+    return session
+
+
 async def get_session(ctx: Context, principal: Principal, session_id: int) -> Row:
-    return session_view(await ctx.db.read(visible_session, principal, session_id))
+    def job(conn: Connection) -> Row:
+        return _consumer_view(conn, principal, visible_session(conn, principal, session_id))
+
+    return session_view(await ctx.db.read(job))
 
 
 async def list_sessions(
@@ -29,15 +41,18 @@ async def list_sessions(
     ``state`` is one state or ``open`` (assigned, queued or offline); pages go backwards by
     id (``before_id``: the last id of the previous page)."""
     rows = await ctx.db.read(
-        lambda conn: visible_sessions(
-            conn,
-            principal,
-            state=state,
-            order_no=order_no,
-            consumer=consumer,
-            before_id=before_id,
-            limit=max(1, min(limit, 200)),
-        )
+        lambda conn: [
+            _consumer_view(conn, principal, row)
+            for row in visible_sessions(
+                conn,
+                principal,
+                state=state,
+                order_no=order_no,
+                consumer=consumer,
+                before_id=before_id,
+                limit=max(1, min(limit, 200)),
+            )
+        ]
     )
     return [{**session_view(row), "consumer_nickname": row["consumer_nickname"]} for row in rows]
 

@@ -11,11 +11,14 @@ import secrets
 from pathlib import Path
 
 from PIL import Image
+from sqlalchemy import Connection
 
-from feige.domain import Row
-from feige.services.context import Context, Principal
+from feige.config import Settings
+from feige.domain import MessageKind, Row
+from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
-from feige.services.lib import images, screening
+from feige.services.lib import assignment, conversation, images, screening
+from feige.services.lib.outgoing import ENTRIES, Outgoing
 from feige.services.lib.tenancy import visible_session
 
 PIL_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -52,29 +55,40 @@ def _inspect(data: bytes, allowed: list[str], max_pixels: int) -> tuple[str, int
     return content_type, width, height, screening.sha256_of(data)
 
 
-async def upload_image(ctx: Context, principal: Principal, session_id: int, data: bytes) -> Row:
-    """Store an image for a session; sending it is a separate ``image`` message. The image
-    is scanned here, once per distinct bytes (screening.image_scan), not at every send."""
+async def _checked_upload(
+    ctx: Context, principal: Principal, data: bytes
+) -> tuple[str, int, int, str]:
+    """Type, size and digest of an upload the caller may make: CPU work in a thread."""
     if principal.kind == "staff":
         raise Forbidden()
     limit = ctx.settings.max_image_bytes
     if len(data) > limit:
         raise Invalid("too_large", limit=f"{limit // 1024} KiB")
-    content_type, width, height, digest = await asyncio.to_thread(
+    return await asyncio.to_thread(
         _inspect, data, ctx.settings.image_types, ctx.settings.max_image_pixels
     )
-    session = await ctx.db.read(visible_session, principal, session_id)
+
+
+async def _scanned_and_saved(
+    ctx: Context,
+    principal: Principal,
+    shop_id: int,
+    data: bytes,
+    checked: tuple[str, int, int, str],
+) -> Row:
+    """Scan once per distinct bytes (screening.image_scan), keep the file owner-only; the
+    image's row, without its session yet."""
+    content_type, width, height, digest = checked
     if ctx.moderator is not None:
         found = await screening.image_scan(ctx, data, digest)
         if not found.ok:
             raise Invalid("bad_image", detail="cannot be decoded")
     image_id = secrets.token_hex(16)
-    relative = Path("uploads") / str(session["shop_id"]) / f"{image_id}.{EXTENSIONS[content_type]}"
+    relative = Path("uploads") / str(shop_id) / f"{image_id}.{EXTENSIONS[content_type]}"
     await images.save_file(ctx, relative, data)
-    row = {
+    return {
         "id": image_id,
-        "shop_id": session["shop_id"],
-        "session_id": session_id,
+        "shop_id": shop_id,
         "uploader_role": principal.kind,
         "uploader_id": principal.id,
         "content_type": content_type,
@@ -85,8 +99,64 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
         "created_at": ctx.clock(),
         "sha256": digest,
     }
-    await ctx.db.write(images.keep_upload, row)
+
+
+def _uploaded(row: Row) -> Row:
     return {k: row[k] for k in ("id", "content_type", "size", "width", "height")}
+
+
+async def upload_image(ctx: Context, principal: Principal, session_id: int, data: bytes) -> Row:
+    """Store an image for a session; sending it is a separate ``image`` message. The image
+    is scanned here, once per distinct bytes (screening.image_scan), not at every send."""
+    checked = await _checked_upload(ctx, principal, data)
+    session = await ctx.db.read(visible_session, principal, session_id)
+    row = await _scanned_and_saved(ctx, principal, session["shop_id"], data, checked)
+    row["session_id"] = session_id
+    await ctx.db.write(images.keep_upload, row)
+    return _uploaded(row)
+
+
+def _open_and_keep(
+    conn: Connection,
+    outbox: Outbox,
+    principal: Principal,
+    shop_id: int,
+    entry: str,
+    row: Row,
+    settings: Settings,
+    now: float,
+) -> Row:
+    opening = Outgoing(client_id="", kind=MessageKind.IMAGE.value, content={}, entry=entry)
+    session = assignment.session_to_shop(
+        conn, outbox, principal.id, shop_id, opening, settings, now
+    )
+    images.keep_upload(conn, {**row, "session_id": session["id"]})
+    return session
+
+
+async def upload_to_shop(
+    ctx: Context, principal: Principal, shop_id: int, entry: str, data: bytes
+) -> Row:
+    """A consumer's image as the very first message: the upload opens (and routes) the
+    session with the shop as a first text would, or uses the open one; the answer names
+    the session, which the ``image`` message is then sent to (docs/protocol.md)."""
+    if principal.kind != "consumer":
+        raise Forbidden()
+    if entry not in ENTRIES:
+        raise Invalid("malformed", detail="entry")
+    checked = await _checked_upload(ctx, principal, data)
+    # An unknown shop is refused before anything is kept (not_found).
+    await ctx.db.read(conversation.find_open_session, shop_id, principal.id)
+    row = await _scanned_and_saved(ctx, principal, shop_id, data, checked)
+    try:
+        session = await ctx.write_and_publish(
+            _open_and_keep, principal, shop_id, entry, row, ctx.settings, ctx.clock()
+        )
+    except Exception:
+        # Refused (blacklisted, blocked): no row points at the file, so it goes now.
+        (ctx.settings.data_dir / row["path"]).unlink(missing_ok=True)
+        raise
+    return {**_uploaded(row), "session_id": session["id"]}
 
 
 async def _visible_image(ctx: Context, principal: Principal, image_id: str) -> Row:

@@ -10,10 +10,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from feige.domain import US_PER_SECOND, Row
-from feige.metrics import FIGURES, AssessmentConfig, Week, assess_week, drill_down, parse_week
+from feige.metrics import (
+    FIGURES,
+    AssessmentConfig,
+    SessionSummary,
+    Week,
+    assess_week,
+    drill_down,
+    parse_week,
+)
 from feige.metrics.timeutil import iso_week_name
 from feige.services.assessment.figures import assessable_week
-from feige.services.assessment.summaries import metrics_config, summaries_sync
+from feige.services.assessment.summaries import (
+    agent_summaries_sync,
+    metrics_config,
+    summaries_sync,
+)
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import assessments as store
@@ -63,31 +75,51 @@ async def live(
     return document
 
 
+def _open_rounds(
+    summaries: list[SessionSummary], agent: str, span: Week
+) -> tuple[int, float | None]:
+    """The agent's assessed rounds today still waiting for an answer in open sessions, and
+    the average response over the answered ones only: the assessment counts an open round
+    at the response cap "as if the day ended now", which the workbench shows as ongoing."""
+    open_rounds, answered, total_us = 0, 0, 0
+    for summary in summaries:
+        for r in summary.rounds:
+            if r.agent != agent or not r.assessed or not span.start_us <= r.start_us < span.end_us:
+                continue
+            if r.raw_us is None:
+                open_rounds += 1 if summary.close_implied else 0
+            else:
+                answered += 1
+                total_us += r.response_us
+    return open_rounds, (total_us / answered / US_PER_SECOND if answered else None)
+
+
 async def agent_today(ctx: Context, principal: Principal) -> dict[str, Any]:
     """The signed-in shop member's own figures so far today, attributed to agents as the
-    assessment does (docs/rules.md §3 (1)): the workbench shows them to the agent."""
+    assessment does (docs/rules.md §3 (1)): the workbench shows them to the agent. Only
+    the agent's own sessions are read, not the shop's whole day (bench/agent_today.py)."""
     if principal.kind != "member" or principal.shop_id is None:
         raise Forbidden()
     config = metrics_config(ctx.settings)
     span = _period(ctx.clock(), "today", config)
-    shop_id = principal.shop_id
+    shop_id, mine = principal.shop_id, str(principal.id)
 
-    def job(conn: Connection) -> list[dict[str, Any]]:
-        shops: list[dict[str, Any]] = assess_week(
-            summaries_sync(conn, span, config, shop_id), span, config
-        )["shops"]
-        return shops
+    def job(conn: Connection) -> tuple[dict[str, Any] | None, int, float | None]:
+        summaries = agent_summaries_sync(conn, span, config, shop_id, principal.id)
+        shops = assess_week(summaries, span, config)["shops"]
+        agent = next((a for shop in shops for a in shop["agents"] if a["agent"] == mine), None)
+        return (agent, *_open_rounds(summaries, mine, span))
 
-    mine = str(principal.id)
-    shops = await ctx.db.read(job)
-    agent = next((a for shop in shops for a in shop["agents"] if a["agent"] == mine), None)
+    agent, open_rounds, answered_average = await ctx.db.read(job)
     if agent is None:  # nothing attributed to the agent yet today
         return {
             "date": span.name,
             "sessions": 0,
             "rounds": 0,
             "unanswered": 0,
+            "open_rounds": 0,
             "average_response_seconds": None,
+            "answered_average_seconds": None,
             "three_minute_rate": None,
         }
     return {
@@ -95,7 +127,9 @@ async def agent_today(ctx: Context, principal: Principal) -> dict[str, Any]:
         "sessions": agent["sessions_assessed"],
         "rounds": agent["rounds_assessed"],
         "unanswered": agent["extra"]["rounds"]["unanswered"],
+        "open_rounds": open_rounds,
         "average_response_seconds": agent["metrics"]["avg_response_seconds"]["value"],
+        "answered_average_seconds": answered_average,
         "three_minute_rate": agent["metrics"]["three_minute_reply_rate"]["value"],
     }
 

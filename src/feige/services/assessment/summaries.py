@@ -91,7 +91,23 @@ def summaries_sync(
     """The summaries of the sessions alive during ``span``: stored ones for closed sessions,
     computed on the fly for the rest."""
     start, end = span.start_us / US_PER_SECOND, span.end_us / US_PER_SECOND
-    ids = store.session_ids_overlapping(conn, start, end, shop_id)
+    return summaries_of_sync(conn, store.session_ids_overlapping(conn, start, end, shop_id), config)
+
+
+def agent_summaries_sync(
+    conn: Connection, span: Week, config: AssessmentConfig, shop_id: int, agent_id: int
+) -> list[SessionSummary]:
+    """Only the sessions of ``span`` that the agent served: its own figures come out the
+    same as from the whole shop's, for a share of the work."""
+    start, end = span.start_us / US_PER_SECOND, span.end_us / US_PER_SECOND
+    ids = store.agent_session_ids_overlapping(conn, start, end, shop_id, agent_id)
+    return summaries_of_sync(conn, ids, config)
+
+
+def summaries_of_sync(
+    conn: Connection, ids: list[int], config: AssessmentConfig
+) -> list[SessionSummary]:
+    """Stored summaries for these sessions where they are current, the rest computed."""
     stored: dict[int, SessionSummary] = {}
     for offset in range(0, len(ids), EVENTS_PER_READ):
         chunk = ids[offset : offset + EVENTS_PER_READ]

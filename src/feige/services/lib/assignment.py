@@ -24,6 +24,7 @@ from feige.routing import (
 from feige.services import channels
 from feige.services.context import Outbox
 from feige.services.errors import Forbidden, Invalid, NotFound
+from feige.services.lib import queue
 from feige.services.lib.conversation import (
     find_open_session,
     open_session,
@@ -35,6 +36,7 @@ from feige.services.lib.outgoing import Outgoing
 from feige.store import accounts as account_store
 from feige.store import moderation_records as violation_store
 from feige.store import sessions as session_store
+from feige.store import shop_blocks as block_store
 
 
 def _loads(conn: Connection, shop_id: int) -> list[AgentLoad]:
@@ -106,6 +108,7 @@ def wait(
         conn, session["id"], agent_id=None, state=state.value, wait_started_at=now
     )
     record(conn, session, EventType(state.value), now)
+    queue.with_position(conn, session)
     push_session(outbox, session, state.value, left_by)
     prompt = settings.queue_prompt if state is SessionState.QUEUED else settings.offline_prompt
     system_notice(conn, outbox, session, prompt, now)
@@ -125,6 +128,8 @@ def session_to_shop(
     existing = find_open_session(conn, shop_id, consumer_id)
     if violation_store.is_blacklisted(conn, shop_id, consumer_id):
         raise Forbidden("blacklisted")
+    if block_store.has_blocked(conn, consumer_id, shop_id):
+        raise Forbidden("shop_blocked")
     if existing is not None:
         return existing
     session = open_session(conn, shop_id, consumer_id, out.entry, out.entry_card, now)
@@ -150,7 +155,10 @@ def take(conn: Connection, outbox: Outbox, session: Row, agent_id: int, now: flo
     load = _load_of(conn, member)
     if load.status is AgentStatus.OFFLINE or not load.has_room:
         raise Invalid("agent_busy")
+    was_queued = session["state"] == SessionState.QUEUED
     assign(conn, outbox, session, shop, agent_id, now)
+    if was_queued:
+        queue.announce(conn, outbox, session["shop_id"])
 
 
 def move_to(
@@ -197,8 +205,10 @@ def transfer(
     drain(conn, outbox, session["shop_id"], now)
 
 
-def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
-    """Capacity may have freed up: assign queued sessions first come, first served."""
+def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float, moved: bool = False) -> None:
+    """Capacity may have freed up: assign queued sessions first come, first served. When
+    the queue moved (``moved``: a queued session left it before the call, or this drain
+    served some), the consumers still queued are told their new places."""
     shop = _locked_shop(conn, shop_id)
     waiting = session_store.queued_sessions(conn, shop_id)
     if not waiting:
@@ -206,6 +216,8 @@ def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
     loads = _loads(conn, shop_id)
     head = waiting[: free_seats(loads)]  # only the head of the queue can be served now
     if not head:
+        if moved:
+            queue.announce(conn, outbox, shop_id)
         return
     mode = RoutingMode(shop["routing_mode"])
     by_id = {s["id"]: s for s in head}
@@ -220,9 +232,13 @@ def drain(conn: Connection, outbox: Outbox, shop_id: int, now: float) -> None:
     ]
     for session_id, agent_id in drain_queue(loads, mode, pairs):
         assign(conn, outbox, by_id[session_id], shop, agent_id, now)
+        moved = True
+    if moved:
+        queue.announce(conn, outbox, shop_id)
 
 
 def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: float) -> None:
+    was_queued = session["state"] == SessionState.QUEUED
     system_notice(conn, outbox, session, i18n.text("closed_notice"), now)
     session.update(state=SessionState.CLOSED.value, closed_at=now, close_reason=reason)
     session_store.update_session(
@@ -230,7 +246,7 @@ def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: floa
     )
     record(conn, session, EventType.CLOSED, now)
     push_session(outbox, session, "closed")
-    drain(conn, outbox, session["shop_id"], now)
+    drain(conn, outbox, session["shop_id"], now, moved=was_queued)
 
 
 def close_idle(conn: Connection, outbox: Outbox, cutoff: float, now: float) -> int:

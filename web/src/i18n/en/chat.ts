@@ -10,12 +10,18 @@ const en: typeof zhCN = {
     closed: 'The chat has ended',
     none: 'Ask us anything',
     typing: 'Typing…',
+    queuedAhead: 'In the queue: {n} ahead of you',
+    queuedNext: 'In the queue: you are next',
   },
   connection: {
     connecting: 'Connecting…',
     waiting: 'Connection lost, reconnecting…',
     signed_out: 'Signed out',
     stopped: 'Not connected',
+  },
+  presence: {
+    online: 'Agents online',
+    offline: 'Agents offline',
   },
   noShop: 'Open a chat from a product or order page',
   loadFailed: 'Could not load: {reason}',
@@ -41,7 +47,6 @@ const en: typeof zhCN = {
   edit: 'Edit',
   remove: 'Delete',
   image: 'Picture',
-  imageNeedsSession: 'Send a text message first; pictures can follow once the chat is open',
   imageTooLarge: 'Pictures can be at most {size} MB',
   notAnImage: 'Only pictures can be sent',
   composer: {
@@ -52,6 +57,8 @@ const en: typeof zhCN = {
     closed: 'The chat has ended; a new message starts a new one',
   },
   menu: {
+    block: 'Block the shop',
+    unblock: 'Unblock the shop',
     more: 'More',
     earlier: 'Earlier chats',
     rate: 'Rate the service',
@@ -79,6 +86,16 @@ const en: typeof zhCN = {
     cancel: 'Cancel',
     done: 'Reported; the marketplace will look into it',
     needSession: 'You can report a shop once you have chatted with it',
+  },
+  block: {
+    title: 'Block this shop?',
+    hint: 'The current chat ends, the shop can no longer message you, and you cannot start a chat with it until you unblock it.',
+    confirm: 'Block',
+    cancel: 'Cancel',
+    done: 'Shop blocked',
+    undone: 'Shop unblocked',
+    blocked: 'You blocked this shop; it cannot message you',
+    unblock: 'Unblock',
   },
   viewer: {
     close: 'Close',

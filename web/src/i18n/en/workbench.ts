@@ -149,7 +149,10 @@ const en: typeof zhCN = {
     seconds: '{n} s',
     unavailable: 'No data yet',
     standardAverage: 'Standard < 90 s',
-    note: 'As assessed: a round not answered yet counts as 10 minutes',
+    note: 'Average over answered rounds; the assessment counts a round not answered yet as 10 minutes',
+    ongoing: 'Ongoing',
+    openRounds: '+{n} ongoing',
+    assessedAverage: 'as assessed {n} s',
     standardRate: 'Standard ≥ 80%',
   },
   notify: {

@@ -9,12 +9,18 @@ export default {
     closed: '会话已结束',
     none: '有问题随时问我们',
     typing: '对方正在输入…',
+    queuedAhead: '排队中，前面还有 {n} 人',
+    queuedNext: '排队中，下一位就是您',
   },
   connection: {
     connecting: '正在连接…',
     waiting: '网络不稳定，正在重新连接…',
     signed_out: '登录已失效',
     stopped: '未连接',
+  },
+  presence: {
+    online: '客服在线',
+    offline: '客服离线',
   },
   noShop: '请从商品页或订单页发起咨询',
   loadFailed: '加载失败：{reason}',
@@ -40,7 +46,6 @@ export default {
   edit: '重新编辑',
   remove: '删除',
   image: '图片',
-  imageNeedsSession: '请先发一条文字消息，客服接入后即可发送图片',
   imageTooLarge: '图片不能超过 {size} MB',
   notAnImage: '只能发送图片',
   composer: {
@@ -51,6 +56,8 @@ export default {
     closed: '会话已结束，发送消息将开始新的咨询',
   },
   menu: {
+    block: '屏蔽店铺',
+    unblock: '解除屏蔽',
     more: '更多',
     earlier: '历史会话',
     rate: '评价服务',
@@ -78,6 +85,16 @@ export default {
     cancel: '取消',
     done: '举报已提交，平台会尽快处理',
     needSession: '与店铺有过会话后才能举报',
+  },
+  block: {
+    title: '屏蔽该店铺？',
+    hint: '屏蔽后，当前会话会结束，店铺无法再给您发消息；您也不能再向它发起咨询，直到解除屏蔽。',
+    confirm: '屏蔽',
+    cancel: '取消',
+    done: '已屏蔽该店铺',
+    undone: '已解除屏蔽',
+    blocked: '您已屏蔽该店铺，店铺无法给您发消息',
+    unblock: '解除屏蔽',
   },
   viewer: {
     close: '关闭',

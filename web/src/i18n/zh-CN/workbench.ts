@@ -148,7 +148,10 @@ export default {
     seconds: '{n} 秒',
     unavailable: '暂无数据',
     standardAverage: '标准 < 90 秒',
-    note: '与考核口径一致：尚未回复的轮次按 10 分钟计',
+    note: '平均响应只算已回复的轮次；考核时尚未回复的轮次按 10 分钟计',
+    ongoing: '进行中',
+    openRounds: '另有 {n} 轮进行中',
+    assessedAverage: '按考核口径 {n} 秒',
     standardRate: '标准 ≥ 80%',
   },
   notify: {

@@ -8,7 +8,9 @@ import { computed, reactive, ref } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type ConnectionState, type FeigeSocket } from '@/protocol/socket'
-import type { Card, Message, MessageKind, SendTarget, Session } from '@/protocol/types'
+import type { Card, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
+
+import { rememberLocalImage } from '@/components/chat/localImages'
 
 import { cardContent, type ChatEntry } from './entry'
 import {
@@ -19,9 +21,11 @@ import {
   type PendingMessage,
 } from './timeline'
 
-/** A consumer has few sessions with one shop; their list comes in pages of this size. */
-const SESSION_PAGE = 200
+/** A consumer has few sessions with one shop: this many earlier ones are offered. */
+const EARLIER_LIMIT = 100
 const HISTORY_PAGE = 500
+/** How often the header asks again whether anyone at the shop is online. */
+const PRESENCE_EVERY_MS = 60_000
 /** How long "typing…" shows after the last typing event (the other side repeats it). */
 const TYPING_SHOWN_MS = 6000
 /** The consumer's own typing goes out at most this often. */
@@ -36,6 +40,10 @@ export interface RoomCallbacks {
 
 export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: RoomCallbacks = {}) {
   const shopId = ref<number | null>(entry.shopId)
+  /** The shop's public card: its name, whether anyone answers, whether it is blocked. */
+  const shop = ref<ShopCard | null>(null)
+  /** Set while this window blocks the shop: the session closing then asks no rating. */
+  let blocking = false
   const sessions = reactive<Record<number, Session>>({})
   const messages = reactive<Record<number, Message[]>>({})
   const pending = ref<PendingMessage[]>([])
@@ -107,8 +115,9 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
       showSession(event.session)
       if (event.change === 'closed' && wasOpen) {
         agentTyping.value = false
-        callbacks.onClosed?.(sessions[event.session.id])
+        if (!blocking && !shop.value?.blocked) callbacks.onClosed?.(sessions[event.session.id])
       }
+      if (event.change !== 'queue') void refreshShop()
     } else if (event.type === 'read' && event.reader === 'member') {
       const session = sessions[event.session_id]
       if (session) session.agent_read_seq = Math.max(session.agent_read_seq, event.seq)
@@ -147,19 +156,20 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     }
   }
 
-  async function shopSessions(): Promise<Session[]> {
-    const found: Session[] = []
-    let beforeId: number | undefined
-    for (;;) {
-      const page = await api.sessions({ before_id: beforeId, limit: SESSION_PAGE })
-      found.push(...page.filter((session) => session.shop_id === shopId.value))
-      if (page.length < SESSION_PAGE) return found
-      beforeId = page[page.length - 1].id
+  /** The shop's card again (is anyone online?); a failure keeps the last one. */
+  async function refreshShop(): Promise<void> {
+    if (shopId.value === null) return
+    try {
+      shop.value = await api.shop(shopId.value)
+    } catch {
+      // The header keeps what it showed; the next refresh tries again.
     }
   }
+  const presenceTimer = setInterval(() => void refreshShop(), PRESENCE_EVERY_MS)
 
   /** After the socket's first `ready` (so history and live delivery meet without a gap):
-   * the shop's open session and the newest closed one are shown, earlier ones on demand. */
+   * the shop's card names the consumer's newest session there (open, or the last closed
+   * one), which is shown; the earlier ones come from `…/earlier`, on demand. */
   async function load(): Promise<void> {
     loading.value = true
     loadError.value = null
@@ -169,11 +179,16 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
         shopId.value = mine[0]?.shop_id ?? null
       }
       if (shopId.value === null) return
-      const all = (await shopSessions()).sort((a, b) => b.id - a.id)
-      const open = all.filter((session) => session.state !== 'closed')
-      const first = open.length ? open : all.slice(0, 1)
-      earlier.value = all.filter((session) => !first.includes(session))
-      await Promise.all(first.map((session) => reveal(session)))
+      shop.value = await api.shop(shopId.value)
+      const latestId = shop.value.last_session_id
+      if (latestId) {
+        const [newest, before] = await Promise.all([
+          api.session(latestId),
+          api.earlier(latestId, EARLIER_LIMIT),
+        ])
+        earlier.value = before.filter((session) => !sessions[session.id])
+        await reveal(newest)
+      }
       markRead()
     } catch (error) {
       loadError.value = error instanceof ApiError ? error.message : String(error)
@@ -241,10 +256,12 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     send(card.kind === 'order_card' ? 'order_card' : 'product_card', cardContent(card))
   }
 
-  /** Uploads into the open session (images need one), then sends the image message. */
+  /** Uploads into the open session, or, as the first message, to the shop (the upload
+   * opens the session), then sends the image message. */
   async function sendImage(file: File): Promise<void> {
     const open = current.value
-    if (!open) return
+    const toShop = shopId.value
+    if (!open && toShop === null) return
     const previewUrl = URL.createObjectURL(file)
     const localId = `upload-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
     const item: PendingMessage = reactive({
@@ -258,9 +275,16 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     })
     pending.value = [...pending.value, item]
     try {
-      const uploaded = await api.uploadImage(open.id, file, (fraction) => (item.progress = fraction))
+      const progress = (fraction: number): void => {
+        item.progress = fraction
+      }
+      const uploaded = open
+        ? await api.uploadImage(open.id, file, progress)
+        : await api.uploadImageToShop(toShop!, entry.entry, file, progress)
+      const sessionId = open?.id ?? uploaded.session_id!
       rememberLocalImage(uploaded.id, previewUrl)
-      const { clientId, acked } = socket.send({ session_id: open.id }, 'image', {
+      if (!sessions[sessionId]) void learn(sessionId)
+      const { clientId, acked } = socket.send({ session_id: sessionId }, 'image', {
         image_id: uploaded.id,
       })
       Object.assign(item, { clientId, state: 'sending', content: { image_id: uploaded.id } })
@@ -316,8 +340,27 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     await api.request('POST', `/api/sessions/${sessionId}/report`, { body: { reason } })
   }
 
+  /** The consumer blocks the shop (its open session closes, no rating is asked) or lifts
+   * the block. */
+  async function setBlocked(blocked: boolean): Promise<void> {
+    if (shopId.value === null) return
+    blocking = blocked
+    try {
+      await api.request(blocked ? 'POST' : 'DELETE', `/api/shops/${shopId.value}/block`)
+      if (shop.value) shop.value.blocked = blocked
+    } finally {
+      blocking = false
+    }
+    await refreshShop()
+  }
+
+  function stop(): void {
+    clearInterval(presenceTimer)
+  }
+
   return {
     shopId,
+    shop,
     sessions,
     messages,
     pending,
@@ -339,16 +382,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     markRead,
     rate,
     report,
+    setBlocked,
+    stop,
   }
-}
-
-/** Object URLs of images this window uploaded: shown as they are, no signed link needed. */
-const localImages = new Map<string, string>()
-
-function rememberLocalImage(imageId: string, url: string): void {
-  localImages.set(imageId, url)
-}
-
-export function localImage(imageId: string): string | undefined {
-  return localImages.get(imageId)
 }

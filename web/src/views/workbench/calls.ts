@@ -33,7 +33,12 @@ export interface QuickReply {
 export interface TodayFigures {
   sessions: number
   rounds: number
+  /** As assessed: an open round counts at the 600 s cap "as if the day ended now". */
   average_response_seconds: number | null
+  /** Over answered rounds only: what the workbench shows, open rounds beside it. */
+  answered_average_seconds?: number | null
+  /** Rounds still waiting for the agent's answer in open sessions. */
+  open_rounds?: number
   three_minute_rate: number | null
   unanswered: number
 }
