@@ -258,6 +258,31 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/measures"): Rule(**SHOP_FIGURES, params=shop_query),
     ("POST", "/api/platform/assessments/{week}/run"): Rule(admin=200),
+    # The robot's mode (docs/rules.md 2.2.1): the shop's members read it, its supervisors set
+    # it, platform staff read any shop's.
+    ("GET", "/api/robot/mode"): Rule(
+        agent=OWN,
+        colleague=OWN,
+        manager=OWN,
+        owner=OWN,
+        reviewer=200,
+        admin=200,
+        scoped=True,
+        params=shop_query,
+    ),
+    ("PUT", "/api/robot/mode"): Rule(
+        manager=OWN, owner=OWN, scoped=True, params=shop_query, json={"mode": "off"}
+    ),
+    ("GET", "/api/robot/switches"): Rule(
+        agent=OWN,
+        colleague=OWN,
+        manager=OWN,
+        owner=OWN,
+        reviewer=200,
+        admin=200,
+        scoped=True,
+        params=shop_query,
+    ),
 }
 
 # Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.
