@@ -107,17 +107,21 @@ class RoundWatch:
         return window
 
     def human_session(self, session: int, shop: int, valid: bool) -> None:
-        """A session handed to human service (queued, offline or assigned), or its validity
-        changed: a flagged session's rounds leave every window (docs/rules.md §3 (2) note)."""
-        known = self.sessions.get(session)
-        if known is None:
+        """A session handed to human service (queued, offline or assigned)."""
+        if session not in self.sessions:
             self.sessions[session] = _Session(shop, valid)
-            return
-        if known.valid and not valid:
+        elif not valid:
+            self.session_invalid(session, shop)
+
+    def session_invalid(self, session: int, shop: int) -> None:
+        """A session flagged invalid, open or closed: its rounds leave the window and its
+        open round will not count (docs/rules.md §3 (2) note)."""
+        known = self.sessions.get(session)
+        if known is not None:
             known.valid = False
             if known.round is not None:
                 known.round.assessed = False
-            self._forget(shop, session)
+        self._forget(shop, session)
 
     def buyer_message(self, session: int, at: float) -> None:
         known = self.sessions.get(session)

@@ -29,7 +29,7 @@ from feige.services.lib import robot_mode
 log = structlog.get_logger("feige.robot")
 
 _STAFF_REPLIES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value})
-_HUMAN_CHANGES = frozenset({"queued", "offline", "assigned", "transferred", "flagged"})
+_HUMAN_CHANGES = frozenset({"queued", "offline", "assigned", "transferred"})
 
 
 def _readable_shop(principal: Principal, shop_id: int | None) -> int:
@@ -121,7 +121,14 @@ class RobotWatch:
     # --- following the committed message path (no I/O) ---------------------------------
 
     def observe(self, outbox: Outbox) -> None:
-        """Called with every committed outbox, before its events go out."""
+        """Called with every committed outbox, before its events go out: never lets a fault
+        of its own reach the message path (the next rebuild or restart repairs the window)."""
+        try:
+            self._observe(outbox)
+        except Exception:
+            log.exception("robot_observe_failed")
+
+    def _observe(self, outbox: Outbox) -> None:
         rounds = self.rounds
         for _, event in outbox.items:
             kind = event.get("type")
@@ -141,6 +148,8 @@ class RobotWatch:
                     rounds.session_closed(session["id"])
                     self.closes.append((session["shop_id"], session["id"]))
                     self.wake.set()
+                elif change == "flagged":
+                    rounds.session_invalid(session["id"], session["shop_id"])
                 elif change in _HUMAN_CHANGES and session["state"] != "closed":
                     rounds.human_session(session["id"], session["shop_id"], not session["invalid"])
 
@@ -197,11 +206,10 @@ class RobotWatch:
         every = ctx.settings.robot_window_rebuild_seconds
         if every > 0 and ctx.clock() - self.rebuilt_at >= every:
             await self.rebuild()
-        if not ctx.settings.robot_auto_switch:
-            self.rounds.advance(ctx.clock())
-            return
         now = ctx.clock()
         for decision in self.rounds.decisions(now):
+            if decision.switch == "on" and not ctx.settings.robot_auto_switch:
+                continue  # switched off by the operator: shops still held are let go when calm
             view = await ctx.write_and_publish(robot_mode.switch_by_rule, decision, now)
             self.follow(view)
             log.info(
