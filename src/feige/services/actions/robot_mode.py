@@ -198,8 +198,8 @@ class RobotWatch:
     async def step(self) -> None:
         """Note the closed sessions, let time pass, apply the rule's decisions."""
         ctx = self.ctx
-        closes, self.closes = self.closes, []
-        for shop, session in closes:
+        while self.closes:  # in close order; one that fails is logged and left to the weekly run
+            shop, session = self.closes.pop(0)
             await ctx.write_and_publish(
                 robot_mode.note_close, shop, session, self.config, ctx.clock()
             )
@@ -212,6 +212,8 @@ class RobotWatch:
                 continue  # switched off by the operator: shops still held are let go when calm
             view = await ctx.write_and_publish(robot_mode.switch_by_rule, decision, now)
             self.follow(view)
+            if view["rule_on"] != (decision.switch == "on"):
+                continue  # the store said no (full-auto chosen, or another node was first)
             log.info(
                 "robot_switched",
                 shop=decision.shop,
