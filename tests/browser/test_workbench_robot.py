@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from tests.browser.helpers import FACE_TIMEOUT_MS
 from tests.browser.workbench_helpers import Person, consumer, member, open_workbench
 from tests.integration.harness import FakeClock, Server, fresh_database_url
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # A Monday morning inside assessment hours (docs/rules.md §3), platform time.
 MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 CLOCK = FakeClock(MONDAY_10)
@@ -101,6 +103,7 @@ def test_owner_switches_the_robot_and_hears_the_rule(
         page.get_by_test_id("robot-mode-open").click()
         alerts = page.get_by_test_id("robot-alerts").inner_text()
         assert "连续 10 个会话无人回复" in alerts and "已自动开启智能辅助" in alerts
+        page.screenshot(path=str(SCREENSHOTS / "workbench-robot.png"))  # docs/robot-modes.md
         assert [e for e in window.errors if "status of 409" not in e] == []
     finally:
         agent.ok("POST", "/api/agent/status", {"status": "break"})
