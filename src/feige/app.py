@@ -28,7 +28,7 @@ from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
-from feige.services.actions import serving
+from feige.services.actions import robot_mode, serving
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
@@ -227,6 +227,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))
+        background.append(await robot_mode.start_watch(ctx))
         # Everything loaded so far lives as long as the process: keep the cyclic collector
         # from rescanning it, and let it run less often (fewer pauses on the message path).
         gc.collect()
@@ -257,11 +258,12 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
-    from feige.api import rest
+    from feige.api import rest, robot
     from feige.api import shops as shops_api
 
     app.include_router(rest.router)
     app.include_router(shops_api.router)
+    app.include_router(robot.router)
 
     @app.get("/metrics", include_in_schema=False)
     @app.get("/metrics/", include_in_schema=False)

@@ -162,6 +162,51 @@ class Settings(BaseSettings):
         "that make a `no_human_reply` record (docs/rules.md 2.2.1).",
     )
 
+    # --- the robot's automatic switch (docs/rules.md 2.2.1) ---------------------------------
+    robot_auto_switch: bool = Field(
+        default=True,
+        description="Switch a shop's intelligent assist on automatically when its rolling "
+        "average response time is too long, and off again when it is back (docs/rules.md "
+        "2.2.1); false: only by hand.",
+    )
+    robot_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="The rolling window of the automatic switch: rounds answered (or expired "
+        "unanswered) this many seconds back count (docs/rules.md 2.2.1).",
+    )
+    robot_window_min_rounds: int = Field(
+        default=5,
+        ge=1,
+        description="Fewer assessed rounds in the window never switch assist on.",
+    )
+    robot_switch_on_above_seconds: float = Field(
+        default=90.0,
+        description="A rolling average response time above this switches assist on.",
+    )
+    robot_switch_off_at_or_below_seconds: float = Field(
+        default=60.0,
+        description="A rolling average at or below this (or no round in the window) counts "
+        "as calm …",
+    )
+    robot_switch_off_after_seconds: float = Field(
+        default=3600.0,
+        description="… and calm for this many seconds switches the automatic assist off.",
+    )
+    robot_tick_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often a node expires unanswered rounds into the window and checks "
+        "the switch (a round answered is checked at once).",
+    )
+    robot_window_rebuild_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Rebuild the rolling windows from the store this often (0: only at "
+        "start). Set it when several processes share the database: each sees only its own "
+        "messages between rebuilds.",
+    )
+
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = Field(
         default=2000, description="Longest text message (and quick reply), in characters."

@@ -29,6 +29,11 @@ CATALOG: dict[str, tuple[str, str]] = {
         "You still hold {count} open sessions and cannot go offline",
     ),
     "not_waiting": ("该会话不在排队或留言中", "That session is not waiting"),
+    "robot_held_by_rule": (
+        "店铺近 60 分钟平均响应时长过长，智能辅助已由规则自动开启，恢复正常前不能关闭",
+        "The shop's rolling average response time is too long: the rule holds intelligent "
+        "assist on, and it cannot be turned off until the figure recovers",
+    ),
     "blacklisted": ("您暂时无法联系该店铺", "You cannot contact this shop at the moment"),
     "bad_image": ("图片无效：{detail}", "Invalid image: {detail}"),
     "duplicate": ("{what}已存在", "{what} already exists"),

@@ -294,7 +294,9 @@ async def test_ten_unanswered_sessions_in_a_row_make_a_no_human_reply_record(wee
     clock.advance(8 * 86400)
     admin = await login(server, "admin", kind="staff")
     run = await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
-    assert run["no_human_reply"] == 1
+    # The record was raised live at the 10th close (tests/integration/test_robot_mode.py):
+    # the weekly run finds the same streak and adds none.
+    assert run["no_human_reply"] == 0
     no_service = run["document"]["shops"][0]["metrics"]["no_service_rate"]
     assert (no_service["numerator"], no_service["denominator"]) == (10, 10)  # condition 2 and 3
     reviewer = await login(server, "reviewer", kind="staff")

@@ -266,6 +266,31 @@ RULES: dict[tuple[str, str], Rule] = {
     # session stays open. The unblock after it lifts the foreign checks' blocks again.
     ("POST", "/api/shops/{shop_id}/block"): Rule(consumer=200, fresh="waiting"),
     ("DELETE", "/api/shops/{shop_id}/block"): Rule(consumer=200),
+    # The robot's mode (docs/rules.md 2.2.1): the shop's members read it, its supervisors set
+    # it, platform staff read any shop's.
+    ("GET", "/api/robot/mode"): Rule(
+        agent=OWN,
+        colleague=OWN,
+        manager=OWN,
+        owner=OWN,
+        reviewer=200,
+        admin=200,
+        scoped=True,
+        params=shop_query,
+    ),
+    ("PUT", "/api/robot/mode"): Rule(
+        manager=OWN, owner=OWN, scoped=True, params=shop_query, json={"mode": "off"}
+    ),
+    ("GET", "/api/robot/switches"): Rule(
+        agent=OWN,
+        colleague=OWN,
+        manager=OWN,
+        owner=OWN,
+        reviewer=200,
+        admin=200,
+        scoped=True,
+        params=shop_query,
+    ),
 }
 
 # Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.

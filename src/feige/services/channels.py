@@ -66,3 +66,14 @@ def agent_status_audience(member_id: int, shop_id: int) -> tuple[str, ...]:
 def revocation_audience(kind: str, account_id: int) -> tuple[str, ...]:
     """The account's sockets, and every node's watch."""
     return account(kind, account_id), REVOCATIONS
+
+
+def robot_audience(shop_id: int) -> tuple[str, ...]:
+    """Who hears the robot's mode change (docs/rules.md 2.2.1): the shop's supervisors."""
+    return (shop_supervisors(shop_id),)
+
+
+def no_reply_alert_audience(shop_id: int) -> tuple[str, ...]:
+    """Who hears that a shop left 10 sessions in a row unanswered (docs/rules.md 2.2.1): its
+    supervisors, and the platform's reviewers (a record for them)."""
+    return shop_supervisors(shop_id), REVIEWERS

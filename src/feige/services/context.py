@@ -94,6 +94,11 @@ class Context:
     image_scan_gate: Any = None
     # The lanes of the sockets that have a send waiting now, by origin (actions/send.py).
     send_lanes: dict[Origin, SendLane] = field(default_factory=dict)
+    # Called with each committed outbox before its events go out: the node's live state that
+    # follows the message path (the robot's rolling window, services/actions/robot_mode.py).
+    observers: list[Callable[[Outbox], None]] = field(default_factory=list)
+    # The robot's live watch (services/actions/robot_mode.RobotWatch), once started.
+    robot_watch: Any = None
 
     async def write_and_publish(self, job: Callable[..., T], *args: Any) -> T:
         """Run ``job(conn, outbox, *args)`` in the next group commit, then publish its events."""
@@ -107,6 +112,8 @@ class Context:
     ) -> None:
         """Send the committed events. The socket ``origin`` (where a send came from) does not
         get the event of message ``acked_message``: its ack carries that message already."""
+        for observe in self.observers:
+            observe(outbox)
         for audience, event in outbox.items:
             own = acked_message is not None and event.get("message", {}).get("id") == acked_message
             await self.broker.publish(audience, frames.event(event), origin if own else None)

@@ -158,10 +158,11 @@ def no_human_reply_evidence(conn: Connection, shop_id: int) -> list[Any]:
 
 def add_no_human_reply_record(
     conn: Connection, shop_id: int, sessions: list[str], original: Row, now: float
-) -> None:
+) -> int:
     """A rule 2.2.1 record (docs/rules.md 2.2.1) for a run of sessions, pending review."""
-    conn.execute(
-        insert(violations).values(
+    result = conn.execute(
+        insert(violations)
+        .values(
             kind="no_human_reply",
             shop_id=shop_id,
             session_id=None,
@@ -176,7 +177,9 @@ def add_no_human_reply_record(
             status="pending",
             created_at=now,
         )
+        .returning(violations.c.id)
     )
+    return int(result.scalar_one())
 
 
 def claim_job(

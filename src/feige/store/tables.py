@@ -328,3 +328,47 @@ job_runs = Table(
     Column("finished_at", Double, nullable=True),
     Column("node", String(64), nullable=False),
 )
+
+# --- the robot's modes and its automatic switch (docs/rules.md 2.2.1) -------------------------
+
+robot_modes = Table(
+    "robot_modes",
+    metadata,
+    Column("shop_id", ForeignKey("shops.id"), primary_key=True, autoincrement=False),
+    # The merchant's own choice: off | assist | full_auto.
+    Column("mode", String(16), nullable=False),
+    # The rule (average response above the limit) holds assist on: the shop cannot turn it off.
+    Column("rule_on", Boolean, nullable=False, server_default=text("false")),
+    Column("rule_since", Double, nullable=True),
+    Column("updated_at", Double, nullable=False),
+)
+
+robot_switches = Table(
+    "robot_switches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("at", Double, nullable=False),
+    # "rule" (the automatic switch) or "hand" (a shop owner or manager).
+    Column("cause", String(8), nullable=False),
+    Column("member_id", ForeignKey("members.id"), nullable=True),
+    Column("mode_before", String(16), nullable=False),
+    Column("mode_after", String(16), nullable=False),
+    Column("rule_on", Boolean, nullable=False),
+    # The rolling average response time and its rounds when the rule switched.
+    Column("average_seconds", Double, nullable=True),
+    Column("rounds", Integer, nullable=True),
+    Index("ix_robot_switches_shop", "shop_id", "id"),
+)
+
+# The shop's current run of sessions closing unanswered (docs/rules.md 2.2.1, 10 in a row),
+# kept in the transaction after each close so that any node continues it.
+reply_streaks = Table(
+    "reply_streaks",
+    metadata,
+    Column("shop_id", ForeignKey("shops.id"), primary_key=True, autoincrement=False),
+    Column("sessions", JSON, nullable=False),
+    # The no_human_reply record raised for this run once it reached the streak length.
+    Column("violation_id", ForeignKey("violations.id"), nullable=True),
+    Column("updated_at", Double, nullable=False),
+)

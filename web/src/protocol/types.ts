@@ -124,6 +124,42 @@ export type ServerEvent =
   | { type: 'waiting_removed'; session_id: number }
   | { type: 'violation'; id: number; shop_id: number }
   | { type: 'revoked'; account: string; version: number; reason: string }
+  | ({ type: 'robot_mode'; switch: RobotSwitch } & RobotModeState)
+  | {
+      type: 'no_human_reply_alert'
+      shop_id: number
+      violation_id: number
+      count: number
+      sessions: string[]
+      at: number
+    }
+
+/** The robot's mode of a shop (docs/protocol.md, "The robot's mode"). */
+export type RobotModeName = 'off' | 'assist' | 'full_auto'
+
+export interface RobotModeState {
+  shop_id: number
+  /** What runs: the shop's choice, raised to assist while the rule holds it on. */
+  mode: RobotModeName
+  manual_mode: RobotModeName
+  /** The automatic switch (rule 2.2.1) holds assist on: it cannot be turned off. */
+  rule_on: boolean
+  rule_since: number | null
+  updated_at: number | null
+}
+
+export interface RobotSwitch {
+  id: number
+  shop_id: number
+  at: number
+  cause: 'rule' | 'hand'
+  member_id: number | null
+  mode_before: RobotModeName
+  mode_after: RobotModeName
+  rule_on: boolean
+  average_seconds: number | null
+  rounds: number | null
+}
 
 export type ServerFrame =
   | Ready

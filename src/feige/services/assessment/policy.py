@@ -65,7 +65,10 @@ def record_no_human_reply_sync(
     created = 0
     for finding in findings:
         sessions = list(finding.sessions)
-        if {"sessions": sessions} in store.no_human_reply_evidence(conn, int(finding.shop)):
+        # A run that shares a session with a record is that record's run: the live alert at
+        # the run's 10th session (services/lib/robot_mode.py) or an earlier run of this job.
+        known = store.no_human_reply_evidence(conn, int(finding.shop))
+        if any(set(sessions) & set(evidence.get("sessions", [])) for evidence in known):
             continue
         original = {
             "count": finding.count,

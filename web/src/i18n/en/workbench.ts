@@ -104,6 +104,20 @@ const en: typeof zhCN = {
     title: 'Assist suggestions',
     use: 'Use',
   },
+  robotMode: {
+    title: 'Robot',
+    label: 'Robot',
+    modes: { off: 'Off', assist: 'Assist', full_auto: 'Full-auto' },
+    byRule: 'By rule',
+    heldHint:
+      'The rolling 60-minute average response time is above 90 s: the rule switched assist on. It switches off once the average stays at or below 60 s for 60 minutes.',
+    readOnly: 'Only the shop owner and managers switch the robot.',
+    switchedOn: 'Average response {average} s over the last 60 minutes ({rounds} rounds), above 90 s: assist switched on automatically',
+    switchedOff: 'The average stayed at or below 60 s for 60 minutes (now {average} s): the automatic assist is off',
+    noReply: '{count} sessions in a row closed without a reply to the buyer: the platform has a record (rule 2.2.1)',
+    alerts: 'Alerts',
+    noAlerts: 'No alerts',
+  },
   actions: {
     transfer: 'Transfer',
     close: 'Close',

@@ -1,0 +1,328 @@
+"""The robot's mode inside a write job (docs/rules.md 2.2.1): set by hand, switched by the
+rule, each switch a record pushed to the shop's supervisors; the live run of sessions closing
+without a human reply and its record; and the store's recent rounds, from which a node
+rebuilds its rolling windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from feige.domain import US_PER_SECOND, Row
+from feige.metrics import AssessmentConfig
+from feige.metrics.rolling import FULL_AUTO, OFF, Decision, effective_mode
+from feige.metrics.summary import summarise_session
+from feige.metrics.timeutil import LocalClock
+from feige.services import channels
+from feige.services.assessment.summaries import events_by_session
+from feige.services.context import Outbox
+from feige.services.errors import Conflict, NotFound
+from feige.store import accounts as account_store
+from feige.store import assessments as assessment_store
+from feige.store import robot as robot_store
+from feige.store import sessions as session_store
+
+RULE, HAND = "rule", "hand"
+
+
+def _stored(conn: Connection, shop_id: int) -> Row:
+    """The shop's mode row, or the default (off, not held) for a shop that never set one."""
+    row = robot_store.mode_row(conn, shop_id)
+    if row is not None:
+        return {**row, "exists": True}
+    return {
+        "shop_id": shop_id,
+        "mode": OFF,
+        "rule_on": False,
+        "rule_since": None,
+        "updated_at": None,
+        "exists": False,
+    }
+
+
+def mode_view(row: Row) -> dict[str, Any]:
+    """The shop's mode as clients hold it: what runs (``mode``), the merchant's own choice
+    (``manual_mode``) and whether the rule holds assist on."""
+    return {
+        "shop_id": row["shop_id"],
+        "mode": effective_mode(row["mode"], bool(row["rule_on"])),
+        "manual_mode": row["mode"],
+        "rule_on": bool(row["rule_on"]),
+        "rule_since": row["rule_since"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def switch_view(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "shop_id": row["shop_id"],
+        "at": row["at"],
+        "cause": row["cause"],
+        "member_id": row["member_id"],
+        "mode_before": row["mode_before"],
+        "mode_after": row["mode_after"],
+        "rule_on": bool(row["rule_on"]),
+        "average_seconds": row["average_seconds"],
+        "rounds": row["rounds"],
+    }
+
+
+def current_mode(conn: Connection, shop_id: int) -> Row:
+    if account_store.shop_by_id(conn, shop_id) is None:
+        raise NotFound(what="shop")
+    return mode_view(_stored(conn, shop_id))
+
+
+def all_modes(conn: Connection) -> list[Row]:
+    return [mode_view(r) for r in robot_store.all_modes(conn)]
+
+
+def switch_records(conn: Connection, shop_id: int, limit: int) -> list[Row]:
+    if account_store.shop_by_id(conn, shop_id) is None:
+        raise NotFound(what="shop")
+    return [switch_view(r) for r in robot_store.switches(conn, shop_id, limit)]
+
+
+def _switch(
+    conn: Connection,
+    outbox: Outbox,
+    before: Row,
+    now: float,
+    *,
+    mode: str,
+    rule_on: bool,
+    rule_since: float | None,
+    cause: str,
+    member_id: int | None = None,
+    decision: Decision | None = None,
+) -> Row:
+    """Store the new mode and its record; the supervisors hear it after the commit."""
+    shop_id = before["shop_id"]
+    robot_store.put_mode(
+        conn,
+        shop_id,
+        before["exists"],
+        mode=mode,
+        rule_on=rule_on,
+        rule_since=rule_since,
+        updated_at=now,
+    )
+    record: Row = {
+        "shop_id": shop_id,
+        "at": now,
+        "cause": cause,
+        "member_id": member_id,
+        "mode_before": effective_mode(before["mode"], bool(before["rule_on"])),
+        "mode_after": effective_mode(mode, rule_on),
+        "rule_on": rule_on,
+        "average_seconds": round(decision.average, 3)
+        if decision and decision.average is not None
+        else None,
+        "rounds": decision.rounds if decision else None,
+    }
+    record["id"] = robot_store.add_switch(conn, **record)
+    after = mode_view(
+        {
+            "shop_id": shop_id,
+            "mode": mode,
+            "rule_on": rule_on,
+            "rule_since": rule_since,
+            "updated_at": now,
+        }
+    )
+    outbox.add(
+        channels.robot_audience(shop_id),
+        {"type": "robot_mode", **after, "switch": switch_view(record)},
+    )
+    return after
+
+
+def set_by_hand(
+    conn: Connection, outbox: Outbox, member_id: int, shop_id: int, mode: str, now: float
+) -> Row:
+    """A shop owner or manager chooses the mode. Assist cannot be turned off while the rule
+    holds it on (docs/rules.md 2.2.1); choosing what is already chosen records nothing."""
+    if account_store.lock_shop(conn, shop_id) is None:
+        raise NotFound(what="shop")
+    before = _stored(conn, shop_id)
+    if mode == OFF and before["rule_on"]:
+        raise Conflict("robot_held_by_rule")
+    if mode == before["mode"]:
+        return mode_view(before)
+    return _switch(
+        conn,
+        outbox,
+        before,
+        now,
+        mode=mode,
+        rule_on=bool(before["rule_on"]),
+        rule_since=before["rule_since"],
+        cause=HAND,
+        member_id=member_id,
+    )
+
+
+def switch_by_rule(conn: Connection, outbox: Outbox, decision: Decision, now: float) -> Row:
+    """The rule's decision, if it still applies to the mode the store holds (another node
+    may have taken it already, or the merchant chosen full-auto): the mode after."""
+    if account_store.lock_shop(conn, decision.shop) is None:
+        raise NotFound(what="shop")
+    before = _stored(conn, decision.shop)
+    if decision.switch == "on":
+        if before["rule_on"] or before["mode"] == FULL_AUTO:
+            return mode_view(before)
+        on, since = True, now
+    else:
+        if not before["rule_on"]:
+            return mode_view(before)
+        on, since = False, None
+    return _switch(
+        conn,
+        outbox,
+        before,
+        now,
+        mode=before["mode"],
+        rule_on=on,
+        rule_since=since,
+        cause=RULE,
+        decision=decision,
+    )
+
+
+# --- 10 in a row (docs/rules.md 2.2.1) ------------------------------------------------------
+
+
+def _us(ts: float) -> int:
+    return round(ts * US_PER_SECOND)
+
+
+def note_close(
+    conn: Connection,
+    outbox: Outbox,
+    shop_id: int,
+    session_id: int,
+    config: AssessmentConfig,
+    now: float,
+) -> Row | None:
+    """A session of the shop closed: continue or end the shop's run of sessions closing with
+    the buyer's last round unanswered. At the streak's length the run becomes a
+    ``no_human_reply`` record and an alert; longer, the record names every session of it.
+
+    The run is docs/rules.md's: valid human sessions closing inside assessment hours; other
+    sessions neither count nor break it. Answers the record's alert when one is raised."""
+    if account_store.lock_shop(conn, shop_id) is None:
+        return None
+    session = session_store.session_by_id(conn, session_id)
+    if session is None or session["closed_at"] is None:
+        return None
+    human = session["assigned_at"] is not None or session["wait_started_at"] is not None
+    clock = LocalClock(config.timezone)
+    closed_us = _us(session["closed_at"])
+    if (
+        not human
+        or session["invalid_reasons"]
+        or not clock.in_window(closed_us, config.hours_start_s, config.hours_end_s)
+    ):
+        return None
+    row = robot_store.streak(conn, shop_id)
+    run: list[str] = list(row["sessions"]) if row else []
+    violation_id = row["violation_id"] if row else None
+    if str(session_id) in run:
+        return None  # noted already
+    alert = None
+    if robot_store.last_round_role(conn, session_id) == "buyer":
+        run.append(str(session_id))
+        need = config.no_human_reply_streak
+        if len(run) >= need:
+            first = session_store.session_by_id(conn, int(run[0]))
+            original = {
+                "count": len(run),
+                "first_close_us": _us(first["closed_at"]) if first else closed_us,
+                "last_close_us": closed_us,
+                "live": True,
+            }
+            if violation_id is None:
+                violation_id = assessment_store.add_no_human_reply_record(
+                    conn, shop_id, run, original, now
+                )
+                alert = {
+                    "type": "no_human_reply_alert",
+                    "shop_id": shop_id,
+                    "violation_id": violation_id,
+                    "count": len(run),
+                    "sessions": run,
+                    "at": now,
+                }
+                outbox.add(channels.no_reply_alert_audience(shop_id), alert)
+                outbox.add(
+                    (channels.REVIEWERS,),
+                    {"type": "violation", "id": violation_id, "shop_id": shop_id},
+                )
+            else:
+                robot_store.extend_no_human_reply_record(conn, violation_id, run, original)
+    else:
+        run, violation_id = [], None
+    robot_store.put_streak(
+        conn,
+        shop_id,
+        row is not None,
+        sessions=run,
+        violation_id=violation_id,
+        updated_at=now,
+    )
+    return alert
+
+
+# --- the store's recent rounds (the rebuild of a node's rolling windows) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecentRounds:
+    """What a node needs to rebuild its windows: rounds counted since a time (time order),
+    and the human sessions whose last round may still count (open, or closed with it
+    unanswered)."""
+
+    counted: list[tuple[float, float, int, int]]  # at, seconds, session, shop
+    sessions: list[tuple[int, int, bool, float | None, bool, bool]]
+    # ^ session, shop, valid, unanswered round start, assessed, closed
+
+
+def recent_rounds(
+    conn: Connection, since: float, now: float, config: AssessmentConfig
+) -> RecentRounds:
+    """Every session with a round counted since ``since`` or still to count, summarised as
+    the assessment does (``metrics.summary``): the live windows and the weekly figures
+    share one definition of a round."""
+    cap = config.response_cap_seconds
+    ids = robot_store.sessions_since(conn, since - cap)
+    counted: list[tuple[float, float, int, int]] = []
+    sessions: list[tuple[int, int, bool, float | None, bool, bool]] = []
+    for session_id, events in events_by_session(conn, ids, config).items():
+        summary = summarise_session(events, config)
+        if not summary.human:
+            continue
+        shop = int(summary.shop)
+        for r in summary.rounds:
+            start = r.start_us / US_PER_SECOND
+            answered = r.raw_us is not None and r.raw_us <= cap * US_PER_SECOND
+            at = r.answer_us / US_PER_SECOND if answered and r.answer_us else start + cap
+            if r.assessed and since <= at <= now:
+                counted.append((at, r.response_us / US_PER_SECOND, session_id, shop))
+        last = summary.rounds[-1] if summary.rounds else None
+        unanswered = last is not None and last.answer_us is None
+        closed = not summary.close_implied and summary.close_us <= round(now * US_PER_SECOND)
+        sessions.append(
+            (
+                session_id,
+                shop,
+                summary.valid_human,
+                last.start_us / US_PER_SECOND if unanswered and last else None,
+                bool(last and last.assessed),
+                closed,
+            )
+        )
+    counted.sort()
+    return RecentRounds(counted, sessions)

@@ -1,0 +1,96 @@
+"""SQL of the robot's modes, its switch records and the live run of unanswered sessions
+(docs/rules.md 2.2.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from feige.domain import Row, SenderRole
+from feige.store.sql import all_rows, insert_row, one
+from feige.store.tables import (
+    messages,
+    reply_streaks,
+    robot_modes,
+    robot_switches,
+    sessions,
+    violations,
+)
+
+# The senders whose messages open or answer a round (docs/rules.md §3 (1)).
+_ROUND_ROLES = (SenderRole.BUYER.value, SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value)
+
+
+def mode_row(conn: Connection, shop_id: int) -> Row | None:
+    return one(conn, select(robot_modes).where(robot_modes.c.shop_id == shop_id))
+
+
+def all_modes(conn: Connection) -> list[Row]:
+    return all_rows(conn, select(robot_modes))
+
+
+def put_mode(conn: Connection, shop_id: int, exists: bool, **values: Any) -> None:
+    if exists:
+        conn.execute(update(robot_modes).where(robot_modes.c.shop_id == shop_id).values(**values))
+    else:
+        conn.execute(insert(robot_modes).values(shop_id=shop_id, **values))
+
+
+def add_switch(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, robot_switches, **values)
+
+
+def switches(conn: Connection, shop_id: int, limit: int) -> list[Row]:
+    """The shop's switch records, newest first."""
+    stmt = (
+        select(robot_switches)
+        .where(robot_switches.c.shop_id == shop_id)
+        .order_by(robot_switches.c.id.desc())
+        .limit(limit)
+    )
+    return all_rows(conn, stmt)
+
+
+def sessions_since(conn: Connection, since: float) -> list[int]:
+    """Sessions open now or closed since ``since``: those whose rounds may still count."""
+    stmt = select(sessions.c.id).where(
+        or_(sessions.c.state != "closed", sessions.c.closed_at >= since)
+    )
+    return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
+
+
+def last_round_role(conn: Connection, session_id: int) -> str | None:
+    """The role of the session's last buyer, agent or robot-assist message: ``buyer`` means
+    its last round is unanswered (one indexed read, at close)."""
+    stmt = (
+        select(messages.c.sender_role)
+        .where(and_(messages.c.session_id == session_id, messages.c.sender_role.in_(_ROUND_ROLES)))
+        .order_by(messages.c.seq.desc())
+        .limit(1)
+    )
+    return conn.execute(stmt).scalar()
+
+
+def streak(conn: Connection, shop_id: int) -> Row | None:
+    return one(conn, select(reply_streaks).where(reply_streaks.c.shop_id == shop_id))
+
+
+def put_streak(conn: Connection, shop_id: int, exists: bool, **values: Any) -> None:
+    if exists:
+        conn.execute(
+            update(reply_streaks).where(reply_streaks.c.shop_id == shop_id).values(**values)
+        )
+    else:
+        conn.execute(insert(reply_streaks).values(shop_id=shop_id, **values))
+
+
+def extend_no_human_reply_record(
+    conn: Connection, violation_id: int, session_ids: list[str], original: Row
+) -> None:
+    """The run goes on: its record names every session of it (the weekly run finds the same)."""
+    conn.execute(
+        update(violations)
+        .where(violations.c.id == violation_id)
+        .values(evidence={"sessions": session_ids}, original=original)
+    )
