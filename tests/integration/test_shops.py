@@ -46,6 +46,7 @@ async def test_queue_positions_reach_each_queued_consumer_as_the_queue_moves(
     agent = await login(server, "shop1_agent1")
     await owner.ok("PATCH", f"/api/shop/members/{agent.id}", {"capacity": 1})
     await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    agent_ws = await agent.socket()
     buyers = [await consumer(server, f"c-queue-{n}") for n in range(4)]
     sockets = [await b.socket() for b in buyers]
     sids = []
@@ -60,6 +61,10 @@ async def test_queue_positions_reach_each_queued_consumer_as_the_queue_moves(
         assert view["state"] == "queued" and view["queue_position"] == n
         listed = await buyers[n].ok("GET", "/api/sessions")
         assert listed[0]["queue_position"] == n
+        # The shop's copy of the event carries no position, as the agent's REST view.
+        seen = await agent_ws.expect(type="session", change="queued")
+        assert seen["session"]["queue_position"] is None
+        assert (await agent.ok("GET", f"/api/sessions/{sids[n]}"))["queue_position"] is None
 
     # The second buyer gives up (blocks the shop): the two behind it move up.
     await buyers[1].ok("POST", f"/api/shops/{SHOP1}/block")
@@ -75,7 +80,7 @@ async def test_queue_positions_reach_each_queued_consumer_as_the_queue_moves(
     assert (await buyers[3].ok("GET", f"/api/sessions/{sids[3]}"))["queue_position"] == 1
     # Only queued consumers hear of the queue: the served one got no position event.
     assert not [f for f in sockets[2].seen if f.get("change") == "queue"]
-    for ws in sockets:
+    for ws in [*sockets, agent_ws]:
         await ws.close()
 
 

@@ -108,8 +108,7 @@ def wait(
         conn, session["id"], agent_id=None, state=state.value, wait_started_at=now
     )
     record(conn, session, EventType(state.value), now)
-    queue.with_position(conn, session)
-    push_session(outbox, session, state.value, left_by)
+    queue.push_queued(conn, outbox, session, state.value, left_by)
     prompt = settings.queue_prompt if state is SessionState.QUEUED else settings.offline_prompt
     system_notice(conn, outbox, session, prompt, now)
 

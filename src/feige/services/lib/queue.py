@@ -29,6 +29,19 @@ def with_position(conn: Connection, session: Row) -> Row:
     return session
 
 
+def push_queued(
+    conn: Connection, outbox: Outbox, session: Row, change: str, *extra_agents: int | None
+) -> None:
+    """The ``session`` event of a session entering the queue (or waiting offline): its
+    consumer's copy carries the place in the queue, everybody else's ``None``, as their
+    REST views do (an agent's copy would go stale: queue moves are told to consumers)."""
+    consumer = channels.account("consumer", session["consumer_id"])
+    others = tuple(c for c in channels.session_audience(session, *extra_agents) if c != consumer)
+    outbox.add(others, {"type": "session", "change": change, "session": session_view(session)})
+    mine = {**session, "queue_position": position_of(conn, session)}
+    outbox.add((consumer,), {"type": "session", "change": change, "session": session_view(mine)})
+
+
 def announce(conn: Connection, outbox: Outbox, shop_id: int) -> None:
     """The queue moved (a queued session left it): every consumer still queued gets its
     session again with the new position, on its own channel only (the shop's agents see
