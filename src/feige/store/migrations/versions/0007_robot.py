@@ -1,7 +1,7 @@
 """the robot's modes, its switch records and the live run of unanswered sessions
 
-Revision ID: 0006_robot
-Revises: 0005
+Revision ID: 0007_robot
+Revises: 0006_shop_blocks
 Create Date: 2026-11-30 04:00:00
 
 Each shop's robot mode (off, assist, full-auto) and whether the automatic switch of rule
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_robot"
-down_revision = "0005"
+revision = "0007_robot"
+down_revision = "0006_shop_blocks"
 branch_labels = None
 depends_on = None
 
