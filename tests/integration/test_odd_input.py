@@ -243,6 +243,7 @@ CALLERS_BY_TAG = {
     "platform": ["admin"],
     "compliance": ["reviewer"],
     "metrics": ["owner"],
+    "robot": ["owner"],
 }
 
 
