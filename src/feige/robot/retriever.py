@@ -10,6 +10,8 @@ pinyin      TF-IDF cosine over toneless pinyin syllables and bigrams (homophone 
 concepts    share of the question's concepts (meaning table) that the entry's questions carry
 answer      TF-IDF cosine against the entry's answer text (the answer as evidence)
 embedding   cosine of sentence embeddings (pluggable model; 0 when none is configured)
+coverage    share of the question's words (IDF-weighted) found in the entry's questions or answer
+unexplained share of the question's words (IDF) the entry explains neither by word nor by concept
 =========== ===================================================================================
 
 A linear ranker orders the candidates; a logistic model turns the best score and its margin
@@ -40,7 +42,7 @@ from feige.robot.entries import AnswerContext, KnowledgeEntry, fill_answer
 from feige.robot.meaning import merged
 from feige.robot.text import Analyzer, Reading, normalize
 
-FEATURES = ("bm25", "words", "chars", "pinyin", "concepts", "answer", "embedding")
+FEATURES = ("bm25", "words", "chars", "pinyin", "concepts", "answer", "embedding", "coverage", "unexplained")
 
 Floats = NDArray[np.float64]
 
@@ -64,31 +66,38 @@ class Weights:
 
     ranker: tuple[float, ...]
     bias: float
-    confidence: tuple[float, float, float]  # score, margin, intercept
+    confidence: tuple[float, ...]  # score, margin, the best entry's features, intercept
 
     def score(self, features: Floats) -> Floats:
         out: Floats = features @ np.asarray(self.ranker, dtype=np.float64) + self.bias
         return out
 
-    def probability(self, top: float, margin: float) -> float:
-        a, b, c = self.confidence
-        z = a * top + b * margin + c
+    def probability(self, top: float, margin: float, features: Sequence[float]) -> float:
+        w = self.confidence
+        z = w[0] * top + w[1] * margin + w[-1]
+        z += sum(a * b for a, b in zip(w[2:-1], features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 #: Fitted on the training half of tests/robot/corpus.jsonl (python -m tests.robot.calibrate).
 DEFAULT_WEIGHTS = Weights(
-    ranker=(1.0, 3.0, 2.0, 1.0, 3.0, 1.0, 0.0),
-    bias=-4.0,
-    confidence=(1.5, 2.0, 0.0),
-)
+    ranker=(3.259, 1.0499, 1.8219, 1.4458, 3.9892, 1.0583, 0.0, -0.0372, -2.12),
+    bias=-5.049,
+    confidence=(
+        0.8439, 0.3791, -0.1667, -2.6921, -0.8918, -0.585, 1.524, -0.8793, 0.0, -1.3749,
+        -0.6843, -0.2575,
+    ),
+)  # fmt: skip
+
+#: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
+DEFAULT_THRESHOLD = 0.63
 
 
 @dataclass(frozen=True, slots=True)
 class RobotConfig:
     """Settings of one robot; ``use_*`` switch layers off (for measuring their share)."""
 
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     handover_phrases: tuple[str, ...] = HANDOVER_PHRASES
     interception_words: tuple[str, ...] = INTERCEPTION_WORDS
     use_ngrams: bool = True
@@ -217,6 +226,9 @@ class Robot:
         for i, reading in zip(owner, variants, strict=True):
             self._question_concepts[i] = self._question_concepts[i] | reading.concepts
         answers = [self.analyzer.read(e.answer) for e in self.entries]
+        self._vocabulary = [set(a.lexical) for a in answers]
+        for i, reading in zip(owner, variants, strict=True):
+            self._vocabulary[i].update(reading.lexical)
         self._lexical = _SparseView([r.lexical for r in variants])
         self._chars = _SparseView([r.chars for r in variants])
         self._pinyin = _SparseView([r.pinyin for r in variants])
@@ -269,6 +281,23 @@ class Robot:
             size = len(reading.concepts)
             for j, i in enumerate(picked):
                 feats[j, 4] = len(reading.concepts & self._question_concepts[int(i)]) / size
+        lexicon_idf = self._lexical.idf
+        unseen = self._lexical.unseen_idf
+        mass = {t: lexicon_idf.get(t, unseen) for t in lexical}
+        total = sum(mass.values())
+        plain = {t: m for t, m in mass.items() if not t.startswith("#") and not t.isdigit()}
+        plain_total = sum(plain.values())
+        if total > 0:
+            for j, i in enumerate(picked):
+                vocabulary = self._vocabulary[int(i)]
+                feats[j, 7] = sum(m for t, m in mass.items() if t in vocabulary) / total
+                covered = self._question_concepts[int(i)]
+                missing = sum(
+                    m
+                    for t, m in plain.items()
+                    if t not in vocabulary and not (self.analyzer.concepts(t) & covered)
+                )
+                feats[j, 8] = missing / plain_total if plain_total else 0.0
         if self._vectors is not None and self.encoder is not None:
             q = self.encoder.encode([question])[0]
             sims = self._vectors @ q
@@ -290,7 +319,7 @@ class Robot:
                 Candidate(
                     entry=self.entries[int(picked[j])],
                     score=s,
-                    confidence=cfg.weights.probability(s, s - nxt),
+                    confidence=cfg.weights.probability(s, s - nxt, feats[j]),
                     features=tuple(float(x) for x in feats[j]),
                 )
             )
@@ -320,7 +349,9 @@ class Robot:
             return Answer(None, None, best.confidence, False, "below_threshold")
         text = fill_answer(best.entry.answer, context)
         if text is None:
-            return Answer(None, None, best.confidence, False, "missing_context", best.entry)
+            return Answer(
+                best.entry.question, None, best.confidence, False, "missing_context", best.entry
+            )
         return Answer(best.entry.question, text, best.confidence, False, "answered", best.entry)
 
     def suggestions(self, question: str, limit: int = 3) -> list[Candidate]:

@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
     那个 这 那 这边 那边 一下 一个 个 是 是不是 有没有 能不能 可不可以 会不会 要不要 就
     都 也 还 又 和 跟 与 及 或 或者 而且 但 但是 所以 因为 然后 如果 吗 呢 么 啥 什么样
     怎么办 该 应该 可以 能 会 要 得 地 把 被 让 给 对 在 从 到 为 为了 以 很 太 挺 比较
-    好 好的 哈哈 嘿嘿 呵呵 哈哈哈 嗯嗯 噢噢 ok 好吧 东西 下 上 里 中 吖 嗷 了吗 没 有
+    好 好的 哈哈 嘿嘿 呵呵 哈哈哈 嗯嗯 噢噢 ok 好吧 东西 下 上 里 中 吖 嗷 了吗 没 有 啥 都 呗
     """.split()
 )
 
@@ -74,16 +74,17 @@ class Analyzer:
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
         self.use_concepts = use_concepts
-        self._concept_of: list[str] = []
-        phrases: list[str] = []
+        tags: dict[str, set[str]] = {}
         for concept, surfaces in concepts.items():
             for phrase in surfaces:
                 key = normalize(phrase)
                 if key:
-                    phrases.append(key)
-                    self._concept_of.append(concept)
-                    if len(key) > 1:
-                        self._tokenizer.add_word(key, freq=2000)
+                    tags.setdefault(key, set()).add(concept)
+        phrases = list(tags)
+        for key in phrases:
+            if len(key) > 1:
+                self._tokenizer.add_word(key, freq=2000)
+        self._concepts_of = [frozenset(tags[key]) for key in phrases]
         self._matcher = ahocorasick_rs.AhoCorasick(
             phrases, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST
         )
@@ -92,9 +93,10 @@ class Analyzer:
     def concepts(self, compact: str) -> frozenset[str]:
         if not self.use_concepts or not compact:
             return frozenset()
-        return frozenset(
-            self._concept_of[i] for i, _, _ in self._matcher.find_matches_as_indexes(compact)
-        )
+        found: set[str] = set()
+        for i, _, _ in self._matcher.find_matches_as_indexes(compact):
+            found |= self._concepts_of[i]
+        return frozenset(found)
 
     def read(self, text: str) -> Reading:
         compact = normalize(text)
