@@ -144,6 +144,8 @@ def parse_xlsx(data: bytes) -> list[KnowledgeEntry]:
             cells = ["" if v is None else str(v) for v in values]
             while cells and cells[-1] == "":
                 cells.pop()  # Excel keeps trailing empty cells of formatted columns
+            if cells:  # an empty cell at the end of a row is an empty column in Excel
+                cells += [""] * (len(COLUMNS) - len(cells))
             rows.append(cells)
     finally:
         book.close()
