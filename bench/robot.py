@@ -25,13 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from feige.robot import KnowledgeEntry, Robot  # noqa: E402
-from feige.robot.text import normalize  # noqa: E402
 from tests.robot.corpus_eval import knowledge, load  # noqa: E402
 
-PRODUCTS = ["T恤", "连衣裙", "运动鞋", "蓝牙耳机", "充电宝", "保温杯", "羽绒服", "牛仔裤", "洗面奶",
-            "电饭煲", "手机壳", "双肩包", "床单", "猫粮", "积木", "台灯", "键盘", "鼠标", "口红",
-            "面膜", "茶叶", "咖啡豆", "拖鞋", "雨伞", "书包", "水杯", "枕头", "毛巾", "袜子", "围巾"]  # fmt: skip
+from feige.robot import KnowledgeEntry, Robot  # noqa: E402
+from feige.robot.text import normalize  # noqa: E402
+
+PRODUCTS = """T恤 连衣裙 运动鞋 蓝牙耳机 充电宝 保温杯 羽绒服 牛仔裤 洗面奶 电饭煲 手机壳
+双肩包 床单 猫粮 积木 台灯 键盘 鼠标 口红 面膜 茶叶 咖啡豆
+拖鞋 雨伞 书包 水杯 枕头 毛巾 袜子 围巾""".split()  # noqa: SIM905
 ATTRS = [("能机洗吗", "可以机洗，建议放洗衣袋"), ("是什么颜色", "有多种颜色可选"),
          ("适合几岁", "适合6岁以上"), ("有异味吗", "拆开通风一天即可"), ("重量多少", "约300克"),
          ("保修几年", "保修一年"), ("能送人吗", "可以礼盒包装"), ("产地是哪里", "国内生产"),
@@ -128,7 +129,7 @@ def main() -> None:
     small_robot = Robot(knowledge())
     small_naive = NaiveScan(knowledge())
     r_top1, r_false = accuracy(lambda q: small_robot.answer(q).question)
-    n_top1, n_false = accuracy(lambda q: (e.question if (e := small_naive.answer(q)) else None))
+    n_top1, n_false = accuracy(lambda q: e.question if (e := small_naive.answer(q)) else None)
     result = {
         "entries": len(entries),
         "queries": len(queries),
@@ -145,7 +146,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"knowledge base: {len(entries)} entries, {len(queries)} queries; built in {build_s:.1f} s")
+    print(
+        f"knowledge base: {len(entries)} entries, {len(queries)} queries; built in {build_s:.1f} s"
+    )
     for name, r in (("robot", fast), ("naive scan", slow)):
         print(
             f"{name:>11}: {r['answers_per_s']:8.0f} answers/s  p50 {r['p50_ms']:6.2f} ms"

@@ -8,7 +8,6 @@ sentence-embedding model, EMBEDDING_WEIGHTS with one) and the threshold into Rob
 
 from __future__ import annotations
 
-
 from feige.robot import calibration
 from tests.robot.corpus_eval import LAYERS, evaluate, load, robot_for
 

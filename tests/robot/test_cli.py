@@ -25,7 +25,11 @@ def test_jsonl_contract() -> None:
         {"id": 1, "question": "拉萨能收到吗"},
         {"id": "x", "question": "今天天气怎么样"},
         {"id": 3, "question": "转人工"},
-        {"id": 4, "question": "这个多少钱", "context": {"product_title": "耳机", "product_price": "9"}},
+        {
+            "id": 4,
+            "question": "这个多少钱",
+            "context": {"product_title": "耳机", "product_price": "9"},
+        },
     ]
     stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\nnot json\n"
     proc = run("--jsonl", stdin=stdin)

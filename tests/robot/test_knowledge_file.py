@@ -17,15 +17,19 @@ from feige.robot.knowledge_file import (
     write_xlsx,
 )
 
-GOOD = "question,similar_questions,answer,category\n多久发货,什么时候发货|几天能发,48小时内发货,物流\n"
+GOOD = (
+    "question,similar_questions,answer,category\n多久发货,什么时候发货|几天能发,48小时内发货,物流\n"
+)
 
 
 def test_csv_with_and_without_bom_reads_the_same() -> None:
     plain = parse_csv(GOOD.encode())
     bom = parse_csv(b"\xef\xbb\xbf" + GOOD.encode())
-    assert plain == bom == [
-        KnowledgeEntry("多久发货", "48小时内发货", ("什么时候发货", "几天能发"), "物流")
-    ]
+    assert (
+        plain
+        == bom
+        == [KnowledgeEntry("多久发货", "48小时内发货", ("什么时候发货", "几天能发"), "物流")]
+    )
 
 
 def test_round_trips_through_csv_and_xlsx() -> None:
@@ -69,7 +73,7 @@ def test_every_bad_row_is_reported_and_nothing_is_read() -> None:
     [
         (b"", "empty_file"),
         ("问题,答案\n多久发货,48小时\n".encode(), "bad_header"),
-        ("question,similar_questions,answer,category\n".encode(), "no_entries"),
+        (b"question,similar_questions,answer,category\n", "no_entries"),
         ("question,similar_questions,answer,category\n多久,,发货,\n".encode("gbk"), "not_utf8"),
     ],
 )

@@ -21,9 +21,9 @@ def robot() -> Robot:
 def test_platform_defaults_cover_the_common_questions() -> None:
     questions = {e.question for e in platform_defaults()}
     assert len(questions) >= 50
-    for topic in ("多久发货", "偏远地区能发货吗", "七天无理由退货", "能开发票吗", "尺码怎么选",
-                  "怎么领优惠券", "是正品吗", "修改收货地址", "显示签收但没收到货", "能便宜点吗"):  # fmt: skip
-        assert topic in questions
+    topics = "多久发货 偏远地区能发货吗 七天无理由退货 能开发票吗 尺码怎么选 怎么领优惠券 是正品吗"
+    topics += " 修改收货地址 显示签收但没收到货 能便宜点吗"
+    assert set(topics.split()) <= questions
 
 
 @pytest.mark.parametrize(
@@ -50,8 +50,13 @@ def test_chit_chat_is_not_answered_and_no_holding_phrase(robot: Robot, question:
 
 @pytest.mark.parametrize(
     ("question", "reason"),
-    [("转人工", "handover"), ("我要人工客服", "handover"), ("人工", "handover"),
-     ("再不处理我就投诉你们", "intercepted"), ("打12315", "intercepted")],  # fmt: skip
+    [
+        ("转人工", "handover"),
+        ("我要人工客服", "handover"),
+        ("人工", "handover"),
+        ("再不处理我就投诉你们", "intercepted"),
+        ("打12315", "intercepted"),
+    ],
 )
 def test_handover_and_interception(robot: Robot, question: str, reason: str) -> None:
     got = robot.answer(question)
@@ -77,9 +82,9 @@ def test_placeholders_fill_from_the_session_or_withhold_the_answer(robot: Robot)
     assert got.answer == "蓝牙耳机现在的价格是199元，以下单页面显示为准。"
     missing = robot.answer("这个多少钱")
     assert missing.reason == "missing_context" and missing.answer is None
-    assert fill_answer("订单{订单号}：{订单状态}", AnswerContext(order_id="A1", order_status="已发货")) == (
-        "订单A1：已发货"
-    )
+    assert fill_answer(
+        "订单{订单号}：{订单状态}", AnswerContext(order_id="A1", order_status="已发货")
+    ) == ("订单A1：已发货")
     assert fill_answer("订单{订单号}", AnswerContext()) is None
 
 

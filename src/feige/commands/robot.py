@@ -67,9 +67,7 @@ def run_jsonl(robot: Robot, src: TextIO, out: TextIO) -> int:
     return errors
 
 
-def build_robot(
-    kb: Path, with_defaults: bool, threshold: float | None, model: str | None
-) -> Robot:
+def build_robot(kb: Path, with_defaults: bool, threshold: float | None, model: str | None) -> Robot:
     try:
         entries = parse_knowledge(kb.read_bytes(), kb.name)
     except OSError as exc:

@@ -82,9 +82,7 @@ def _tops(data: Sequence[Sample], ranker: Floats, bias: float) -> tuple[Floats, 
     return np.column_stack([top, margin, np.vstack(firsts)]), np.asarray(right), np.asarray(top)
 
 
-def fit(
-    data: Sequence[Sample], use: Sequence[bool] | None = None, l2: float = 0.001
-) -> Weights:
+def fit(data: Sequence[Sample], use: Sequence[bool] | None = None, l2: float = 0.001) -> Weights:
     """Ranker and confidence weights; features with ``use`` False get weight 0."""
     mask = np.asarray(use if use is not None else [True] * len(FEATURES), dtype=np.float64)
     rows = [s for s in data if len(s.questions)]

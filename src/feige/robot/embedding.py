@@ -31,12 +31,14 @@ class SentenceEncoder(Protocol):
 def _layer_norm(x: Vectors, gamma: Vectors, beta: Vectors, eps: float) -> Vectors:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    out: Vectors = (x - mean) / np.sqrt(var + eps) * gamma + beta
+    out: Vectors = ((x - mean) / np.sqrt(var + eps) * gamma + beta).astype(np.float32)
     return out
 
 
 def _gelu(x: Vectors) -> Vectors:
-    out: Vectors = 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+    out: Vectors = (0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))).astype(
+        np.float32
+    )
     return out
 
 
@@ -68,9 +70,14 @@ class BertSentenceEncoder:
     def _one(self, ids: list[int]) -> Vectors:
         p = self._p
         n = len(ids)
-        x = p("embeddings.word_embeddings.weight")[ids] + p("embeddings.position_embeddings.weight")[:n]
+        x = (
+            p("embeddings.word_embeddings.weight")[ids]
+            + p("embeddings.position_embeddings.weight")[:n]
+        )
         x = x + p("embeddings.token_type_embeddings.weight")[0]
-        x = _layer_norm(x, p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), self.eps)
+        x = _layer_norm(
+            x, p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), self.eps
+        )
         d = x.shape[1]
         h = self.heads
         hd = d // h
@@ -105,7 +112,9 @@ class BertSentenceEncoder:
         return pooled
 
     def encode(self, texts: Sequence[str]) -> Vectors:
-        out = np.zeros((len(texts), self._p("embeddings.word_embeddings.weight").shape[1]), np.float32)
+        out = np.zeros(
+            (len(texts), self._p("embeddings.word_embeddings.weight").shape[1]), np.float32
+        )
         for i, text in enumerate(texts):
             out[i] = self._one(self.tokenizer.encode(text).ids)
         norms = np.linalg.norm(out, axis=1, keepdims=True)

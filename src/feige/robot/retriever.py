@@ -42,7 +42,17 @@ from feige.robot.entries import AnswerContext, KnowledgeEntry, fill_answer
 from feige.robot.meaning import merged
 from feige.robot.text import Analyzer, Reading, normalize
 
-FEATURES = ("bm25", "words", "chars", "pinyin", "concepts", "answer", "embedding", "coverage", "unexplained")
+FEATURES = (
+    "bm25",
+    "words",
+    "chars",
+    "pinyin",
+    "concepts",
+    "answer",
+    "embedding",
+    "coverage",
+    "unexplained",
+)
 
 Floats = NDArray[np.float64]
 
@@ -235,9 +245,7 @@ class Robot:
         self._answers = _SparseView([r.lexical for r in answers])
         self._bm25 = bm25s.BM25()
         if variants:
-            self._bm25.index(
-                [list(r.lexical) or ["\u2205"] for r in variants], show_progress=False
-            )
+            self._bm25.index([list(r.lexical) or ["\u2205"] for r in variants], show_progress=False)
         self._vectors = encoder.encode(texts) if encoder is not None and texts else None
 
     # -- reading the question ------------------------------------------------------------------
@@ -328,7 +336,8 @@ class Robot:
     # -- answering -----------------------------------------------------------------------------
 
     def handover_reason(self, question: str) -> str | None:
-        """``handover`` when the buyer asks for a person, ``intercepted`` on an interception word."""
+        """``handover`` when the buyer asks for a person, ``intercepted`` on an interception
+        word, else None."""
         compact = normalize(question)
         if compact == "人工" or any(p in compact for p in self._handover):
             return "handover"

@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import ahocorasick_rs
 import jieba
@@ -28,14 +29,17 @@ from pypinyin import Style, lazy_pinyin
 #: Words that carry no question: greetings, particles, pronouns and politeness.
 STOPWORDS = frozenset(
     """
-    的 了 着 过 吗 呢 吧 啊 呀 哦 噢 喔 嘛 么 啦 咯 呗 哈 嗯 哎 诶 唉 哇 耶 哟 滴 捏 咩
-    亲 亲亲 您好 你好 在吗 在不在 请问 问下 问一下 想问 想问下 我想 想 问 请 麻烦 谢谢 谢了
-    客服 老板 掌柜 店家 小姐姐 小哥哥 美女 帅哥 宝 宝宝 你们 你 您 我 我们 他 她 它 这个
-    那个 这 那 这边 那边 一下 一个 个 是 是不是 有没有 能不能 可不可以 会不会 要不要 就
-    都 也 还 又 和 跟 与 及 或 或者 而且 但 但是 所以 因为 然后 如果 吗 呢 么 啥 什么样
-    怎么办 该 应该 可以 能 会 要 得 地 把 被 让 给 对 在 从 到 为 为了 以 很 太 挺 比较
-    好 好的 哈哈 嘿嘿 呵呵 哈哈哈 嗯嗯 噢噢 ok 好吧 东西 下 上 里 中 吖 嗷 了吗 没 有 啥 都 呗
-    """.split()
+    的 了 着 过 吗 呢 吧 啊 呀 哦 噢 喔 嘛 么 啦 咯 呗 哈 嗯 哎
+    诶 唉 哇 耶 哟 滴 捏 咩 亲 亲亲 您好 你好 在吗 在不在 请问 问下
+    问一下 想问 想问下 我想 想 问 请 麻烦 谢谢 谢了 客服 老板 掌柜 店家
+    小姐姐 小哥哥 美女 帅哥 宝 宝宝 你们 你 您 我 我们 他 她 它 这个
+    那个 这 那 这边 那边 一下 一个 个 是 是不是 有没有 能不能 可不可以
+    会不会 要不要 就 都 也 还 又 和 跟 与 及 或 或者 而且 但 但是
+    所以 因为 然后 如果 啥 什么样 怎么办 该 应该 可以 能 会 要 得 地
+    把 被 让 给 对 在 从 到 为 为了 以 很 太 挺 比较 好 好的 哈哈
+    嘿嘿 呵呵 哈哈哈 嗯嗯 噢噢 ok 好吧 东西 下 上 里 中 吖 嗷 了吗
+    没 有
+    """.split()  # noqa: SIM905
 )
 
 _PARTICLES = "亲呢吗啊呀哦噢喔吧嘛么啦咯呗哈嗯哎诶唉哇哟吖嗷"
@@ -106,7 +110,7 @@ class Analyzer:
         core = compact.strip(_PARTICLES) or compact
         chars = (*core, *(core[i : i + 2] for i in range(len(core) - 1)))
         syllables = [self._syllable(c) for c in core if _CJK.match(c)]
-        pinyin = (*syllables, *(f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)))
+        pinyin = (*syllables, *(f"{a}_{b}" for a, b in pairwise(syllables)))
         return Reading(
             compact=compact,
             words=words,
@@ -119,8 +123,8 @@ class Analyzer:
         """Toneless pinyin of one character, cached (pypinyin is slow per call)."""
         got = self._pinyin_cache.get(char)
         if got is None:
-            got = lazy_pinyin(char, style=Style.NORMAL, errors="ignore")
-            got = got[0] if got else char
+            syllables = lazy_pinyin(char, style=Style.NORMAL, errors="ignore")
+            got = syllables[0] if syllables else char
             # Finals that buyers' input methods confuse are folded: zh/z, ch/c, sh/s, -ng/-n.
             got = re.sub(r"^([zcs])h", r"\1", got)
             got = re.sub(r"([ei])ng$", r"\1n", got)
