@@ -114,22 +114,22 @@ def evaluate(robot: Robot, rows: list[Row]) -> Report:
 LAYERS: dict[str, tuple[dict[str, bool], tuple[bool, ...], bool]] = {
     "lexical (jieba + BM25)": (
         {"use_ngrams": False, "use_meaning": False},
-        (True, True, False, False, False, False, False, True, True),
+        (True, True, False, False, False, False, False, True, True, False),
         False,
     ),
     "+ char n-grams and pinyin": (
         {"use_ngrams": True, "use_meaning": False},
-        (True, True, True, True, False, False, False, True, True),
+        (True, True, True, True, False, False, False, True, True, False),
         False,
     ),
     "+ synonyms/slang and answer text": (
         {"use_ngrams": True, "use_meaning": True},
-        (True, True, True, True, True, True, False, True, True),
+        (True, True, True, True, True, True, False, True, True, True),
         False,
     ),
     "+ sentence embeddings (MiniLM)": (
         {"use_ngrams": True, "use_meaning": True},
-        (True,) * 9,
+        (True,) * 10,
         True,
     ),
 }

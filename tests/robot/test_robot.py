@@ -32,7 +32,8 @@ def test_platform_defaults_cover_the_common_questions() -> None:
         ("拉萨能收到吗", "偏远地区能发货吗"),
         ("抹个零呗", "能便宜点吗"),
         ("妥投了但我没拿到", "显示签收但没收到货"),
-        ("几天发或", "多久发货"),  # homophone typo: pinyin
+        ("什么时候发或", "多久发货"),  # homophone typos: pinyin
+        ("尺吗怎么选", "尺码怎么选"),
         ("能开发票不", "能开发票吗"),
     ],
 )

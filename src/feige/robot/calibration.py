@@ -82,7 +82,17 @@ def _tops(data: Sequence[Sample], ranker: Floats, bias: float) -> tuple[Floats, 
     return np.column_stack([top, margin, np.vstack(firsts)]), np.asarray(right), np.asarray(top)
 
 
-def fit(data: Sequence[Sample], use: Sequence[bool] | None = None, l2: float = 0.001) -> Weights:
+#: The inputs of the confidence model besides the best score and its margin: few, so that it
+#: generalises from a few hundred labelled questions.
+CONFIDENCE_INPUTS = ("unexplained", "concept_match", "words", "chars")
+
+
+def fit(
+    data: Sequence[Sample],
+    use: Sequence[bool] | None = None,
+    l2: float = 0.001,
+    confidence_inputs: Sequence[str] = CONFIDENCE_INPUTS,
+) -> Weights:
     """Ranker and confidence weights; features with ``use`` False get weight 0."""
     mask = np.asarray(use if use is not None else [True] * len(FEATURES), dtype=np.float64)
     rows = [s for s in data if len(s.questions)]
@@ -92,7 +102,7 @@ def fit(data: Sequence[Sample], use: Sequence[bool] | None = None, l2: float = 0
     ranker = w[:-1] * mask
     bias = float(w[-1])
     tops, right, _ = _tops(data, ranker, bias)
-    tops[:, 2:] *= mask
+    tops[:, 2:] *= mask * np.asarray([f in confidence_inputs for f in FEATURES], dtype=np.float64)
     c = _logistic(tops, right, l2, balanced=False)
     return Weights(
         ranker=tuple(round(float(v), 4) for v in ranker),

@@ -12,6 +12,7 @@ answer      TF-IDF cosine against the entry's answer text (the answer as evidenc
 embedding   cosine of sentence embeddings (pluggable model; 0 when none is configured)
 coverage    share of the question's words (IDF-weighted) found in the entry's questions or answer
 unexplained share of the question's words (IDF) the entry explains neither by word nor by concept
+concept_match Jaccard of the question's concepts and the closest of the entry's questions' ones
 =========== ===================================================================================
 
 A linear ranker orders the candidates; a logistic model turns the best score and its margin
@@ -52,6 +53,7 @@ FEATURES = (
     "embedding",
     "coverage",
     "unexplained",
+    "concept_match",
 )
 
 Floats = NDArray[np.float64]
@@ -91,16 +93,17 @@ class Weights:
 
 #: Fitted on the training half of tests/robot/corpus.jsonl (python -m tests.robot.calibrate).
 DEFAULT_WEIGHTS = Weights(
-    ranker=(3.259, 1.0499, 1.8219, 1.4458, 3.9892, 1.0583, 0.0, -0.0372, -2.12),
-    bias=-5.049,
+    ranker=(2.7442, -0.138, 2.6797, 2.3213, 0.3508, 0.8923, 0.0, 0.8104, -1.8682, 2.8649),
+    bias=-3.9816,
     confidence=(
-        0.8439, 0.3791, -0.1667, -2.6921, -0.8918, -0.585, 1.524, -0.8793, 0.0, -1.3749,
-        -0.6843, -0.2575,
+        0.8873, 0.3977,  # best score, margin
+        0.0, -3.2873, -0.2298, 0.0, 0.0, 0.0, 0.0, 0.0, -0.6617, 0.2925,  # FEATURES
+        -0.2488,  # intercept
     ),
 )  # fmt: skip
 
 #: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
-DEFAULT_THRESHOLD = 0.63
+DEFAULT_THRESHOLD = 0.67
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,7 @@ class Robot:
                 texts.append(q)
         self._starts = np.asarray(starts, dtype=np.int64)
         self._owner = np.asarray(owner, dtype=np.int64)
+        self._variant_concepts = [r.concepts for r in variants]
         self._question_concepts = [frozenset[str]() for _ in self.entries]
         for i, reading in zip(owner, variants, strict=True):
             self._question_concepts[i] = self._question_concepts[i] | reading.concepts
@@ -254,6 +258,12 @@ class Robot:
         """The best variant's score for each entry."""
         out: Floats = np.maximum.reduceat(row_scores, self._starts)
         return out
+
+    def _rows_of(self, entry: int) -> tuple[int, int]:
+        """The variant rows of one entry."""
+        lo = int(self._starts[entry])
+        hi = int(self._starts[entry + 1]) if entry + 1 < len(self._starts) else len(self._owner)
+        return lo, hi
 
     def candidates(self, question: str, limit: int | None = None) -> list[Candidate]:
         """The best entries for a question, best first, with features and confidence."""
@@ -289,6 +299,11 @@ class Robot:
             size = len(reading.concepts)
             for j, i in enumerate(picked):
                 feats[j, 4] = len(reading.concepts & self._question_concepts[int(i)]) / size
+                lo, hi = self._rows_of(int(i))
+                feats[j, 9] = max(
+                    len(reading.concepts & c) / len(reading.concepts | c)
+                    for c in self._variant_concepts[lo:hi]
+                )
         lexicon_idf = self._lexical.idf
         unseen = self._lexical.unseen_idf
         mass = {t: lexicon_idf.get(t, unseen) for t in lexical}
@@ -310,8 +325,7 @@ class Robot:
             q = self.encoder.encode([question])[0]
             sims = self._vectors @ q
             for j, i in enumerate(picked):
-                lo = int(self._starts[i])
-                hi = int(self._starts[i + 1]) if i + 1 < n else len(self._owner)
+                lo, hi = self._rows_of(int(i))
                 feats[j, 6] = max(0.0, float(sims[lo:hi].max()))
         scores = cfg.weights.score(feats)
         order = np.argsort(-scores)
