@@ -255,8 +255,13 @@ class Robot:
     # -- reading the question ------------------------------------------------------------------
 
     def _per_entry(self, row_scores: Floats) -> Floats:
-        """The best variant's score for each entry."""
-        out: Floats = np.maximum.reduceat(row_scores, self._starts)
+        """The best variant's score for each entry (only rows that scored are looked at)."""
+        out = np.zeros(len(self.entries), dtype=np.float64)
+        rows = np.flatnonzero(row_scores)
+        if rows.size:
+            owners = self._owner[rows]
+            firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            out[owners[firsts]] = np.maximum.reduceat(row_scores[rows], firsts)
         return out
 
     def _rows_of(self, entry: int) -> tuple[int, int]:
