@@ -21,7 +21,7 @@ from feige.robot.embedding import load_encoder
 from feige.robot.knowledge_file import KnowledgeFileError, parse_knowledge
 
 _ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
-_CONTEXT_FIELDS = {f.name for f in fields(AnswerContext)} - {"extra"}
+_CONTEXT_FIELDS = {f.name for f in fields(AnswerContext)}
 
 
 def _error(id: Any, message: str) -> dict[str, Any]:
@@ -32,7 +32,9 @@ def _context(raw: Any) -> AnswerContext | None:
     """The optional ``context`` object of a line: product/order card values by field name."""
     if not isinstance(raw, dict):
         return None
-    known = {k: str(v) for k, v in raw.items() if k in _CONTEXT_FIELDS and v is not None}
+    known: dict[str, Any] = {
+        k: str(v) for k, v in raw.items() if k in _CONTEXT_FIELDS and v is not None
+    }
     return AnswerContext(**known)
 
 

@@ -10,7 +10,7 @@ session lacks a value the answer cannot be sent: the robot then does not answer 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: Placeholder name -> the ``AnswerContext`` field that fills it.
 PLACEHOLDERS: dict[str, str] = {
@@ -59,7 +59,6 @@ class AnswerContext:
     order_id: str | None = None
     order_status: str | None = None
     shop_name: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def placeholders_in(text: str) -> list[str]:
@@ -82,7 +81,7 @@ def fill_answer(text: str, context: AnswerContext | None) -> str | None:
     values: dict[str, str] = {}
     for name in names:
         attr = PLACEHOLDERS.get(name)
-        value = getattr(context, attr) if attr else context.extra.get(name)
+        value = getattr(context, attr) if attr else None
         if value is None or str(value).strip() == "":
             return None
         values[name] = str(value)
