@@ -1,21 +1,31 @@
 """Fit the robot's weights and threshold on the corpus's train split and print them.
 
-    .venv/bin/python -m tests.robot.calibrate
+    .venv/bin/python -m tests.robot.calibrate [--embeddings] [--errors]
 
-Paste the printed ``Weights`` into ``feige.robot.retriever`` (DEFAULT_WEIGHTS without a
-sentence-embedding model, EMBEDDING_WEIGHTS with one) and the threshold into RobotConfig.
+Paste the printed ``Weights`` into ``feige.robot.retriever`` (DEFAULT_WEIGHTS) and the
+threshold into DEFAULT_THRESHOLD. With ``--embeddings`` it also fits the weights for a robot
+with the packaged sentence-embedding model (pass them as ``RobotConfig(weights=…)``).
 """
 
 from __future__ import annotations
+
+import argparse
 
 from feige.robot import calibration
 from tests.robot.corpus_eval import LAYERS, evaluate, load, robot_for
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description="Fit the robot's weights on the train split.")
+    ap.add_argument("--embeddings", action="store_true", help="also fit the embedding layer")
+    ap.add_argument("--errors", action="store_true", help="list the train split's errors")
+    args = ap.parse_args()
     train = load(split="train")
     heldout = load(split="heldout")
-    for layer in ("+ synonyms/slang and answer text",):
+    layers = ["+ synonyms/slang and answer text"]
+    if args.embeddings:
+        layers.append("+ sentence embeddings (MiniLM)")
+    for layer in layers:
         robot = robot_for(layer)
         if robot is None:
             print(f"{layer}: model not installed")
@@ -27,8 +37,9 @@ def main() -> None:
         print(f"{layer}:\n  {weights}\n  threshold={threshold}")
         print("  train   ", evaluate(fitted, train).line())
         print("  heldout ", evaluate(fitted, heldout).line())
-        for error in evaluate(fitted, train).errors:
-            print("  train error:", error)
+        if args.errors:
+            for error in evaluate(fitted, train).errors:
+                print("  train error:", error)
 
 
 if __name__ == "__main__":
