@@ -254,15 +254,18 @@ class Robot:
 
     # -- reading the question ------------------------------------------------------------------
 
-    def _per_entry(self, row_scores: Floats) -> Floats:
-        """The best variant's score for each entry (only rows that scored are looked at)."""
-        out = np.zeros(len(self.entries), dtype=np.float64)
-        rows = np.flatnonzero(row_scores)
+    def _per_entry(self, *views: Floats) -> list[Floats]:
+        """The best variant's score for each entry, per view; only the rows that scored in
+        some view are looked at (one pass over the rows for all views)."""
+        outs = [np.zeros(len(self.entries), dtype=np.float64) for _ in views]
+        rows = np.flatnonzero(np.sum(views, axis=0)) if views else np.zeros(0, np.int64)
         if rows.size:
             owners = self._owner[rows]
             firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-            out[owners[firsts]] = np.maximum.reduceat(row_scores[rows], firsts)
-        return out
+            entries = owners[firsts]
+            for out, view in zip(outs, views, strict=True):
+                out[entries] = np.maximum.reduceat(view[rows], firsts)
+        return outs
 
     def _rows_of(self, entry: int) -> tuple[int, int]:
         """The variant rows of one entry."""
@@ -280,13 +283,17 @@ class Robot:
             return []
         n = len(self.entries)
         lexical = list(reading.lexical)
-        bm25 = self._per_entry(self._bm25.get_scores(lexical)) if lexical else np.zeros(n)
+        rows = len(self._owner)
+        none = np.zeros(rows)
+        bm25, words, chars, pinyin = self._per_entry(
+            self._bm25.get_scores(lexical) if lexical else none,
+            self._lexical.cosines(lexical),
+            self._chars.cosines(reading.chars) if cfg.use_ngrams else none,
+            self._pinyin.cosines(reading.pinyin) if cfg.use_ngrams else none,
+        )
         top_bm25 = float(bm25.max()) if n else 0.0
         bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else bm25
-        words = self._per_entry(self._lexical.cosines(lexical))
         zeros = np.zeros(n)
-        chars = self._per_entry(self._chars.cosines(reading.chars)) if cfg.use_ngrams else zeros
-        pinyin = self._per_entry(self._pinyin.cosines(reading.pinyin)) if cfg.use_ngrams else zeros
         answer = self._answers.cosines(lexical) if cfg.use_meaning else zeros
         prescore = bm25_rel + words + chars + pinyin + 0.5 * answer
         k = min(n, cfg.candidates)
