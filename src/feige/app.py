@@ -258,12 +258,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
-    from feige.api import rest, robot
+    from feige.api import knowledge, rest, robot
     from feige.api import shops as shops_api
 
     app.include_router(rest.router)
     app.include_router(shops_api.router)
     app.include_router(robot.router)
+    app.include_router(knowledge.router)
 
     @app.get("/metrics", include_in_schema=False)
     @app.get("/metrics/", include_in_schema=False)

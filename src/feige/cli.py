@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from feige.commands import assess, export, moderate, serve, settings, staff
+from feige.commands import assess, export, moderate, robot, serve, settings, staff
 
 app = typer.Typer(
     name="feige",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (serve, moderate, assess, export, staff, settings):
+for module in (serve, moderate, assess, export, staff, settings, robot):
     module.register(app)
 
 

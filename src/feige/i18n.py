@@ -64,6 +64,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "内容未保存：{field} 违反平台规则 {clauses}",
         "Not saved: {field} breaks platform rule {clauses}",
     ),
+    "knowledge_file": (
+        "知识库未导入，以下行有误：{detail}",
+        "The knowledge base was not imported; these rows are wrong: {detail}",
+    ),
     "card_url_refused": (
         "卡片链接必须指向平台自己的域名：{field}",
         "Card links must point to the marketplace's own domains: {field}",

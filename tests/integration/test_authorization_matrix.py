@@ -219,6 +219,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/quick-replies/{reply_id}"): Rule(
         agent=404, colleague=404, manager=OWN, owner=OWN, fresh="reply"
     ),
+    # The robot's knowledge base: members read and try it, supervisors edit (docs/robot.md).
+    ("GET", "/api/knowledge"): Rule(**MEMBERS),
+    ("PUT", "/api/knowledge"): Rule(
+        manager=200, owner=200, json={"question": "矩阵测试问题", "answer": "矩阵测试答案"}
+    ),
+    ("DELETE", "/api/knowledge"): Rule(manager=404, owner=404, params={"question": "没有的问题"}),
+    ("POST", "/api/knowledge/import"): Rule(manager=422, owner=422, image=True),  # a PNG
+    ("GET", "/api/knowledge/export"): Rule(**MEMBERS),
+    ("POST", "/api/knowledge/answer"): Rule(**MEMBERS, json={"question": "多久发货"}),
     ("GET", "/api/shop/members"): Rule(**MEMBERS),
     ("POST", "/api/shop/members"): Rule(
         manager=200,

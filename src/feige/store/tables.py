@@ -372,3 +372,19 @@ reply_streaks = Table(
     Column("violation_id", ForeignKey("violations.id"), nullable=True),
     Column("updated_at", Double, nullable=False),
 )
+
+# The shop robot's knowledge base (docs/robot.md): the shop's own entries. A row whose
+# question is a platform default's overrides it; with enabled false it disables it.
+knowledge_entries = Table(
+    "knowledge_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("question", String(200), nullable=False),
+    Column("similar", JSON, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("category", String(50), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    UniqueConstraint("shop_id", "question", name="uq_knowledge_entries_shop_question"),
+)

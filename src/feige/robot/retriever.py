@@ -1,0 +1,398 @@
+"""The robot's answering core: retrieve the entry a buyer's question asks, or do not answer.
+
+For each entry the retriever computes seven features against the question (all in [0, 1]):
+
+=========== ===================================================================================
+bm25        BM25 (bm25s) over words and concept tags, relative to the best entry's score
+words       TF-IDF cosine over words and concept tags (best of the entry's questions)
+chars       TF-IDF cosine over character unigrams and bigrams (typos, short questions)
+pinyin      TF-IDF cosine over toneless pinyin syllables and bigrams (homophone typos)
+concepts    share of the question's concepts (meaning table) that the entry's questions carry
+answer      TF-IDF cosine against the entry's answer text (the answer as evidence)
+embedding   cosine of sentence embeddings (pluggable model; 0 when none is configured)
+coverage    share of the question's words (IDF-weighted) found in the entry's questions or answer
+unexplained share of the question's words (IDF) the entry explains neither by word nor by concept
+concept_match Jaccard of the question's concepts and the closest of the entry's questions' ones
+=========== ===================================================================================
+
+A linear ranker orders the candidates; a logistic model turns the best score and its margin
+over the runner-up into a confidence — a probability that the top entry is the right answer,
+fitted on a labelled corpus (``feige.robot.calibration``). Below ``threshold`` the robot does
+not answer: no holding phrase, no guess. "转人工" and the configured interception words hand
+the buyer to a human before any retrieval.
+
+Building a ``Robot`` reads its entries once (segmentation, pinyin, indexes, embeddings);
+``answer`` does no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import bm25s
+import numpy as np
+from numpy.typing import NDArray
+
+from feige.robot.embedding import SentenceEncoder
+from feige.robot.entries import AnswerContext, KnowledgeEntry, fill_answer
+from feige.robot.meaning import merged
+from feige.robot.text import Analyzer, Reading, normalize
+
+FEATURES = (
+    "bm25",
+    "words",
+    "chars",
+    "pinyin",
+    "concepts",
+    "answer",
+    "embedding",
+    "coverage",
+    "unexplained",
+    "concept_match",
+)
+
+Floats = NDArray[np.float64]
+
+#: Phrases by which a buyer asks for a person (checked on the compact text).
+HANDOVER_PHRASES = (
+    "转人工", "人工客服", "找人工", "要人工", "接人工", "叫人工", "换人工", "人工服务",
+    "转接人工", "真人客服", "找真人", "要真人", "活人", "不要机器人", "别用机器人", "人工呢",
+    "人工在吗", "有人工吗", "转客服", "找客服", "人工回复",
+)  # fmt: skip
+
+#: Default interception words: complaints and threats go to a human, never to the robot.
+INTERCEPTION_WORDS = (
+    "投诉", "12315", "举报", "工商局", "市场监管", "律师", "起诉", "报警", "消协", "曝光",
+    "差评", "骗子", "欺诈",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """The ranker's weights (one per feature, then a bias) and the confidence model."""
+
+    ranker: tuple[float, ...]
+    bias: float
+    confidence: tuple[float, ...]  # score, margin, the best entry's features, intercept
+
+    def score(self, features: Floats) -> Floats:
+        out: Floats = features @ np.asarray(self.ranker, dtype=np.float64) + self.bias
+        return out
+
+    def probability(self, top: float, margin: float, features: Sequence[float]) -> float:
+        w = self.confidence
+        z = w[0] * top + w[1] * margin + w[-1]
+        z += sum(a * b for a, b in zip(w[2:-1], features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+#: Fitted on the training half of tests/robot/corpus.jsonl (python -m tests.robot.calibrate).
+DEFAULT_WEIGHTS = Weights(
+    ranker=(2.7442, -0.138, 2.6797, 2.3213, 0.3508, 0.8923, 0.0, 0.8104, -1.8682, 2.8649),
+    bias=-3.9816,
+    confidence=(
+        0.8873, 0.3977,  # best score, margin
+        0.0, -3.2873, -0.2298, 0.0, 0.0, 0.0, 0.0, 0.0, -0.6617, 0.2925,  # FEATURES
+        -0.2488,  # intercept
+    ),
+)  # fmt: skip
+
+#: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
+DEFAULT_THRESHOLD = 0.67
+
+
+@dataclass(frozen=True, slots=True)
+class RobotConfig:
+    """Settings of one robot; ``use_*`` switch layers off (for measuring their share)."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    handover_phrases: tuple[str, ...] = HANDOVER_PHRASES
+    interception_words: tuple[str, ...] = INTERCEPTION_WORDS
+    use_ngrams: bool = True
+    use_meaning: bool = True
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    weights: Weights = DEFAULT_WEIGHTS
+    candidates: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the robot makes of one question.
+
+    ``reason`` is one of ``answered``, ``below_threshold``, ``handover``, ``intercepted``,
+    ``missing_context`` (the best entry needs a product/order card the session lacks) and
+    ``empty`` (nothing to read).
+    """
+
+    question: str | None
+    answer: str | None
+    confidence: float
+    handover: bool
+    reason: str
+    entry: KnowledgeEntry | None = None
+
+    def to_json(self, id: Any = None) -> dict[str, Any]:
+        """The contract of ``feige robot answer`` (docs/interfaces.md)."""
+        return {
+            "id": id,
+            "answer_question": self.question,
+            "answer": self.answer,
+            "confidence": round(self.confidence, 4),
+            "handover": self.handover,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ranked entry with its features and calibrated confidence."""
+
+    entry: KnowledgeEntry
+    score: float
+    confidence: float
+    features: tuple[float, ...]
+
+
+class _SparseView:
+    """TF-IDF unit vectors of many token lists, as an inverted index of numpy postings."""
+
+    def __init__(self, docs: Sequence[Sequence[str]]) -> None:
+        n = max(1, len(docs))
+        counts = [Counter(d) for d in docs]
+        df: Counter[str] = Counter()
+        for c in counts:
+            df.update(c.keys())
+        self.idf = {t: math.log(1.0 + n / f) for t, f in df.items()}
+        self.unseen_idf = math.log(1.0 + n)
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for row, c in enumerate(counts):
+            weights = {t: (1.0 + math.log(k)) * self.idf[t] for t, k in c.items()}
+            norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+            for t, w in weights.items():
+                rows, vals = postings.setdefault(t, ([], []))
+                rows.append(row)
+                vals.append(w / norm)
+        self.postings = {
+            t: (np.asarray(r, dtype=np.int64), np.asarray(v, dtype=np.float64))
+            for t, (r, v) in postings.items()
+        }
+        self.rows = len(docs)
+
+    def cosines(self, tokens: Sequence[str]) -> Floats:
+        """Cosine of the query's TF-IDF vector with every row (unseen tokens count in its norm)."""
+        out = np.zeros(self.rows, dtype=np.float64)
+        if not tokens:
+            return out
+        c = Counter(tokens)
+        weights = {t: (1.0 + math.log(k)) * self.idf.get(t, self.unseen_idf) for t, k in c.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        for t, w in weights.items():
+            posting = self.postings.get(t)
+            if posting is not None:
+                out[posting[0]] += posting[1] * (w / norm)
+        return out
+
+
+@lru_cache(maxsize=8)
+def _shared_analyzer(use_concepts: bool) -> Analyzer:
+    """Analyzers without a shop's own synonyms are shared (jieba's dictionary loads once)."""
+    return Analyzer(merged(), use_concepts=use_concepts)
+
+
+class Robot:
+    """Answers questions from one knowledge base (a shop's entries, defaults merged in)."""
+
+    def __init__(
+        self,
+        entries: Iterable[KnowledgeEntry],
+        config: RobotConfig | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> None:
+        self.config = config or RobotConfig()
+        cfg = self.config
+        self.entries = [e for e in entries if e.enabled]
+        self.analyzer = (
+            Analyzer(merged(cfg.synonyms), use_concepts=cfg.use_meaning)
+            if cfg.synonyms
+            else _shared_analyzer(cfg.use_meaning)
+        )
+        self.encoder = encoder
+        self._handover = tuple(normalize(p) for p in cfg.handover_phrases if normalize(p))
+        self._intercept = tuple(normalize(p) for p in cfg.interception_words if normalize(p))
+        variants: list[Reading] = []
+        owner: list[int] = []
+        starts: list[int] = []
+        texts: list[str] = []
+        for i, entry in enumerate(self.entries):
+            starts.append(len(variants))
+            for q in entry.questions:
+                variants.append(self.analyzer.read(q))
+                owner.append(i)
+                texts.append(q)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self._owner = np.asarray(owner, dtype=np.int64)
+        self._variant_concepts = [r.concepts for r in variants]
+        self._question_concepts = [frozenset[str]() for _ in self.entries]
+        for i, reading in zip(owner, variants, strict=True):
+            self._question_concepts[i] = self._question_concepts[i] | reading.concepts
+        answers = [self.analyzer.read(e.answer) for e in self.entries]
+        self._vocabulary = [set(a.lexical) for a in answers]
+        for i, reading in zip(owner, variants, strict=True):
+            self._vocabulary[i].update(reading.lexical)
+        self._lexical = _SparseView([r.lexical for r in variants])
+        self._chars = _SparseView([r.chars for r in variants])
+        self._pinyin = _SparseView([r.pinyin for r in variants])
+        self._answers = _SparseView([r.lexical for r in answers])
+        self._bm25 = bm25s.BM25()
+        if variants:
+            self._bm25.index([list(r.lexical) or ["\u2205"] for r in variants], show_progress=False)
+        self._vectors = encoder.encode(texts) if encoder is not None and texts else None
+
+    # -- reading the question ------------------------------------------------------------------
+
+    def _per_entry(self, *views: Floats) -> list[Floats]:
+        """The best variant's score for each entry, per view; only the rows that scored in
+        some view are looked at (one pass over the rows for all views)."""
+        outs = [np.zeros(len(self.entries), dtype=np.float64) for _ in views]
+        rows = np.flatnonzero(np.sum(views, axis=0)) if views else np.zeros(0, np.int64)
+        if rows.size:
+            owners = self._owner[rows]
+            firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            entries = owners[firsts]
+            for out, view in zip(outs, views, strict=True):
+                out[entries] = np.maximum.reduceat(view[rows], firsts)
+        return outs
+
+    def _rows_of(self, entry: int) -> tuple[int, int]:
+        """The variant rows of one entry."""
+        lo = int(self._starts[entry])
+        hi = int(self._starts[entry + 1]) if entry + 1 < len(self._starts) else len(self._owner)
+        return lo, hi
+
+    def candidates(self, question: str, limit: int | None = None) -> list[Candidate]:
+        """The best entries for a question, best first, with features and confidence."""
+        if not self.entries:
+            return []
+        cfg = self.config
+        reading = self.analyzer.read(question)
+        if not reading.compact:
+            return []
+        n = len(self.entries)
+        lexical = list(reading.lexical)
+        rows = len(self._owner)
+        none = np.zeros(rows)
+        bm25, words, chars, pinyin = self._per_entry(
+            self._bm25.get_scores(lexical) if lexical else none,
+            self._lexical.cosines(lexical),
+            self._chars.cosines(reading.chars) if cfg.use_ngrams else none,
+            self._pinyin.cosines(reading.pinyin) if cfg.use_ngrams else none,
+        )
+        top_bm25 = float(bm25.max()) if n else 0.0
+        bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else bm25
+        zeros = np.zeros(n)
+        answer = self._answers.cosines(lexical) if cfg.use_meaning else zeros
+        prescore = bm25_rel + words + chars + pinyin + 0.5 * answer
+        k = min(n, cfg.candidates)
+        picked = np.argpartition(-prescore, k - 1)[:k] if k < n else np.arange(n)
+        picked = picked[prescore[picked] > 0]
+        if picked.size == 0:
+            return []
+        feats = np.zeros((picked.size, len(FEATURES)), dtype=np.float64)
+        feats[:, 0] = bm25_rel[picked]
+        feats[:, 1] = words[picked]
+        feats[:, 2] = chars[picked]
+        feats[:, 3] = pinyin[picked]
+        feats[:, 5] = answer[picked]
+        if reading.concepts:
+            size = len(reading.concepts)
+            for j, i in enumerate(picked):
+                feats[j, 4] = len(reading.concepts & self._question_concepts[int(i)]) / size
+                lo, hi = self._rows_of(int(i))
+                feats[j, 9] = max(
+                    len(reading.concepts & c) / len(reading.concepts | c)
+                    for c in self._variant_concepts[lo:hi]
+                )
+        lexicon_idf = self._lexical.idf
+        unseen = self._lexical.unseen_idf
+        mass = {t: lexicon_idf.get(t, unseen) for t in lexical}
+        total = sum(mass.values())
+        plain = {t: m for t, m in mass.items() if not t.startswith("#") and not t.isdigit()}
+        plain_total = sum(plain.values())
+        if total > 0:
+            for j, i in enumerate(picked):
+                vocabulary = self._vocabulary[int(i)]
+                feats[j, 7] = sum(m for t, m in mass.items() if t in vocabulary) / total
+                covered = self._question_concepts[int(i)]
+                missing = sum(
+                    m
+                    for t, m in plain.items()
+                    if t not in vocabulary and not (self.analyzer.concepts(t) & covered)
+                )
+                feats[j, 8] = missing / plain_total if plain_total else 0.0
+        if self._vectors is not None and self.encoder is not None:
+            q = self.encoder.encode([question])[0]
+            sims = self._vectors @ q
+            for j, i in enumerate(picked):
+                lo, hi = self._rows_of(int(i))
+                feats[j, 6] = max(0.0, float(sims[lo:hi].max()))
+        scores = cfg.weights.score(feats)
+        order = np.argsort(-scores)
+        if limit is not None:
+            order = order[:limit]
+        out: list[Candidate] = []
+        for rank, j in enumerate(order):
+            s = float(scores[j])
+            nxt = float(scores[order[rank + 1]]) if rank + 1 < len(order) else s - 1.0
+            if rank == 0 and len(order) == 1 and picked.size > 1:
+                nxt = float(np.sort(scores)[-2])
+            out.append(
+                Candidate(
+                    entry=self.entries[int(picked[j])],
+                    score=s,
+                    confidence=cfg.weights.probability(s, s - nxt, feats[j]),
+                    features=tuple(float(x) for x in feats[j]),
+                )
+            )
+        return out
+
+    # -- answering -----------------------------------------------------------------------------
+
+    def handover_reason(self, question: str) -> str | None:
+        """``handover`` when the buyer asks for a person, ``intercepted`` on an interception
+        word, else None."""
+        compact = normalize(question)
+        if compact == "人工" or any(p in compact for p in self._handover):
+            return "handover"
+        if any(w in compact for w in self._intercept):
+            return "intercepted"
+        return None
+
+    def answer(self, question: str, context: AnswerContext | None = None) -> Answer:
+        """The answer to send, or why there is none (never a holding phrase)."""
+        reason = self.handover_reason(question)
+        if reason is not None:
+            return Answer(None, None, 1.0, True, reason)
+        ranked = self.candidates(question, limit=2)
+        if not ranked:
+            return Answer(None, None, 0.0, False, "empty")
+        best = ranked[0]
+        if best.confidence < self.config.threshold:
+            return Answer(None, None, best.confidence, False, "below_threshold")
+        text = fill_answer(best.entry.answer, context)
+        if text is None:
+            return Answer(
+                best.entry.question, None, best.confidence, False, "missing_context", best.entry
+            )
+        return Answer(best.entry.question, text, best.confidence, False, "answered", best.entry)
+
+    def suggestions(self, question: str, limit: int = 3) -> list[Candidate]:
+        """The top entries for an agent to pick from (assist mode), confident or not."""
+        return self.candidates(question, limit=limit)
+
+    def with_config(self, **changes: Any) -> Robot:
+        """The same entries under changed settings (rebuilds the indexes)."""
+        return Robot(self.entries, replace(self.config, **changes), self.encoder)

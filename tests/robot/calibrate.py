@@ -1,0 +1,46 @@
+"""Fit the robot's weights and threshold on the corpus's train split and print them.
+
+    .venv/bin/python -m tests.robot.calibrate [--embeddings] [--errors]
+
+Paste the printed ``Weights`` into ``feige.robot.retriever`` (DEFAULT_WEIGHTS) and the
+threshold into DEFAULT_THRESHOLD. With ``--embeddings`` it also fits the weights for a robot
+with the packaged sentence-embedding model (pass them as ``RobotConfig(weights=…)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from feige.robot import calibration
+from tests.robot.corpus_eval import LAYERS, evaluate, load, robot_for
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Fit the robot's weights on the train split.")
+    ap.add_argument("--embeddings", action="store_true", help="also fit the embedding layer")
+    ap.add_argument("--errors", action="store_true", help="list the train split's errors")
+    args = ap.parse_args()
+    train = load(split="train")
+    heldout = load(split="heldout")
+    layers = ["+ synonyms/slang and answer text"]
+    if args.embeddings:
+        layers.append("+ sentence embeddings (MiniLM)")
+    for layer in layers:
+        robot = robot_for(layer)
+        if robot is None:
+            print(f"{layer}: model not installed")
+            continue
+        data = calibration.samples(robot, [(r.question, r.expect) for r in train])
+        weights = calibration.fit(data, LAYERS[layer][1])
+        threshold = calibration.choose_threshold(data, weights)
+        fitted = robot.with_config(weights=weights, threshold=threshold)
+        print(f"{layer}:\n  {weights}\n  threshold={threshold}")
+        print("  train   ", evaluate(fitted, train).line())
+        print("  heldout ", evaluate(fitted, heldout).line())
+        if args.errors:
+            for error in evaluate(fitted, train).errors:
+                print("  train error:", error)
+
+
+if __name__ == "__main__":
+    main()
