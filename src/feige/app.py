@@ -257,9 +257,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
+    from feige.api import enforcement as enforcement_api
     from feige.api import rest
 
     app.include_router(rest.router)
+    app.include_router(enforcement_api.router)
 
     @app.get("/metrics", include_in_schema=False)
     @app.get("/metrics/", include_in_schema=False)

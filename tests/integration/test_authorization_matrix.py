@@ -77,6 +77,7 @@ class Target:
     uid: str = ""
     staff_id: int = 0  # the reviewer, for staff administration
     platform_secret: str = ""  # the demo's generated secret, to sign consumer tokens with
+    report_id: int = 0  # a shop-side report pending review
 
 
 Body = Callable[[Target], Any] | dict[str, Any] | None
@@ -258,6 +259,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/measures"): Rule(**SHOP_FIGURES, params=shop_query),
     ("POST", "/api/platform/assessments/{week}/run"): Rule(admin=200),
+    # --- enforcement (docs/enforcement.md) ---
+    ("GET", "/api/reviews/reports"): Rule(reviewer=200, admin=200),
+    ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(
+        reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="report"
+    ),
 }
 
 # Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.
@@ -414,6 +420,14 @@ class World:
             return Target(**{**base.__dict__, "reply_id": reply["id"], "uid": uid})
         if kind == "violation":
             return Target(**{**base.__dict__, "violation_id": self.violation(shop), "uid": uid})
+        if kind == "report":
+            report = self.ok(
+                f"agent@{shop}",
+                "POST",
+                f"/api/sessions/{base.session_id}/report",
+                json={"reason": "骚扰"},
+            )
+            return Target(**{**base.__dict__, "report_id": report["id"], "uid": uid})
         raise AssertionError(kind)
 
     def violation(self, shop: int) -> int:

@@ -63,6 +63,11 @@ def insert_report(conn: Connection, **values: Any) -> int:
     return insert_row(conn, reports, **values)
 
 
+def has_report(conn: Connection, session_id: int, kind: str) -> bool:
+    stmt = select(reports.c.id).where(reports.c.session_id == session_id, reports.c.kind == kind)
+    return conn.execute(stmt).first() is not None
+
+
 def is_blacklisted(conn: Connection, shop_id: int, consumer_id: int) -> bool:
     cursor = raw(
         conn,

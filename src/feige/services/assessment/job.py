@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from feige.domain import US_PER_SECOND, Row
 from feige.metrics import AssessmentConfig, Week, parse_week
-from feige.metrics.timeutil import LocalClock, week_just_ended
+from feige.metrics.timeutil import LocalClock, iso_week_name, week_just_ended
 from feige.services.assessment.figures import (
     EVERY_STALE_SUMMARY,
     WeekFigures,
@@ -168,6 +168,29 @@ async def refresher(ctx: Context, interval: float) -> None:
             await ctx.db.write(refresh_summaries_sync, config)
         except Exception:
             log.exception("summary_refresh_failed")
+
+
+def weeks_touching(start: float, end: float, config: AssessmentConfig) -> list[str]:
+    """The assessment weeks a session alive from ``start`` to ``end`` (epoch s) may count in."""
+    clock = LocalClock(config.timezone)
+    first = clock.day(round(start * US_PER_SECOND)) - config.week_start
+    last = clock.day(round(end * US_PER_SECOND)) - config.week_start
+    epoch = date(1970, 1, 1)
+    days = range(first, max(first, min(last, first + 62)) + 1)
+    return list(dict.fromkeys(iso_week_name(epoch + timedelta(days=d)) for d in days))
+
+
+async def rerun_assessed_weeks(ctx: Context, shop_id: int, span: tuple[float, float]) -> list[str]:
+    """A decision changed which of a shop's sessions count (a report upheld, an appeal
+    granted): assess again the weeks of ``span`` that were already assessed for the shop;
+    a week not assessed yet gets the change in its own run. Returns the weeks rerun."""
+    config = metrics_config(ctx.settings)
+    weeks = await ctx.db.read(
+        store.assessed_weeks, shop_id, weeks_touching(span[0], span[1], config)
+    )
+    for name in weeks:
+        await assess_and_save(ctx, parse_week(name, config), config, ctx.clock())
+    return weeks
 
 
 async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str, Any]:

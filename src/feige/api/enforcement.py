@@ -1,0 +1,46 @@
+"""Enforcement (docs/enforcement.md): the reviewer queue, and the shop's side of measures.
+Each route validates, calls one action, returns its result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from feige.api.checks import PathId, QueryId, refuse_odd_input
+from feige.api.deps import Caller, Ctx
+from feige.services.actions import enforcement
+
+router = APIRouter(dependencies=[Depends(refuse_odd_input)], tags=["enforcement"])
+Json = dict[str, Any]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class ReportDecisionIn(BaseModel):
+    decision: Literal["upheld", "dismissed"]
+    reason: str = Field(default="", max_length=500)
+
+
+@router.get("/api/reviews/reports")
+async def list_reports(
+    ctx: Ctx,
+    caller: Caller,
+    status: Annotated[Literal["pending", "counted", "upheld", "dismissed"] | None, Query()] = None,
+    kind: Annotated[Literal["report", "blacklist"] | None, Query()] = None,
+    shop_id: QueryId = None,
+    before_id: QueryId = None,
+    limit: Limit = 100,
+) -> list[Json]:
+    """Reviewers: reports and blacklistings, newest first (page with ``before_id``). A
+    shop's are ``pending`` until decided; a consumer's are ``counted`` at once."""
+    return await enforcement.list_reports(ctx, caller, status, shop_id, kind, before_id, limit)
+
+
+@router.post("/api/reviews/reports/{report_id}/decision")
+async def decide_report(
+    ctx: Ctx, caller: Caller, report_id: PathId, body: ReportDecisionIn
+) -> Json:
+    """Reviewers: uphold (the session leaves the metrics; weeks already assessed are
+    assessed again) or dismiss a shop-side report or blacklisting."""
+    return await enforcement.decide_report(ctx, caller, report_id, body.decision, body.reason)
