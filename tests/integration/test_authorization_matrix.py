@@ -264,6 +264,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(
         reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="report"
     ),
+    ("GET", "/api/platform/audit"): Rule(admin=200),
+    ("GET", "/api/platform/audit/export"): Rule(admin=200),
 }
 
 # Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.

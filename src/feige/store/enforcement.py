@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 
 from feige.domain import Row
-from feige.store.sql import all_rows, one
-from feige.store.tables import reports, sessions
+from feige.store.sql import all_rows, insert_row, one
+from feige.store.tables import audit_log, reports, sessions
 
 # --- reports and blacklistings under review ------------------------------------------------------
 
@@ -59,3 +59,34 @@ def session_span(conn: Connection, session_id: int) -> tuple[float, float] | Non
     if row is None:
         return None
     return float(row.opened_at), float(row.closed_at or row.last_activity_at)
+
+
+# --- the audit log (append-only: the database refuses UPDATE and DELETE) ------------------------
+
+AUDIT_FILTERS = ("actor_kind", "actor_id", "action", "shop_id", "record_kind", "record_id")
+
+
+def insert_audit(conn: Connection, **values: Any) -> int:
+    return insert_row(conn, audit_log, **values)
+
+
+def list_audit(
+    conn: Connection,
+    filters: dict[str, Any],
+    since: float | None,
+    until: float | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Row]:
+    """Newest first; ``filters`` names columns of ``AUDIT_FILTERS`` to match exactly."""
+    stmt = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    for name, value in filters.items():
+        if name in AUDIT_FILTERS and value is not None:
+            stmt = stmt.where(audit_log.c[name] == value)
+    if since is not None:
+        stmt = stmt.where(audit_log.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(audit_log.c.at < until)
+    if before_id is not None:
+        stmt = stmt.where(audit_log.c.id < before_id)
+    return all_rows(conn, stmt)

@@ -50,7 +50,7 @@ async def decide_report(
     if decision not in (UPHELD, DISMISSED):
         raise Invalid(detail="decision: upheld | dismissed")
     report, span = await ctx.write_and_publish(
-        enforcement.decide_report, principal.id, report_id, decision, _reason(reason), ctx.clock()
+        enforcement.decide_report, principal, report_id, decision, _reason(reason), ctx.clock()
     )
     rerun: list[str] = []
     if span is not None:

@@ -7,8 +7,9 @@ from sqlalchemy import Connection
 
 from feige.domain import FlagReason, Row
 from feige.services import channels
-from feige.services.context import Outbox
+from feige.services.context import Outbox, Principal
 from feige.services.errors import Invalid, NotFound
+from feige.services.lib import audit
 from feige.services.lib.conversation import flag
 from feige.store import enforcement as store
 from feige.store import sessions as session_store
@@ -50,7 +51,7 @@ def reports_for(
 def decide_report(
     conn: Connection,
     outbox: Outbox,
-    reviewer_id: int,
+    reviewer: Principal,
     report_id: int,
     decision: str,
     reason: str,
@@ -66,13 +67,25 @@ def decide_report(
         conn,
         report_id,
         status=decision,
-        reviewed_by=reviewer_id,
+        reviewed_by=reviewer.id,
         reviewed_at=now,
         decision_reason=reason,
     ):
         raise Invalid(detail=f"already {row['status']}")
-    row = {**row, "status": decision, "reviewed_by": reviewer_id, "reviewed_at": now}
+    before = report_view(row)
+    row = {**row, "status": decision, "reviewed_by": reviewer.id, "reviewed_at": now}
     row["decision_reason"] = reason
+    audit.record(
+        conn,
+        reviewer,
+        f"{row['kind']}.decide",
+        "report",
+        report_id,
+        before=before,
+        after=report_view(row),
+        shop_id=row["shop_id"],
+        now=now,
+    )
     outbox.add((channels.REVIEWERS,), {"type": "report_decided", "report": report_view(row)})
     if decision != UPHELD:
         return report_view(row), None
