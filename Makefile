@@ -38,7 +38,8 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: install
-	$(BIN)/mypy --strict src/feige/domain src/feige/moderation src/feige/metrics src/feige/routing
+	$(BIN)/mypy --strict src/feige/domain src/feige/moderation src/feige/metrics src/feige/routing \
+		src/feige/enforcement
 	$(BIN)/mypy src/feige
 
 # The web app's own checks: ESLint, vue-tsc, and the protocol client's unit tests.

@@ -78,6 +78,8 @@ class Target:
     staff_id: int = 0  # the reviewer, for staff administration
     platform_secret: str = ""  # the demo's generated secret, to sign consumer tokens with
     report_id: int = 0  # a shop-side report pending review
+    consumer_id: int = 1  # a reviewer reads any consumer's record
+    restriction_id: int = 999_999  # none: only staff get as far as "not found"
 
 
 Body = Callable[[Target], Any] | dict[str, Any] | None
@@ -264,6 +266,25 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(
         reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="report"
     ),
+    ("POST", "/api/reviews/bulk"): Rule(
+        reviewer=200,
+        admin=200,
+        json=lambda t: {
+            "items": [{"kind": "violation", "id": t.violation_id}],
+            "decision": "dismiss",
+        },
+        fresh="violation",
+    ),
+    ("GET", "/api/reviews/consumers/{consumer_id}"): Rule(reviewer=200, admin=200),
+    ("POST", "/api/reviews/consumer-restrictions/{restriction_id}/lift"): Rule(
+        reviewer=404, admin=404
+    ),
+    ("GET", "/api/enforcement/standing"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/points"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/deposit"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/measures"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/inbox"): Rule(manager=200, owner=200),
+    ("POST", "/api/enforcement/inbox/read"): Rule(manager=200, owner=200, json={}),
     ("GET", "/api/platform/audit"): Rule(admin=200),
     ("GET", "/api/platform/audit/export"): Rule(admin=200),
 }

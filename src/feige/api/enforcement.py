@@ -84,3 +84,95 @@ async def audit_export(ctx: Ctx, caller: Caller, q: AuditQuery) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="feige-audit.csv"'},
     )
+
+
+# --- the reviewer queue: bulk decisions, consumers -----------------------------------------------
+
+
+class BulkItem(BaseModel):
+    kind: Literal["violation", "report"]
+    id: int = Field(ge=1, le=2**53)
+
+
+class BulkDecisionIn(BaseModel):
+    items: list[BulkItem] = Field(min_length=1, max_length=100)
+    decision: Literal["uphold", "dismiss"]
+    reason: str = Field(default="", max_length=500)
+
+
+@router.post("/api/reviews/bulk")
+async def decide_many(ctx: Ctx, caller: Caller, body: BulkDecisionIn) -> list[Json]:
+    """Reviewers: one decision over many violations (confirmed / dismissed) and shop-side
+    reports or blacklistings (upheld / dismissed); one answer per item, a refused item
+    (already decided, unknown) answered with its error."""
+    items = [(item.kind, item.id) for item in body.items]
+    return await enforcement.decide_many(ctx, caller, items, body.decision == "uphold", body.reason)
+
+
+@router.get("/api/reviews/consumers/{consumer_id}")
+async def consumer_record(ctx: Ctx, caller: Caller, consumer_id: PathId) -> Json:
+    """Reviewers: a consumer's record — its mutes, bans and violations."""
+    return await enforcement.consumer_record(ctx, caller, consumer_id)
+
+
+@router.post("/api/reviews/consumer-restrictions/{restriction_id}/lift")
+async def lift_consumer_restriction(ctx: Ctx, caller: Caller, restriction_id: PathId) -> Json:
+    """Reviewers: lift a consumer's mute or ban at once."""
+    return await enforcement.lift_consumer_restriction(ctx, caller, restriction_id)
+
+
+# --- a shop's standing, ledgers, measures and inbox -----------------------------------------------
+
+
+@router.get("/api/enforcement/standing")
+async def standing(ctx: Ctx, caller: Caller, shop_id: QueryId = None) -> Json:
+    """Owners and managers (their shop), staff (``shop_id``): points in the rolling window,
+    deposit balance, the measures in effect and the chat features they refuse."""
+    return await enforcement.standing(ctx, caller, shop_id)
+
+
+@router.get("/api/enforcement/points")
+async def points_ledger(
+    ctx: Ctx, caller: Caller, shop_id: QueryId = None, limit: Limit = 100
+) -> Json:
+    """The violation points ledger, each entry naming its source (violation, assessment
+    measure, appeal reversal), and the running total over the window."""
+    return await enforcement.points_ledger(ctx, caller, shop_id, limit)
+
+
+@router.get("/api/enforcement/deposit")
+async def deposit_ledger(
+    ctx: Ctx, caller: Caller, shop_id: QueryId = None, limit: Limit = 100
+) -> Json:
+    """The deposit ledger (cents; withholdings negative, reversals positive) and balance."""
+    return await enforcement.deposit_ledger(ctx, caller, shop_id, limit)
+
+
+@router.get("/api/enforcement/measures")
+async def measures(
+    ctx: Ctx, caller: Caller, shop_id: QueryId = None, limit: Limit = 100
+) -> list[Json]:
+    """Measures imposed on the shop, newest first, with whether each is in effect now."""
+    return await enforcement.measures(ctx, caller, shop_id, limit)
+
+
+@router.get("/api/enforcement/inbox")
+async def inbox(
+    ctx: Ctx,
+    caller: Caller,
+    unread: bool = False,
+    before_id: QueryId = None,
+    limit: Limit = 50,
+) -> Json:
+    """Owners and managers: the shop's notifications (measures, decisions, appeals)."""
+    return await enforcement.inbox(ctx, caller, unread, before_id, limit)
+
+
+class MarkReadIn(BaseModel):
+    ids: list[int] | None = Field(default=None, description="None: every notification")
+
+
+@router.post("/api/enforcement/inbox/read")
+async def mark_read(ctx: Ctx, caller: Caller, body: MarkReadIn) -> Json:
+    """Owners and managers: mark notifications read."""
+    return await enforcement.mark_read(ctx, caller, body.ids)

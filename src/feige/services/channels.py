@@ -66,3 +66,8 @@ def agent_status_audience(member_id: int, shop_id: int) -> tuple[str, ...]:
 def revocation_audience(kind: str, account_id: int) -> tuple[str, ...]:
     """The account's sockets, and every node's watch."""
     return account(kind, account_id), REVOCATIONS
+
+
+def enforcement_audience(shop_id: int) -> tuple[str, ...]:
+    """Who hears of a shop's measures, decisions and appeals live: its owners and managers."""
+    return (shop_supervisors(shop_id),)

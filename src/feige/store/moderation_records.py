@@ -59,6 +59,13 @@ def list_violations(
     return all_rows(conn, stmt)
 
 
+def violations_of_sender(conn: Connection, sender_role: str, sender_id: int) -> list[Row]:
+    stmt = select(violations).where(
+        violations.c.sender_role == sender_role, violations.c.sender_id == sender_id
+    )
+    return all_rows(conn, stmt.order_by(violations.c.id.desc()).limit(500))
+
+
 def insert_report(conn: Connection, **values: Any) -> int:
     return insert_row(conn, reports, **values)
 

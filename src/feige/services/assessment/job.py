@@ -23,10 +23,15 @@ from feige.services.assessment.figures import (
     compute_week_apart,
     compute_week_sync,
 )
-from feige.services.assessment.policy import record_no_human_reply_sync, save_shop_results_sync
+from feige.services.assessment.policy import (
+    ladder_window,
+    record_no_human_reply_sync,
+    save_shop_results_sync,
+)
 from feige.services.assessment.summaries import metrics_config, refresh_summaries_sync
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden
+from feige.services.lib import enforcement
 from feige.store import assessments as store
 
 log = structlog.get_logger(__name__)
@@ -63,6 +68,12 @@ async def assess_and_save(
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
     streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
+    if measures:  # carried out: per failed metric, its step of the ladder (docs/enforcement.md)
+        policy = enforcement.policy_of(ctx.settings)
+        window = ladder_window(week, config, policy.assessment_window_weeks)
+        await ctx.write_and_publish(
+            enforcement.apply_assessment_measures, measures, window, policy, now
+        )
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
 
 
