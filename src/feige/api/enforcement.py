@@ -105,7 +105,7 @@ async def decide_many(ctx: Ctx, caller: Caller, body: BulkDecisionIn) -> list[Js
     """Reviewers: one decision over many violations (confirmed / dismissed) and shop-side
     reports or blacklistings (upheld / dismissed); one answer per item, a refused item
     (already decided, unknown) answered with its error."""
-    items = [(item.kind, item.id) for item in body.items]
+    items: list[tuple[str, int]] = [(item.kind, item.id) for item in body.items]
     return await enforcement.decide_many(ctx, caller, items, body.decision == "uphold", body.reason)
 
 
