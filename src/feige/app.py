@@ -28,7 +28,7 @@ from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
-from feige.services.actions import serving
+from feige.services.actions import serving, webhooks
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
@@ -224,6 +224,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             # (Database._restart_log) is a few milliseconds of work.
             asyncio.create_task(_checkpointer(ctx, 0.25)),
             asyncio.create_task(loop_watchdog(settings.loop_stall_dump_seconds)),
+            asyncio.create_task(webhooks.worker(ctx)),  # enforcement events to the marketplace
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))

@@ -285,6 +285,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/enforcement/measures"): Rule(**SHOP_FIGURES, params=shop_query),
     ("GET", "/api/enforcement/inbox"): Rule(manager=200, owner=200),
     ("POST", "/api/enforcement/inbox/read"): Rule(manager=200, owner=200, json={}),
+    ("GET", "/api/platform/webhooks"): Rule(admin=200),
     ("GET", "/api/platform/audit"): Rule(admin=200),
     ("GET", "/api/platform/audit/export"): Rule(admin=200),
 }

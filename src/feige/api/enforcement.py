@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from feige.api.checks import PathId, QueryId, refuse_odd_input
 from feige.api.deps import Caller, Ctx
-from feige.services.actions import audit, enforcement
+from feige.services.actions import audit, enforcement, webhooks
 
 router = APIRouter(dependencies=[Depends(refuse_odd_input)], tags=["enforcement"])
 Json = dict[str, Any]
@@ -176,3 +176,11 @@ class MarkReadIn(BaseModel):
 async def mark_read(ctx: Ctx, caller: Caller, body: MarkReadIn) -> Json:
     """Owners and managers: mark notifications read."""
     return await enforcement.mark_read(ctx, caller, body.ids)
+
+
+@router.get("/api/platform/webhooks")
+async def webhook_outbox(
+    ctx: Ctx, caller: Caller, delivered: bool | None = None, limit: Limit = 100
+) -> list[Json]:
+    """Platform admins: the marketplace webhook's outbox — events, attempts, last error."""
+    return await webhooks.outbox(ctx, caller, delivered, limit)

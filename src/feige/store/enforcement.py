@@ -279,6 +279,22 @@ def webhooks_due(conn: Connection, now: float, limit: int) -> list[Row]:
     return all_rows(conn, stmt)
 
 
+def claim_webhook(conn: Connection, webhook_id: int, due_at: float, until: float) -> bool:
+    """Take a due delivery for ``until`` (another node leaves it alone meanwhile)."""
+    result = conn.execute(
+        update(webhook_outbox)
+        .where(
+            and_(
+                webhook_outbox.c.id == webhook_id,
+                webhook_outbox.c.next_attempt_at == due_at,
+                webhook_outbox.c.delivered_at.is_(None),
+            )
+        )
+        .values(next_attempt_at=until)
+    )
+    return bool(result.rowcount == 1)
+
+
 def update_webhook(conn: Connection, webhook_id: int, **values: Any) -> None:
     update_row(conn, webhook_outbox, webhook_id, **values)
 

@@ -707,3 +707,39 @@ def report_shop(conn: Connection, report_id: int) -> int:
     if row is None:
         raise NotFound(what="report")
     return int(row["shop_id"])
+
+
+# --- the webhook outbox's worker steps ---------------------------------------------------------
+
+WEBHOOK_LEASE = 60.0  # a claimed delivery is left alone this long by other nodes
+
+
+def claim_due_webhooks(conn: Connection, now: float, limit: int) -> list[Row]:
+    """The deliveries due now, each claimed for this worker (at least once: a node that dies
+    holding one leaves it to be retried when the lease runs out)."""
+    claimed = []
+    for row in store.webhooks_due(conn, now, limit):
+        if store.claim_webhook(conn, row["id"], row["next_attempt_at"], now + WEBHOOK_LEASE):
+            claimed.append(row)
+    return claimed
+
+
+def webhook_delivered(conn: Connection, webhook_id: int, attempts: int, now: float) -> None:
+    store.update_webhook(conn, webhook_id, delivered_at=now, attempts=attempts, last_error=None)
+
+
+def webhook_failed(
+    conn: Connection, webhook_id: int, attempts: int, retry_at: float, error: str
+) -> None:
+    store.update_webhook(
+        conn, webhook_id, attempts=attempts, next_attempt_at=retry_at, last_error=error[:200]
+    )
+
+
+def webhook_view(row: Row) -> Row:
+    keys = ("id", "event_id", "event_type", "payload", "attempts", "next_attempt_at")
+    return {k: row[k] for k in (*keys, "delivered_at", "last_error", "created_at")}
+
+
+def webhook_outbox(conn: Connection, delivered: bool | None, limit: int) -> list[Row]:
+    return [webhook_view(r) for r in store.webhooks(conn, delivered, limit)]
