@@ -80,6 +80,7 @@ class Target:
     report_id: int = 0  # a shop-side report pending review
     consumer_id: int = 1  # a reviewer reads any consumer's record
     restriction_id: int = 999_999  # none: only staff get as far as "not found"
+    appeal_id: int = 999_999  # none: only staff get as far as "not found"
 
 
 Body = Callable[[Target], Any] | dict[str, Any] | None
@@ -285,6 +286,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/enforcement/measures"): Rule(**SHOP_FIGURES, params=shop_query),
     ("GET", "/api/enforcement/inbox"): Rule(manager=200, owner=200),
     ("POST", "/api/enforcement/inbox/read"): Rule(manager=200, owner=200, json={}),
+    # A pending record cannot be appealed yet (422); the whole appeal loop: test_enforcement_shop.
+    ("POST", "/api/enforcement/appeals"): Rule(
+        manager=(422, 404),
+        owner=(422, 404),
+        json=lambda t: {"target_kind": "violation", "target_id": t.violation_id, "text": "申诉"},
+        fresh="violation",
+    ),
+    ("GET", "/api/enforcement/appeals"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("POST", "/api/reviews/appeals/{appeal_id}/decision"): Rule(
+        reviewer=404, admin=404, json={"decision": "rejected", "reason": "证据不足"}
+    ),
     ("GET", "/api/platform/webhooks"): Rule(admin=200),
     ("GET", "/api/platform/audit"): Rule(admin=200),
     ("GET", "/api/platform/audit/export"): Rule(admin=200),

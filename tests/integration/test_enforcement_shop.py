@@ -184,3 +184,83 @@ async def test_confirmed_violations_recall_add_points_and_walk_the_ladder(
     other = await login(server, "shop2_owner")
     assert (await other.get("/api/enforcement/points", params={"shop_id": 1})).status_code == 404
     assert (await other.ok("GET", "/api/enforcement/points"))["entries"] == []
+
+    # 5. Appeals. The shop appeals the third violation (whose points withheld the deposit)
+    #    with text and an image of its own; the reviewer who confirmed it may not decide.
+    violations = await reviewer.ok("GET", "/api/violations", params={"shop_id": 1})
+    mine = sorted(
+        (v for v in violations if v["status"] == "confirmed" and v["kind"] == "message"),
+        key=lambda v: v["id"],
+    )[-4:]
+    third, fourth = mine[2], mine[3]
+    upload = await owner.http.post(
+        f"/api/sessions/{sid}/images", files={"file": ("proof.png", png(), "image/png")}
+    )
+    appeal = await owner.ok(
+        "POST",
+        "/api/enforcement/appeals",
+        {
+            "target_kind": "violation",
+            "target_id": third["id"],
+            "text": "该消息是引用顾客原话，并非本店言论",
+            "image_ids": [upload.json()["id"]],
+        },
+    )
+    assert appeal["status"] == "pending" and appeal["images"] == [upload.json()["id"]]
+    once = await owner.post(
+        "/api/enforcement/appeals",
+        json={"target_kind": "violation", "target_id": third["id"], "text": "再次申诉"},
+    )
+    assert once.status_code == 422 and once.json()["error"]["code"] == "appeal_closed"
+    decide = f"/api/reviews/appeals/{appeal['id']}/decision"
+    own = await reviewer.post(decide, json={"decision": "upheld", "reason": "复核"})
+    assert own.status_code == 403 and own.json()["error"]["code"] == "own_decision"
+    assert (await owner.post(decide, json={"decision": "upheld", "reason": "x"})).status_code == 403
+    admin = await login(server, "admin", kind="staff")
+    granted = await admin.ok("POST", decide, {"decision": "upheld", "reason": "引用顾客原话，撤销"})
+    assert granted["status"] == "upheld"
+    assert [m["measure"] for m in granted["reversed_measures"]] == ["deposit_withholding"]
+    # Reversed: the points, the deposit withheld and the measure.
+    ledger = await owner.ok("GET", "/api/enforcement/points")
+    assert ledger["total"] == 6
+    (reversal,) = [e for e in ledger["entries"] if e["source_kind"] == "appeal"]
+    assert reversal["points"] == -2 and reversal["source_id"] == appeal["id"]
+    assert (await owner.ok("GET", "/api/enforcement/deposit"))["balance"] == 0
+    (deposit_measure,) = [
+        m
+        for m in await owner.ok("GET", "/api/enforcement/measures")
+        if m["measure"] == "deposit_withholding"
+    ]
+    assert deposit_measure["reversed_at"] is not None
+    (record,) = [v for v in await owner.ok("GET", "/api/violations") if v["id"] == third["id"]]
+    assert record["status"] == "dismissed"
+    kinds = [n["kind"] for n in (await owner.ok("GET", "/api/enforcement/inbox"))["notifications"]]
+    assert kinds[:2] == ["appeal_decided", "measure_reversed"]
+
+    # A measure can be appealed too; a rejection needs a reason and reverses nothing.
+    (order_close,) = [
+        m
+        for m in await owner.ok("GET", "/api/enforcement/measures")
+        if m["measure"] == "order_close"
+    ]
+    measure_appeal = await owner.ok(
+        "POST",
+        "/api/enforcement/appeals",
+        {"target_kind": "measure", "target_id": order_close["id"], "text": "订单已正常履约"},
+    )
+    path = f"/api/reviews/appeals/{measure_appeal['id']}/decision"
+    assert (await admin.post(path, json={"decision": "rejected", "reason": ""})).status_code == 422
+    rejected = await admin.ok("POST", path, {"decision": "rejected", "reason": "证据不足"})
+    assert rejected["status"] == "rejected" and rejected["reversed_measures"] == []
+    assert (await owner.ok("GET", "/api/enforcement/points"))["total"] == 6
+    listed = await owner.ok("GET", "/api/enforcement/appeals")
+    assert [a["status"] for a in listed] == ["rejected", "upheld"]
+
+    # Seven days after the decision, the window has closed.
+    clock.advance(8 * DAY)
+    owner = await login(server, "shop1_owner")
+    late = await owner.post(
+        "/api/enforcement/appeals",
+        json={"target_kind": "violation", "target_id": fourth["id"], "text": "迟到的申诉"},
+    )
+    assert late.status_code == 422 and late.json()["error"]["code"] == "appeal_closed"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from feige.api.checks import PathId, QueryId, refuse_odd_input
 from feige.api.deps import Caller, Ctx
-from feige.services.actions import audit, enforcement, webhooks
+from feige.services.actions import appeals, audit, enforcement, webhooks
 
 router = APIRouter(dependencies=[Depends(refuse_odd_input)], tags=["enforcement"])
 Json = dict[str, Any]
@@ -184,3 +184,53 @@ async def webhook_outbox(
 ) -> list[Json]:
     """Platform admins: the marketplace webhook's outbox — events, attempts, last error."""
     return await webhooks.outbox(ctx, caller, delivered, limit)
+
+
+# --- appeals -----------------------------------------------------------------------------------
+
+
+class AppealIn(BaseModel):
+    target_kind: Literal["violation", "measure"]
+    target_id: int = Field(ge=1, le=2**53)
+    text: str = Field(min_length=1, max_length=2000)
+    image_ids: list[str] = Field(
+        default_factory=list,
+        max_length=9,
+        description="The shop's uploads (POST /api/sessions/{id}/images) shown as evidence.",
+    )
+
+
+class AppealDecisionIn(BaseModel):
+    decision: Literal["upheld", "rejected"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/api/enforcement/appeals")
+async def file_appeal(ctx: Ctx, caller: Caller, body: AppealIn) -> Json:
+    """Owners and managers: appeal a confirmed violation or a measure of their shop, once,
+    within the policy's days (7 by default), with text and images."""
+    return await appeals.file(
+        ctx, caller, body.target_kind, body.target_id, body.text, body.image_ids
+    )
+
+
+@router.get("/api/enforcement/appeals")
+async def list_appeals(
+    ctx: Ctx,
+    caller: Caller,
+    status: Annotated[Literal["pending", "upheld", "rejected"] | None, Query()] = None,
+    shop_id: QueryId = None,
+    before_id: QueryId = None,
+    limit: Limit = 100,
+) -> list[Json]:
+    """Reviewers: every shop's appeals; owners and managers: their shop's. Newest first."""
+    return await appeals.list_appeals(ctx, caller, status, shop_id, before_id, limit)
+
+
+@router.post("/api/reviews/appeals/{appeal_id}/decision")
+async def decide_appeal(
+    ctx: Ctx, caller: Caller, appeal_id: PathId, body: AppealDecisionIn
+) -> Json:
+    """Reviewers (never the one whose decision is appealed): grant — the points, deposit
+    withheld and measures are reversed and the weeks touched reassessed — or reject."""
+    return await appeals.decide(ctx, caller, appeal_id, body.decision, body.reason)

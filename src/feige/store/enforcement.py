@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from feige.domain import Row
 from feige.store.sql import all_rows, insert_row, one, update_row
 from feige.store.tables import (
+    appeal_images,
     appeals,
     assessments,
     audit_log,
@@ -138,6 +139,10 @@ def points_of_source(conn: Connection, source_kind: str, source_id: int) -> list
         and_(points_ledger.c.source_kind == source_kind, points_ledger.c.source_id == source_id)
     )
     return all_rows(conn, stmt.order_by(points_ledger.c.id))
+
+
+def points_entry_by_id(conn: Connection, entry_id: int) -> Row | None:
+    return one(conn, select(points_ledger).where(points_ledger.c.id == entry_id))
 
 
 def points_ledger_of(conn: Connection, shop_id: int, limit: int) -> list[Row]:
@@ -387,3 +392,12 @@ def decide_appeal(conn: Connection, appeal_id: int, **values: Any) -> bool:
         .values(**values)
     )
     return bool(result.rowcount == 1)
+
+
+def insert_appeal_images(conn: Connection, appeal_id: int, image_ids: list[str]) -> None:
+    for image_id in image_ids:
+        insert_row_plain(conn, appeal_images, appeal_id=appeal_id, image_id=image_id)
+
+
+def insert_row_plain(conn: Connection, table: Any, **values: Any) -> None:
+    conn.execute(table.insert().values(**values))

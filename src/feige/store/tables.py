@@ -469,3 +469,11 @@ appeals = Table(
     UniqueConstraint("target_kind", "target_id", name="uq_appeals_target"),
     Index("ix_appeals_status", "status", "id"),
 )
+
+# The images an appeal carries (uploads of the shop): kept while the appeal refers to them.
+appeal_images = Table(
+    "appeal_images",
+    metadata,
+    Column("appeal_id", ForeignKey("appeals.id"), primary_key=True),
+    Column("image_id", String(32), primary_key=True, index=True),
+)

@@ -7,7 +7,13 @@ The arithmetic is all in the pure ``feige.metrics`` core; this package feeds it 
 session events and keeps its results. The ``*_sync`` functions take a ``Connection``.
 """
 
-from feige.services.assessment.job import refresher, rerun, rerun_assessed_weeks, scheduler
+from feige.services.assessment.job import (
+    refresher,
+    rerun,
+    rerun_assessed_weeks,
+    rerun_weeks,
+    scheduler,
+)
 from feige.services.assessment.queries import agent_today, drill, list_measures, live, past
 
 __all__ = [
@@ -19,5 +25,6 @@ __all__ = [
     "refresher",
     "rerun",
     "rerun_assessed_weeks",
+    "rerun_weeks",
     "scheduler",
 ]

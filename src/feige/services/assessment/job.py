@@ -196,12 +196,16 @@ async def rerun_assessed_weeks(ctx: Context, shop_id: int, span: tuple[float, fl
     granted): assess again the weeks of ``span`` that were already assessed for the shop;
     a week not assessed yet gets the change in its own run. Returns the weeks rerun."""
     config = metrics_config(ctx.settings)
-    weeks = await ctx.db.read(
-        store.assessed_weeks, shop_id, weeks_touching(span[0], span[1], config)
-    )
-    for name in weeks:
+    return await rerun_weeks(ctx, shop_id, weeks_touching(span[0], span[1], config))
+
+
+async def rerun_weeks(ctx: Context, shop_id: int, weeks: list[str]) -> list[str]:
+    """Assess again those of ``weeks`` already assessed for the shop; returns them."""
+    config = metrics_config(ctx.settings)
+    assessed = await ctx.db.read(store.assessed_weeks, shop_id, weeks)
+    for name in assessed:
         await assess_and_save(ctx, parse_week(name, config), config, ctx.clock())
-    return weeks
+    return list(assessed)
 
 
 async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str, Any]:

@@ -208,9 +208,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_appeals_status", "appeals", ["status", "id"])
 
+    op.create_table(
+        "appeal_images",
+        sa.Column(
+            "appeal_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("image_id", sa.String(32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["appeal_id"], ["appeals.id"], name=op.f("fk_appeal_images_appeal_id_appeals")
+        ),
+        sa.PrimaryKeyConstraint("appeal_id", "image_id", name=op.f("pk_appeal_images")),
+    )
+    op.create_index("ix_appeal_images_image_id", "appeal_images", ["image_id"])
+
 
 def downgrade() -> None:
     for table in (
+        "appeal_images",
         "appeals",
         "consumer_restrictions",
         "webhook_outbox",
