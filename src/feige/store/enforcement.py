@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from feige.domain import Row
-from feige.store.sql import all_rows, insert_row, one, update_row
+from feige.store.sql import all_rows, insert_row, one, raw, update_row
 from feige.store.tables import (
     appeal_images,
     appeals,
@@ -333,25 +333,18 @@ def update_consumer_restriction(conn: Connection, restriction_id: int, **values:
     update_row(conn, consumer_restrictions, restriction_id, **values)
 
 
-def consumer_restriction_at(conn: Connection, consumer_id: int, now: float) -> Row | None:
-    """The consumer's mute or ban in effect at ``now`` (a ban first), if any."""
-    stmt = (
-        select(consumer_restrictions)
-        .where(
-            and_(
-                consumer_restrictions.c.consumer_id == consumer_id,
-                consumer_restrictions.c.lifted_at.is_(None),
-                consumer_restrictions.c.starts_at <= now,
-                or_(
-                    consumer_restrictions.c.ends_at.is_(None),
-                    consumer_restrictions.c.ends_at > now,
-                ),
-            )
-        )
-        .order_by(consumer_restrictions.c.kind)  # "ban" before "mute"
-        .limit(1)
-    )
-    return one(conn, stmt)
+# Runs for every consumer send: plain SQL on the driver (store/sql.py, "the message path").
+_CONSUMER_RESTRICTED = (
+    "SELECT kind, ends_at FROM consumer_restrictions WHERE consumer_id = ?"
+    " AND lifted_at IS NULL AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?)"
+    " ORDER BY kind LIMIT 1"
+)
+
+
+def consumer_restricted(conn: Connection, consumer_id: int, now: float) -> tuple[str, Any] | None:
+    """(kind, ends_at) of the consumer's mute or ban in effect (a ban first), or None."""
+    row = raw(conn, _CONSUMER_RESTRICTED, (consumer_id, now, now)).fetchone()
+    return None if row is None else (str(row[0]), row[1])
 
 
 # --- appeals -------------------------------------------------------------------------------------

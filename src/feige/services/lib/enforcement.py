@@ -557,12 +557,13 @@ def sanction_consumer(
 
 def refuse_sanctioned_consumer(conn: Connection, consumer_id: int, now: float) -> None:
     """A muted or banned consumer's send is refused with a typed error."""
-    row = store.consumer_restriction_at(conn, consumer_id, now)
-    if row is None:
+    found = store.consumer_restricted(conn, consumer_id, now)
+    if found is None:
         return
-    if row["kind"] == "ban":
+    kind, ends_at = found
+    if kind == "ban":
         raise Forbidden("consumer_banned")
-    raise Forbidden("consumer_muted", until=_iso(row["ends_at"]))
+    raise Forbidden("consumer_muted", until=_iso(float(ends_at)))
 
 
 def lift_consumer_restriction(
