@@ -32,7 +32,7 @@ from feige.services.actions import serving, webhooks
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
-from feige.services.lib import images, screening
+from feige.services.lib import enforcement, images, screening
 from feige.store import migrate
 from feige.store.db import Database, create_db_engine, normalise_url
 from feige.store.private import ensure_private_dir, generated_secret, touch_private
@@ -203,6 +203,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
     settings = settings or Settings()
     configure_logging(settings)
     i18n.set_default_language(settings.language)
+    enforcement.policy_of(settings)  # a policy file that is not a policy stops the start
     prepare_data_dir(settings, demo)
     ctx = build_context(settings, demo=demo)
 
