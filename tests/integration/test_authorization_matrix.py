@@ -267,6 +267,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(
         reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="report"
     ),
+    ("GET", "/api/reviews/violations"): Rule(reviewer=200, admin=200),
+    ("GET", "/api/reviews/violations/{violation_id}"): Rule(
+        reviewer=200, admin=200, fresh="violation"
+    ),
     ("POST", "/api/reviews/bulk"): Rule(
         reviewer=200,
         admin=200,

@@ -94,3 +94,42 @@ async def test_a_shop_report_counts_only_once_upheld_and_reassesses_the_week(
     )
     assert dismissed["weeks_reassessed"] == []
     assert (await owner.ok("GET", f"/api/sessions/{blacklisted}"))["invalid"] is False
+
+
+async def test_the_reviewer_queue_filters_shows_evidence_and_decides_in_bulk(server: Any) -> None:
+    from tests.integration.harness import assigned_pair
+
+    _agent, _buyer, agent_ws, _buyer_ws, sid = await assigned_pair(server, "c-queue")
+    acks = [await agent_ws.send_text(f"q{n}", "别家都是假货", session_id=sid) for n in range(3)]
+    reviewer = await login(server, "reviewer", kind="staff")
+    queue = await reviewer.ok(
+        "GET",
+        "/api/reviews/violations",
+        params={"status": "pending", "category": "misuse", "sender_role": "agent", "shop_id": 1},
+    )
+    ids = [v["id"] for v in queue if v["message_id"] in {a["message_id"] for a in acks}]
+    assert len(ids) == 3 and all(v["categories"] == ["misuse"] for v in queue)
+    assert await reviewer.ok(
+        "GET", "/api/reviews/violations", params={"category": "fraud", "shop_id": 1}
+    ) == [
+        v
+        for v in await reviewer.ok("GET", "/api/reviews/violations", params={"shop_id": 1})
+        if "fraud" in v["categories"]
+    ]
+    # Evidence: the original, the engine's spans and clauses, the message in its context.
+    evidence = await reviewer.ok("GET", f"/api/reviews/violations/{ids[-1]}")
+    assert evidence["violation"]["original"]["text"] == "别家都是假货"
+    assert evidence["violation"]["clauses"] == ["2.2.10"] and evidence["violation"]["evidence"]
+    assert evidence["session"]["id"] == sid
+    seqs = [m["seq"] for m in evidence["context"]]
+    assert acks[0]["seq"] in seqs and seqs == sorted(seqs) and seqs[0] == 1  # from the opening
+    owner = await login(server, "shop1_owner")
+    assert (await owner.get(f"/api/reviews/violations/{ids[0]}")).status_code == 403
+    # One bulk decision; an item already decided is answered as such, the others decided.
+    await reviewer.ok("POST", f"/api/violations/{ids[0]}/review", {"decision": "dismissed"})
+    items = [{"kind": "violation", "id": i} for i in ids]
+    results = await reviewer.ok(
+        "POST", "/api/reviews/bulk", {"items": items, "decision": "dismiss", "reason": "引用"}
+    )
+    assert [r.get("status") for r in results] == [None, "dismissed", "dismissed"]
+    assert results[0]["error"]["code"] == "invalid"

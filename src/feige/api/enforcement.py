@@ -234,3 +234,37 @@ async def decide_appeal(
     """Reviewers (never the one whose decision is appealed): grant — the points, deposit
     withheld and measures are reversed and the weeks touched reassessed — or reject."""
     return await appeals.decide(ctx, caller, appeal_id, body.decision, body.reason)
+
+
+# --- the reviewer queue: violations with filters and evidence ------------------------------------
+
+
+@router.get("/api/reviews/violations")
+async def violation_queue(
+    ctx: Ctx,
+    caller: Caller,
+    status: Annotated[Literal["pending", "confirmed", "dismissed"] | None, Query()] = None,
+    shop_id: QueryId = None,
+    kind: Annotated[Literal["message", "no_human_reply"] | None, Query()] = None,
+    sender_role: Annotated[Literal["buyer", "agent"] | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    before_id: QueryId = None,
+    limit: Limit = 100,
+) -> list[Json]:
+    """Reviewers: violation records with the original, newest first (page with
+    ``before_id``), by status, shop, kind, sender role and category."""
+    filters = {
+        "status": status,
+        "shop_id": shop_id,
+        "kind": kind,
+        "sender_role": sender_role,
+        "category": category,
+    }
+    return await enforcement.violation_queue(ctx, caller, filters, before_id, limit)
+
+
+@router.get("/api/reviews/violations/{violation_id}")
+async def violation_evidence(ctx: Ctx, caller: Caller, violation_id: PathId) -> Json:
+    """Reviewers: one record with its evidence — the original, the engine's spans and
+    clauses, the session, and the messages around the flagged one."""
+    return await enforcement.violation_evidence(ctx, caller, violation_id)

@@ -24,6 +24,7 @@ from feige.store.tables import (
     reports,
     sessions,
     shop_measures,
+    violations,
     webhook_outbox,
 )
 
@@ -394,3 +395,29 @@ def insert_appeal_images(conn: Connection, appeal_id: int, image_ids: list[str])
 
 def insert_row_plain(conn: Connection, table: Any, **values: Any) -> None:
     conn.execute(table.insert().values(**values))
+
+
+# --- the reviewer queue ---------------------------------------------------------------------------
+
+
+def violation_queue(
+    conn: Connection, filters: dict[str, Any], before_id: int | None, limit: int
+) -> list[Row]:
+    """Violation records newest first, by status, shop, kind, sender role and category."""
+    stmt = select(violations).order_by(violations.c.id.desc())
+    for name in ("status", "shop_id", "kind", "sender_role"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(violations.c[name] == filters[name])
+    if before_id is not None:
+        stmt = stmt.where(violations.c.id < before_id)
+    category = filters.get("category")
+    if category is None:
+        return all_rows(conn, stmt.limit(limit))
+    # The categories are a JSON list: filtered here, page by page, portable on both databases.
+    found: list[Row] = []
+    for row in all_rows(conn, stmt.limit(limit * 20)):
+        if category in row["categories"]:
+            found.append(row)
+            if len(found) == limit:
+                break
+    return found

@@ -167,3 +167,20 @@ async def lift_consumer_restriction(ctx: Context, principal: Principal, restrict
     return await ctx.write_and_publish(
         enforcement.lift_consumer_restriction, principal, restriction_id, ctx.clock()
     )
+
+
+async def violation_queue(
+    ctx: Context, principal: Principal, filters: Row, before_id: int | None, limit: int
+) -> list[Row]:
+    """Reviewers: violation records with the original, filtered, newest first."""
+    _staff_only(principal)
+    return await ctx.db.read(
+        enforcement.violation_queue, filters, before_id, max(1, min(limit, MAX_PAGE))
+    )
+
+
+async def violation_evidence(ctx: Context, principal: Principal, violation_id: int) -> Row:
+    """Reviewers: a record with its evidence — the original, the spans and clauses, and the
+    message in its context."""
+    _staff_only(principal)
+    return await ctx.db.read(enforcement.violation_evidence, violation_id)

@@ -40,8 +40,9 @@ from feige.services.lib import audit
 from feige.services.lib.conversation import flag
 from feige.services.lib.moderation_records import CONFIRMED
 from feige.services.lib.moderation_records import review as review_record
-from feige.services.lib.views import message_view
+from feige.services.lib.views import message_view, session_view, violation_view
 from feige.store import enforcement as store
+from feige.store import messages as message_store
 from feige.store import moderation_records as violation_store
 from feige.store import sessions as session_store
 
@@ -744,3 +745,40 @@ def webhook_view(row: Row) -> Row:
 
 def webhook_outbox(conn: Connection, delivered: bool | None, limit: int) -> list[Row]:
     return [webhook_view(r) for r in store.webhooks(conn, delivered, limit)]
+
+
+CONTEXT_MESSAGES = 5  # before and after the flagged one, as the reviewer's evidence
+
+
+def violation_queue(conn: Connection, filters: Row, before_id: int | None, limit: int) -> list[Row]:
+    rows = store.violation_queue(conn, filters, before_id, limit)
+    return [violation_view(r, with_original=True) for r in rows]
+
+
+def violation_evidence(conn: Connection, violation_id: int) -> Row:
+    """A record as a reviewer decides it: the original, the engine's spans and clauses, the
+    session, and the messages around the flagged one (or the last ones, for a blocked
+    message that was never stored)."""
+    row = violation_store.violation_by_id(conn, violation_id)
+    if row is None:
+        raise NotFound(what="violation")
+    evidence: Row = {"violation": violation_view(row, with_original=True), "session": None}
+    evidence["context"] = []
+    if row["session_id"] is None:
+        return evidence
+    session = session_store.session_by_id(conn, row["session_id"])
+    assert session is not None
+    evidence["session"] = session_view(session)
+    message = store.message_by_id(conn, row["message_id"]) if row["message_id"] else None
+    if message is None:
+        around = message_store.messages_page(conn, session["id"], None, None, CONTEXT_MESSAGES)
+    else:
+        before = message_store.messages_page(
+            conn, session["id"], None, message["seq"] + 1, CONTEXT_MESSAGES + 1
+        )
+        after = message_store.messages_page(
+            conn, session["id"], message["seq"], None, CONTEXT_MESSAGES
+        )
+        around = before + after
+    evidence["context"] = [message_view(m) for m in around]
+    return evidence
