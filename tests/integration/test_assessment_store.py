@@ -70,8 +70,8 @@ def small_platform(conn: Connection) -> None:
     )
 
 
-@pytest.fixture
-def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def small_platform_server(tmp_path: Path, **overrides: Any) -> tuple[Server, FakeClock]:
+    """A started server on ``small_platform`` at Monday 10:00 of 2026-W47, on a fake clock."""
     url = fresh_database_url(tmp_path)
     engine = create_db_engine(url)
     migrate.upgrade(engine)
@@ -79,8 +79,16 @@ def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
         small_platform(conn)
     engine.dispose()
     clock = FakeClock(MONDAY_10)
-    srv = Server(tmp_path, url, clock=clock, overrides={"summary_refresh_seconds": 0.2})
+    srv = Server(
+        tmp_path, url, clock=clock, overrides={"summary_refresh_seconds": 0.2, **overrides}
+    )
     srv.start()
+    return srv, clock
+
+
+@pytest.fixture
+def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    srv, clock = small_platform_server(tmp_path)
     yield srv, clock
     srv.stop()
 

@@ -17,10 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from feige.store import migrate
-from feige.store.db import create_db_engine
-from tests.integration.harness import FakeClock, Server, consumer, fresh_database_url, login
-from tests.integration.test_assessment_store import MONDAY_10, SHOP1, small_platform
+from tests.integration.harness import FakeClock, Server, consumer, login
+from tests.integration.test_assessment_store import SHOP1, small_platform_server
 
 SECRET = "webhook-secret-for-tests"
 WEEK = "2026-W47"
@@ -60,22 +58,13 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def webhook_server(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[Server, FakeClock]]:
-    url = fresh_database_url(tmp_path)
-    engine = create_db_engine(url)
-    migrate.upgrade(engine)
-    with engine.begin() as conn:
-        small_platform(conn)
-    engine.dispose()
-    clock = FakeClock(MONDAY_10)
-    overrides = {
-        "summary_refresh_seconds": 0.2,
-        "marketplace_webhook_url": receiver.url,
-        "marketplace_webhook_secret": SECRET,
-        "webhook_retry_seconds": 30,
-        "webhook_poll_seconds": 0.05,
-    }
-    srv = Server(tmp_path, url, clock=clock, overrides=overrides)
-    srv.start()
+    srv, clock = small_platform_server(
+        tmp_path,
+        marketplace_webhook_url=receiver.url,
+        marketplace_webhook_secret=SECRET,
+        webhook_retry_seconds=30,
+        webhook_poll_seconds=0.05,
+    )
     yield srv, clock
     srv.stop()
 

@@ -57,9 +57,14 @@ def list_reports(
 
 def decide_report(conn: Connection, report_id: int, **values: Any) -> bool:
     """Set a pending report's decision; False when it was no longer pending."""
+    return _decide_pending(conn, reports, report_id, values)
+
+
+def _decide_pending(conn: Connection, table: Any, row_id: int, values: dict[str, Any]) -> bool:
+    """Decide a row only while it is pending: of two reviewers at once, one decides."""
     result = conn.execute(
-        update(reports)
-        .where(and_(reports.c.id == report_id, reports.c.status == "pending"))
+        update(table)
+        .where(and_(table.c.id == row_id, table.c.status == "pending"))
         .values(**values)
     )
     return bool(result.rowcount == 1)
@@ -380,12 +385,7 @@ def list_appeals(
 
 
 def decide_appeal(conn: Connection, appeal_id: int, **values: Any) -> bool:
-    result = conn.execute(
-        update(appeals)
-        .where(and_(appeals.c.id == appeal_id, appeals.c.status == "pending"))
-        .values(**values)
-    )
-    return bool(result.rowcount == 1)
+    return _decide_pending(conn, appeals, appeal_id, values)
 
 
 def insert_appeal_images(conn: Connection, appeal_id: int, image_ids: list[str]) -> None:
