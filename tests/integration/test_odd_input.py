@@ -242,6 +242,7 @@ CALLERS_BY_TAG = {
     "platform": ["admin"],
     "compliance": ["reviewer"],
     "metrics": ["owner"],
+    "enforcement": ["owner", "reviewer", "admin"],
 }
 
 

@@ -57,8 +57,12 @@ class AuditFilters(BaseModel):
     shop_id: int | None = Field(default=None, ge=1, le=2**53)
     record_kind: str | None = Field(default=None, max_length=32)
     record_id: str | None = Field(default=None, max_length=64)
-    since: float | None = Field(default=None, description="epoch seconds, inclusive")
-    until: float | None = Field(default=None, description="epoch seconds, exclusive")
+    since: float | None = Field(
+        default=None, ge=0, le=1e11, allow_inf_nan=False, description="epoch seconds, inclusive"
+    )
+    until: float | None = Field(
+        default=None, ge=0, le=1e11, allow_inf_nan=False, description="epoch seconds, exclusive"
+    )
     before_id: int | None = Field(default=None, ge=1, le=2**53)
 
     def columns(self) -> dict[str, Any]:
@@ -169,7 +173,9 @@ async def inbox(
 
 
 class MarkReadIn(BaseModel):
-    ids: list[int] | None = Field(default=None, description="None: every notification")
+    ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(
+        default=None, min_length=1, max_length=500, description="None: every notification"
+    )
 
 
 @router.post("/api/enforcement/inbox/read")
@@ -193,7 +199,7 @@ class AppealIn(BaseModel):
     target_kind: Literal["violation", "measure"]
     target_id: int = Field(ge=1, le=2**53)
     text: str = Field(min_length=1, max_length=2000)
-    image_ids: list[str] = Field(
+    image_ids: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
         default_factory=list,
         max_length=9,
         description="The shop's uploads (POST /api/sessions/{id}/images) shown as evidence.",
