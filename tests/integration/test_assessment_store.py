@@ -318,6 +318,11 @@ async def test_ten_unanswered_sessions_in_a_row_make_a_no_human_reply_record(wee
     assert records[0]["evidence"]["sessions"] == [str(s) for s in sessions]
     again = await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
     assert again["no_human_reply"] == 0  # one record per streak, whatever the re-runs
+    # The shop is told once, in its inbox (docs/enforcement.md).
+    owner = await login(server, "shop1_owner")
+    inbox = (await owner.ok("GET", "/api/enforcement/inbox"))["notifications"]
+    told = [n for n in inbox if n["kind"] == "no_human_reply"]
+    assert [n["body"]["violation"]["id"] for n in told] == [records[0]["id"]]
 
 
 async def test_weekly_job_runs_once_with_several_server_processes(tmp_path: Path) -> None:

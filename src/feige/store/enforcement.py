@@ -400,6 +400,14 @@ def insert_row_plain(conn: Connection, table: Any, **values: Any) -> None:
 # --- the reviewer queue ---------------------------------------------------------------------------
 
 
+def no_human_reply_records_at(conn: Connection, created_at: float) -> list[Row]:
+    """The rule 2.2.1 records a weekly run made (they carry the run's time)."""
+    stmt = select(violations).where(
+        and_(violations.c.kind == "no_human_reply", violations.c.created_at == created_at)
+    )
+    return all_rows(conn, stmt.order_by(violations.c.id))
+
+
 def violation_queue(
     conn: Connection, filters: dict[str, Any], before_id: int | None, limit: int
 ) -> list[Row]:

@@ -68,7 +68,7 @@ async def assess_and_save(
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
     streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
-    if measures:  # carried out: per failed metric, its step of the ladder (docs/enforcement.md)
+    if measures or streaks:  # carried out and told (docs/enforcement.md)
         policy = enforcement.policy_of(ctx.settings)
         window = ladder_window(week, config, policy.assessment_window_weeks)
         await ctx.write_and_publish(

@@ -440,7 +440,11 @@ def apply_assessment_measures(
     now: float,
 ) -> list[Row]:
     """Carry out the weekly measures just recorded (services/assessment/policy.py): per
-    failed metric, the step of the ladder its count of failed weeks in the window reaches."""
+    failed metric, the step of the ladder its count of failed weeks in the window reaches.
+    The rule 2.2.1 records of the same run (10 in a row) are told to their shops too."""
+    for record in store.no_human_reply_records_at(conn, now):
+        body = {"violation": violation_view(record, with_original=False)}
+        notify(conn, outbox, record["shop_id"], "no_human_reply", body, now)
     imposed: list[Row] = []
     for weekly_measure in weekly:
         shop_id, week = weekly_measure["shop_id"], weekly_measure["week"]
