@@ -284,6 +284,11 @@ async def test_export_events_then_assess_file_matches_the_store(
     assert done.stderr == ""
     ran = orjson.loads(done.stdout)
     assert ran["shops"] == 1 and ran["failed"] == 1
+    # Beside no server, the command carries out the failed week's measures too.
+    owner = await login(server, "shop1_owner")
+    imposed = await owner.ok("GET", "/api/enforcement/measures")
+    assert imposed and {m["source_kind"] for m in imposed} == {"assessment"}
+    assert len((await owner.ok("GET", "/api/enforcement/inbox"))["notifications"]) == len(imposed)
     avg = from_file["shops"][0]["metrics"]["avg_response_seconds"]
     assert avg["numerator"] == pytest.approx(30 + 170 + 190 + 600)  # 700 s is capped at 600
     three = from_file["shops"][0]["metrics"]["three_minute_reply_rate"]

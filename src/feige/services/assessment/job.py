@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import Connection
 
 from feige.domain import US_PER_SECOND, Row
+from feige.enforcement import EnforcementPolicy
 from feige.metrics import AssessmentConfig, Week, parse_week
 from feige.metrics.timeutil import LocalClock, iso_week_name, week_just_ended
 from feige.services.assessment.figures import (
@@ -29,7 +30,7 @@ from feige.services.assessment.policy import (
     save_shop_results_sync,
 )
 from feige.services.assessment.summaries import metrics_config, refresh_summaries_sync
-from feige.services.context import Context, Principal
+from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden
 from feige.services.lib import enforcement
 from feige.store import assessments as store
@@ -41,15 +42,23 @@ SAVE_SHOPS_PER_JOB = 10  # a shop's result, and its measure, are a few ms to wri
 
 
 def save_assessment_sync(
-    conn: Connection, week: Week, config: AssessmentConfig, now: float
+    conn: Connection,
+    week: Week,
+    config: AssessmentConfig,
+    now: float,
+    policy: EnforcementPolicy | None = None,
 ) -> dict[str, Any]:
     """Assess the week and keep it in one transaction (the command line, beside no server):
     each shop's result, measures for failed shops and rule 2.2.1 records. Idempotent. The
-    server uses ``assess_and_save``, which keeps its transactions short."""
+    server uses ``assess_and_save``, which keeps its transactions short. With ``policy`` the
+    measures are carried out too (inbox and webhook outbox rows; no server to tell live)."""
     refresh_summaries_sync(conn, config, limit=EVERY_STALE_SUMMARY)
     figures = compute_week_sync(conn, week, config)
     measures = save_shop_results_sync(conn, week, config, figures.document["shops"], now)
     streaks = record_no_human_reply_sync(conn, figures.findings, now)
+    if policy is not None and (measures or streaks):
+        window = ladder_window(week, config, policy.assessment_window_weeks)
+        enforcement.apply_assessment_measures(conn, Outbox(), measures, window, policy, now)
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
 
 
