@@ -36,6 +36,7 @@ async def test_staff_and_supervisor_actions_are_audited_and_queryable(server: Se
         "POST", "/api/platform/staff", {"username": "audit_reviewer", "password": PASSWORD}
     )
 
+    await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
     reviewer = await login(server, "reviewer", kind="staff")
     assert (await reviewer.get("/api/platform/audit")).status_code == 403
     assert (await owner.get("/api/platform/audit")).status_code == 403
@@ -49,6 +50,8 @@ async def test_staff_and_supervisor_actions_are_audited_and_queryable(server: Se
     assert "password_hash" not in update["before"]
     assert update["ip"] == "127.0.0.1" and update["user_agent"] == AGENT_UA["user-agent"]
     assert not [e for e in entries if e["actor_role"] == "agent"]
+    (rerun,) = await admin.ok("GET", "/api/platform/audit", params={"record_kind": "week"})
+    assert rerun["action"] == "assessment.rerun" and rerun["record_id"] == "2026-W47"
     staff = await admin.ok("GET", "/api/platform/audit", params={"action": "staff.create"})
     assert [e["after"]["username"] for e in staff] == ["audit_reviewer"]
 

@@ -7,6 +7,7 @@ import asyncio
 import multiprocessing
 import socket
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ from feige.services.assessment.policy import (
 from feige.services.assessment.summaries import metrics_config, refresh_summaries_sync
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden
-from feige.services.lib import enforcement
+from feige.services.lib import audit, enforcement
 from feige.store import assessments as store
 
 log = structlog.get_logger(__name__)
@@ -223,4 +224,13 @@ async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str,
         raise Forbidden()
     config = metrics_config(ctx.settings)
     week = assessable_week(week_name, config, ctx.clock())
-    return await assess_and_save(ctx, week, config, ctx.clock())
+    result = await assess_and_save(ctx, week, config, ctx.clock())
+    after = {"shops": len(result["document"]["shops"]), "measures": len(result["measures"])}
+    await ctx.db.write(
+        partial(audit.record, now=ctx.clock(), after=after),
+        principal,
+        "assessment.rerun",
+        "week",
+        week.name,
+    )
+    return result
