@@ -39,7 +39,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict src/feige/domain src/feige/moderation src/feige/metrics src/feige/routing \
-		src/feige/robot
+		src/feige/robot src/feige/enforcement
 	$(BIN)/mypy src/feige
 
 # The web app's own checks: ESLint, vue-tsc, and the protocol client's unit tests.

@@ -28,11 +28,11 @@ from feige.config import Settings
 from feige.realtime.broker import MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
-from feige.services.actions import robot_mode, serving
+from feige.services.actions import robot_mode, serving, webhooks
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
-from feige.services.lib import images, screening
+from feige.services.lib import enforcement, images, screening
 from feige.store import migrate
 from feige.store.db import Database, create_db_engine, normalise_url
 from feige.store.private import ensure_private_dir, generated_secret, touch_private
@@ -203,6 +203,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
     settings = settings or Settings()
     configure_logging(settings)
     i18n.set_default_language(settings.language)
+    enforcement.policy_of(settings)  # a policy file that is not a policy stops the start
     prepare_data_dir(settings, demo)
     ctx = build_context(settings, demo=demo)
 
@@ -224,6 +225,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             # (Database._restart_log) is a few milliseconds of work.
             asyncio.create_task(_checkpointer(ctx, 0.25)),
             asyncio.create_task(loop_watchdog(settings.loop_stall_dump_seconds)),
+            asyncio.create_task(webhooks.worker(ctx)),  # enforcement events to the marketplace
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))
@@ -258,6 +260,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
+    from feige.api import enforcement as enforcement_api
     from feige.api import knowledge, rest, robot
     from feige.api import shops as shops_api
 
@@ -265,6 +268,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
     app.include_router(shops_api.router)
     app.include_router(robot.router)
     app.include_router(knowledge.router)
+    app.include_router(enforcement_api.router)
 
     @app.get("/metrics", include_in_schema=False)
     @app.get("/metrics/", include_in_schema=False)

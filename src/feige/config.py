@@ -431,6 +431,32 @@ class Settings(BaseSettings):
         "may read it.",
     )
 
+    # --- enforcement (docs/enforcement.md, docs/rules.md §4) ------------------------------------
+    enforcement_policy_path: str = Field(
+        default="",
+        description="A TOML file overriding the enforcement policy (points per category and "
+        "severity, thresholds, measures, assessment ladder, consumer mutes and bans) key by key "
+        "over the defaults in `feige/enforcement/enforcement.toml`. Empty: the defaults.",
+    )
+    marketplace_webhook_url: str = Field(
+        default="",
+        description="Where enforcement events (measures, decisions, order-close requests) are "
+        "POSTed, signed with HMAC-SHA256. Empty: they wait in the outbox.",
+    )
+    marketplace_webhook_secret: str = Field(
+        default="",
+        description="Key of the webhook's `X-Feige-Signature` (HMAC-SHA256, secret).",
+    )
+    webhook_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="First retry delay of a failed webhook delivery; doubled per attempt, at "
+        "most one hour.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the webhook worker looks for due deliveries."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -473,8 +499,11 @@ SECTIONS: dict[str, str] = {
     "platform_domains": "Compliance (docs/rules.md 2.2.3–2.2.10)",
     "card_url_domains": "Consumer-visible content and image scans (docs/security.md)",
     "rate_limits_enabled": "Abuse limits and HTTP hardening (docs/security.md)",
+    "enforcement_policy_path": "Enforcement (docs/enforcement.md, docs/rules.md §4)",
 }
-SECRETS = frozenset({"secret_key", "platform_secret", "metrics_token"})
+SECRETS = frozenset(
+    {"secret_key", "platform_secret", "metrics_token", "marketplace_webhook_secret"}
+)
 REDACTED = "<redacted>"
 SETTINGS_BEGIN = "<!-- settings:begin -->"
 SETTINGS_END = "<!-- settings:end -->"

@@ -37,6 +37,25 @@ CATALOG: dict[str, tuple[str, str]] = {
     "blacklisted": ("您暂时无法联系该店铺", "You cannot contact this shop at the moment"),
     "bad_image": ("图片无效：{detail}", "Invalid image: {detail}"),
     "duplicate": ("{what}已存在", "{what} already exists"),
+    # --- enforcement (docs/enforcement.md) ---
+    "feature_restricted": (
+        "店铺处于违规限制期，暂不能发送{feature}（至 {until}）",
+        "Your shop is restricted for a violation: it cannot send {feature} until {until}",
+    ),
+    "consumer_muted": (
+        "您的账号因违规被禁言至 {until}",
+        "Your account is muted for breaking the rules until {until}",
+    ),
+    "consumer_banned": (
+        "您的账号因违规已被封禁，如有异议请联系平台",
+        "Your account is banned for breaking the rules; contact the platform to appeal",
+    ),
+    "appeal_closed": ("无法申诉：{detail}", "No appeal possible: {detail}"),
+    "own_decision": (
+        "不能复核自己作出的决定",
+        "You cannot decide an appeal against your own decision",
+    ),
+    "recalled_notice": ("该消息因违规已被撤回", "This message was recalled for breaking the rules"),
     "blocked": (
         "消息未发送：违反平台规则 {clauses}",
         "Message not sent: it breaks platform rule {clauses}",

@@ -143,6 +143,9 @@ NOT_SEEDING = frozenset(
     {
         "assessment_scheduler",
         "card_url_domains",
+        "enforcement_policy_path",
+        "marketplace_webhook_secret",
+        "marketplace_webhook_url",
         "consumer_send_rate",
         "frame_ancestors",
         "idle_check_interval_seconds",
@@ -170,6 +173,8 @@ NOT_SEEDING = frozenset(
         "ws_outbound_max_frames",
         "ws_ready_max_sessions",
         "ws_resume_page",
+        "webhook_poll_seconds",
+        "webhook_retry_seconds",
     }
 )
 

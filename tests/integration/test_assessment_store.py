@@ -70,8 +70,8 @@ def small_platform(conn: Connection) -> None:
     )
 
 
-@pytest.fixture
-def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def small_platform_server(tmp_path: Path, **overrides: Any) -> tuple[Server, FakeClock]:
+    """A started server on ``small_platform`` at Monday 10:00 of 2026-W47, on a fake clock."""
     url = fresh_database_url(tmp_path)
     engine = create_db_engine(url)
     migrate.upgrade(engine)
@@ -79,8 +79,16 @@ def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
         small_platform(conn)
     engine.dispose()
     clock = FakeClock(MONDAY_10)
-    srv = Server(tmp_path, url, clock=clock, overrides={"summary_refresh_seconds": 0.2})
+    srv = Server(
+        tmp_path, url, clock=clock, overrides={"summary_refresh_seconds": 0.2, **overrides}
+    )
     srv.start()
+    return srv, clock
+
+
+@pytest.fixture
+def week_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    srv, clock = small_platform_server(tmp_path)
     yield srv, clock
     srv.stop()
 
@@ -120,7 +128,12 @@ async def test_a_week_driven_through_the_product_is_assessed_exactly(week_server
     await chat("c-a", 60, 5)
     await chat("c-b", 200, 2)
     reported = await chat("c-d", 10, 1)
-    await agent.ok("POST", f"/api/sessions/{reported}/report", {"reason": "恶意骚扰"})
+    report = await agent.ok("POST", f"/api/sessions/{reported}/report", {"reason": "恶意骚扰"})
+    # The shop's report counts once a reviewer upholds it (docs/rules.md §3 (2) note).
+    reviewer = await login(server, "reviewer", kind="staff")
+    await reviewer.ok(
+        "POST", f"/api/reviews/reports/{report['id']}/decision", {"decision": "upheld"}
+    )
 
     owner = await login(server, "shop1_owner")
     live = await owner.ok("GET", "/api/metrics/live", params={"period": "week"})
@@ -271,6 +284,11 @@ async def test_export_events_then_assess_file_matches_the_store(
     assert done.stderr == ""
     ran = orjson.loads(done.stdout)
     assert ran["shops"] == 1 and ran["failed"] == 1
+    # Beside no server, the command carries out the failed week's measures too.
+    owner = await login(server, "shop1_owner")
+    imposed = await owner.ok("GET", "/api/enforcement/measures")
+    assert imposed and {m["source_kind"] for m in imposed} == {"assessment"}
+    assert len((await owner.ok("GET", "/api/enforcement/inbox"))["notifications"]) == len(imposed)
     avg = from_file["shops"][0]["metrics"]["avg_response_seconds"]
     assert avg["numerator"] == pytest.approx(30 + 170 + 190 + 600)  # 700 s is capped at 600
     three = from_file["shops"][0]["metrics"]["three_minute_reply_rate"]
@@ -307,6 +325,11 @@ async def test_ten_unanswered_sessions_in_a_row_make_a_no_human_reply_record(wee
     assert records[0]["evidence"]["sessions"] == [str(s) for s in sessions]
     again = await admin.ok("POST", "/api/platform/assessments/2026-W47/run")
     assert again["no_human_reply"] == 0  # one record per streak, whatever the re-runs
+    # The shop is told once, in its inbox (docs/enforcement.md).
+    owner = await login(server, "shop1_owner")
+    inbox = (await owner.ok("GET", "/api/enforcement/inbox"))["notifications"]
+    told = [n for n in inbox if n["kind"] == "no_human_reply"]
+    assert [n["body"]["violation"]["id"] for n in told] == [records[0]["id"]]
 
 
 async def test_weekly_job_runs_once_with_several_server_processes(tmp_path: Path) -> None:

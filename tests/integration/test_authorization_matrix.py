@@ -77,6 +77,10 @@ class Target:
     uid: str = ""
     staff_id: int = 0  # the reviewer, for staff administration
     platform_secret: str = ""  # the demo's generated secret, to sign consumer tokens with
+    report_id: int = 0  # a shop-side report pending review
+    consumer_id: int = 1  # a reviewer reads any consumer's record
+    restriction_id: int = 999_999  # none: only staff get as far as "not found"
+    appeal_id: int = 999_999  # none: only staff get as far as "not found"
 
 
 Body = Callable[[Target], Any] | dict[str, Any] | None
@@ -300,6 +304,48 @@ RULES: dict[tuple[str, str], Rule] = {
         scoped=True,
         params=shop_query,
     ),
+    # --- enforcement (docs/enforcement.md) ---
+    ("GET", "/api/reviews/reports"): Rule(reviewer=200, admin=200),
+    ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(
+        reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="report"
+    ),
+    ("GET", "/api/reviews/violations"): Rule(reviewer=200, admin=200),
+    ("GET", "/api/reviews/violations/{violation_id}"): Rule(
+        reviewer=200, admin=200, fresh="violation"
+    ),
+    ("POST", "/api/reviews/bulk"): Rule(
+        reviewer=200,
+        admin=200,
+        json=lambda t: {
+            "items": [{"kind": "violation", "id": t.violation_id}],
+            "decision": "dismiss",
+        },
+        fresh="violation",
+    ),
+    ("GET", "/api/reviews/consumers/{consumer_id}"): Rule(reviewer=200, admin=200),
+    ("POST", "/api/reviews/consumer-restrictions/{restriction_id}/lift"): Rule(
+        reviewer=404, admin=404
+    ),
+    ("GET", "/api/enforcement/standing"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/points"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/deposit"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/measures"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("GET", "/api/enforcement/inbox"): Rule(manager=200, owner=200),
+    ("POST", "/api/enforcement/inbox/read"): Rule(manager=200, owner=200, json={}),
+    # A pending record cannot be appealed yet (422); the whole appeal loop: test_enforcement_shop.
+    ("POST", "/api/enforcement/appeals"): Rule(
+        manager=(422, 404),
+        owner=(422, 404),
+        json=lambda t: {"target_kind": "violation", "target_id": t.violation_id, "text": "申诉"},
+        fresh="violation",
+    ),
+    ("GET", "/api/enforcement/appeals"): Rule(**SHOP_FIGURES, params=shop_query),
+    ("POST", "/api/reviews/appeals/{appeal_id}/decision"): Rule(
+        reviewer=404, admin=404, json={"decision": "rejected", "reason": "证据不足"}
+    ),
+    ("GET", "/api/platform/webhooks"): Rule(admin=200),
+    ("GET", "/api/platform/audit"): Rule(admin=200),
+    ("GET", "/api/platform/audit/export"): Rule(admin=200),
 }
 
 # Served outside the OpenAPI document, to anyone: the document itself, its viewers, metrics.
@@ -456,6 +502,14 @@ class World:
             return Target(**{**base.__dict__, "reply_id": reply["id"], "uid": uid})
         if kind == "violation":
             return Target(**{**base.__dict__, "violation_id": self.violation(shop), "uid": uid})
+        if kind == "report":
+            report = self.ok(
+                f"agent@{shop}",
+                "POST",
+                f"/api/sessions/{base.session_id}/report",
+                json={"reason": "骚扰"},
+            )
+            return Target(**{**base.__dict__, "report_id": report["id"], "uid": uid})
         raise AssertionError(kind)
 
     def violation(self, shop: int) -> int:

@@ -244,6 +244,7 @@ CALLERS_BY_TAG = {
     "compliance": ["reviewer"],
     "metrics": ["owner"],
     "robot": ["owner"],
+    "enforcement": ["owner", "reviewer", "admin"],
 }
 
 

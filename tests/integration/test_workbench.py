@@ -140,6 +140,17 @@ async def test_report_and_blacklist_make_sessions_invalid(server: Server) -> Non
     await agent.ok("POST", f"/api/sessions/{sid}/report", {"reason": "辱骂客服"})
     await agent.ok("POST", f"/api/sessions/{sid}/blacklist", {"reason": "恶意骚扰"})
     owner = await login(server, "shop1_owner")
+    # The shop's report and blacklisting count once a reviewer upholds them.
+    assert (await owner.ok("GET", f"/api/sessions/{sid}"))["invalid"] is False
+    reviewer = await login(server, "reviewer", kind="staff")
+    pending = await reviewer.ok(
+        "GET", "/api/reviews/reports", params={"status": "pending", "shop_id": 1}
+    )
+    for kind in ("report", "blacklist"):
+        (row,) = [r for r in pending if r["session_id"] == sid and r["kind"] == kind]
+        await reviewer.ok(
+            "POST", f"/api/reviews/reports/{row['id']}/decision", {"decision": "upheld"}
+        )
     events = await owner.ok("GET", f"/api/sessions/{sid}/events")
     assert [e["reason"] for e in events if e["type"] == "flagged"] == ["reported", "blacklisted"]
     assert (await owner.ok("GET", f"/api/sessions/{sid}"))["invalid"] is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from feige.services.actions import feedback, history, review, send
+from feige.services.actions import enforcement, feedback, history, review, send
 from feige.services.context import Principal
 from feige.services.errors import Forbidden
 
@@ -71,13 +71,19 @@ async def test_a_blacklisted_consumer_is_refused_and_its_session_invalid(world: 
     buyer, agent = world.buyers[0], world.agents[0]
     session_id = await _session(world, buyer)
     session = await feedback.blacklist(world.ctx, agent.principal, session_id, "骚扰")
-    assert session["invalid"]
+    assert not session["invalid"]  # the shop's blacklisting counts once a reviewer upholds it
     with pytest.raises(Forbidden) as refused:
         await send.send(world.ctx, buyer.principal, text("c1", "在吗", session_id=session_id))
     assert refused.value.code == "blacklisted"
     listed = await feedback.list_blacklist(world.ctx, world.owner.principal)
     assert [(b["consumer_id"], b["reason"]) for b in listed] == [(buyer.principal.id, "骚扰")]
-    # A report makes it invalid for a second reason, recorded as its own event.
+    # The consumer's report makes it invalid at once; the upheld blacklisting is a second
+    # reason, recorded as its own event.
     await feedback.report(world.ctx, buyer.principal, session_id, "客服态度差")
+    reviewer = Principal("staff", 1, "reviewer", "审核员")
+    (pending,) = await enforcement.list_reports(
+        world.ctx, reviewer, "pending", None, "blacklist", None, 10
+    )
+    await enforcement.decide_report(world.ctx, reviewer, pending["id"], "upheld", "属实")
     events = await history.session_events(world.ctx, world.owner.principal, session_id)
-    assert [e["reason"] for e in events if e["type"] == "flagged"] == ["blacklisted", "reported"]
+    assert [e["reason"] for e in events if e["type"] == "flagged"] == ["reported", "blacklisted"]

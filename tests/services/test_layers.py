@@ -51,3 +51,22 @@ def test_the_transport_calls_services_and_never_the_store() -> None:
 def test_store_tables_stay_in_the_store() -> None:
     for folder in ("services", "api", "realtime", "commands", "batch"):
         assert offenders(folder, ("feige.store.tables",)) == []
+
+
+def test_the_enforcement_core_is_pure() -> None:
+    """feige.enforcement (points, thresholds, expiry) does no I/O: it imports nothing of
+    the services, the store, the transport, nor a database or network library."""
+    forbidden = (
+        "feige.services",
+        "feige.store",
+        "feige.api",
+        "feige.realtime",
+        "sqlalchemy",
+        "asyncio",
+        "httpx",
+        "socket",
+        "os",
+        "pathlib",
+        "importlib",
+    )
+    assert offenders("enforcement", forbidden) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -44,7 +45,7 @@ async def current_principal(
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None,
 ) -> Principal:
     try:
-        return await sign_in.authenticate(ctx, token)
+        principal = await sign_in.authenticate(ctx, token)
     except Unauthenticated:
         # A refused token counts against the address too, so made-up tokens (each with a
         # count of its own in the middleware) cannot get round the anonymous limit.
@@ -52,6 +53,9 @@ async def current_principal(
             limiter = ratelimit.limiter_of(ctx)
             await limiter.check_address(ratelimit.client_address(request.scope))
         raise
+    # Where the request came from: the audit log keeps it (docs/enforcement.md, "Audit").
+    agent = request.headers.get("user-agent", "")[:256]
+    return replace(principal, ip=ratelimit.client_address(request.scope), user_agent=agent)
 
 
 def language(request: Request) -> str:

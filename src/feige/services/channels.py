@@ -77,3 +77,8 @@ def no_reply_alert_audience(shop_id: int) -> tuple[str, ...]:
     """Who hears that a shop left 10 sessions in a row unanswered (docs/rules.md 2.2.1): its
     supervisors, and the platform's reviewers (a record for them)."""
     return shop_supervisors(shop_id), REVIEWERS
+
+
+def enforcement_audience(shop_id: int) -> tuple[str, ...]:
+    """Who hears of a shop's measures, decisions and appeals live: its owners and managers."""
+    return (shop_supervisors(shop_id),)

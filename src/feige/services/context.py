@@ -30,6 +30,9 @@ class Principal:
     shop_id: int | None = None
     # The account's token version when its token was issued (docs/security.md, "Revocation").
     token_version: int = 0
+    # Where the request came from, for the audit log (set by the transport; docs/enforcement.md).
+    ip: str | None = None
+    user_agent: str | None = None
 
     @property
     def channel(self) -> str:

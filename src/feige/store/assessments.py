@@ -132,6 +132,14 @@ def failed_weeks(conn: Connection, shop_id: int, weeks: list[str]) -> list[str]:
     return sorted(w for (w,) in conn.execute(stmt))
 
 
+def assessed_weeks(conn: Connection, shop_id: int, weeks: list[str]) -> list[str]:
+    """Which of ``weeks`` have a stored result for the shop."""
+    stmt = select(assessments.c.week).where(
+        and_(assessments.c.shop_id == shop_id, assessments.c.week.in_(weeks))
+    )
+    return sorted(w for (w,) in conn.execute(stmt))
+
+
 def add_measure_once(conn: Connection, measure: Row) -> bool:
     """Insert the measure unless one for the same shop, week and reason exists."""
     exists = conn.execute(

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from feige.domain import Row
 from feige.store.sql import all_rows, one
-from feige.store.tables import image_scans, images, messages, violations
+from feige.store.tables import appeal_images, image_scans, images, messages, violations
 
 
 def image_by_id(conn: Connection, image_id: str) -> Row | None:
@@ -60,8 +60,9 @@ def set_image_sha256(conn: Connection, image_id: str, sha256: str) -> None:
 
 
 def _image_referenced() -> Any:
-    """Whether a message of the image's session sent it, or a violation record keeps it as
-    the original of a blocked message (reviewers' evidence). The image id sits in the JSON
+    """Whether a message of the image's session sent it, a violation record keeps it as
+    the original of a blocked message (reviewers' evidence), or an appeal carries it. The
+    image id sits in the JSON
     content; ``["image_id"].as_string()`` is JSON_EXTRACT on SQLite and ``->>`` on PostgreSQL."""
     sent = select(messages.c.id).where(
         messages.c.session_id == images.c.session_id,
@@ -73,7 +74,9 @@ def _image_referenced() -> Any:
         violations.c.session_id == images.c.session_id,
         violations.c.original["image_id"].as_string() == images.c.id,
     )
-    return or_(sent.exists(), kept.exists())
+    # An appeal's evidence (docs/enforcement.md, "Appeals").
+    appealed = select(appeal_images.c.appeal_id).where(appeal_images.c.image_id == images.c.id)
+    return or_(sent.exists(), kept.exists(), appealed.exists())
 
 
 def unsent_images(

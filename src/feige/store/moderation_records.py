@@ -59,8 +59,20 @@ def list_violations(
     return all_rows(conn, stmt)
 
 
+def violations_of_sender(conn: Connection, sender_role: str, sender_id: int) -> list[Row]:
+    stmt = select(violations).where(
+        violations.c.sender_role == sender_role, violations.c.sender_id == sender_id
+    )
+    return all_rows(conn, stmt.order_by(violations.c.id.desc()).limit(500))
+
+
 def insert_report(conn: Connection, **values: Any) -> int:
     return insert_row(conn, reports, **values)
+
+
+def has_report(conn: Connection, session_id: int, kind: str) -> bool:
+    stmt = select(reports.c.id).where(reports.c.session_id == session_id, reports.c.kind == kind)
+    return conn.execute(stmt).first() is not None
 
 
 def is_blacklisted(conn: Connection, shop_id: int, consumer_id: int) -> bool:

@@ -215,6 +215,15 @@ reports = Table(
     Column("reporter_id", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("created_at", Double, nullable=False),
+    # "report" or "blacklist" (the shop's blacklisting of the session's consumer).
+    Column("kind", String(16), nullable=False, server_default=text("'report'")),
+    # "counted" (the consumer's: invalid at once), "pending" (the shop's: until a reviewer
+    # decides), "upheld", "dismissed" (docs/rules.md §3 (2) note) — since migration 0009.
+    Column("status", String(16), nullable=False, server_default=text("'counted'")),
+    Column("reviewed_by", BigInteger, nullable=True),
+    Column("reviewed_at", Double, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Index("ix_reports_status", "status", "id"),
 )
 
 images = Table(
@@ -387,4 +396,155 @@ knowledge_entries = Table(
     Column("enabled", Boolean, nullable=False),
     Column("updated_at", Double, nullable=False),
     UniqueConstraint("shop_id", "question", name="uq_knowledge_entries_shop_question"),
+)
+
+# --- enforcement (docs/rules.md §4, docs/enforcement.md), migration 0009 ---------------------
+
+# Append-only: triggers refuse UPDATE and DELETE on both databases.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Double, nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", BigInteger, nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("shop_id", BigInteger, nullable=True),
+    Column("action", String(48), nullable=False),
+    Column("record_kind", String(32), nullable=False),
+    Column("record_id", String(64), nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(256), nullable=True),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor", "actor_kind", "actor_id", "id"),
+    Index("ix_audit_log_shop", "shop_id", "id"),
+    Index("ix_audit_log_action", "action", "id"),
+)
+
+# Violation points: one row per change; the running total is their sum over 12 months.
+points_ledger = Table(
+    "points_ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    # What the entry comes from: "violation", "assessment" or "appeal" (a reversal) and its id.
+    Column("source_kind", String(16), nullable=False),
+    Column("source_id", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("ix_points_ledger_shop", "shop_id", "created_at"),
+    Index("ix_points_ledger_source", "source_kind", "source_id"),
+)
+
+# Measures in effect or past: warnings, restrictions, deposit withholdings, order closes.
+shop_measures = Table(
+    "shop_measures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("measure", String(24), nullable=False),
+    # What led to it: "points" (a threshold crossed) or "assessment" (a failed metric).
+    Column("source_kind", String(16), nullable=False),
+    Column("source_id", BigInteger, nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("starts_at", Double, nullable=False),
+    Column("ends_at", Double, nullable=True),
+    # Reversed on appeal (or lifted by a reviewer): no longer in effect from then on.
+    Column("reversed_at", Double, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Index("ix_shop_measures_shop", "shop_id", "id"),
+)
+
+deposit_ledger = Table(
+    "deposit_ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    # In cents: a withholding is negative, its reversal positive.
+    Column("amount", BigInteger, nullable=False),
+    Column("measure_id", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("ix_deposit_ledger_shop", "shop_id", "id"),
+)
+
+# The shop's inbox: every measure and decision, read or unread.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("read_at", Double, nullable=True),
+    Index("ix_notifications_shop", "shop_id", "id"),
+)
+
+# The marketplace webhook's outbox: written in the transaction of the change, delivered by
+# a background worker until the marketplace answers 2xx (at least once).
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_type", String(48), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", Double, nullable=False),
+    Column("delivered_at", Double, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Index("ix_webhook_outbox_due", "delivered_at", "next_attempt_at"),
+)
+
+# Consumers muted for a time or banned (docs/rules.md 4.2).
+consumer_restrictions = Table(
+    "consumer_restrictions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("consumer_id", ForeignKey("consumers.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # mute | ban
+    Column("violation_id", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("starts_at", Double, nullable=False),
+    Column("ends_at", Double, nullable=True),  # NULL: until lifted
+    Column("lifted_at", Double, nullable=True),
+    Column("lifted_by", BigInteger, nullable=True),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("ix_consumer_restrictions_consumer", "consumer_id", "id"),
+)
+
+# A shop's appeal against a violation decision or a measure: once, within 7 days.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("target_kind", String(16), nullable=False),  # violation | measure
+    Column("target_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("images", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | upheld | rejected
+    Column("filed_by", BigInteger, nullable=False),
+    Column("filed_at", Double, nullable=False),
+    Column("decided_by", BigInteger, nullable=True),
+    Column("decided_at", Double, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    UniqueConstraint("target_kind", "target_id", name="uq_appeals_target"),
+    Index("ix_appeals_status", "status", "id"),
+)
+
+# The images an appeal carries (uploads of the shop): kept while the appeal refers to them.
+appeal_images = Table(
+    "appeal_images",
+    metadata,
+    Column("appeal_id", ForeignKey("appeals.id"), primary_key=True),
+    Column("image_id", String(32), primary_key=True, index=True),
 )

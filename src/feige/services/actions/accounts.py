@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from feige.domain import AgentStatus, MemberRole, RoutingMode
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from feige.services.lib import accounts, screening
+from feige.services.lib import accounts, audit, screening
 from feige.services.lib.accounts import STAFF_RANKS
 
 
@@ -37,7 +37,7 @@ async def create_shop(
     screening.require_clean(ctx, name=name)
     s = ctx.settings
     return await ctx.db.write(
-        accounts.create_shop,
+        audit.audited(accounts.create_shop, actor, "shop.create", "shop", ctx.clock()),
         name,
         owner_username,
         await asyncio.to_thread(accounts.hash_password, owner_password),
@@ -75,7 +75,8 @@ async def create_member(
         "capacity": capacity or ctx.settings.default_agent_capacity,
         "created_at": ctx.clock(),
     }
-    return await ctx.db.write(accounts.create_member, values)
+    job = audit.audited(accounts.create_member, actor, "member.create", "member", ctx.clock())
+    return await ctx.db.write(job, values)
 
 
 async def list_members(ctx: Context, actor: Principal) -> list[dict[str, Any]]:
@@ -125,8 +126,16 @@ async def update_member(
             raise Invalid(detail="display_name 1–64")
         screening.require_clean(ctx, display_name=display_name)
         changes["display_name"] = display_name
-    return await ctx.write_and_publish(
+    job = audit.audited(
         accounts.update_member,
+        actor,
+        "member.update",
+        "member",
+        ctx.clock(),
+        before=audit.snapshot("member", member_id),
+    )
+    return await ctx.write_and_publish(
+        job,
         actor,
         member_id,
         changes,
@@ -157,7 +166,7 @@ async def add_staff(
         staff_id = accounts.create_staff(conn, username, password_hash, role, name, ctx.clock())
         return accounts.staff_account(conn, staff_id)
 
-    return await ctx.db.write(job)
+    return await ctx.db.write(audit.audited(job, actor, "staff.create", "staff", ctx.clock()))
 
 
 async def update_staff(
@@ -171,7 +180,15 @@ async def update_staff(
     """An admin changes a reviewer (admin > reviewer), or demotes itself."""
     require_staff(actor, "admin")
     changes = await _account_changes(None, active, password, role)
-    return await ctx.write_and_publish(accounts.update_staff, actor, staff_id, changes)
+    job = audit.audited(
+        accounts.update_staff,
+        actor,
+        "staff.update",
+        "staff",
+        ctx.clock(),
+        before=audit.snapshot("staff", staff_id),
+    )
+    return await ctx.write_and_publish(job, actor, staff_id, changes)
 
 
 async def change_password(
@@ -188,14 +205,30 @@ async def change_password(
     if not await asyncio.to_thread(accounts.password_ok, row["password_hash"], current_password):
         raise Invalid("wrong_password")
     password_hash = await asyncio.to_thread(accounts.hash_password, new_password)
-    version = await ctx.write_and_publish(accounts.set_password, actor, password_hash)
+    job = audit.audited(
+        accounts.set_password,
+        actor,
+        "account.password",
+        actor.kind,
+        ctx.clock(),
+        record_id=actor.id,
+    )
+    version = await ctx.write_and_publish(job, actor, password_hash)
     principal = accounts.principal_from_row(actor.kind, {**row, "token_version": version})
     return accounts.issue_token(ctx.settings, ctx.clock(), principal)
 
 
 async def sign_out_everywhere(ctx: Context, actor: Principal) -> dict[str, Any]:
     """Every token of the account stops working and every socket it has open closes."""
-    await ctx.write_and_publish(accounts.revoke, actor.kind, actor.id, "signed_out")
+    job = audit.audited(
+        accounts.revoke,
+        actor,
+        "account.sign_out_everywhere",
+        actor.kind,
+        ctx.clock(),
+        record_id=actor.id,
+    )
+    await ctx.write_and_publish(job, actor.kind, actor.id, "signed_out")
     return {"signed_out": True}
 
 
@@ -211,4 +244,12 @@ async def update_shop(
     if welcome_message is not None:
         screening.require_clean(ctx, welcome_message=welcome_message)
         changes["welcome_message"] = welcome_message or None
-    return await ctx.db.write(accounts.update_shop, shop_id, changes)
+    job = audit.audited(
+        accounts.update_shop,
+        actor,
+        "shop.update",
+        "shop",
+        ctx.clock(),
+        before=audit.snapshot("shop", shop_id),
+    )
+    return await ctx.db.write(job, shop_id, changes)

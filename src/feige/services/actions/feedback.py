@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 from feige.domain import Row
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid
-from feige.services.lib import conversation, moderation_records
+from feige.services.lib import audit, conversation, moderation_records
 from feige.services.lib.tenancy import visible_session
 from feige.services.lib.views import session_view
 
@@ -49,7 +49,10 @@ async def report(ctx: Context, principal: Principal, session_id: int, reason: st
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise Invalid(detail="reason 1–500")
-    return await ctx.write_and_publish(_report, principal, session_id, reason, ctx.clock())
+    job = audit.audited(
+        _report, principal, "session.report", "session", ctx.clock(), record_id=session_id
+    )
+    return await ctx.write_and_publish(job, principal, session_id, reason, ctx.clock())
 
 
 def _blacklist(
@@ -67,7 +70,8 @@ async def blacklist(ctx: Context, principal: Principal, session_id: int, reason:
     if principal.kind != "member":
         raise Forbidden()
     reason = (reason or "").strip() or "-"
-    return await ctx.write_and_publish(_blacklist, principal, session_id, reason[:500], ctx.clock())
+    job = audit.audited(_blacklist, principal, "session.blacklist", "session", ctx.clock())
+    return await ctx.write_and_publish(job, principal, session_id, reason[:500], ctx.clock())
 
 
 async def list_blacklist(ctx: Context, principal: Principal) -> list[Row]:

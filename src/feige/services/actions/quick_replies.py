@@ -5,7 +5,7 @@ from __future__ import annotations
 from feige.domain import Row
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid
-from feige.services.lib import quick_replies, screening
+from feige.services.lib import audit, quick_replies, screening
 
 
 def _member_shop(principal: Principal) -> int:
@@ -38,11 +38,21 @@ async def create_quick_reply(
         "content": content,
         "created_at": ctx.clock(),
     }
-    return await ctx.db.write(quick_replies.add_reply, values)
+    job = audit.audited(
+        quick_replies.add_reply, principal, "quick_reply.create", "quick_reply", ctx.clock()
+    )
+    return await ctx.db.write(job, values)
 
 
 async def delete_quick_reply(ctx: Context, principal: Principal, reply_id: int) -> None:
     shop_id = _member_shop(principal)
-    await ctx.db.write(
-        quick_replies.delete_reply, shop_id, principal.id, principal.is_supervisor, reply_id
+    job = audit.audited(
+        quick_replies.delete_reply,
+        principal,
+        "quick_reply.delete",
+        "quick_reply",
+        ctx.clock(),
+        record_id=reply_id,
+        before=audit.snapshot("quick_reply", reply_id),
     )
+    await ctx.db.write(job, shop_id, principal.id, principal.is_supervisor, reply_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from feige.domain import Row
 from feige.services.context import Context, Principal
 from feige.services.errors import Forbidden, Invalid
-from feige.services.lib import moderation_records
+from feige.services.lib import enforcement, moderation_records
 from feige.services.lib.moderation_records import CONFIRMED, DISMISSED
 
 
@@ -31,8 +31,12 @@ async def review(ctx: Context, principal: Principal, violation_id: int, decision
         raise Forbidden()
     if decision not in (CONFIRMED, DISMISSED):
         raise Invalid(detail="decision: confirmed | dismissed")
-    return await ctx.db.write(
-        lambda conn: moderation_records.review(
-            conn, principal.id, violation_id, decision, ctx.clock()
-        )
+    # Confirmed: recalled, points and measures, or the consumer muted (docs/enforcement.md).
+    return await ctx.write_and_publish(
+        enforcement.review_violation,
+        principal,
+        violation_id,
+        decision,
+        enforcement.policy_of(ctx.settings),
+        ctx.clock(),
     )

@@ -20,6 +20,7 @@ from feige.services.lib import (
     assignment,
     cards,
     conversation,
+    enforcement,
     images,
     moderation_records,
     screening,
@@ -101,6 +102,7 @@ def _send(
         if not conversation.is_resend(conn, earlier, out):
             raise Conflict("idempotency_conflict", client_id=out.client_id)
         return _acked(earlier, duplicate=True)
+    enforcement.check_sender(conn, principal, out.kind, now)  # muted, banned, restricted
     if verdict is not None and verdict.action is ModerationAction.BLOCK:
         return _blocked(conn, outbox, principal, out, verdict, now)
     if principal.kind == "consumer":

@@ -11,7 +11,7 @@ from feige.domain import AgentStatus, Row
 from feige.moderation import Moderator
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid
-from feige.services.lib import assignment, screening
+from feige.services.lib import assignment, audit, screening
 from feige.services.lib.tenancy import served_session, visible_session
 from feige.services.lib.views import session_view
 
@@ -40,7 +40,8 @@ async def take(ctx: Context, principal: Principal, session_id: int) -> Row:
     """An agent takes a queued or offline-message session (docs/rules.md 2.2.1)."""
     if principal.kind != "member":
         raise Forbidden()
-    return await ctx.write_and_publish(_take, principal, session_id, ctx.clock())
+    job = audit.audited(_take, principal, "session.take", "session", ctx.clock())
+    return await ctx.write_and_publish(job, principal, session_id, ctx.clock())
 
 
 def _transfer(
@@ -61,8 +62,9 @@ def _transfer(
 
 
 async def transfer(ctx: Context, principal: Principal, session_id: int, to_agent: int) -> Row:
+    job = audit.audited(_transfer, principal, "session.transfer", "session", ctx.clock())
     return await ctx.write_and_publish(
-        _transfer, principal, session_id, to_agent, ctx.moderator, ctx.clock()
+        job, principal, session_id, to_agent, ctx.moderator, ctx.clock()
     )
 
 
@@ -75,7 +77,8 @@ def _close(
 
 
 async def close(ctx: Context, principal: Principal, session_id: int) -> Row:
-    return await ctx.write_and_publish(_close, principal, session_id, ctx.clock())
+    job = audit.audited(_close, principal, "session.close", "session", ctx.clock())
+    return await ctx.write_and_publish(job, principal, session_id, ctx.clock())
 
 
 async def close_idle(ctx: Context) -> int:

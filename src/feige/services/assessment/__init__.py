@@ -7,7 +7,13 @@ The arithmetic is all in the pure ``feige.metrics`` core; this package feeds it 
 session events and keeps its results. The ``*_sync`` functions take a ``Connection``.
 """
 
-from feige.services.assessment.job import refresher, rerun, scheduler
+from feige.services.assessment.job import (
+    refresher,
+    rerun,
+    rerun_assessed_weeks,
+    rerun_weeks,
+    scheduler,
+)
 from feige.services.assessment.queries import agent_today, drill, list_measures, live, past
 
 __all__ = [
@@ -18,5 +24,7 @@ __all__ = [
     "past",
     "refresher",
     "rerun",
+    "rerun_assessed_weeks",
+    "rerun_weeks",
     "scheduler",
 ]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,8 +15,9 @@ import structlog
 from sqlalchemy import Connection
 
 from feige.domain import US_PER_SECOND, Row
+from feige.enforcement import EnforcementPolicy
 from feige.metrics import AssessmentConfig, Week, parse_week
-from feige.metrics.timeutil import LocalClock, week_just_ended
+from feige.metrics.timeutil import LocalClock, iso_week_name, week_just_ended
 from feige.services.assessment.figures import (
     EVERY_STALE_SUMMARY,
     WeekFigures,
@@ -23,10 +25,15 @@ from feige.services.assessment.figures import (
     compute_week_apart,
     compute_week_sync,
 )
-from feige.services.assessment.policy import record_no_human_reply_sync, save_shop_results_sync
+from feige.services.assessment.policy import (
+    ladder_window,
+    record_no_human_reply_sync,
+    save_shop_results_sync,
+)
 from feige.services.assessment.summaries import metrics_config, refresh_summaries_sync
-from feige.services.context import Context, Principal
+from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden
+from feige.services.lib import audit, enforcement
 from feige.store import assessments as store
 
 log = structlog.get_logger(__name__)
@@ -36,15 +43,23 @@ SAVE_SHOPS_PER_JOB = 10  # a shop's result, and its measure, are a few ms to wri
 
 
 def save_assessment_sync(
-    conn: Connection, week: Week, config: AssessmentConfig, now: float
+    conn: Connection,
+    week: Week,
+    config: AssessmentConfig,
+    now: float,
+    policy: EnforcementPolicy | None = None,
 ) -> dict[str, Any]:
     """Assess the week and keep it in one transaction (the command line, beside no server):
     each shop's result, measures for failed shops and rule 2.2.1 records. Idempotent. The
-    server uses ``assess_and_save``, which keeps its transactions short."""
+    server uses ``assess_and_save``, which keeps its transactions short. With ``policy`` the
+    measures are carried out too (inbox and webhook outbox rows; no server to tell live)."""
     refresh_summaries_sync(conn, config, limit=EVERY_STALE_SUMMARY)
     figures = compute_week_sync(conn, week, config)
     measures = save_shop_results_sync(conn, week, config, figures.document["shops"], now)
     streaks = record_no_human_reply_sync(conn, figures.findings, now)
+    if policy is not None and (measures or streaks):
+        window = ladder_window(week, config, policy.assessment_window_weeks)
+        enforcement.apply_assessment_measures(conn, Outbox(), measures, window, policy, now)
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
 
 
@@ -63,6 +78,12 @@ async def assess_and_save(
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
     streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
+    if measures or streaks:  # carried out and told (docs/enforcement.md)
+        policy = enforcement.policy_of(ctx.settings)
+        window = ladder_window(week, config, policy.assessment_window_weeks)
+        await ctx.write_and_publish(
+            enforcement.apply_assessment_measures, measures, window, policy, now
+        )
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
 
 
@@ -170,10 +191,46 @@ async def refresher(ctx: Context, interval: float) -> None:
             log.exception("summary_refresh_failed")
 
 
+def weeks_touching(start: float, end: float, config: AssessmentConfig) -> list[str]:
+    """The assessment weeks a session alive from ``start`` to ``end`` (epoch s) may count in."""
+    clock = LocalClock(config.timezone)
+    first = clock.day(round(start * US_PER_SECOND)) - config.week_start
+    last = clock.day(round(end * US_PER_SECOND)) - config.week_start
+    epoch = date(1970, 1, 1)
+    days = range(first, max(first, min(last, first + 62)) + 1)
+    return list(dict.fromkeys(iso_week_name(epoch + timedelta(days=d)) for d in days))
+
+
+async def rerun_assessed_weeks(ctx: Context, shop_id: int, span: tuple[float, float]) -> list[str]:
+    """A decision changed which of a shop's sessions count (a report upheld, an appeal
+    granted): assess again the weeks of ``span`` that were already assessed for the shop;
+    a week not assessed yet gets the change in its own run. Returns the weeks rerun."""
+    config = metrics_config(ctx.settings)
+    return await rerun_weeks(ctx, shop_id, weeks_touching(span[0], span[1], config))
+
+
+async def rerun_weeks(ctx: Context, shop_id: int, weeks: list[str]) -> list[str]:
+    """Assess again those of ``weeks`` already assessed for the shop; returns them."""
+    config = metrics_config(ctx.settings)
+    assessed = await ctx.db.read(store.assessed_weeks, shop_id, weeks)
+    for name in assessed:
+        await assess_and_save(ctx, parse_week(name, config), config, ctx.clock())
+    return list(assessed)
+
+
 async def rerun(ctx: Context, principal: Principal, week_name: str) -> dict[str, Any]:
     """Run a week's assessment again by hand (platform admins)."""
     if not principal.is_staff or principal.role != "admin":
         raise Forbidden()
     config = metrics_config(ctx.settings)
     week = assessable_week(week_name, config, ctx.clock())
-    return await assess_and_save(ctx, week, config, ctx.clock())
+    result = await assess_and_save(ctx, week, config, ctx.clock())
+    after = {"shops": len(result["document"]["shops"]), "measures": len(result["measures"])}
+    await ctx.db.write(
+        partial(audit.record, now=ctx.clock(), after=after),
+        principal,
+        "assessment.rerun",
+        "week",
+        week.name,
+    )
+    return result

@@ -17,12 +17,13 @@ MEASURE_LADDER = ("warning", "points_deduction", "deposit_withholding")
 MEASURE_WINDOW_WEEKS = 4
 
 
-def _window(week: Week, config: AssessmentConfig) -> list[str]:
+def _window(week: Week, config: AssessmentConfig, weeks: int = MEASURE_WINDOW_WEEKS) -> list[str]:
     """The week and the ones before it that count towards the ladder."""
     first_day = us_to_datetime(week.start_us, LocalClock(config.timezone).tz).date()
-    return [
-        iso_week_name(first_day - timedelta(weeks=back)) for back in range(MEASURE_WINDOW_WEEKS)
-    ]
+    return [iso_week_name(first_day - timedelta(weeks=back)) for back in range(weeks)]
+
+
+ladder_window = _window
 
 
 def save_shop_results_sync(

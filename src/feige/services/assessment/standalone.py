@@ -14,6 +14,7 @@ from feige.metrics import AssessmentConfig, Week, drill_down
 from feige.services.assessment.figures import EVERY_STALE_SUMMARY, aggregate_week_sync
 from feige.services.assessment.job import REFRESH_PER_JOB, save_assessment_sync
 from feige.services.assessment.summaries import refresh_summaries_sync, summaries_sync
+from feige.services.lib import enforcement
 from feige.store import accounts as account_store
 from feige.store.db import Database
 
@@ -77,4 +78,8 @@ def run_assessment(
             while batch := db.write_sync(refresh_summaries_sync, config, REFRESH_PER_JOB):
                 meter.advance(batch)
         meter.phase(f"考核 assessing {week.name}")
-        return db.write_sync(save_assessment_sync, week, config, now)  # type: ignore[no-any-return]
+        # The measures carried out as the server does (the webhook worker delivers later).
+        from feige.config import Settings
+
+        policy = enforcement.policy_of(Settings())
+        return db.write_sync(save_assessment_sync, week, config, now, policy)  # type: ignore[no-any-return]

@@ -95,10 +95,16 @@ def review(conn: Connection, reviewer_id: int, violation_id: int, decision: str,
     return violation_view({**row, "status": decision, "reviewed_at": now}, with_original=True)
 
 
+# A report's status: the consumer's counts at once; the shop's waits for a reviewer.
+COUNTED, UPHELD = "counted", "upheld"
+
+
 def report(
     conn: Connection, outbox: Outbox, principal: Principal, session: Row, reason: str, now: float
 ) -> int:
-    """A report for reviewers; the session is invalid for metrics."""
+    """A report for reviewers. The consumer's makes the session invalid at once; the shop's
+    only once a reviewer upholds it (docs/rules.md §3 (2) note: it favours the shop)."""
+    by_shop = principal.kind == "member"
     report_id = violation_store.insert_report(
         conn,
         session_id=session["id"],
@@ -107,15 +113,21 @@ def report(
         reporter_id=principal.id,
         reason=reason,
         created_at=now,
+        kind="report",
+        status=PENDING if by_shop else COUNTED,
     )
-    flag(conn, outbox, session, FlagReason.REPORTED, now)
+    if by_shop:
+        _to_reviewers(outbox, "report", report_id, session["shop_id"])
+    else:
+        flag(conn, outbox, session, FlagReason.REPORTED, now)
     return report_id
 
 
 def blacklist(
     conn: Connection, outbox: Outbox, member_id: int, session: Row, reason: str, now: float
 ) -> None:
-    """The shop refuses the session's consumer from now on; the session is invalid."""
+    """The shop refuses the session's consumer from now on; the session leaves the metrics
+    only once a reviewer upholds the blacklisting (docs/rules.md §3 (2) note)."""
     if not violation_store.is_blacklisted(conn, session["shop_id"], session["consumer_id"]):
         violation_store.insert_blacklist(
             conn,
@@ -125,7 +137,25 @@ def blacklist(
             created_by=member_id,
             created_at=now,
         )
-    flag(conn, outbox, session, FlagReason.BLACKLISTED, now)
+    if not violation_store.has_report(conn, session["id"], "blacklist"):
+        report_id = violation_store.insert_report(
+            conn,
+            session_id=session["id"],
+            shop_id=session["shop_id"],
+            reporter_kind="member",
+            reporter_id=member_id,
+            reason=reason,
+            created_at=now,
+            kind="blacklist",
+            status=PENDING,
+        )
+        _to_reviewers(outbox, "blacklist", report_id, session["shop_id"])
+
+
+def _to_reviewers(outbox: Outbox, kind: str, report_id: int, shop_id: int) -> None:
+    outbox.add(
+        (channels.REVIEWERS,), {"type": "report", "kind": kind, "id": report_id, "shop_id": shop_id}
+    )
 
 
 def blacklist_of(conn: Connection, shop_id: int) -> list[Row]:
