@@ -43,6 +43,13 @@ def test_round_trips_through_csv_and_xlsx() -> None:
     assert parse_knowledge(write_xlsx(entries), "KB.XLSX") == entries
 
 
+def test_xlsx_export_leaves_out_control_characters_excel_cannot_hold() -> None:
+    entries = [KnowledgeEntry("发货\x1b时间", "48小时\x00内", ("几天\x07发",), "物流\x1f")]
+    assert parse_xlsx(write_xlsx(entries)) == [
+        KnowledgeEntry("发货时间", "48小时内", ("几天发",), "物流")
+    ]
+
+
 def test_every_bad_row_is_reported_and_nothing_is_read() -> None:
     data = (
         "question,similar_questions,answer,category\n"

@@ -244,12 +244,15 @@ def write_csv(entries: Iterable[KnowledgeEntry], bom: bool = True) -> bytes:
 def write_xlsx(entries: Iterable[KnowledgeEntry]) -> bytes:
     """An XLSX workbook in the import format (one sheet, header row first)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("knowledge")
     sheet.append(list(COLUMNS))
     for entry in entries:
-        sheet.append(_cells(entry))
+        # XLSX cannot carry most control characters (an entry saved through the API may hold
+        # some): they are left out of the workbook rather than failing the whole export.
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in _cells(entry)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
