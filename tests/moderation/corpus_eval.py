@@ -19,10 +19,24 @@ from feige.domain import ModerationAction
 from feige.moderation import CATEGORIES, Moderator, Verdict
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
+#: Shopping-chat cases by family with train / heldout / family splits (make_chat_corpus.py).
+CHAT_CORPUS = Path(__file__).with_name("chat_corpus.jsonl")
+SPLITS = ("train", "heldout", "family")
 
 
 def load(path: Path = CORPUS) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    """Rows of a corpus file; rows without a split (the first corpus, written with the
+    engine) are ``train``."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    for row in rows:
+        row.setdefault("split", "train")
+    return rows
+
+
+def load_all(split: str | None = None) -> list[dict[str, Any]]:
+    """Both corpora, or one split of them."""
+    rows = load(CORPUS) + load(CHAT_CORPUS)
+    return [r for r in rows if split is None or r["split"] == split]
 
 
 def png(im: Image.Image) -> bytes:
@@ -70,6 +84,14 @@ def render(row: dict[str, Any]) -> bytes:
 
 
 def check(mod: Moderator, row: dict[str, Any]) -> Verdict:
+    if "turns" in row:  # pieces sent one after another in one session: judge the last
+        session = ("corpus", row["id"])
+        verdict = Verdict(ModerationAction.ALLOW)
+        for piece in row["turns"]:
+            verdict = mod.check_text(piece, row.get("role", "buyer"), row["id"], None, session)
+            if verdict.action != ModerationAction.ALLOW:
+                break
+        return verdict
     if "text" in row:
         return mod.check_text(row["text"], row.get("role", "buyer"), row.get("sender"))
     return mod.check_image(render(row), row.get("role", "buyer"))
@@ -113,7 +135,7 @@ def evaluate(mod: Moderator, rows: list[dict[str, Any]]) -> Report:
         v = check(mod, row)
         label = set(row["label"])
         got = set(v.categories) if v.action != ModerationAction.ALLOW else set()
-        what = row.get("text", row.get("qr", row.get("image_kind", "")))
+        what = row.get("text", row.get("turns", row.get("qr", row.get("image_kind", ""))))
         if label:
             rep.violations += 1
             if got & label:

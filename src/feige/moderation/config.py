@@ -87,6 +87,11 @@ class ModerationConfig:
     spam_similarity: float = 0.7
     spam_repeats: int = 3
     spam_min_chars: int = 8
+    #: Split messages: pieces read together per (session, sender) (the last one included),
+    #: longest piece kept, (session, sender) keys remembered.
+    split_pieces: int = 3
+    split_max_chars: int = 40
+    split_max_keys: int = 50_000
     #: Images: try harder (inverted, blurred, sharpened, rescaled) when the first read fails.
     qr_try_harder: bool = True
     max_image_pixels: int = 40_000_000

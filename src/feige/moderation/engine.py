@@ -13,13 +13,14 @@ import re
 from feige.domain import ModerationAction
 from feige.moderation import categories as cat
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
-from feige.moderation.detectors import contact, links, payment, scams, terms
+from feige.moderation.detectors import contact, links, payment, scams, shapes, terms
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
 from feige.moderation.detectors.spam import SpamHistory, find_repeated_advert
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
 from feige.moderation.lexicon import Lexicon
 from feige.moderation.normalize import collapse, tables, views
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
+from feige.moderation.window import SplitWindow, is_fragment
 
 _SEVERITY = {
     ModerationAction.ALLOW: 0,
@@ -32,10 +33,11 @@ _ALLOW_EMPTY = Verdict(ModerationAction.ALLOW, text="")
 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
 #: letter, so prices like 9.9 stay on the fast path.)
-_MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)\s*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
+_MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
 _find_digits5 = contact.DIGITS5.search
 _find_mobile = contact.MOBILE.search
 _find_landline = contact.LANDLINE.search
+_find_shape = shapes.GATE.search
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -69,6 +71,10 @@ class Moderator:
             self.config.spam_similarity,
             self.config.spam_repeats,
         )
+        #: Recent pieces per (session, sender): contacts split across messages.
+        self._window = SplitWindow(
+            self.config.split_pieces, self.config.split_max_chars, self.config.split_max_keys
+        )
         #: Images decoded so far (scan_image): the CPU-heavy part, counted for tests and ops.
         self.images_scanned = 0
 
@@ -80,12 +86,24 @@ class Moderator:
         role: str = BUYER,
         sender: str | None = None,
         recipient: str | None = None,
+        session: object | None = None,
     ) -> Verdict:
         """Verdict for one text message. ``sender`` enables the repeated-advertising check;
-        ``recipient`` (optional) lets it count distinct recipients."""
+        ``recipient`` (optional) lets it count distinct recipients; ``session`` (any hashable
+        id) reads the message together with the sender's previous short pieces in that
+        session, so a contact sent in pieces is caught on the piece that completes it."""
         if not text:
             return _ALLOW_EMPTY
         compact = collapse(text.translate(self._to_compact))
+        verdict = self._check_compact(text, compact, role, sender, recipient)
+        if session is None:
+            return verdict
+        return self._check_in_window(verdict, text, compact, role, (session, sender))
+
+    def _check_compact(
+        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+    ) -> Verdict:
+        """One message alone."""
         has_active_cue = bool(self._find_active_cues(compact))
         maybe_link = self._find_link_char(text) is not None or "dot" in compact
         # No cue; numbers, if any, are order, tracking or model numbers (no phone shape).
@@ -96,11 +114,18 @@ class Moderator:
                 or _find_mobile(compact) is not None
                 or _find_landline(compact) is not None
             )
+        if clean and _find_shape(compact) is not None:
+            clean = False
         if clean:
             return self._allow_unless_repeated(text, compact, role, sender, recipient)
         wide = text.translate(self._to_wide)
         maybe_link = maybe_link and _MAYBE_LINK.search(wide) is not None
-        if not has_active_cue and not maybe_link and _find_digits5(compact) is None:
+        if (
+            not has_active_cue
+            and not maybe_link
+            and _find_digits5(compact) is None
+            and _find_shape(compact) is None
+        ):
             return self._allow_unless_repeated(text, compact, role, sender, recipient)
         return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
 
@@ -164,7 +189,7 @@ class Moderator:
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
             )
-        return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), ()))
+        return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), (), ()))
 
     def _run_detectors(
         self,
@@ -200,6 +225,9 @@ class Moderator:
             links.find_links(ctx, found, self.domains)
         if "store" in kinds:
             contact.find_store_addresses(ctx, found)
+        shapes.find_disguised_numbers(ctx, found)
+        shapes.find_accounts(ctx, found)
+        shapes.find_diversion(ctx, found)
         if "money" in kinds and "offplat" in kinds:
             scams.find_offplatform_payment(ctx, found)
         if "threat" in kinds and "review" in kinds:
@@ -208,13 +236,52 @@ class Moderator:
             find_repeated_advert(ctx, found, self._spam_history, sender, recipient)
         return self._decide(found, role, text)
 
+    # ------------------------------------------------------------------ split messages
+
+    def _check_in_window(
+        self, alone: Verdict, text: str, compact: str, role: str, key: tuple[object, object]
+    ) -> Verdict:
+        """Read the message after the sender's previous short pieces in the session. A
+        violation that only the joined text shows is acted on here, on the piece that
+        completes it: spans are clipped to this message and the earlier pieces are named in
+        ``Verdict.pieces`` for the record."""
+        window = self._window
+        if alone.action is not ModerationAction.ALLOW or alone.allowed:
+            window.clear(key)
+            return alone
+        fragment = is_fragment(compact)
+        pieces = window.recent(key)
+        if not pieces or not fragment:
+            window.push(key, text, fragment)
+            return alone
+        joined_text = " ".join([*pieces, text])
+        offset = len(joined_text) - len(text)
+        joined = self._check_compact(
+            joined_text, collapse(joined_text.translate(self._to_compact)), role, None, None
+        )
+        crossing = [
+            (e, a)
+            for e, a in zip(joined.evidence, joined.actions, strict=True)
+            if e.start < offset < e.end
+        ]
+        if not crossing:
+            window.push(key, text, fragment)
+            return alone
+        window.clear(key)
+        found = [
+            Finding(e.category, max(0, e.start - offset), e.end - offset, e.detector, match=e.match)
+            for e, _a in crossing
+        ]
+        verdict = self._decide(found, policy_role(role), text)
+        return verdict._replace(pieces=tuple(pieces))
+
     # ------------------------------------------------------------------ the decision
 
     def _decide(self, found: list[Finding], role: str, text: str | None = None) -> Verdict:
         """Each finding's action from the policy (doubtful ones capped); the strictest wins;
         mask-level spans are masked in what a delivered message shows."""
         if not found:
-            return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), ()))
+            return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), (), ()))
         cfg = self.config
         seen: set[tuple[str, int, int]] = set()
         evidence: list[Evidence] = []

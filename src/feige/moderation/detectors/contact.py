@@ -116,7 +116,7 @@ def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
             found.append(Finding(cat.THIRD_PARTY_CONTACT, o_s, o_e, "im_cue"))
 
 
-def _reads_as_phone(ctx: DetectionContext, start: int) -> bool:
+def reads_as_phone(ctx: DetectionContext, start: int) -> bool:
     """False when the number reads as an order/tracking number or a delivery number."""
     s = ctx.views.compact
     cues = [h for h in ctx.hits_of("phone") + ctx.hits_of("im") if h.end <= start]
@@ -141,10 +141,10 @@ def find_phones(ctx: DetectionContext, found: list[Finding]) -> None:
     s = ctx.views.compact
     spans: list[tuple[int, int]] = []
     for m in MOBILE.finditer(s):
-        if valid_mobile(m.group(1)) and _reads_as_phone(ctx, m.start()):
+        if valid_mobile(m.group(1)) and reads_as_phone(ctx, m.start()):
             spans.append((m.start(), m.end()))
     for m in LANDLINE.finditer(s):
-        if valid_landline(m.group(1)) and _reads_as_phone(ctx, m.start()):
+        if valid_landline(m.group(1)) and reads_as_phone(ctx, m.start()):
             spans.append((m.start(), m.end()))
     for h in ctx.hits_of("phone"):
         for gap in range(0, 4):
