@@ -249,11 +249,21 @@ MEANING: dict[str, tuple[str, str, list[str]]] = {
                                   "您的订单异常，点链接填银行卡解冻", "刷单返利，一单赚30"]),
     "fraud_private": (FRAUD, "agent", ["定金转我私人账户，发货快", "尾款直接转我支付宝吧",
                                       "私下转账可以打九折"]),
+    "threat_stalk": (PORN, "buyer", ["我知道你住哪，晚上等着", "我已经查到你家地址了，你完了",
+                                    "下班路上小心点", "我会找到你的，到时候别哭", "你家孩子在哪上学我都知道"]),
+    "threat_harm": (PORN, "buyer", ["我要让你见血", "老子剁了你的手", "找几个兄弟来废了你",
+                                   "我拿刀过去找你", "弄不死你我跟你姓"]),
+    "porn_ads": (PORN, "agent", ["成人视频，私聊看", "同城交友，约炮私我", "原味内衣出售，懂的来",
+                                "裸聊一次五十", "福利视频，先付后看"]),
+    "abuse_regional": (ABUSE, "buyer", ["河南人就是骗子", "你们这种乡巴佬懂什么", "你个死胖子客服",
+                                       "残疾人就别出来丢人了"]),
+    "extortion_threat_public": (EXTORT, "buyer", ["不赔钱就发抖音曝光你们", "我要找记者曝光你们黑店，除非退双倍",
+                                                 "三天内不给说法就天天来店里闹"]),
     "political": (POLITICAL, "agent", ["打倒共产党", "法轮大法好", "台独万岁"]),
     "spam_course": (SPAM, "agent", ["0基础学电商，月入过万，报名私我", "刷单兼职日结，宝妈学生可做",
                                    "好评返现5元，截图给我"]),
 }  # fmt: skip
-MEANING_FAMILY_HELDOUT = {"insult_agent", "curse_death", "threat_property",
+MEANING_FAMILY_HELDOUT = {"insult_agent", "curse_death", "threat_property", "threat_stalk",
                           "extortion_review_seller", "defamation_platform", "porn_vulgar"}  # fmt: skip
 TAILS = ["", "", "！", "。", "，听到没", "，呵呵", "！！！", "，懂？"]
 
@@ -314,7 +324,7 @@ def _clean() -> Iterator[tuple[str, str, str]]:
             "退货地址：广州市白云区石井街12号仓库，收件人王先生 {m}",
             "寄回到 深圳市宝安区西乡大道 300 号，电话 {m}，备注订单号",
         ]).format(m=_mobile())  # fmt: skip
-    for _ in range(24):
+    for _ in range(60):
         yield "nickname_words", rnd.choice(["agent", "buyer"]), rnd.choice([
             "{p} 还有货吗", "{p} 有几种颜色", "我在小红书上看到你们家的{p}", "抖音上刷到的{p}，是这款吗",
             "{p}质量怎么样，会不会掉色", "想买个{p}送朋友，能包装吗", "可以用微信支付吗",
@@ -322,7 +332,7 @@ def _clean() -> Iterator[tuple[str, str, str]]:
             "钉钉打卡机有卖吗", "卫星导航支架是{p}配套的吗", "绿泡泡袖的那款还有S码吗",
             "企鹅图案的那个{p}", "上周在抖音直播间买过一次",
         ]).format(p=rnd.choice(PRODUCTS))  # fmt: skip
-    for _ in range(30):
+    for _ in range(120):
         yield "complaint_clean", "buyer", rnd.choice([
             "质量太差了，我要退货", "东西和图片差别太大，有点失望", "客服回复太慢了，等了半小时",
             "包装都破了，能不能补偿一下", "说好的赠品没收到", "如果解决不了我会如实评价",
@@ -350,6 +360,31 @@ def _clean() -> Iterator[tuple[str, str, str]]:
             "尺寸是 38x24x12 厘米", "电池 5000mAh，支持 65W 快充", "屏幕 2560x1440 分辨率",
             "规格 6x8 寸相框", "保质期 18 个月", "库存还有 1234 件",
         ])  # fmt: skip
+    for _ in range(150):
+        yield "strong_words_clean", "buyer", rnd.choice([
+            "气死我了，快递又晚了", "这质量也太坑了吧", "太垃圾了这个包装，全压坏了", "我要疯了，尺码又不对",
+            "天哪，颜色好丑", "你们发货也太慢了吧", "真的无语，客服一直不回", "差评！包装太差",
+            "这东西是假的吧，跟专柜不一样", "我很生气，第二次发错货了", "退货，太失望了", "辣鸡快递",
+            "怎么这么久还没到，急死了", "把我的钱退回来", "我要投诉这个快递员", "给我个解释",
+            "你们到底管不管", "别敷衍我，赶紧处理", "能不能快点", "我不想要了，退款吧",
+            "搞什么啊，又是坏的", "我朋友说你们家东西不错", "猪肉脯还有货吗", "狗狗的衣服有大号吗",
+            "这个杀菌效果怎么样", "死皮剪好用吗", "刀具可以寄吗", "枪色的那款有吗",
+            "黑色的有没有", "女款和男款有区别吗", "老人用会不会太复杂", "小孩子能用吗",
+            "打火机能发快递吗", "这个菜刀锋利吗", "火锅底料辣不辣", "鸡爪是熟的吗",
+            "你们店的东西太好了，爱死了", "笨蛋如我也学会了，说明书很清楚", "这款绝了，必须好评", "烦死了，快递又改时间",
+        ])  # fmt: skip
+    for _ in range(150):
+        yield "after_sales", rnd.choice(["agent", "buyer"]), rnd.choice([
+            "亲，麻烦拍一下商品问题的照片", "您好，退货地址已经发到订单里了", "换货的话需要先寄回来哦",
+            "亲，补偿您5元优惠券可以吗", "这边给您申请了仅退款", "运费我们来承担，放心",
+            "请问是哪里有问题呢", "亲，质检报告可以发给您看", "好的，已经登记，24小时内回复",
+            "不好意思让您久等了", "麻烦提供一下订单截图", "这个需要联系品牌售后哦，在平台上提交工单",
+            "亲，您的评价对我们很重要", "如果满意麻烦给个五星好评", "我们会改进的，谢谢反馈",
+            "我收到的是碎的，要求换新", "能不能先发新的再退旧的", "退款多久到账", "运费险怎么理赔",
+            "发票能补开吗", "我要开增值税专票", "保修期多长", "坏了可以免费修吗",
+            "今天能发出吗，明天要用", "周末发货吗", "有没有现货", "可以指定快递吗",
+            "我在新疆，能发吗", "偏远地区要加运费吗", "到付可以吗",
+        ])  # fmt: skip
     for _ in range(16):
         yield "platform_words", rnd.choice(["agent", "buyer"]), rnd.choice([
             "平台有运费险的，放心", "请通过平台下单，不要私下交易", "不要加任何人微信，谨防诈骗",
@@ -358,10 +393,15 @@ def _clean() -> Iterator[tuple[str, str, str]]:
         ])  # fmt: skip
 
 
-def _split_of(key: str, family_held: bool) -> str:
+#: Clean families held out whole, like the violation families: unseen ordinary talk.
+CLEAN_FAMILY_HELDOUT = {"clean:codes_models", "clean:numbers_in_talk", "clean:after_sales"}
+
+
+def _split_of(key: str, family_held: bool, share: int = 52) -> str:
+    """``share``/256 of the rows of a family go to ``heldout``, by a hash of the text."""
     if family_held:
         return "family"
-    return "heldout" if hashlib.sha256(key.encode()).digest()[0] < 52 else "train"
+    return "heldout" if hashlib.sha256(key.encode()).digest()[0] < share else "train"
 
 
 def rows() -> Iterator[dict[str, object]]:
@@ -374,7 +414,10 @@ def rows() -> Iterator[dict[str, object]]:
         key = json.dumps(text, ensure_ascii=False)
         out: dict[str, object] = {"id": f"c{n:04d}"}
         out["turns" if isinstance(text, list) else "text"] = text
-        out.update(role=role, label=label, family=family, split=_split_of(key, held), **extra)
+        share = 52 if label else 100  # clean rows: more held out, to measure false positives
+        out.update(
+            role=role, label=label, family=family, split=_split_of(key, held, share), **extra
+        )
         return out
 
     for style, fn in DIGIT_STYLES.items():
@@ -413,7 +456,7 @@ def rows() -> Iterator[dict[str, object]]:
         if text in seen:
             continue
         seen.add(text)
-        yield row(text, role, [], f"clean:{fam}", False)
+        yield row(text, role, [], f"clean:{fam}", f"clean:{fam}" in CLEAN_FAMILY_HELDOUT)
     # Clean chat spread over messages: pieces that must not join into a violation.
     for _ in range(20):
         yield row(rnd.choice([
@@ -424,7 +467,12 @@ def rows() -> Iterator[dict[str, object]]:
 
 
 def main() -> None:
-    out = list(rows())
+    out, texts = [], set()
+    for r in rows():
+        key = json.dumps(r.get("text", r.get("turns")), ensure_ascii=False)
+        if key not in texts:  # the same line twice would count twice
+            texts.add(key)
+            out.append(r)
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), "utf-8")
     from collections import Counter
 

@@ -87,6 +87,12 @@ class ModerationConfig:
     spam_similarity: float = 0.7
     spam_repeats: int = 3
     spam_min_chars: int = 8
+    #: The meaning classifier (models/abuse.tsv.gz): on or off, the probability from which it
+    #: flags a message (None: the model's own), and from which its finding takes the
+    #: category's action (below: review).
+    meaning_model: bool = True
+    meaning_threshold: float | None = None
+    meaning_sure: float = 0.8
     #: Split messages: pieces read together per (session, sender) (the last one included),
     #: longest piece kept, (session, sender) keys remembered.
     split_pieces: int = 3

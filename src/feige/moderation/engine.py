@@ -12,6 +12,7 @@ import re
 
 from feige.domain import ModerationAction
 from feige.moderation import categories as cat
+from feige.moderation.classifier import MeaningModel
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
 from feige.moderation.detectors import contact, links, payment, scams, shapes, terms
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
@@ -29,6 +30,8 @@ _SEVERITY = {
     ModerationAction.BLOCK: 3,
 }
 _CATEGORY_ORDER = {c: i for i, c in enumerate(cat.CATEGORIES)}
+#: Categories the meaning classifier knows: it runs when no detector found one of them.
+_MEANING = frozenset({cat.ABUSE, cat.PORN_VULGAR_VIOLENCE, cat.EXTORTION, cat.MISUSE, cat.FRAUD})
 _ALLOW_EMPTY = Verdict(ModerationAction.ALLOW, text="")
 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
@@ -70,6 +73,12 @@ class Moderator:
             self.config.spam_max_senders,
             self.config.spam_similarity,
             self.config.spam_repeats,
+        )
+        #: The meaning classifier (abuse, threats, extortion … without a lexicon word).
+        self.meaning: MeaningModel | None = (
+            MeaningModel.load(threshold=self.config.meaning_threshold)
+            if self.config.meaning_model
+            else None
         )
         #: Recent pieces per (session, sender): contacts split across messages.
         self._window = SplitWindow(
@@ -179,7 +188,14 @@ class Moderator:
     def _allow_unless_repeated(
         self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
     ) -> Verdict:
-        """Fast path: nothing to find, so allow, unless it is the sender's repeated advert."""
+        """Fast path: nothing to find, so allow, unless the meaning classifier objects or it
+        is the sender's repeated advert."""
+        meaning = self.meaning
+        if meaning is not None and meaning.worth_running(compact):
+            found: list[Finding] = []
+            self._classify(compact, text, found)
+            if found:
+                return self._decide(found, policy_role(role), text)
         if (
             sender is not None
             and len(compact) >= self.config.spam_min_chars
@@ -232,9 +248,24 @@ class Moderator:
             scams.find_offplatform_payment(ctx, found)
         if "threat" in kinds and "review" in kinds:
             scams.find_review_threats(ctx, found)
+        if self.meaning is not None and not any(f.category in _MEANING for f in found):
+            compact = v.compact
+            for a in ctx.hits_of("allow"):  # allow-listed phrases are declared innocent
+                compact = compact[: a.start] + " " * (a.end - a.start) + compact[a.end :]
+            self._classify(compact, text, found)
         if sender is not None:
             find_repeated_advert(ctx, found, self._spam_history, sender, recipient)
         return self._decide(found, role, text)
+
+    def _classify(self, compact: str, text: str, found: list[Finding]) -> None:
+        """The meaning classifier's finding for the whole message, if any: the category's
+        action when it is sure, review below that."""
+        assert self.meaning is not None
+        result = self.meaning.classify(compact)
+        if result is not None:
+            category, p = result
+            sure = p >= self.config.meaning_sure
+            found.append(Finding(category, 0, len(text), "classifier", not sure, f"{p:.2f}"))
 
     # ------------------------------------------------------------------ split messages
 

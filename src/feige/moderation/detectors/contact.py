@@ -87,6 +87,20 @@ def id_after(ctx: DetectionContext, end: int) -> int | None:
     return None
 
 
+def _size_or_model(ctx: DetectionContext, cue_end: int, id_end: int) -> bool:
+    """The "id" after a cue is capitals alone, without a digit or a lowercase letter
+    (S/M/L/XL): a list of sizes, not an account."""
+    s = ctx.views.compact
+    start = cue_end
+    while start < id_end and s[start] not in _ASCII_ALNUM:
+        start += 1
+    o_s, o_e = ctx.original_span(start, id_end)
+    original = ctx.text[o_s:o_e]
+    if not s[start:id_end].isalpha():
+        return False
+    return any(c.isupper() for c in original) and not any(c.islower() for c in original)
+
+
 def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
     """An IM cue followed by an id, preceded by a diverting verb or followed by 联系/详聊."""
     pays = ctx.hits_of("pay")
@@ -97,6 +111,8 @@ def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
                for p in pays):  # fmt: skip
             continue  # 微信支付, 微信转账: the payment detectors read it
         id_end = id_after(ctx, h.end)
+        if id_end is not None and _size_or_model(ctx, h.end, id_end):
+            continue
         if id_end is not None:
             o_s, o_e = ctx.original_span(h.start, id_end)
             if not ctx.cancelled(h.start, o_s, o_e):

@@ -41,8 +41,10 @@ _OL = re.compile(r"(?<![a-z0-9])[0-9ol]{11}(?![a-z0-9])")
 _ELEVEN = re.compile(r"(?<![0-9])[0-9]{11}(?![0-9])")
 #: An account id: letters then at least three digits (lisa2024, tbshop5841), or a QQ number.
 _ID = re.compile(r"(?<![a-z0-9])([a-z][a-z0-9]{2,19}[0-9]{3}|[1-9][0-9]{4,10})(?![a-z0-9])")
-#: Asking to be added, searched or contacted, before the id (within the same sentence).
-_INTENT_BEFORE = re.compile(r"加|添加|搜|找|联系|私|扫|关注|存|留|来|上|号|是")
+#: Asking to be added, searched or contacted, right before the id (same sentence); a QQ-like
+#: number needs one of the strong words, an id with letters may also follow 是 ("我的是 …").
+_INTENT_BEFORE = re.compile(r"加|搜|找|联系|私|扫|关注|号|q")
+_INTENT_BEFORE_WEAK = re.compile(r"是|:")
 #: …or after it.
 _INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加一下|私我|详谈|私信|沟通|备注)")
 _DIVERT_RX = r"(?<![a-z])(?!app)(?:[a-z]{1,3}|t宝|淘宝|淘|闲鱼|抖音|拼多多|京东|直播间)搜"
@@ -55,7 +57,7 @@ _MASKED_PLATFORM = re.compile(_MASKED_PLATFORM_RX)
 #: Is any of these shapes present? One search on the compact view (fast path).
 GATE = re.compile(
     r"[0-9]{2,4}[^0-9]{1,3}[0-9]{3,4}[^0-9]{1,3}[0-9]{3,5}"  # digit groups cut by letters
-    r"|(?:zero|one|two|thre|four|five|six|seven|ight|nine){4}"  # number words (collapsed)
+    r"|(?:[0-9]?(?:zero|one|two|thre|four|five|six|seven|ight|nine)){3}"  # number words
     r"|[0-9][亿万][0-9]"  # large Chinese numbers
     r"|[0-9ol]{11}"  # o/l for 0/1
     r"|[a-z]{2}[a-z0-9]{0,16}[0-9]{3}"  # an id: letters then digits
@@ -154,9 +156,10 @@ def find_accounts(ctx: DetectionContext, found: list[Finding]) -> None:
         if not ident.isdigit() and not reads_as_phone(ctx, a):
             continue
         start = _sentence_start(text, o_s)
-        before = s[ctx.compact_index(start) : a][-8:]
+        before = s[ctx.compact_index(start) : a][-5:]
         after = s[b : b + 8]
-        if not (_INTENT_BEFORE.search(before) or _INTENT_AFTER.match(after)):
+        asked = _INTENT_BEFORE.search(before) or _INTENT_AFTER.match(after)
+        if not asked and (ident.isdigit() or not _INTENT_BEFORE_WEAK.search(before[-2:])):
             continue
         if ctx.allowed(a, b) or ctx.cancelled(a, o_s, o_e):
             continue

@@ -1,0 +1,121 @@
+"""The meaning classifier: abuse, threats and porn, extortion, defamation and scams that no
+lexicon entry names ("你脑子是不是有问题", "一把火烧了你仓库").
+
+Character 1-3-grams of the compact view (so the disguises the normalisation sees through are
+seen through here too) and one weight per n-gram and class: multinomial logistic regression,
+trained by ``tools/train_abuse.py`` and shipped as ``models/abuse.tsv.gz`` (read once, at
+construction; no download). Inference is one Aho–Corasick pass over the n-gram vocabulary and
+a sum of weights. It runs only on text holding a *trigger* -- an n-gram that lifts a class
+above ``safe`` by itself -- which most chat does not, so most messages pay one automaton scan.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from importlib import resources
+from pathlib import Path
+
+import ahocorasick_rs
+import numpy as np
+import numpy.typing as npt
+
+from feige.moderation import categories as cat
+
+SAFE = "safe"
+#: Classes of the model, ``safe`` first; the others are categories of docs/rules.md.
+CLASSES = (SAFE, cat.ABUSE, cat.PORN_VULGAR_VIOLENCE, cat.EXTORTION, cat.MISUSE, cat.FRAUD)
+
+
+def ngrams(text: str) -> list[str]:
+    """Character 1-, 2- and 3-grams (the training features)."""
+    n = len(text)
+    return [text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1)]
+
+
+class MeaningModel:
+    """Weights per n-gram and class, with the automaton that finds the n-grams."""
+
+    def __init__(
+        self,
+        grams: list[str],
+        weights: npt.NDArray[np.float32],
+        bias: npt.NDArray[np.float32],
+        classes: tuple[str, ...] = CLASSES,
+        threshold: float = 0.5,
+        trigger_lift: float = 0.6,
+    ) -> None:
+        self.grams = grams
+        self.weights = weights
+        self.bias = bias
+        self.classes = classes
+        #: Probability of the best non-safe class from which a text is flagged.
+        self.threshold = threshold
+        self._all = ahocorasick_rs.AhoCorasick(grams).find_matches_as_indexes
+        lift = (weights[:, 1:] - weights[:, :1]).max(axis=1)
+        triggers = [g for g, x in zip(grams, lift, strict=True) if x >= trigger_lift]
+        self.triggers = len(triggers)
+        self._find_trigger = (
+            ahocorasick_rs.AhoCorasick(triggers).find_matches_as_indexes if triggers else None
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None, threshold: float | None = None) -> MeaningModel:
+        """The packaged model (or one at ``path``)."""
+        if path is None:
+            raw = (
+                resources.files("feige.moderation")
+                .joinpath("models")
+                .joinpath("abuse.tsv.gz")
+                .read_bytes()
+            )
+        else:
+            raw = path.read_bytes()
+        lines = gzip.decompress(raw).decode("utf-8").splitlines()
+        header: dict[str, list[str]] = {}
+        grams: list[str] = []
+        rows: list[list[float]] = []
+        for line in lines:
+            if line.startswith("#") or not line:
+                continue
+            key, *values = line.split("\t")
+            if key in ("classes", "bias", "threshold", "trigger_lift"):
+                header[key] = values
+                continue
+            grams.append(key)
+            rows.append([float(v) for v in values])
+        classes = tuple(header["classes"])
+        return cls(
+            grams,
+            np.array(rows, dtype=np.float32),
+            np.array([float(b) for b in header["bias"]], dtype=np.float32),
+            classes,
+            threshold if threshold is not None else float(header.get("threshold", ["0.5"])[0]),
+            float(header.get("trigger_lift", ["0.6"])[0]),
+        )
+
+    def worth_running(self, compact: str) -> bool:
+        """Does the text hold a trigger n-gram? (One automaton scan.)"""
+        return self._find_trigger is not None and bool(self._find_trigger(compact))
+
+    def probabilities(self, compact: str) -> npt.NDArray[np.float64]:
+        """Class probabilities of a compact text."""
+        found = {i for i, _s, _e in self._all(compact, overlapping=True)}
+        z = self.bias.astype(np.float64)
+        if found:
+            z = z + self.weights[list(found)].sum(axis=0)
+        z = z - z.max()
+        e = np.exp(z)
+        out: npt.NDArray[np.float64] = e / e.sum()
+        return out
+
+    def classify(self, compact: str) -> tuple[str, float] | None:
+        """(category, probability) when a non-safe class reaches the threshold, else None.
+        Texts without a trigger are not scored (see :meth:`worth_running`)."""
+        if not compact or not self.worth_running(compact):
+            return None
+        p = self.probabilities(compact)
+        best = int(np.argmax(p[1:])) + 1
+        if p[best] < self.threshold or math.isnan(float(p[best])):
+            return None
+        return self.classes[best], float(p[best])
