@@ -132,7 +132,7 @@ def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
             found.append(Finding(cat.THIRD_PARTY_CONTACT, o_s, o_e, "im_cue"))
 
 
-def reads_as_phone(ctx: DetectionContext, start: int) -> bool:
+def reads_as_phone(ctx: DetectionContext, start: int, letters_before: bool = True) -> bool:
     """False when the number reads as an order/tracking number or a delivery number."""
     s = ctx.views.compact
     cues = [h for h in ctx.hits_of("phone") + ctx.hits_of("im") if h.end <= start]
@@ -146,6 +146,8 @@ def reads_as_phone(ctx: DetectionContext, start: int) -> bool:
         sentence = sentence.rsplit(stop, 1)[-1]
     if any(w in sentence for w in _DELIVERY):
         return False  # the buyer's receiving number, a return address
+    if not letters_before:
+        return True  # number words: Latin letters before them are words, not a prefix
     j = start
     while j > 0 and s[j - 1] in ASCII_LETTERS:
         j -= 1

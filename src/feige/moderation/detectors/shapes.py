@@ -116,7 +116,7 @@ def find_disguised_numbers(ctx: DetectionContext, found: list[Finding]) -> None:
         digits = "".join(_EN_DIGIT.get(t, t) for t in tokens)
         if valid_mobile(digits) or (len(digits) >= 7 and sum(not t.isdigit() for t in tokens) >= 4):
             a = ctx.compact_index(m.start())
-            if reads_as_phone(ctx, a):
+            if reads_as_phone(ctx, a, letters_before=False):
                 end = m.end() - (len(m.group()) - len(m.group().rstrip(" ,-_.、，")))
                 if not ctx.cancelled(a, m.start(), end):
                     found.append(Finding(cat.THIRD_PARTY_CONTACT, m.start(), end, "number_words"))
