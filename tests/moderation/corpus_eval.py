@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import zxingcpp
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from feige.domain import ModerationAction
 from feige.moderation import CATEGORIES, Moderator, Verdict
@@ -78,9 +78,25 @@ def render(row: dict[str, Any]) -> bytes:
             for x in range(320):
                 px[x, y] = (x % 256, y % 256, rnd.randrange(256))
         return png(im)
-    im = Image.new("L", (300, 80), 255)
-    ImageDraw.Draw(im).text((10, 30), row.get("content", ""), fill=0)
+    # A screenshot-like picture of text: a CJK font where the system has one.
+    content = row.get("content", "")
+    im = Image.new("RGB", (40 + 26 * len(content), 90), (250, 250, 250))
+    ImageDraw.Draw(im).text((16, 28), content, fill=(20, 20, 20), font=_font(26))
     return png(im)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _CJK_FONTS:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+_CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
+)
 
 
 def check(mod: Moderator, row: dict[str, Any]) -> Verdict:

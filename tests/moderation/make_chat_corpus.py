@@ -448,6 +448,23 @@ def rows() -> Iterator[dict[str, object]]:
             if not held or rnd.random() < 0.5:
                 yield row(rnd.choice(["亲，", "喂，", "我说，", ""]) + line, role, [category],
                           f"meaning:{fam}", held)  # fmt: skip
+    # Pictures of text (rendered by corpus_eval.render, read by OCR).
+    for content, label, fam in [
+        ("wechat: lisa2024", [CONTACT], "image_text:contact"),
+        ("加微信 meimei8821 领券", [CONTACT], "image_text:contact"),
+        ("电话 139 8765 4321", [CONTACT], "image_text:contact"),
+        ("扫码关注 www.haohuo88.com", [LINK], "image_text:link"),
+        ("淘宝搜 好物小铺 更便宜", [AD], "image_text:ad"),
+        ("order 12345", [], "image_text:clean"),
+        ("尺码表 S M L XL", [], "image_text:clean"),
+        ("订单号 260112345678901234", [], "image_text:clean"),
+        ("感谢您的购买 五星好评", [], "image_text:clean"),
+    ]:
+        out = row(content, "agent", label, fam, False)
+        del out["text"]
+        out["image_kind"] = "text"
+        out["content"] = content
+        yield out
     for role, make, category, fam in SPLITS:
         for _ in range(5):
             yield row(make(), role, [category], f"split:{fam}", False)
@@ -469,7 +486,7 @@ def rows() -> Iterator[dict[str, object]]:
 def main() -> None:
     out, texts = [], set()
     for r in rows():
-        key = json.dumps(r.get("text", r.get("turns")), ensure_ascii=False)
+        key = json.dumps(r.get("text", r.get("turns", r.get("content"))), ensure_ascii=False)
         if key not in texts:  # the same line twice would count twice
             texts.add(key)
             out.append(r)

@@ -101,6 +101,10 @@ class ModerationConfig:
     #: Images: try harder (inverted, blurred, sharpened, rescaled) when the first read fails.
     qr_try_harder: bool = True
     max_image_pixels: int = 40_000_000
+    #: Text in images (OCR): on or off, the time budget per image, the longer side read at.
+    ocr: bool = True
+    ocr_budget_s: float = 2.0
+    ocr_max_side: int = 960
 
     def action_for(self, category: str, role: str, detector: str = "") -> ModerationAction:
         """The policy action for one hit."""

@@ -20,6 +20,7 @@ from feige.moderation.detectors.spam import SpamHistory, find_repeated_advert
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
 from feige.moderation.lexicon import Lexicon
 from feige.moderation.normalize import collapse, tables, views
+from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
 from feige.moderation.window import SplitWindow, is_fragment
 
@@ -83,6 +84,12 @@ class Moderator:
         #: Recent pieces per (session, sender): contacts split across messages.
         self._window = SplitWindow(
             self.config.split_pieces, self.config.split_max_chars, self.config.split_max_keys
+        )
+        #: Text in images (OCR), built on first use.
+        self.text_reader = (
+            TextReader(self.config.ocr_budget_s, self.config.ocr_max_side)
+            if self.config.ocr
+            else None
         )
         #: Images decoded so far (scan_image): the CPU-heavy part, counted for tests and ops.
         self.images_scanned = 0
@@ -151,7 +158,7 @@ class Moderator:
         kind = file_kind(data)
         if kind is not None:
             return ImageScan(False, (), "", kind)
-        return scan(data, self.config.qr_try_harder, self.config.max_image_pixels)
+        return scan(data, self.config.qr_try_harder, self.config.max_image_pixels, self.text_reader)
 
     def judge_image(self, found: ImageScan, role: str = BUYER) -> Verdict:
         """The verdict for a scan already made (:meth:`scan_image`): the policy only, no
@@ -169,7 +176,17 @@ class Moderator:
         for code in found.codes:
             if payment.is_payment_link(code):
                 findings.append(Finding(cat.THIRD_PARTY_PAYMENT, 0, 0, "qr_payment", match=code))
-        return self._decide(findings, role, None)
+        if found.text:  # the picture's text, judged as a message of the same sender
+            seen = self.check_text(found.text, role)
+            for e, a in zip(seen.evidence, seen.actions, strict=True):
+                doubtful = a is ModerationAction.REVIEW
+                findings.append(Finding(e.category, 0, 0, "image_text", doubtful, e.match))
+        verdict = self._decide(findings, role, None)
+        if verdict.action is ModerationAction.MASK:  # pixels are not masked: not delivered
+            block = ModerationAction.BLOCK
+            actions = tuple(block if a is ModerationAction.MASK else a for a in verdict.actions)
+            return verdict._replace(action=block, actions=actions)
+        return verdict
 
     def check_file(self, data: bytes, name: str = "", role: str = BUYER) -> Verdict:
         """Verdict for a file: executables and software archives are ``misuse`` (2.2.10);

@@ -172,7 +172,14 @@ def sha256_of(data: bytes) -> str:
 
 
 def _scan_from_row(row: Row) -> ImageScan:
-    return ImageScan(bool(row["readable"]), tuple(row["codes"]), row["error"], row["software"])
+    return ImageScan(
+        bool(row["readable"]),
+        tuple(row["codes"]),
+        row["error"],
+        row["software"],
+        row["text"] or "",
+        bool(row["text_complete"]),
+    )
 
 
 def _gate(ctx: Context) -> ScanGate:
@@ -212,6 +219,8 @@ async def _scan_and_keep(ctx: Context, gate: ScanGate, data: bytes, digest: str)
         "codes": list(found.codes),
         "error": found.error[:200],
         "software": found.software[:64],
+        "text": found.text[:4000],
+        "text_complete": found.text_complete,
         "scanned_at": ctx.clock(),
     }
     await ctx.db.write(lambda conn: image_store.save_image_scan(conn, **values))
