@@ -57,5 +57,5 @@ def test_window_is_bounded() -> None:
     for piece in ("1", "2", "3", "4"):
         w.push("c", piece, True)
     assert w.recent("c") == ["3", "4"]
-    w.push("c", "a long ordinary message", True)
+    w.push("c", "an ordinary message", False)
     assert w.recent("c") == []

@@ -52,6 +52,8 @@ class MeaningModel:
         #: Probability of the best non-safe class from which a text is flagged.
         self.threshold = threshold
         self._all = ahocorasick_rs.AhoCorasick(grams).find_matches_as_indexes
+        self._rows: list[tuple[float, ...]] = [tuple(map(float, r)) for r in weights.tolist()]
+        self._bias: list[float] = [float(b) for b in bias.tolist()]
         lift = (weights[:, 1:] - weights[:, :1]).max(axis=1)
         triggers = [g for g, x in zip(grams, lift, strict=True) if x >= trigger_lift]
         self.triggers = len(triggers)
@@ -98,16 +100,25 @@ class MeaningModel:
         """Does the text hold a trigger n-gram? (One automaton scan.)"""
         return self._find_trigger is not None and bool(self._find_trigger(compact))
 
-    def probabilities(self, compact: str) -> npt.NDArray[np.float64]:
-        """Class probabilities of a compact text."""
+    def probabilities(self, compact: str) -> list[float]:
+        """Class probabilities of a compact text (plain Python: for one short text, summing
+        a few dozen rows of six floats beats numpy's call overhead several times over)."""
+        rows = self._rows
         found = {i for i, _s, _e in self._all(compact, overlapping=True)}
-        z = self.bias.astype(np.float64)
-        if found:
-            z = z + self.weights[list(found)].sum(axis=0)
-        z = z - z.max()
-        e = np.exp(z)
-        out: npt.NDArray[np.float64] = e / e.sum()
-        return out
+        z = (
+            [
+                b + sum(col)
+                for b, col in zip(
+                    self._bias, zip(*[rows[i] for i in found], strict=True), strict=True
+                )
+            ]
+            if found
+            else list(self._bias)
+        )
+        top = max(z)
+        e = [math.exp(v - top) for v in z]
+        total = sum(e)
+        return [v / total for v in e]
 
     def classify(self, compact: str) -> tuple[str, float] | None:
         """(category, probability) when a non-safe class reaches the threshold, else None.
@@ -115,7 +126,7 @@ class MeaningModel:
         if not compact or not self.worth_running(compact):
             return None
         p = self.probabilities(compact)
-        best = int(np.argmax(p[1:])) + 1
-        if p[best] < self.threshold or math.isnan(float(p[best])):
+        best = max(range(1, len(p)), key=p.__getitem__)
+        if not p[best] >= self.threshold:  # also false for NaN
             return None
-        return self.classes[best], float(p[best])
+        return self.classes[best], p[best]

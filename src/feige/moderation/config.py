@@ -93,10 +93,14 @@ class ModerationConfig:
     meaning_model: bool = True
     meaning_threshold: float | None = None
     meaning_sure: float = 0.8
+    #: Texts remembered as clean by the stateless checks (lexicon, detectors, classifier):
+    #: chat repeats itself (greetings, quick replies), and a repeat then costs a lookup. The
+    #: spam and split-message windows still see every message. 0 turns it off.
+    clean_cache: int = 20_000
     #: Split messages: pieces read together per (session, sender) (the last one included),
-    #: longest piece kept, (session, sender) keys remembered.
+    #: longest piece kept (compact characters), (session, sender) keys remembered.
     split_pieces: int = 3
-    split_max_chars: int = 40
+    split_max_chars: int = 16
     split_max_keys: int = 50_000
     #: Images: try harder (inverted, blurred, sharpened, rescaled) when the first read fails.
     qr_try_harder: bool = True

@@ -16,7 +16,11 @@ from feige.moderation.classifier import MeaningModel
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
 from feige.moderation.detectors import contact, links, payment, scams, shapes, terms
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
-from feige.moderation.detectors.spam import SpamHistory, find_repeated_advert
+from feige.moderation.detectors.spam import (
+    ADVERT_CATEGORIES,
+    SpamHistory,
+    find_repeated_advert,
+)
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
 from feige.moderation.lexicon import Lexicon
 from feige.moderation.normalize import collapse, tables, views
@@ -33,6 +37,9 @@ _SEVERITY = {
 _CATEGORY_ORDER = {c: i for i, c in enumerate(cat.CATEGORIES)}
 #: Categories the meaning classifier knows: it runs when no detector found one of them.
 _MEANING = frozenset({cat.ABUSE, cat.PORN_VULGAR_VIOLENCE, cat.EXTORTION, cat.MISUSE, cat.FRAUD})
+_DIVERTING = frozenset(
+    {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_CONTACT, cat.THIRD_PARTY_PAYMENT, cat.THIRD_PARTY_AD}
+)
 _ALLOW_EMPTY = Verdict(ModerationAction.ALLOW, text="")
 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
@@ -41,7 +48,7 @@ _MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤�
 _find_digits5 = contact.DIGITS5.search
 _find_mobile = contact.MOBILE.search
 _find_landline = contact.LANDLINE.search
-_find_shape = shapes.GATE.search
+_maybe_shape = shapes.maybe_shape
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -75,6 +82,10 @@ class Moderator:
             self.config.spam_similarity,
             self.config.spam_repeats,
         )
+        #: Texts the stateless checks found clean -> their compact view; texts of the slow
+        #: path -> (compact view, has an advertising word, findings). Both bounded.
+        self._clean: dict[str, str] = {}
+        self._findings: dict[str, tuple[str, bool, tuple[Finding, ...]]] = {}
         #: The meaning classifier (abuse, threats, extortion … without a lexicon word).
         self.meaning: MeaningModel | None = (
             MeaningModel.load(threshold=self.config.meaning_threshold)
@@ -110,8 +121,13 @@ class Moderator:
         session, so a contact sent in pieces is caught on the piece that completes it."""
         if not text:
             return _ALLOW_EMPTY
-        compact = collapse(text.translate(self._to_compact))
-        verdict = self._check_compact(text, compact, role, sender, recipient)
+        known = self._clean.get(text)
+        if known is not None:  # clean before, for any role: only the windows are left
+            compact = known
+            verdict = self._allow_unless_spam(text, compact, role, sender, recipient)
+        else:
+            compact = collapse(text.translate(self._to_compact))
+            verdict = self._check_compact(text, compact, role, sender, recipient)
         if session is None:
             return verdict
         return self._check_in_window(verdict, text, compact, role, (session, sender))
@@ -130,7 +146,7 @@ class Moderator:
                 or _find_mobile(compact) is not None
                 or _find_landline(compact) is not None
             )
-        if clean and _find_shape(compact) is not None:
+        if clean and _maybe_shape(compact):
             clean = False
         if clean:
             return self._allow_unless_repeated(text, compact, role, sender, recipient)
@@ -140,7 +156,7 @@ class Moderator:
             not has_active_cue
             and not maybe_link
             and _find_digits5(compact) is None
-            and _find_shape(compact) is None
+            and not _maybe_shape(compact)
         ):
             return self._allow_unless_repeated(text, compact, role, sender, recipient)
         return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
@@ -213,6 +229,16 @@ class Moderator:
             self._classify(compact, text, found)
             if found:
                 return self._decide(found, policy_role(role), text)
+        if self.config.clean_cache:
+            if len(self._clean) >= self.config.clean_cache:
+                self._clean.clear()  # bounded; refills with what is said now
+            self._clean[text] = compact
+        return self._allow_unless_spam(text, compact, role, sender, recipient)
+
+    def _allow_unless_spam(
+        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+    ) -> Verdict:
+        """A clean text is still the sender's repeated advert at its n-th copy."""
         if (
             sender is not None
             and len(compact) >= self.config.spam_min_chars
@@ -233,7 +259,25 @@ class Moderator:
         sender: str | None,
         recipient: str | None,
     ) -> Verdict:
-        """Slow path: the offset map, then only the detectors whose cues are present."""
+        """Slow path: the offset map, then only the detectors whose cues are present. What
+        the detectors find does not depend on the sender, so it is remembered per text (a
+        pasted advert, a repeated question with an order number); the spam window and the
+        policy still run for every message."""
+        known = self._findings.get(text)
+        if known is not None:
+            compact, promo, stateless = known
+            again = list(stateless)
+            advert = promo or any(
+                f.category in ADVERT_CATEGORIES and f.detector != "phone" for f in again
+            )
+            if (
+                sender is not None
+                and advert
+                and len(compact) >= self.config.spam_min_chars
+                and self._spam_history.observe(sender, compact, recipient)
+            ):
+                again.append(Finding(cat.SPAM, 0, len(text), "repeat"))
+            return self._decide(again, role, text)
         v = views(text, wide)
         hits = [
             h
@@ -265,11 +309,20 @@ class Moderator:
             scams.find_offplatform_payment(ctx, found)
         if "threat" in kinds and "review" in kinds:
             scams.find_review_threats(ctx, found)
-        if self.meaning is not None and not any(f.category in _MEANING for f in found):
+        # The classifier reads what no detector named: not a message already found to
+        # divert the buyer (a link, an id) or holding a meaning category.
+        if self.meaning is not None and not any(
+            f.category in _MEANING or (f.category in _DIVERTING and f.detector != "phone")
+            for f in found
+        ):
             compact = v.compact
             for a in ctx.hits_of("allow"):  # allow-listed phrases are declared innocent
                 compact = compact[: a.start] + " " * (a.end - a.start) + compact[a.end :]
             self._classify(compact, text, found)
+        if self.config.clean_cache:
+            if len(self._findings) >= self.config.clean_cache:
+                self._findings.clear()
+            self._findings[text] = (v.compact, bool(ctx.hits_of("promo")), tuple(found))
         if sender is not None:
             find_repeated_advert(ctx, found, self._spam_history, sender, recipient)
         return self._decide(found, role, text)
@@ -297,7 +350,10 @@ class Moderator:
         if alone.action is not ModerationAction.ALLOW or alone.allowed:
             window.clear(key)
             return alone
-        fragment = is_fragment(compact)
+        limit = self.config.split_max_chars
+        fragment = is_fragment(compact, limit) or (
+            len(compact) <= limit and bool(self._find_active_cues(compact))
+        )
         pieces = window.recent(key)
         if not pieces or not fragment:
             window.push(key, text, fragment)

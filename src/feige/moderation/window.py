@@ -13,14 +13,16 @@ import re
 from collections import OrderedDict
 from collections.abc import Hashable
 
-#: A piece worth joining: it holds digits or Latin letters, or is one or two characters long
-#: ("微", "信"). Ordinary short replies ("谢谢亲", "好的呢") are not kept.
+#: A piece worth joining: short, and holding digits or Latin letters, or one or two
+#: characters long ("微", "信"); the engine also keeps short pieces with an IM or phone cue
+#: ("我的微信"). Ordinary short replies ("谢谢亲", "好的呢") and sentences are not kept.
 _FRAGMENT = re.compile(r"[0-9a-z]")
 
 
-def is_fragment(compact: str) -> bool:
-    """Could this message be one piece of a split contact?"""
-    return len(compact) <= 2 or _FRAGMENT.search(compact) is not None
+def is_fragment(compact: str, max_chars: int = 16) -> bool:
+    """Could this message (its compact view) be one piece of a split contact?"""
+    n = len(compact)
+    return n <= 2 or (n <= max_chars and _FRAGMENT.search(compact) is not None)
 
 
 class SplitWindow:
@@ -28,7 +30,7 @@ class SplitWindow:
 
     __slots__ = ("_pieces", "max_chars", "max_keys", "max_pieces")
 
-    def __init__(self, max_pieces: int = 3, max_chars: int = 40, max_keys: int = 50_000) -> None:
+    def __init__(self, max_pieces: int = 3, max_chars: int = 16, max_keys: int = 50_000) -> None:
         self.max_pieces = max_pieces
         self.max_chars = max_chars
         self.max_keys = max_keys
@@ -41,7 +43,7 @@ class SplitWindow:
     def push(self, key: Hashable, text: str, fragment: bool) -> None:
         """Remember a message that passed alone. A long or ordinary message ends the window:
         what came before it is no longer one utterance with what comes after."""
-        if not fragment or len(text) > self.max_chars:
+        if not fragment:
             self._pieces.pop(key, None)
             return
         pieces = self._pieces.get(key)
