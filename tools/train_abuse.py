@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--c", type=float, default=2.0, help="inverse regularisation")
     ap.add_argument("--threshold", type=float, default=0.5, help="flag from this probability")
     ap.add_argument("--trigger-loss", type=float, default=0.02,
-                    help="share of flagged training texts given up by the trigger gate")  # fmt: skip
+                    help="share of flagged training texts the trigger gate gives up")  # fmt: skip
     args = ap.parse_args()
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression

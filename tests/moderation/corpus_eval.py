@@ -118,6 +118,8 @@ class Report:
     violations: int = 0
     clean: int = 0
     detected: int = 0
+    #: Violations only the meaning classifier found (no detector or lexicon named them).
+    by_classifier: int = 0
     false_positives: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     misses: list[tuple[str, str, list[str], tuple[str, ...]]] = field(default_factory=list)
     tp: Counter[str] = field(default_factory=Counter)
@@ -156,6 +158,8 @@ def evaluate(mod: Moderator, rows: list[dict[str, Any]]) -> Report:
             rep.violations += 1
             if got & label:
                 rep.detected += 1
+                if all(e.detector == "classifier" for e in v.evidence if e.category in label):
+                    rep.by_classifier += 1
             else:
                 rep.misses.append((row["id"], what, sorted(label), v.categories))
         else:

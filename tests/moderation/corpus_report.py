@@ -45,6 +45,7 @@ def _as_json(rep: Report) -> dict[str, object]:
         "violations": rep.violations,
         "clean": rep.clean,
         "recall": rep.recall,
+        "by_classifier": rep.by_classifier,
         "false_positive_rate": rep.false_positive_rate,
         "categories": {
             c: {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r}
@@ -61,7 +62,8 @@ def _print(name: str, rep: Report, show_errors: bool) -> None:
             print(f"{c:24s} {tp:4d} {fp:4d} {fn:4d} {p:10.3f} {r:8.3f}")
     print(
         f"overall: recall {rep.recall:.3f} ({rep.detected}/{rep.violations}), false-positive "
-        f"rate {rep.false_positive_rate:.3f} ({len(rep.false_positives)}/{rep.clean})"
+        f"rate {rep.false_positive_rate:.3f} ({len(rep.false_positives)}/{rep.clean}); found "
+        f"by the meaning classifier alone: {rep.by_classifier}"
     )
     if show_errors:
         for miss in rep.misses:
