@@ -54,6 +54,15 @@ class MeaningModel:
         self._all = ahocorasick_rs.AhoCorasick(grams).find_matches_as_indexes
         self._rows: list[tuple[float, ...]] = [tuple(map(float, r)) for r in weights.tolist()]
         self._bias: list[float] = [float(b) for b in bias.tolist()]
+        # A class can reach p >= 0.5 only if its logit reaches safe's. Two sums bound that
+        # for every class at once: the first non-safe class exactly (abuse: most of what is
+        # flagged), the others by the best of them per n-gram. Below both, the text is safe
+        # and the full softmax is not needed.
+        diffs = weights[:, 1:] - weights[:, :1]
+        self._first = [float(x) for x in diffs[:, 0].tolist()]
+        self._others = [float(x) for x in diffs[:, 1:].max(axis=1).tolist()]
+        self._first_bias = float(bias[1] - bias[0])
+        self._others_bias = float((bias[2:] - bias[0]).max()) if len(bias) > 2 else -math.inf
         lift = (weights[:, 1:] - weights[:, :1]).max(axis=1)
         triggers = [g for g, x in zip(grams, lift, strict=True) if x >= trigger_lift]
         self.triggers = len(triggers)
@@ -125,6 +134,11 @@ class MeaningModel:
         Texts without a trigger are not scored (see :meth:`worth_running`)."""
         if not compact or not self.worth_running(compact):
             return None
+        if self.threshold >= 0.5:
+            found = {i for i, _s, _e in self._all(compact, overlapping=True)}
+            first = self._first_bias + sum(map(self._first.__getitem__, found))
+            if first < 0 and self._others_bias + sum(map(self._others.__getitem__, found)) < 0:
+                return None
         p = self.probabilities(compact)
         best = max(range(1, len(p)), key=p.__getitem__)
         if not p[best] >= self.threshold:  # also false for NaN
