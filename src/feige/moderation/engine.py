@@ -302,9 +302,10 @@ class Moderator:
             links.find_links(ctx, found, self.domains)
         if "store" in kinds:
             contact.find_store_addresses(ctx, found)
-        shapes.find_disguised_numbers(ctx, found)
-        shapes.find_accounts(ctx, found)
-        shapes.find_diversion(ctx, found)
+        if _maybe_shape(v.compact):
+            shapes.find_disguised_numbers(ctx, found)
+            shapes.find_accounts(ctx, found)
+            shapes.find_diversion(ctx, found)
         if "money" in kinds and "offplat" in kinds:
             scams.find_offplatform_payment(ctx, found)
         if "threat" in kinds and "review" in kinds:

@@ -46,7 +46,7 @@ _ID = re.compile(r"(?<![a-z0-9])([a-z][a-z0-9]{2,19}[0-9]{3}|[1-9][0-9]{4,10})(?
 _INTENT_BEFORE = re.compile(r"加|搜|找|联系|私|扫|关注|号|q")
 _INTENT_BEFORE_WEAK = re.compile(r"是|:")
 #: …or after it.
-_INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加一下|私我|详谈|私信|沟通|备注)")
+_INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加1下|私我|详谈|私信|沟通|备注)")
 _DIVERT_RX = r"(?<![a-z])(?!app)(?:[a-z]{1,3}|t宝|淘宝|淘|闲鱼|抖音|拼多多|京东|直播间)搜"
 _DIVERT = re.compile(_DIVERT_RX)
 #: 某宝, 某鱼 …; the shop's "other" store (一 reads 1 in the compact view).
@@ -62,7 +62,7 @@ _GATE_DIGITS = re.compile(
     r"|[0-9][亿万][0-9]"  # large Chinese numbers
     r"|(?<![0-9])[0-9]{9}[3-9]1(?![0-9])"  # a mobile number backwards
 )
-_WORD = r"(?:zero|one|two|thre|four|five|six|seven|ight|nine)"
+_WORD = r"(?:zero|one|two|three?|four|five|six|seven|e?ight|nine)"
 _GATE_LATIN = re.compile(_WORD + r"[0-9]?" + _WORD + r"[0-9]?" + _WORD)  # number words
 _GATE_OL = re.compile(r"(?<![0-9a-z])[0-9ol]{11}(?![0-9a-z])")  # o/l for 0/1
 #: An id: letters then digits, or a QQ-length number.
@@ -71,7 +71,7 @@ _GATE_ID = re.compile(r"[a-z][a-z0-9]{2,19}[0-9]{3}|[0-9]{5}")
 _GATE_INTENT_BEFORE = re.compile(
     r"(?:加|搜|找|联系|私|扫|关注|(?<![单型货款编批])号|是|q)[^0-9a-z]{0,4}$"
 )
-_GATE_INTENT_AFTER = re.compile(r"[^0-9a-z]{0,6}(?:聊|联系|找我|加我|加1下|私)")
+_GATE_INTENT_AFTER = re.compile(r".{0,6}(?:聊|联系|找我|加我|加1下|私|详谈|沟通|备注)")
 _ANY_DIGIT = re.compile(r"[0-9]")
 _ANY_LATIN = re.compile(r"[a-z]")
 _DIVERSION_CHARS = re.compile(r"[搜某店]|旗下|另外")
@@ -118,7 +118,7 @@ _ID = re.compile(r"(?<![a-z0-9])([a-z][a-z0-9]{2,19}[0-9]{3}|[1-9][0-9]{4,10})(?
 _INTENT_BEFORE = re.compile(r"加|搜|找|联系|私|扫|关注|号|q")
 _INTENT_BEFORE_WEAK = re.compile(r"是|:")
 #: …or after it.
-_INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加一下|私我|详谈|私信|沟通|备注)")
+_INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加1下|私我|详谈|私信|沟通|备注)")
 _DIVERT_RX = r"(?<![a-z])(?!app)(?:[a-z]{1,3}|t宝|淘宝|淘|闲鱼|抖音|拼多多|京东|直播间)搜"
 _DIVERT = re.compile(_DIVERT_RX)
 #: 某宝, 某鱼 …; the shop's "other" store (一 reads 1 in the compact view).
