@@ -5,8 +5,9 @@ Character 1-3-grams of the compact view (so the disguises the normalisation sees
 seen through here too) and one weight per n-gram and class: multinomial logistic regression,
 trained by ``tools/train_abuse.py`` and shipped as ``models/abuse.tsv.gz`` (read once, at
 construction; no download). Inference is one Aho–Corasick pass over the n-gram vocabulary and
-a sum of weights. It runs only on text holding a *trigger* -- an n-gram that lifts a class
-above ``safe`` by itself -- which most chat does not, so most messages pay one automaton scan.
+a sum of weights. It runs only on text whose *triggers* -- n-grams that lift a class above
+``safe`` by themselves -- add up to enough, which most chat's do not, so most messages pay
+one scan of a small automaton.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class MeaningModel:
         classes: tuple[str, ...] = CLASSES,
         threshold: float = 0.5,
         trigger_lift: float = 0.6,
+        trigger_sum: float = 2.6,
+        trigger_strong: float = 1.5,
     ) -> None:
         self.grams = grams
         self.weights = weights
@@ -64,11 +67,19 @@ class MeaningModel:
         self._first_bias = float(bias[1] - bias[0])
         self._others_bias = float((bias[2:] - bias[0]).max()) if len(bias) > 2 else -math.inf
         lift = (weights[:, 1:] - weights[:, :1]).max(axis=1)
-        triggers = [g for g, x in zip(grams, lift, strict=True) if x >= trigger_lift]
-        self.triggers = len(triggers)
+        chosen = [(g, float(x)) for g, x in zip(grams, lift, strict=True) if x >= trigger_lift]
+        self.triggers = len(chosen)
+        self._trigger_lift = [x for _g, x in chosen]
         self._find_trigger = (
-            ahocorasick_rs.AhoCorasick(triggers).find_matches_as_indexes if triggers else None
+            ahocorasick_rs.AhoCorasick([g for g, _x in chosen]).find_matches_as_indexes
+            if chosen
+            else None
         )
+        #: A text is scored when its trigger n-grams lift a class by ``trigger_sum`` together,
+        #: or one of them by ``trigger_strong`` alone: single common characters (我, 你, 要)
+        #: are triggers, but one of them alone is not worth scoring.
+        self.trigger_sum = trigger_sum
+        self.trigger_strong = trigger_strong
 
     @classmethod
     def load(cls, path: Path | None = None, threshold: float | None = None) -> MeaningModel:
@@ -106,8 +117,16 @@ class MeaningModel:
         )
 
     def worth_running(self, compact: str) -> bool:
-        """Does the text hold a trigger n-gram? (One automaton scan.)"""
-        return self._find_trigger is not None and bool(self._find_trigger(compact))
+        """Do the text's trigger n-grams lift a class enough to be worth scoring? (One scan
+        of a small automaton.)"""
+        if self._find_trigger is None:
+            return False
+        hits = self._find_trigger(compact, overlapping=True)
+        if not hits:
+            return False
+        lifts = self._trigger_lift
+        found = [lifts[i] for i in {i for i, _s, _e in hits}]
+        return max(found) >= self.trigger_strong or sum(found) >= self.trigger_sum
 
     def probabilities(self, compact: str) -> list[float]:
         """Class probabilities of a compact text (plain Python: for one short text, summing
