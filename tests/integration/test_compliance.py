@@ -116,6 +116,57 @@ async def test_qr_code_images_are_caught(server: Server) -> None:
     assert "third_party.qr_code" in record["categories"]
 
 
+async def test_contact_split_over_messages_is_blocked_on_the_last_piece(server: Server) -> None:
+    """A phone number in three messages: the first two pieces are delivered (alone they are
+    nothing), the one that completes the number is blocked, and the record names the pieces."""
+    _agent, buyer, agent_ws, _buyer_ws, sid = await assigned_pair(server, "c-mod4")
+    for n, piece in enumerate(("138", "1234")):
+        ack = await agent_ws.send_text(f"p{n}", piece, session_id=sid)
+        assert "moderation" not in ack
+    await agent_ws.send(
+        {
+            "op": "send",
+            "client_id": "p2",
+            "kind": "text",
+            "content": {"text": "5678"},
+            "session_id": sid,
+        }
+    )
+    error = await agent_ws.expect(op="error", ref="p2")
+    assert error["code"] == "blocked" and "2.2.3" in error["message"]
+    reviewer = await login(server, "reviewer", kind="staff")
+    pending = await reviewer.ok("GET", "/api/violations", params={"status": "pending"})
+    record = next(v for v in pending if v["session_id"] == sid)
+    assert record["original"]["text"] == "5678"
+    assert record["original"]["pieces"] == ["138", "1234"]
+    texts = [
+        m["content"].get("text") for m in await buyer.ok("GET", f"/api/sessions/{sid}/messages")
+    ]
+    assert "5678" not in texts
+
+
+async def test_text_inside_an_image_is_read(server: Server) -> None:
+    from tests.moderation.corpus_eval import render
+
+    agent, _buyer, agent_ws, _buyer_ws, sid = await assigned_pair(server, "c-mod5")
+    data = render({"image_kind": "text", "content": "加微信 meimei8821 领券"})
+    r = await agent.post(
+        f"/api/sessions/{sid}/images", files={"file": ("card.png", data, "image/png")}
+    )
+    assert r.status_code == 200, r.text
+    await agent_ws.send(
+        {
+            "op": "send",
+            "client_id": "img",
+            "kind": "image",
+            "content": {"image_id": r.json()["id"]},
+            "session_id": sid,
+        }
+    )
+    error = await agent_ws.expect(op="error", ref="img", timeout=20)  # OCR on a busy machine
+    assert error["code"] == "blocked"
+
+
 def test_policy_table_and_lexicons_come_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Operators change actions and add words without code (docs/rules.md 2.2.3–2.2.10, actions)."""
     from feige.config import Settings

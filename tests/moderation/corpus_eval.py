@@ -13,16 +13,30 @@ from typing import Any
 
 import numpy as np
 import zxingcpp
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from feige.domain import ModerationAction
 from feige.moderation import CATEGORIES, Moderator, Verdict
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
+#: Shopping-chat cases by family with train / heldout / family splits (make_chat_corpus.py).
+CHAT_CORPUS = Path(__file__).with_name("chat_corpus.jsonl")
+SPLITS = ("train", "heldout", "family")
 
 
 def load(path: Path = CORPUS) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    """Rows of a corpus file; rows without a split (the first corpus, written with the
+    engine) are ``train``."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    for row in rows:
+        row.setdefault("split", "train")
+    return rows
+
+
+def load_all(split: str | None = None) -> list[dict[str, Any]]:
+    """Both corpora, or one split of them."""
+    rows = load(CORPUS) + load(CHAT_CORPUS)
+    return [r for r in rows if split is None or r["split"] == split]
 
 
 def png(im: Image.Image) -> bytes:
@@ -64,12 +78,36 @@ def render(row: dict[str, Any]) -> bytes:
             for x in range(320):
                 px[x, y] = (x % 256, y % 256, rnd.randrange(256))
         return png(im)
-    im = Image.new("L", (300, 80), 255)
-    ImageDraw.Draw(im).text((10, 30), row.get("content", ""), fill=0)
+    # A screenshot-like picture of text: a CJK font where the system has one.
+    content = row.get("content", "")
+    im = Image.new("RGB", (40 + 26 * len(content), 90), (250, 250, 250))
+    ImageDraw.Draw(im).text((16, 28), content, fill=(20, 20, 20), font=_font(26))
     return png(im)
 
 
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _CJK_FONTS:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+_CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
+)
+
+
 def check(mod: Moderator, row: dict[str, Any]) -> Verdict:
+    if "turns" in row:  # pieces sent one after another in one session: judge the last
+        session = ("corpus", row["id"])
+        verdict = Verdict(ModerationAction.ALLOW)
+        for piece in row["turns"]:
+            verdict = mod.check_text(piece, row.get("role", "buyer"), row["id"], None, session)
+            if verdict.action != ModerationAction.ALLOW:
+                break
+        return verdict
     if "text" in row:
         return mod.check_text(row["text"], row.get("role", "buyer"), row.get("sender"))
     return mod.check_image(render(row), row.get("role", "buyer"))
@@ -80,6 +118,8 @@ class Report:
     violations: int = 0
     clean: int = 0
     detected: int = 0
+    #: Violations only the meaning classifier found (no detector or lexicon named them).
+    by_classifier: int = 0
     false_positives: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     misses: list[tuple[str, str, list[str], tuple[str, ...]]] = field(default_factory=list)
     tp: Counter[str] = field(default_factory=Counter)
@@ -113,11 +153,13 @@ def evaluate(mod: Moderator, rows: list[dict[str, Any]]) -> Report:
         v = check(mod, row)
         label = set(row["label"])
         got = set(v.categories) if v.action != ModerationAction.ALLOW else set()
-        what = row.get("text", row.get("qr", row.get("image_kind", "")))
+        what = row.get("text", row.get("turns", row.get("qr", row.get("image_kind", ""))))
         if label:
             rep.violations += 1
             if got & label:
                 rep.detected += 1
+                if all(e.detector == "classifier" for e in v.evidence if e.category in label):
+                    rep.by_classifier += 1
             else:
                 rep.misses.append((row["id"], what, sorted(label), v.categories))
         else:

@@ -142,3 +142,19 @@ def test_image_lexicon_and_bad_role(tmp_path: Path) -> None:
     assert json.loads(res.output)["categories"] == ["abuse"]
     res = run("x", "--role", "boss")
     assert res.exit_code != 0
+
+
+def test_jsonl_session_reads_pieces_together() -> None:
+    """Lines with "session" (and "sender") are read with the sender's earlier pieces in that
+    session; the completing line names them in "pieces"; lines without keep the contract."""
+    out = jsonl(
+        {"id": 1, "text": "138", "role": "agent", "sender": "a", "session": "s1"},
+        {"id": 2, "text": "1234", "role": "agent", "sender": "a", "session": "s1"},
+        {"id": 3, "text": "5678", "role": "agent", "sender": "a", "session": "s1"},
+        {"id": 4, "text": "5678", "role": "agent", "sender": "a"},
+        {"id": 5, "text": "x", "session": ["not", "an", "id"]},
+    )
+    assert [o.get("action") for o in out[:4]] == ["allow", "allow", "block", "allow"]
+    assert out[2]["pieces"] == ["138", "1234"] and out[2]["spans"] == [[0, 4]]
+    assert set(out[3]) == {"id", "action", "categories", "clauses", "text", "spans"}
+    assert out[4] == {"id": 5, "error": "session must be a string"}

@@ -61,3 +61,28 @@ def test_a_scan_is_kept_and_judged_per_role_without_decoding_again(mod: Moderato
     software = mod.scan_image(b"MZ\x90\x00" + b"\x00" * 100)
     assert software.software == "windows executable" and not software.ok
     assert mod.judge_image(software, "agent").categories == ("misuse",)
+
+
+def test_text_in_images_is_read_and_judged(mod: Moderator) -> None:
+    """OCR (RapidOCR, models inside the package) reads the picture; the text detectors judge
+    what it says, with the sender's role; a picture cannot be masked, so mask is block."""
+    contact = render({"image_kind": "text", "content": "加微信 meimei8821 领券"})
+    found = mod.scan_image(contact)
+    assert "meimei8821" in found.text and found.text_complete
+    for role in ("agent", "buyer"):
+        v = mod.judge_image(found, role)
+        assert v.action == A.BLOCK and v.categories == ("third_party.contact",), v
+        assert v.evidence[0].detector == "image_text"
+    link = mod.check_image(render({"image_kind": "text", "content": "www.haohuo88.com"}), "agent")
+    assert link.categories == ("third_party.link",)
+    for clean in ("订单号 260112345678901234", "尺码表 S M L XL"):
+        assert mod.check_image(render({"image_kind": "text", "content": clean})).action == A.ALLOW
+
+
+def test_text_reading_can_be_switched_off_and_has_a_budget() -> None:
+    from feige.moderation import ModerationConfig
+
+    data = render({"image_kind": "text", "content": "wechat: lisa2024"})
+    assert Moderator(ModerationConfig(ocr=False)).scan_image(data).text == ""
+    rushed = Moderator(ModerationConfig(ocr_budget_s=0.0)).scan_image(data)
+    assert not rushed.text_complete and rushed.text == ""

@@ -1,7 +1,8 @@
 """``feige moderate``: check text or images against rules 2.2.3–2.2.10 (docs/interfaces.md).
 
 One engine is built per invocation; in ``--jsonl`` mode it lives for the whole stream, so the
-repeated-advertising check sees each sender's history.
+repeated-advertising check sees each sender's history, and lines with a ``"session"`` are read
+with the same sender's previous short pieces in that session (a contact sent in pieces).
 """
 
 from __future__ import annotations
@@ -63,11 +64,15 @@ def moderate_line(mod: Moderator, line: str, default_role: str) -> dict[str, Any
         return _error(id, "sender must be a string")
     sender_s = None if sender is None else str(sender)
     recipient_s = None if recipient is None else str(recipient)
+    session = obj.get("session")
+    if session is not None and not isinstance(session, str | int):
+        return _error(id, "session must be a string")
+    session_s = None if session is None else str(session)
     try:
         if "text" in obj and obj["text"] is not None:
             if not isinstance(obj["text"], str):
                 return _error(id, "text must be a string")
-            verdict = mod.check_text(obj["text"], role, sender_s, recipient_s)
+            verdict = mod.check_text(obj["text"], role, sender_s, recipient_s, session_s)
         elif "image" in obj and obj["image"] is not None:
             if not isinstance(obj["image"], str):
                 return _error(id, "image must be a file path")

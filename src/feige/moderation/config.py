@@ -87,9 +87,28 @@ class ModerationConfig:
     spam_similarity: float = 0.7
     spam_repeats: int = 3
     spam_min_chars: int = 8
+    #: The meaning classifier (models/abuse.tsv.gz): on or off, the probability from which it
+    #: flags a message (None: the model's own), and from which its finding takes the
+    #: category's action (below: review).
+    meaning_model: bool = True
+    meaning_threshold: float | None = None
+    meaning_sure: float = 0.8
+    #: Texts remembered as clean by the stateless checks (lexicon, detectors, classifier):
+    #: chat repeats itself (greetings, quick replies), and a repeat then costs a lookup. The
+    #: spam and split-message windows still see every message. 0 turns it off.
+    clean_cache: int = 20_000
+    #: Split messages: pieces read together per (session, sender) (the last one included),
+    #: longest piece kept (compact characters), (session, sender) keys remembered.
+    split_pieces: int = 3
+    split_max_chars: int = 16
+    split_max_keys: int = 50_000
     #: Images: try harder (inverted, blurred, sharpened, rescaled) when the first read fails.
     qr_try_harder: bool = True
     max_image_pixels: int = 40_000_000
+    #: Text in images (OCR): on or off, the time budget per image, the longer side read at.
+    ocr: bool = True
+    ocr_budget_s: float = 2.0
+    ocr_max_side: int = 960
 
     def action_for(self, category: str, role: str, detector: str = "") -> ModerationAction:
         """The policy action for one hit."""

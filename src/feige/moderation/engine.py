@@ -12,14 +12,21 @@ import re
 
 from feige.domain import ModerationAction
 from feige.moderation import categories as cat
+from feige.moderation.classifier import MeaningModel
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
-from feige.moderation.detectors import contact, links, payment, scams, terms
+from feige.moderation.detectors import contact, links, payment, scams, shapes, terms
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
-from feige.moderation.detectors.spam import SpamHistory, find_repeated_advert
+from feige.moderation.detectors.spam import (
+    ADVERT_CATEGORIES,
+    SpamHistory,
+    find_repeated_advert,
+)
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
 from feige.moderation.lexicon import Lexicon
 from feige.moderation.normalize import collapse, tables, views
+from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
+from feige.moderation.window import SplitWindow, is_fragment
 
 _SEVERITY = {
     ModerationAction.ALLOW: 0,
@@ -28,14 +35,20 @@ _SEVERITY = {
     ModerationAction.BLOCK: 3,
 }
 _CATEGORY_ORDER = {c: i for i, c in enumerate(cat.CATEGORIES)}
+#: Categories the meaning classifier knows: it runs when no detector found one of them.
+_MEANING = frozenset({cat.ABUSE, cat.PORN_VULGAR_VIOLENCE, cat.EXTORTION, cat.MISUSE, cat.FRAUD})
+_DIVERTING = frozenset(
+    {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_CONTACT, cat.THIRD_PARTY_PAYMENT, cat.THIRD_PARTY_AD}
+)
 _ALLOW_EMPTY = Verdict(ModerationAction.ALLOW, text="")
 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
 #: letter, so prices like 9.9 stay on the fast path.)
-_MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)\s*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
+_MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
 _find_digits5 = contact.DIGITS5.search
 _find_mobile = contact.MOBILE.search
 _find_landline = contact.LANDLINE.search
+_maybe_shape = shapes.maybe_shape
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -69,6 +82,26 @@ class Moderator:
             self.config.spam_similarity,
             self.config.spam_repeats,
         )
+        #: Texts the stateless checks found clean -> their compact view; texts of the slow
+        #: path -> (compact view, has an advertising word, findings). Both bounded.
+        self._clean: dict[str, str] = {}
+        self._findings: dict[str, tuple[str, bool, tuple[Finding, ...]]] = {}
+        #: The meaning classifier (abuse, threats, extortion … without a lexicon word).
+        self.meaning: MeaningModel | None = (
+            MeaningModel.load(threshold=self.config.meaning_threshold)
+            if self.config.meaning_model
+            else None
+        )
+        #: Recent pieces per (session, sender): contacts split across messages.
+        self._window = SplitWindow(
+            self.config.split_pieces, self.config.split_max_chars, self.config.split_max_keys
+        )
+        #: Text in images (OCR), built on first use.
+        self.text_reader = (
+            TextReader(self.config.ocr_budget_s, self.config.ocr_max_side)
+            if self.config.ocr
+            else None
+        )
         #: Images decoded so far (scan_image): the CPU-heavy part, counted for tests and ops.
         self.images_scanned = 0
 
@@ -80,12 +113,29 @@ class Moderator:
         role: str = BUYER,
         sender: str | None = None,
         recipient: str | None = None,
+        session: object | None = None,
     ) -> Verdict:
         """Verdict for one text message. ``sender`` enables the repeated-advertising check;
-        ``recipient`` (optional) lets it count distinct recipients."""
+        ``recipient`` (optional) lets it count distinct recipients; ``session`` (any hashable
+        id) reads the message together with the sender's previous short pieces in that
+        session, so a contact sent in pieces is caught on the piece that completes it."""
         if not text:
             return _ALLOW_EMPTY
-        compact = collapse(text.translate(self._to_compact))
+        known = self._clean.get(text)
+        if known is not None:  # clean before, for any role: only the windows are left
+            compact = known
+            verdict = self._allow_unless_spam(text, compact, role, sender, recipient)
+        else:
+            compact = collapse(text.translate(self._to_compact))
+            verdict = self._check_compact(text, compact, role, sender, recipient)
+        if session is None:
+            return verdict
+        return self._check_in_window(verdict, text, compact, role, (session, sender))
+
+    def _check_compact(
+        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+    ) -> Verdict:
+        """One message alone."""
         has_active_cue = bool(self._find_active_cues(compact))
         maybe_link = self._find_link_char(text) is not None or "dot" in compact
         # No cue; numbers, if any, are order, tracking or model numbers (no phone shape).
@@ -96,11 +146,18 @@ class Moderator:
                 or _find_mobile(compact) is not None
                 or _find_landline(compact) is not None
             )
+        if clean and _maybe_shape(compact):
+            clean = False
         if clean:
             return self._allow_unless_repeated(text, compact, role, sender, recipient)
         wide = text.translate(self._to_wide)
         maybe_link = maybe_link and _MAYBE_LINK.search(wide) is not None
-        if not has_active_cue and not maybe_link and _find_digits5(compact) is None:
+        if (
+            not has_active_cue
+            and not maybe_link
+            and _find_digits5(compact) is None
+            and not _maybe_shape(compact)
+        ):
             return self._allow_unless_repeated(text, compact, role, sender, recipient)
         return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
 
@@ -117,7 +174,7 @@ class Moderator:
         kind = file_kind(data)
         if kind is not None:
             return ImageScan(False, (), "", kind)
-        return scan(data, self.config.qr_try_harder, self.config.max_image_pixels)
+        return scan(data, self.config.qr_try_harder, self.config.max_image_pixels, self.text_reader)
 
     def judge_image(self, found: ImageScan, role: str = BUYER) -> Verdict:
         """The verdict for a scan already made (:meth:`scan_image`): the policy only, no
@@ -135,7 +192,17 @@ class Moderator:
         for code in found.codes:
             if payment.is_payment_link(code):
                 findings.append(Finding(cat.THIRD_PARTY_PAYMENT, 0, 0, "qr_payment", match=code))
-        return self._decide(findings, role, None)
+        if found.text:  # the picture's text, judged as a message of the same sender
+            seen = self.check_text(found.text, role)
+            for e, a in zip(seen.evidence, seen.actions, strict=True):
+                doubtful = a is ModerationAction.REVIEW
+                findings.append(Finding(e.category, 0, 0, "image_text", doubtful, e.match))
+        verdict = self._decide(findings, role, None)
+        if verdict.action is ModerationAction.MASK:  # pixels are not masked: not delivered
+            block = ModerationAction.BLOCK
+            actions = tuple(block if a is ModerationAction.MASK else a for a in verdict.actions)
+            return verdict._replace(action=block, actions=actions)
+        return verdict
 
     def check_file(self, data: bytes, name: str = "", role: str = BUYER) -> Verdict:
         """Verdict for a file: executables and software archives are ``misuse`` (2.2.10);
@@ -154,7 +221,24 @@ class Moderator:
     def _allow_unless_repeated(
         self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
     ) -> Verdict:
-        """Fast path: nothing to find, so allow, unless it is the sender's repeated advert."""
+        """Fast path: nothing to find, so allow, unless the meaning classifier objects or it
+        is the sender's repeated advert."""
+        meaning = self.meaning
+        if meaning is not None and meaning.worth_running(compact):
+            found: list[Finding] = []
+            self._classify(compact, text, found)
+            if found:
+                return self._decide(found, policy_role(role), text)
+        if self.config.clean_cache:
+            if len(self._clean) >= self.config.clean_cache:
+                self._clean.clear()  # bounded; refills with what is said now
+            self._clean[text] = compact
+        return self._allow_unless_spam(text, compact, role, sender, recipient)
+
+    def _allow_unless_spam(
+        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+    ) -> Verdict:
+        """A clean text is still the sender's repeated advert at its n-th copy."""
         if (
             sender is not None
             and len(compact) >= self.config.spam_min_chars
@@ -164,7 +248,7 @@ class Moderator:
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
             )
-        return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), ()))
+        return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), (), ()))
 
     def _run_detectors(
         self,
@@ -175,7 +259,25 @@ class Moderator:
         sender: str | None,
         recipient: str | None,
     ) -> Verdict:
-        """Slow path: the offset map, then only the detectors whose cues are present."""
+        """Slow path: the offset map, then only the detectors whose cues are present. What
+        the detectors find does not depend on the sender, so it is remembered per text (a
+        pasted advert, a repeated question with an order number); the spam window and the
+        policy still run for every message."""
+        known = self._findings.get(text)
+        if known is not None:
+            compact, promo, stateless = known
+            again = list(stateless)
+            advert = promo or any(
+                f.category in ADVERT_CATEGORIES and f.detector != "phone" for f in again
+            )
+            if (
+                sender is not None
+                and advert
+                and len(compact) >= self.config.spam_min_chars
+                and self._spam_history.observe(sender, compact, recipient)
+            ):
+                again.append(Finding(cat.SPAM, 0, len(text), "repeat"))
+            return self._decide(again, role, text)
         v = views(text, wide)
         hits = [
             h
@@ -200,13 +302,83 @@ class Moderator:
             links.find_links(ctx, found, self.domains)
         if "store" in kinds:
             contact.find_store_addresses(ctx, found)
+        if _maybe_shape(v.compact):
+            shapes.find_disguised_numbers(ctx, found)
+            shapes.find_accounts(ctx, found)
+            shapes.find_diversion(ctx, found)
         if "money" in kinds and "offplat" in kinds:
             scams.find_offplatform_payment(ctx, found)
         if "threat" in kinds and "review" in kinds:
             scams.find_review_threats(ctx, found)
+        # The classifier reads what no detector named: not a message already found to
+        # divert the buyer (a link, an id) or holding a meaning category.
+        if self.meaning is not None and not any(
+            f.category in _MEANING or (f.category in _DIVERTING and f.detector != "phone")
+            for f in found
+        ):
+            compact = v.compact
+            for a in ctx.hits_of("allow"):  # allow-listed phrases are declared innocent
+                compact = compact[: a.start] + " " * (a.end - a.start) + compact[a.end :]
+            self._classify(compact, text, found)
+        if self.config.clean_cache:
+            if len(self._findings) >= self.config.clean_cache:
+                self._findings.clear()
+            self._findings[text] = (v.compact, bool(ctx.hits_of("promo")), tuple(found))
         if sender is not None:
             find_repeated_advert(ctx, found, self._spam_history, sender, recipient)
         return self._decide(found, role, text)
+
+    def _classify(self, compact: str, text: str, found: list[Finding]) -> None:
+        """The meaning classifier's finding for the whole message, if any: the category's
+        action when it is sure, review below that."""
+        assert self.meaning is not None
+        result = self.meaning.classify(compact)
+        if result is not None:
+            category, p = result
+            sure = p >= self.config.meaning_sure
+            found.append(Finding(category, 0, len(text), "classifier", not sure, f"{p:.2f}"))
+
+    # ------------------------------------------------------------------ split messages
+
+    def _check_in_window(
+        self, alone: Verdict, text: str, compact: str, role: str, key: tuple[object, object]
+    ) -> Verdict:
+        """Read the message after the sender's previous short pieces in the session. A
+        violation that only the joined text shows is acted on here, on the piece that
+        completes it: spans are clipped to this message and the earlier pieces are named in
+        ``Verdict.pieces`` for the record."""
+        window = self._window
+        if alone.action is not ModerationAction.ALLOW or alone.allowed:
+            window.clear(key)
+            return alone
+        limit = self.config.split_max_chars
+        fragment = is_fragment(compact, limit) or (
+            len(compact) <= limit and bool(self._find_active_cues(compact))
+        )
+        pieces = window.recent(key)
+        if not pieces or not fragment:
+            window.push(key, text, fragment)
+            return alone
+        joined_text = " ".join([*pieces, text])
+        offset = len(joined_text) - len(text)
+        joined = self._check_compact(
+            joined_text, collapse(joined_text.translate(self._to_compact)), role, None, None
+        )
+        crossing = [
+            (e, a)
+            for e, a in zip(joined.evidence, joined.actions, strict=True)
+            if e.start < offset < e.end
+        ]
+        if not crossing:
+            window.push(key, text, fragment)
+            return alone
+        window.clear(key)
+        found = [
+            Finding(e.category, max(0, e.start - offset), e.end - offset, e.detector, match=e.match)
+            for e, _a in crossing
+        ]
+        verdict = self._decide(found, policy_role(role), text)
+        return verdict._replace(pieces=tuple(pieces))
 
     # ------------------------------------------------------------------ the decision
 
@@ -214,7 +386,7 @@ class Moderator:
         """Each finding's action from the policy (doubtful ones capped); the strictest wins;
         mask-level spans are masked in what a delivered message shows."""
         if not found:
-            return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), ()))
+            return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), (), ()))
         cfg = self.config
         seen: set[tuple[str, int, int]] = set()
         evidence: list[Evidence] = []

@@ -1,4 +1,5 @@
-"""Images and files: QR codes (zxing-cpp over Pillow) and executables or software archives.
+"""Images and files: QR codes (zxing-cpp over Pillow), the text in the picture (ocr.py), and
+executables or software archives.
 
 Decoding is CPU work on bytes already in memory; nothing is read from disk or network.
 """
@@ -8,6 +9,12 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+    from feige.moderation.ocr import TextReader
 
 #: Magic numbers of executables and archives (rules 2.2.10: no sending software).
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -56,10 +63,18 @@ class ImageScan:
     codes: tuple[str, ...]  # decoded QR contents
     error: str = ""
     software: str = ""  # the executable or archive format the bytes really are (file_kind)
+    text: str = ""  # text read in the picture (OCR), one line per text box, top to bottom
+    text_complete: bool = True  # False: the OCR time budget ran out before every box was read
 
 
-def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> ImageScan:
-    """Decode every QR code in the image; retry inverted, sharpened and rescaled if none."""
+def scan(
+    data: bytes,
+    try_harder: bool = True,
+    max_pixels: int = 40_000_000,
+    reader: TextReader | None = None,
+) -> ImageScan:
+    """Decode every QR code in the image (retry inverted, sharpened and rescaled if none) and
+    read the text in it with ``reader``."""
     import zxingcpp
     from PIL import Image, ImageFilter, ImageOps
 
@@ -68,7 +83,8 @@ def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> 
             if im.width * im.height > max_pixels:
                 return ImageScan(False, (), "image too large")
             im.load()
-            gray = ImageOps.exif_transpose(im).convert("L")
+            oriented = ImageOps.exif_transpose(im)
+            gray = oriented.convert("L")
     except Exception as exc:  # Pillow raises many types for bad input
         return ImageScan(False, (), f"not an image: {type(exc).__name__}")
     formats = zxingcpp.BarcodeFormats(
@@ -83,9 +99,10 @@ def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> 
         found = zxingcpp.read_barcodes(img, formats=formats, try_invert=True, try_rotate=True)
         return tuple(b.text for b in found if b.valid)
 
+    text, complete = _read_text(oriented, reader)
     codes = read(gray)
     if codes or not try_harder:
-        return ImageScan(True, codes)
+        return ImageScan(True, codes, text=text, text_complete=complete)
     attempts: list[Callable[[], Image.Image]] = [
         lambda: ImageOps.invert(gray),
         lambda: ImageOps.autocontrast(gray, cutoff=2),
@@ -102,5 +119,19 @@ def scan(data: bytes, try_harder: bool = True, max_pixels: int = 40_000_000) -> 
     for make in attempts:
         codes = read(make())
         if codes:
-            return ImageScan(True, codes)
-    return ImageScan(True, ())
+            return ImageScan(True, codes, text=text, text_complete=complete)
+    return ImageScan(True, (), text=text, text_complete=complete)
+
+
+def _read_text(image: PILImage.Image, reader: TextReader | None) -> tuple[str, bool]:
+    """The picture's text lines joined by newlines (each line its own sentence to the text
+    detectors), and whether all of it was read."""
+    if reader is None:
+        return "", True
+    import numpy as np
+
+    rgb = image.convert("RGB")
+    if max(rgb.size) > reader.max_side:
+        rgb.thumbnail((reader.max_side, reader.max_side))
+    found = reader.read(np.asarray(rgb))
+    return "\n".join(found.lines), found.complete

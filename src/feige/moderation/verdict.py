@@ -43,6 +43,9 @@ class Verdict(NamedTuple):
     allowed: tuple[Evidence, ...] = ()
     #: Actions per evidence item, same order as ``evidence``.
     actions: tuple[ModerationAction, ...] = ()
+    #: Earlier messages of the same sender that this one completes (a contact sent in pieces),
+    #: oldest first; empty for a message judged alone.
+    pieces: tuple[str, ...] = ()
 
     @property
     def delivered(self) -> bool:
@@ -50,7 +53,7 @@ class Verdict(NamedTuple):
 
     def to_json(self, id: Any) -> dict[str, Any]:
         """The ``feige moderate --jsonl`` output line (docs/interfaces.md)."""
-        return {
+        out = {
             "id": id,
             "action": str(self.action),
             "categories": list(self.categories),
@@ -58,6 +61,9 @@ class Verdict(NamedTuple):
             "text": self.text,
             "spans": [[s, e] for s, e in self.spans],
         }
+        if self.pieces:
+            out["pieces"] = list(self.pieces)
+        return out
 
     def describe(self, lang: str = "zh") -> str:
         """One line for the sender or an operator: action, categories, clauses."""

@@ -35,6 +35,8 @@ def image_with_scan(conn: Connection, image_id: str) -> Row | None:
             image_scans.c.codes,
             image_scans.c.error,
             image_scans.c.software,
+            image_scans.c.text,
+            image_scans.c.text_complete,
         )
         .select_from(images.outerjoin(image_scans, image_scans.c.sha256 == images.c.sha256))
         .where(images.c.id == image_id)

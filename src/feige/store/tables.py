@@ -255,6 +255,10 @@ image_scans = Table(
     Column("error", String(200), nullable=False),
     Column("software", String(64), nullable=False),
     Column("scanned_at", Double, nullable=False),
+    # Text read in the picture (OCR, migration 0006) and whether the time budget let all of
+    # it be read.
+    Column("text", Text, nullable=False, server_default=""),
+    Column("text_complete", Boolean, nullable=False, server_default=text("true")),
 )
 
 # --- compliance (docs/rules.md 2.2.3–2.2.10, §4) and assessment (docs/rules.md §3) ----------

@@ -87,6 +87,20 @@ def id_after(ctx: DetectionContext, end: int) -> int | None:
     return None
 
 
+def _size_or_model(ctx: DetectionContext, cue_end: int, id_end: int) -> bool:
+    """The "id" after a cue is capitals alone, without a digit or a lowercase letter
+    (S/M/L/XL): a list of sizes, not an account."""
+    s = ctx.views.compact
+    start = cue_end
+    while start < id_end and s[start] not in _ASCII_ALNUM:
+        start += 1
+    o_s, o_e = ctx.original_span(start, id_end)
+    original = ctx.text[o_s:o_e]
+    if not s[start:id_end].isalpha():
+        return False
+    return any(c.isupper() for c in original) and not any(c.islower() for c in original)
+
+
 def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
     """An IM cue followed by an id, preceded by a diverting verb or followed by 联系/详聊."""
     pays = ctx.hits_of("pay")
@@ -97,6 +111,8 @@ def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
                for p in pays):  # fmt: skip
             continue  # 微信支付, 微信转账: the payment detectors read it
         id_end = id_after(ctx, h.end)
+        if id_end is not None and _size_or_model(ctx, h.end, id_end):
+            continue
         if id_end is not None:
             o_s, o_e = ctx.original_span(h.start, id_end)
             if not ctx.cancelled(h.start, o_s, o_e):
@@ -116,7 +132,7 @@ def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
             found.append(Finding(cat.THIRD_PARTY_CONTACT, o_s, o_e, "im_cue"))
 
 
-def _reads_as_phone(ctx: DetectionContext, start: int) -> bool:
+def reads_as_phone(ctx: DetectionContext, start: int, letters_before: bool = True) -> bool:
     """False when the number reads as an order/tracking number or a delivery number."""
     s = ctx.views.compact
     cues = [h for h in ctx.hits_of("phone") + ctx.hits_of("im") if h.end <= start]
@@ -130,6 +146,8 @@ def _reads_as_phone(ctx: DetectionContext, start: int) -> bool:
         sentence = sentence.rsplit(stop, 1)[-1]
     if any(w in sentence for w in _DELIVERY):
         return False  # the buyer's receiving number, a return address
+    if not letters_before:
+        return True  # number words: Latin letters before them are words, not a prefix
     j = start
     while j > 0 and s[j - 1] in ASCII_LETTERS:
         j -= 1
@@ -141,10 +159,10 @@ def find_phones(ctx: DetectionContext, found: list[Finding]) -> None:
     s = ctx.views.compact
     spans: list[tuple[int, int]] = []
     for m in MOBILE.finditer(s):
-        if valid_mobile(m.group(1)) and _reads_as_phone(ctx, m.start()):
+        if valid_mobile(m.group(1)) and reads_as_phone(ctx, m.start()):
             spans.append((m.start(), m.end()))
     for m in LANDLINE.finditer(s):
-        if valid_landline(m.group(1)) and _reads_as_phone(ctx, m.start()):
+        if valid_landline(m.group(1)) and reads_as_phone(ctx, m.start()):
             spans.append((m.start(), m.end()))
     for h in ctx.hits_of("phone"):
         for gap in range(0, 4):

@@ -12,9 +12,12 @@ from feige.moderation.detectors.context import DetectionContext, Finding
 _TLDS = (
     "com|cn|net|org|edu|gov|top|xyz|cc|me|io|co|ly|gl|vip|shop|club|site|info|biz|tk|ink|link|"
     "live|store|online|tv|hk|tw|so|gd|im|la|wang|ren|ltd|group|fun|icu|app|mobi|pro|asia|jp|"
-    "kr|uk|us|de|ru|fr|in|to|ws|su|cloud|tech|red|work|xin|cx|pw|ml|ga|cf|gq"
+    "kr|uk|us|de|ru|fr|in|to|ws|su|cloud|tech|red|work|xin|cx|pw|ml|ga|cf|gq|"
+    # top-level domains with digits for letters: c0m, n3t, 0rg
+    "c0m|n3t|0rg|c0"
 )
-_DOT = r"\s*(?:\.|。|dot|\(dot\)|\[dot\]|点)\s*"
+#: A dot, also defanged: ``[.]``, ``(.)``, ``{.}``, ``【.】``, ``(dot)``, ``点``.
+_DOT = r"\s*(?:\.|。|dot|点|[\[({【（]\s*(?:\.|。|dot|点)\s*[\])}】）])\s*"
 _AT = r"\s*(?:@|\(at\)|\[at\]|(?<![a-z])at(?![a-z])|艾特|圈a)\s*"
 
 EMAIL = re.compile(
@@ -29,7 +32,7 @@ EMAIL = re.compile(
     + r"))(?![a-z0-9])"
 )
 URL = re.compile(
-    r"(?:(?:https?|ftp|wxp|alipays?|weixin|taobao|tbopen|pinduoduo|openapp\.jdmobile)://"
+    r"(?:(?:h[xt]{2}ps?|ftp|wxp|alipays?|weixin|taobao|tbopen|pinduoduo|openapp\.jdmobile)://"
     r"[^\s\u3000-\u303f\u4e00-\u9fff\uff01-\uff0f，。]+)"
     r"|(?<![a-z0-9@.\-])((?:[a-z0-9][a-z0-9\-]{0,61}" + _DOT + r")+(?:" + _TLDS + r"))"
     r"(?![a-z0-9])(?:[/:?#][^\s\u3000-\u303f\u4e00-\u9fff，。]*)?"

@@ -15,7 +15,7 @@ from feige.moderation.detectors.context import DetectionContext, Finding
 
 #: Findings that make a message an advert for the window (a buyer's own phone number does
 #: not).
-_ADVERT_CATEGORIES = frozenset(
+ADVERT_CATEGORIES = frozenset(
     {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_AD, cat.THIRD_PARTY_CONTACT, cat.SPAM}
 )
 
@@ -100,7 +100,7 @@ def find_repeated_advert(
     """The message is an advert (a promotion word, or a finding of an advertising kind other
     than a phone number) and the sender's window holds enough near-duplicates of it."""
     promo = bool(ctx.hits_of("promo")) or any(
-        f.category in _ADVERT_CATEGORIES and f.detector != "phone" for f in found
+        f.category in ADVERT_CATEGORIES and f.detector != "phone" for f in found
     )
     s = ctx.views.compact
     if not promo or len(s) < ctx.config.spam_min_chars:

@@ -40,6 +40,8 @@ def record_violation(
         {"category": e.category, "start": e.start, "end": e.end, "detector": e.detector}
         for e in verdict.evidence
     ]
+    if verdict.pieces:  # the earlier messages this one completes (a contact sent in pieces)
+        original = {**original, "pieces": list(verdict.pieces)}
     violation_id = violation_store.insert_violation(
         conn,
         kind="message",

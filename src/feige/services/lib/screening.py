@@ -172,7 +172,14 @@ def sha256_of(data: bytes) -> str:
 
 
 def _scan_from_row(row: Row) -> ImageScan:
-    return ImageScan(bool(row["readable"]), tuple(row["codes"]), row["error"], row["software"])
+    return ImageScan(
+        bool(row["readable"]),
+        tuple(row["codes"]),
+        row["error"],
+        row["software"],
+        row["text"] or "",
+        bool(row["text_complete"]),
+    )
 
 
 def _gate(ctx: Context) -> ScanGate:
@@ -212,6 +219,8 @@ async def _scan_and_keep(ctx: Context, gate: ScanGate, data: bytes, digest: str)
         "codes": list(found.codes),
         "error": found.error[:200],
         "software": found.software[:64],
+        "text": found.text[:4000],
+        "text_complete": found.text_complete,
         "scanned_at": ctx.clock(),
     }
     await ctx.db.write(lambda conn: image_store.save_image_scan(conn, **values))
@@ -231,8 +240,12 @@ def _check_text(
 ) -> Verdict:
     # Repeated advertising is one sender to many recipients (2.2.7); a buyer asking its shop
     # the same question twice is not spam, so the check needs the recipient.
+    # A text in an open session is read with the sender's previous short pieces there (a
+    # contact sent in pieces); the window lives in this process's engine (docs/moderation.md).
+    session_id = None
     if out.kind == MessageKind.TEXT and opening_card(out) is None:
         text = out.content["text"]
+        session_id = out.session_id
     else:  # a card, or the first message with the card it opens the session with
         text = document(out)[0]
     return moderator.check_text(
@@ -240,6 +253,7 @@ def _check_text(
         role=principal.sender_role.value,
         sender=principal.channel,
         recipient=recipient,
+        session=session_id,
     )
 
 
