@@ -52,3 +52,9 @@ def test_unsure_findings_go_to_review() -> None:
     mod = Moderator(ModerationConfig(meaning_sure=1.01))
     v = mod.check_text("你脑子是不是有问题", "buyer")
     assert v.action == A.REVIEW and v.evidence[0].detector == "classifier"
+
+
+@pytest.mark.parametrize("text", ["客服2", "客服12", "小王", "A店3"])
+def test_short_names_are_not_scored(mod: Moderator, text: str) -> None:
+    """An agent's display name is checked as shop text; a few characters are no evidence."""
+    assert mod.check_text(text, "agent").action == A.ALLOW

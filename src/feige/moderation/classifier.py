@@ -34,6 +34,11 @@ def ngrams(text: str) -> list[str]:
     return [text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1)]
 
 
+#: Texts with fewer letters (Chinese characters included) are not scored: two or three
+#: character n-grams say nothing reliable about so little ("客服2", a name, scored 0.50 as
+#: abuse); short abuse is the lexicons' work.
+MIN_LETTERS = 3
+
 class MeaningModel:
     """Weights per n-gram and class, with the automaton that finds the n-grams."""
 
@@ -152,6 +157,8 @@ class MeaningModel:
         """(category, probability) when a non-safe class reaches the threshold, else None.
         Texts without a trigger are not scored (see :meth:`worth_running`)."""
         if not compact or not self.worth_running(compact):
+            return None
+        if sum(1 for c in compact if c.isalpha()) < MIN_LETTERS:
             return None
         if self.threshold >= 0.5:
             found = {i for i, _s, _e in self._all(compact, overlapping=True)}

@@ -175,6 +175,13 @@ def notify(
     enqueue_webhook(conn, kind, {"shop_id": shop_id, **body}, now)
 
 
+def tell_no_human_reply(conn: Connection, outbox: Outbox, record: Row, now: float) -> None:
+    """A rule 2.2.1 record (10 in a row), raised live or by the weekly run, told to its shop
+    and the marketplace once, when it is raised."""
+    body = {"violation": violation_view(record, with_original=False)}
+    notify(conn, outbox, record["shop_id"], "no_human_reply", body, now)
+
+
 def enqueue_webhook(conn: Connection, event_type: str, data: Row, now: float) -> str:
     """One event for the marketplace; its id is the idempotency key the receiver dedupes on."""
     event_id = uuid.uuid4().hex
@@ -443,8 +450,7 @@ def apply_assessment_measures(
     failed metric, the step of the ladder its count of failed weeks in the window reaches.
     The rule 2.2.1 records of the same run (10 in a row) are told to their shops too."""
     for record in store.no_human_reply_records_at(conn, now):
-        body = {"violation": violation_view(record, with_original=False)}
-        notify(conn, outbox, record["shop_id"], "no_human_reply", body, now)
+        tell_no_human_reply(conn, outbox, record, now)
     imposed: list[Row] = []
     for weekly_measure in weekly:
         shop_id, week = weekly_measure["shop_id"], weekly_measure["week"]

@@ -19,8 +19,10 @@ from feige.services import channels
 from feige.services.assessment.summaries import events_by_session
 from feige.services.context import Outbox
 from feige.services.errors import Conflict, NotFound
+from feige.services.lib import enforcement
 from feige.store import accounts as account_store
 from feige.store import assessments as assessment_store
+from feige.store import moderation_records as violation_store
 from feige.store import robot as robot_store
 from feige.store import sessions as session_store
 
@@ -261,6 +263,9 @@ def note_close(
                     (channels.REVIEWERS,),
                     {"type": "violation", "id": violation_id, "shop_id": shop_id},
                 )
+                record = violation_store.violation_by_id(conn, violation_id)
+                if record is not None:
+                    enforcement.tell_no_human_reply(conn, outbox, record, now)
             else:
                 robot_store.extend_no_human_reply_record(conn, violation_id, run, original)
     else:
