@@ -1,0 +1,120 @@
+"""Several real ``feige serve`` processes on one PostgreSQL database and a Redis server of
+the test's own (started here, so a test may kill and restart it). Skipped, with the reason,
+when PostgreSQL or ``redis-server`` is not there; ``.ci/run`` starts both."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/feige_multinode"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """A ``redis-server`` of the test's own: no persistence, so a restart forgets everything
+    (as a crashed Redis without a disk does)."""
+
+    port: int
+    folder: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/5"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (multi-node tests need Redis)")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("FEIGE_TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        return url
+    return os.environ.get("FEIGE_MULTINODE_DATABASE_URL", DEFAULT_PG)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """An emptied PostgreSQL database (created if missing), or a skip saying why not."""
+    url = _postgres_url()
+    name = make_url(url).database
+    admin = make_url(url).set(database="postgres")
+    try:
+        engine = create_engine(
+            admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception as exc:  # any failure to reach it is a reason to skip
+        pytest.skip(f"PostgreSQL is not reachable at {admin.render_as_string()}: {exc}")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
