@@ -5,6 +5,7 @@ keeps, per session, the highest ``seq`` it has and resumes from it (docs/protoco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -108,6 +109,7 @@ class Cluster:
             "FEIGE_MEMBER_SEND_RATE": "1000000 per 10 seconds",
             "FEIGE_ASSESSMENT_SCHEDULER": "false",
             "FEIGE_REDIS_CATCH_UP_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
             **{f"FEIGE_{k.upper()}": v for k, v in settings.items()},
         }
         self.nodes: list[Node] = []
@@ -122,6 +124,14 @@ class Cluster:
         self.nodes += nodes
         return nodes
 
+    def revive(self) -> None:
+        """Start again the nodes that are not running (a test killed one)."""
+        dead = [n for n in self.nodes if n.proc is None or n.proc.poll() is not None]
+        for node in dead:
+            node.launch()
+        for node in dead:
+            node.wait_started()
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
@@ -132,7 +142,7 @@ class Cluster:
 
 async def post(node: Node, path: str, body: dict[str, Any], token: str | None = None) -> Any:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=60) as http:
         response = await http.post(path, json=body, headers=headers)
     assert response.status_code == 200, f"POST {path}: {response.status_code} {response.text}"
     return response.json()
@@ -252,10 +262,8 @@ class Client:
             self._changed.clear()
             if check():
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
 
     async def send(self, client_id: str, text: str, **target: Any) -> None:
         frame = {"op": "send", "client_id": client_id, "kind": "text", "content": {"text": text}}
@@ -263,7 +271,14 @@ class Client:
 
     async def send_and_ack(self, client_id: str, text: str, **target: Any) -> dict[str, Any]:
         await self.send(client_id, text, **target)
-        await self.wait(lambda: client_id in self.acks, 15)
+
+        def answered() -> bool:
+            return client_id in self.acks or any(
+                f.get("op") == "error" and f.get("ref") == client_id for f in self.frames
+            )
+
+        await self.wait(answered, 15)
+        assert client_id in self.acks, [f for f in self.frames if f.get("op") == "error"]
         return self.acks[client_id]
 
     def seqs(self, session_id: int) -> list[int]:

@@ -76,14 +76,22 @@ class RedisServer:
             self.proc.wait()
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (multi-node tests need Redis)")
-    server = RedisServer(free_port(), tmp_path)
+    server = RedisServer(free_port(), tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def live_redis(redis_server: RedisServer) -> RedisServer:
+    """The module's Redis, up (a test before may have killed it)."""
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()
+    return redis_server
 
 
 def _postgres_url() -> str:
@@ -93,7 +101,7 @@ def _postgres_url() -> str:
     return os.environ.get("FEIGE_MULTINODE_DATABASE_URL", DEFAULT_PG)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def pg_url() -> str:
     """An emptied PostgreSQL database (created if missing), or a skip saying why not."""
     url = _postgres_url()

@@ -68,10 +68,10 @@ def brokers(url: str, store: Store, **kw: Any) -> tuple[RedisBroker, RedisBroker
 
 @pytest.mark.parametrize("sharded", [True, False], ids=["spublish", "publish"])
 async def test_events_cross_nodes_and_exclude_applies_only_where_published(
-    redis_server: RedisServer, sharded: bool
+    live_redis: RedisServer, sharded: bool
 ) -> None:
     store = Store()
-    a, b = brokers(redis_server.url, store, sharded=sharded)
+    a, b = brokers(live_redis.url, store, sharded=sharded)
     await a.start()
     await b.start()
     try:
@@ -105,9 +105,9 @@ async def test_events_cross_nodes_and_exclude_applies_only_where_published(
         await b.stop()
 
 
-async def test_a_lost_publish_is_filled_from_the_store_in_order(redis_server: RedisServer) -> None:
+async def test_a_lost_publish_is_filled_from_the_store_in_order(live_redis: RedisServer) -> None:
     store = Store()
-    a, b = brokers(redis_server.url, store)
+    a, b = brokers(live_redis.url, store)
     await a.start()
     await b.start()
     try:
@@ -134,9 +134,9 @@ async def test_a_lost_publish_is_filled_from_the_store_in_order(redis_server: Re
         await b.stop()
 
 
-async def test_after_redis_restarts_the_node_catches_up(redis_server: RedisServer) -> None:
+async def test_after_redis_restarts_the_node_catches_up(live_redis: RedisServer) -> None:
     store = Store()
-    a, b = brokers(redis_server.url, store, catch_up_seconds=60)
+    a, b = brokers(live_redis.url, store, catch_up_seconds=60)
     await a.start()
     await b.start()
     try:
@@ -146,11 +146,11 @@ async def test_after_redis_restarts_the_node_catches_up(redis_server: RedisServe
         store.last[30] = 1
         await a.publish(("member:3",), payload(30, 1))
         await wait_for(lambda: agent.seqs() == [1])
-        redis_server.kill()
+        live_redis.kill()
         store.last[30] = 3  # two messages committed while Redis is down; no later one comes
         await a.publish(("member:3",), payload(30, 2))
         await a.publish(("member:3",), payload(30, 3))
-        redis_server.start()
+        live_redis.start()
         await wait_for(lambda: agent.seqs() == [1, 2, 3], timeout=15)
         await asyncio.sleep(0.3)
         assert agent.seqs() == [1, 2, 3]
