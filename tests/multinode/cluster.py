@@ -52,7 +52,7 @@ class Node:
         env = {**self.env, "FEIGE_DATA_DIR": str(self.folder)}
         self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def wait_started(self, timeout: float = 60.0) -> None:
+    def wait_started(self, timeout: float = 120.0) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -103,7 +103,7 @@ class Cluster:
             "FEIGE_PLATFORM_SECRET": "p" * 40,
             "FEIGE_RATE_LIMIT_KEY_PREFIX": f"feige-scaleout-test:{os.urandom(4).hex()}",
             "FEIGE_CONFIG": str(folder / "absent.toml"),
-            "FEIGE_LOG_LEVEL": "WARNING",
+            "FEIGE_LOG_LEVEL": os.environ.get("FEIGE_MULTINODE_LOG_LEVEL", "WARNING"),
             "FEIGE_REST_RATE_PER_ADDRESS": "1000000 per minute",
             "FEIGE_CONSUMER_SEND_RATE": "1000000 per 10 seconds",
             "FEIGE_MEMBER_SEND_RATE": "1000000 per 10 seconds",
@@ -201,6 +201,8 @@ class Client:
 
     def __init__(self, token: str) -> None:
         self.token = token
+        # Client ids are unique per sender and outlive a test: this client's own prefix.
+        self.tag = os.urandom(3).hex()
         self.ws: Any = None
         self.reader: asyncio.Task[None] | None = None
         self.messages: dict[int, dict[int, dict[str, Any]]] = {}
@@ -248,7 +250,7 @@ class Client:
         self.frames.append(frame)
         op = frame.get("op")
         if op == "ack":
-            self.acks[frame["client_id"]] = frame
+            self.acks[frame["client_id"].removeprefix(self.tag + "-")] = frame
             self._keep(frame["message"], live=False)
         elif op == "event" and frame.get("type") == "message":
             self._keep(frame["message"], live=True)
@@ -266,7 +268,8 @@ class Client:
                 await asyncio.wait_for(self._changed.wait(), left)
 
     async def send(self, client_id: str, text: str, **target: Any) -> None:
-        frame = {"op": "send", "client_id": client_id, "kind": "text", "content": {"text": text}}
+        frame = {"op": "send", "client_id": f"{self.tag}-{client_id}", "kind": "text"}
+        frame["content"] = {"text": text}
         await self.ws.send(orjson.dumps({**frame, **target}).decode())
 
     async def send_and_ack(self, client_id: str, text: str, **target: Any) -> dict[str, Any]:
@@ -274,7 +277,8 @@ class Client:
 
         def answered() -> bool:
             return client_id in self.acks or any(
-                f.get("op") == "error" and f.get("ref") == client_id for f in self.frames
+                f.get("op") == "error" and f.get("ref") == f"{self.tag}-{client_id}"
+                for f in self.frames
             )
 
         await self.wait(answered, 15)

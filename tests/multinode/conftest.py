@@ -1,6 +1,9 @@
 """Several real ``feige serve`` processes on one PostgreSQL database and a Redis server of
 the test's own (started here, so a test may kill and restart it). Skipped, with the reason,
-when PostgreSQL or ``redis-server`` is not there; ``.ci/run`` starts both."""
+when PostgreSQL or ``redis-server`` is not there; in CI (``CI`` set: ``.ci/run`` starts
+both) that fails instead. The database is ``FEIGE_TEST_DATABASE_URL`` when it names a
+PostgreSQL one, else ``FEIGE_MULTINODE_DATABASE_URL``, else ``feige_multinode`` on the
+local server (created if missing)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/feige_multinode"
+
+
+def unavailable(reason: str) -> None:
+    """Skip, saying why; in CI (``.ci/run`` starts PostgreSQL and Redis) fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -79,7 +89,7 @@ class RedisServer:
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (multi-node tests need Redis)")
+        unavailable("redis-server is not installed (multi-node tests need Redis)")
     server = RedisServer(free_port(), tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
@@ -119,7 +129,7 @@ def pg_url() -> str:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
     except Exception as exc:  # any failure to reach it is a reason to skip
-        pytest.skip(f"PostgreSQL is not reachable at {admin.render_as_string()}: {exc}")
+        unavailable(f"PostgreSQL is not reachable at {admin.render_as_string()}: {exc}")
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

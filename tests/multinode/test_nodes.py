@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -67,6 +69,20 @@ def complete(client: Client, session_id: int, last: int) -> bool:
     return client.seqs(session_id) == list(range(1, last + 1))
 
 
+async def has_all(client: Client, session_id: int, last: int, timeout: float = 15) -> None:
+    """The client comes to have every message 1..last of the session."""
+    try:
+        await client.wait(lambda: complete(client, session_id, last), timeout)
+    except AssertionError:
+        missing = sorted(set(range(1, last + 1)) - set(client.seqs(session_id)))
+        closed = client.closed.is_set()
+        resent = [(f["seq"], f["client_id"]) for f in client.frames if f.get("duplicate")]
+        errors = [f for f in client.frames if f.get("op") == "error"][:3]
+        raise AssertionError(
+            f"missing seqs {missing} of {last}; closed={closed}; resent acks {resent}; {errors}"
+        ) from None
+
+
 async def test_consumer_and_agent_on_two_nodes_live_and_a_supervisor_on_a_third(
     cluster: Cluster,
 ) -> None:
@@ -87,7 +103,7 @@ async def test_consumer_and_agent_on_two_nodes_live_and_a_supervisor_on_a_third(
     last = max(buyer.seqs(session) + agent.seqs(session))
     # Everyone has every message of the session, in order, nothing twice.
     for client in (buyer, agent, supervisor):
-        await client.wait(lambda client=client: complete(client, session, last), 10)
+        await has_all(client, session, last)
         assert client.duplicates == 0
         assert client.arrivals[session] == sorted(client.arrivals[session])
     assert agent.texts_from(session, "buyer") == ["你好，在吗？"] + [
@@ -145,12 +161,13 @@ async def test_a_node_killed_mid_stream_loses_and_doubles_nothing(cluster: Clust
         s=session,
     )
     per_client_id = Counter(client_id for client_id, _ in stored)
-    assert per_client_id == Counter({f"m{i}": 1 for i in range(total)} | {"open": 1})
+    expected = [f"{buyer.tag}-m{i}" for i in range(total)] + [f"{buyer.tag}-open"]
+    assert per_client_id == Counter(expected)
     last = rows(cluster.database_url, "SELECT last_seq FROM sessions WHERE id = :s", s=session)
     last_seq = int(last[0][0])  # type: ignore[call-overload]
     # The consumer and the agent both have the whole session, each message once.
-    await buyer.wait(lambda: complete(buyer, session, last_seq), 10)
-    await agent.wait(lambda: complete(agent, session, last_seq), 10)
+    await has_all(buyer, session, last_seq, 10)
+    await has_all(agent, session, last_seq, 10)
     assert agent.duplicates == 0
     assert agent.arrivals[session] == sorted(agent.arrivals[session])
     for ack in buyer.acks.values():  # every ack names the one stored message
@@ -184,8 +201,8 @@ async def test_redis_restarted_mid_stream_gaps_are_filled(
     # each node noticed: the catch-up finds them.
     last = rows(cluster.database_url, "SELECT last_seq FROM sessions WHERE id = :s", s=session)
     last_seq = int(last[0][0])  # type: ignore[call-overload]
-    await agent.wait(lambda: complete(agent, session, last_seq), 15)
-    await buyer.wait(lambda: complete(buyer, session, last_seq), 15)
+    await has_all(agent, session, last_seq, 15)
+    await has_all(buyer, session, last_seq, 15)
     for client in (agent, buyer):
         assert client.duplicates == 0
         assert client.arrivals[session] == sorted(client.arrivals[session])
@@ -202,6 +219,7 @@ async def test_a_burst_of_sessions_at_three_nodes_never_overfills_an_agent(
     nodes = cluster.nodes
     capacity, agents, consumers = 4, 3, 300
     shop = await new_shop(nodes[0], agents=agents, capacity=capacity)
+    started = time.monotonic()
     tokens = await asyncio.gather(
         *(consumer_token(nodes[i % 3], f"mn-burst-{os.urandom(4).hex()}") for i in range(consumers))
     )
@@ -213,10 +231,13 @@ async def test_a_burst_of_sessions_at_three_nodes_never_overfills_an_agent(
         ack = await post(nodes[i % 3], "/api/messages", {**body, "shop_id": shop.id}, tokens[i])
         return int(ack["session_id"])
 
+    print(f"tokens {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
     tasks = [asyncio.create_task(open_session(i)) for i in range(consumers)]
     await asyncio.sleep(0.2)
     go.set()
     session_ids = await asyncio.gather(*tasks)
+    print(f"opened {time.monotonic() - started:.1f} s")
     assert len(set(session_ids)) == consumers  # one session per consumer
 
     url = cluster.database_url
@@ -264,3 +285,29 @@ async def test_a_burst_of_sessions_at_three_nodes_never_overfills_an_agent(
     )
     assert max(load.values()) <= capacity and sum(load.values()) == agents * capacity
     await login(nodes[0], "admin", "staff")  # the nodes still answer
+
+
+async def test_signing_out_everywhere_closes_the_sockets_on_every_node(cluster: Cluster) -> None:
+    a, b, c = cluster.nodes
+    token = await consumer_token(a, f"mn-{os.urandom(3).hex()}")
+    on_a, on_c = Client(token), Client(token)
+    await on_a.connect(a)
+    await on_c.connect(c)
+    await post(b, "/api/auth/logout-all", {}, token)  # on the third node
+    for client in (on_a, on_c):
+        await client.wait(lambda client=client: client.closed.is_set(), 10)
+        assert client.ws.close_code == 4401
+        assert any(f.get("code") == "token_revoked" for f in client.frames)
+
+
+async def test_rate_limits_count_across_nodes(cluster: Cluster) -> None:
+    """Failed sign-ins for one username (5 per 15 minutes by default), spread over nodes."""
+    name = f"mn_nobody_{os.urandom(3).hex()}"
+    refused = []
+    for attempt in range(7):
+        node = cluster.nodes[attempt % 3]
+        body = {"kind": "member", "username": name, "password": "wrong-password"}
+        async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as http:
+            refused.append((await http.post("/api/auth/login", json=body)).status_code)
+    assert refused[:5] == [401] * 5
+    assert refused[5:] == [429, 429]

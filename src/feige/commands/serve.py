@@ -123,9 +123,7 @@ def register(app: typer.Typer) -> None:
             os.environ[DEMO_ENV] = "1" if demo else "0"
             # uvicorn's supervisor binds the port once, starts the workers on it and
             # restarts any that dies.
-            uvicorn.run(
-                "feige.commands.serve:worker_app", factory=True, workers=workers, **options
-            )
+            uvicorn.run("feige.commands.serve:worker_app", factory=True, workers=workers, **options)
             return
 
         from feige.app import create_app

@@ -98,6 +98,8 @@ class SequenceGate:
         if state is None:
             self._new(session_id, last_seq, channels, exact=True)
         elif not state.exact and not state.pending and last_seq >= state.last:
+            # Never moved forward over a gap the node knows of: other sockets of the node
+            # may still lack those messages (the new socket drops what it already has).
             state.last, state.exact = last_seq, True
 
     def offer(
