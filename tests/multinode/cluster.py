@@ -140,10 +140,22 @@ class Cluster:
 # --- REST ------------------------------------------------------------------------------------
 
 
+_HTTP: dict[tuple[str, int], httpx.AsyncClient] = {}
+
+
+def http_client(node: Node) -> httpx.AsyncClient:
+    """One client (one connection pool) per node and event loop: making a client costs
+    milliseconds of CPU, hundreds of them seconds."""
+    key = (node.base_url, id(asyncio.get_running_loop()))
+    if key not in _HTTP:
+        limits = httpx.Limits(max_connections=50)
+        _HTTP[key] = httpx.AsyncClient(base_url=node.base_url, timeout=60, limits=limits)
+    return _HTTP[key]
+
+
 async def post(node: Node, path: str, body: dict[str, Any], token: str | None = None) -> Any:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=node.base_url, timeout=60) as http:
-        response = await http.post(path, json=body, headers=headers)
+    response = await http_client(node).post(path, json=body, headers=headers)
     assert response.status_code == 200, f"POST {path}: {response.status_code} {response.text}"
     return response.json()
 
