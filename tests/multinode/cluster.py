@@ -117,11 +117,15 @@ class Cluster:
     def start(self, *names: str) -> list[Node]:
         """Start nodes at once (they all find the database migrated and seeded)."""
         nodes = [Node(name, self.env, self.folder / name) for name in names]
-        for node in nodes:
-            node.launch()
-        for node in nodes:
-            node.wait_started()
         self.nodes += nodes
+        try:
+            for node in nodes:
+                node.launch()
+            for node in nodes:
+                node.wait_started()
+        except BaseException:
+            self.stop()  # no process outlives a failed start
+            raise
         return nodes
 
     def revive(self) -> None:

@@ -33,9 +33,11 @@ def started_cluster(
     """Three nodes for the module (starting a process costs seconds): each test gets them
     running, a node a test killed started again."""
     nodes = Cluster(tmp_path_factory.mktemp("cluster"), pg_url, redis_server.url)
-    nodes.start("a", "b", "c")
-    yield nodes
-    nodes.stop()
+    try:
+        nodes.start("a", "b", "c")
+        yield nodes
+    finally:
+        nodes.stop()
 
 
 @pytest.fixture
