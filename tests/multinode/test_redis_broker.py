@@ -157,3 +157,26 @@ async def test_after_redis_restarts_the_node_catches_up(live_redis: RedisServer)
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_node_started_while_redis_is_down_joins_when_it_comes_up(
+    live_redis: RedisServer,
+) -> None:
+    store = Store()
+    live_redis.kill()
+    a, b = brokers(live_redis.url, store)
+    await a.start()  # Redis is down: the node starts anyway
+    assert a.sharded is None
+    live_redis.start()
+    await b.start()
+    try:
+        agent = Socket(1)
+        a.subscribe("member:3", agent)
+        assert await a.ready(["member:3"], timeout=10)
+        assert a.sharded is not None and a.sharded == b.sharded  # both on the same kind
+        store.last[40] = 1
+        await b.publish(("member:3",), payload(40, 1))
+        await wait_for(lambda: agent.seqs() == [1])
+    finally:
+        await a.stop()
+        await b.stop()

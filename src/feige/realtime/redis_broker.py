@@ -106,13 +106,8 @@ class RedisBroker:
         self._client = aioredis.from_url(
             self.url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
         )
-        if self.sharded is None:
-            try:
-                info = await self._client.info("server")
-                major = int(str(info.get("redis_version", "0")).split(".")[0])
-                self.sharded = major >= 7
-            except (RedisError, OSError, ValueError):
-                self.sharded = False
+        with contextlib.suppress(RedisError, OSError):
+            await self._detect_sharding()
         self._tasks = [
             asyncio.create_task(self._reader()),
             asyncio.create_task(self._publisher()),
@@ -133,6 +128,14 @@ class RedisBroker:
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
+
+    async def _detect_sharding(self) -> None:
+        """Sharded pub/sub on Redis 7 and later. Decided once Redis answers, never guessed:
+        a node on ``PUBLISH`` and one on ``SPUBLISH`` would not hear each other."""
+        if self.sharded is None:
+            info = await self._client.info("server")
+            major = int(str(info.get("redis_version", "0")).split(".")[0] or 0)
+            self.sharded = major >= 7
 
     # --- the Broker interface ------------------------------------------------------------
 
@@ -196,10 +199,14 @@ class RedisBroker:
     # --- tasks ---------------------------------------------------------------------------
 
     async def _publisher(self) -> None:
-        command = "SPUBLISH" if self.sharded else "PUBLISH"
         while True:
             await self._publish_wake.wait()
             self._publish_wake.clear()
+            if self.sharded is None:  # Redis has not answered yet: keep the queue
+                await asyncio.sleep(0.2)
+                self._publish_wake.set()
+                continue
+            command = "SPUBLISH" if self.sharded else "PUBLISH"
             batch, self._outgoing = self._outgoing, []
             if not batch:
                 continue
@@ -225,6 +232,7 @@ class RedisBroker:
                 self._subscribed.clear()
                 self._confirmed.clear()
                 await self._pubsub.connect()
+                await self._detect_sharding()
                 sync = asyncio.create_task(self._sync())
                 self._sync_wake.set()
                 if connected_before:
@@ -299,7 +307,7 @@ class RedisBroker:
         """Keep the Redis subscriptions equal to the channels with local subscribers."""
         subscribe, unsubscribe = (
             ("ssubscribe", "sunsubscribe") if self.sharded else ("subscribe", "unsubscribe")
-        )
+        )  # known here: the reader detected it before starting this task
         while True:
             await self._sync_wake.wait()
             self._sync_wake.clear()
