@@ -34,6 +34,7 @@ class Node:
     env: dict[str, str]
     folder: Path
     port: int = field(default_factory=free_port)
+    arguments: list[str] = field(default_factory=list)  # more ``feige serve`` options
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,7 +49,7 @@ class Node:
         self.folder.mkdir(parents=True, exist_ok=True)
         log = (self.folder / "serve.log").open("ab")
         argv = [sys.executable, "-c", "from feige.commands.serve import main; main()"]
-        argv += ["--demo", "--port", str(self.port)]
+        argv += ["--demo", "--port", str(self.port), *self.arguments]
         env = {**self.env, "FEIGE_DATA_DIR": str(self.folder)}
         self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
 
