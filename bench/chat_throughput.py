@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/chat_throughput.py                   # 500 pairs, 10 s per phase
     .venv/bin/python bench/chat_throughput.py --pairs 100 --seconds 5 --rates max
+    .venv/bin/python bench/chat_throughput.py --database-url postgresql+psycopg://…/bench \
+        --processes 1,2,3                                      # scale-out: PostgreSQL + Redis
 
 What it does, in one run:
 
@@ -217,22 +219,52 @@ def percentile(sorted_ns: Sequence[int], q: float) -> float:
     return sorted_ns[rank] / 1e6
 
 
-class CpuMeter:
-    """CPU seconds of the server process (all threads) and of this client process."""
+def process_cpu(pid: int, tick: float) -> float:
+    """CPU seconds (user + system, all threads) of one process; 0 if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / tick
 
-    def __init__(self, server_pid: int | None) -> None:
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (``feige serve --workers N``: the supervisor and its
+    workers)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+class CpuMeter:
+    """CPU seconds of the server (its process tree, all threads), of this client process, and
+    of other components (PostgreSQL backends of the bench's database, its Redis) by name."""
+
+    def __init__(
+        self, server_pid: int | None, components: dict[str, Callable[[], list[int]]] | None = None
+    ) -> None:
         self.server_pid = server_pid
         self.tick = os.sysconf("SC_CLK_TCK")
+        self.components = components or {}
 
     def server(self) -> float:
         if self.server_pid is None:
             return math.nan
-        try:
-            stat = Path(f"/proc/{self.server_pid}/stat").read_text()
-        except OSError:
-            return math.nan
-        fields = stat.rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / self.tick
+        return sum(process_cpu(p, self.tick) for p in process_tree(self.server_pid))
+
+    def component_cpu(self) -> dict[str, float]:
+        return {
+            name: sum(process_cpu(p, self.tick) for p in pids())
+            for name, pids in self.components.items()
+        }
 
     def busy(self) -> float:
         """CPU seconds the whole machine has spent busy (every process, every core)."""
@@ -261,6 +293,8 @@ class ServerProcess:
     port: int
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    # Other processes whose CPU counts per message (PostgreSQL backends, Redis), by name.
+    components: dict[str, Callable[[], list[int]]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -328,6 +362,79 @@ def feige_server(data_dir: Path, src: Path | None = None) -> ServerProcess:
         str(port),
     ]
     return ServerProcess("feige", argv, env, port, data_dir / "feige-serve.log")
+
+
+def plain_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq reads it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def empty_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def postgres_backends(url: str) -> Callable[[], list[int]]:
+    """The pids of the server processes serving the bench's database (not the others')."""
+    import psycopg
+
+    database = url.rsplit("/", 1)[1].split("?")[0]
+
+    def pids() -> list[int]:
+        with psycopg.connect(plain_url(url), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    return pids
+
+
+class RedisProcess:
+    """A redis-server of the bench's own, no persistence."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not installed (needed with --database-url)")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        argv += ["--appendonly", "no", "--dir", str(folder)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        time.sleep(0.3)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def feige_scaled(
+    data_dir: Path, database_url: str, redis: RedisProcess, workers: int, src: Path | None
+) -> ServerProcess:
+    """``feige serve --workers N`` on PostgreSQL and Redis (scale-out on one machine)."""
+    server = feige_server(data_dir, src)
+    server.name = f"feige×{workers}"
+    server.env.update(
+        {
+            "FEIGE_DATABASE_URL": database_url,
+            "FEIGE_REDIS_URL": redis.url,
+            "FEIGE_RATE_LIMIT_KEY_PREFIX": f"feige-bench-{os.urandom(3).hex()}",
+        }
+    )
+    server.argv += ["--workers", str(workers)]
+    server.components = {
+        "postgresql": postgres_backends(database_url),
+        "redis": lambda: [redis.proc.pid],
+    }
+    return server
 
 
 def relay_server(data_dir: Path) -> ServerProcess:
@@ -485,6 +592,9 @@ class PhaseResult:
     writer_us_per_job: float = math.nan
     wal_restarts: float = math.nan  # the writer's log restarts in the window, and their mean ms
     wal_restart_ms: float = math.nan
+    # CPU µs per delivered message of PostgreSQL's backends and of Redis (PostgreSQL runs).
+    pg_us_per_msg: float = math.nan
+    redis_us_per_msg: float = math.nan
     notes: list[str] = field(default_factory=list)
 
 
@@ -525,13 +635,16 @@ async def run_phase(
     load.running = True
     snaps: list[tuple[float, float, float, float]] = []
     writer: list[dict[str, float]] = []
+    parts: list[dict[str, float]] = []
 
     async def meter_window() -> None:
         await asyncio.sleep(max(0.0, (load.start - time.monotonic_ns()) / NS))
         snaps.append(meter.snapshot())
+        parts.append(meter.component_cpu())
         writer.append(await writer_stats(metrics))
         await asyncio.sleep(max(0.0, (load.end - time.monotonic_ns()) / NS))
         snaps.append(meter.snapshot())
+        parts.append(meter.component_cpu())
         writer.append(await writer_stats(metrics))
 
     async def drive() -> None:
@@ -588,6 +701,13 @@ async def run_phase(
             restart_ms = (
                 1e3 * d["feige_sqlite_wal_restart_seconds_sum"] / restarts if restarts else 0.0
             )
+    messages = load.delivered_in_window * (w1 - w0) / seconds
+
+    def per_message(component: str) -> float:
+        if component not in parts[0] or not messages:
+            return math.nan
+        return 1e6 * (parts[1][component] - parts[0][component]) / messages
+
     return PhaseResult(
         server=name,
         mode="max" if rate is None else f"{rate:g}/s",
@@ -614,6 +734,8 @@ async def run_phase(
         writer_us_per_job=per_job,
         wal_restarts=restarts,
         wal_restart_ms=restart_ms,
+        pg_us_per_msg=per_message("postgresql"),
+        redis_us_per_msg=per_message("redis"),
         notes=notes,
     )
 
@@ -636,7 +758,7 @@ async def bench_server(
             file=sys.stderr,
         )
         await asyncio.sleep(0.5)
-        meter = CpuMeter(server.proc.pid if server.proc else None)
+        meter = CpuMeter(server.proc.pid if server.proc else None, server.components)
         metrics = httpx.AsyncClient(base_url=server.base_url, timeout=5, follow_redirects=True)
         results = []
         for rate in rates:
@@ -648,7 +770,9 @@ async def bench_server(
                 meter,
                 args.warmup,
                 args.seconds,
-                metrics if server.name == "feige" else None,
+                # One process's group-commit figures; with several workers /metrics is one
+                # worker's, so they are left out.
+                metrics if server.name in ("feige", "feige×1") else None,
             )
             restarts = ""
             if result.wal_restarts == result.wal_restarts:  # not NaN
@@ -675,6 +799,18 @@ async def bench_server(
         server.stop()
 
 
+def check_pg_store(url: str, acked: int) -> str:
+    import psycopg
+
+    with psycopg.connect(plain_url(url)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM messages WHERE sender_role = 'buyer' AND client_id LIKE '%.%'"
+        ).fetchone()
+    stored = int(row[0]) if row else 0
+    verdict = "ok" if stored == acked else "MISMATCH"
+    return f"store check: {stored:,} benchmark messages stored, {acked:,} acknowledged — {verdict}"
+
+
 def check_store(db_path: Path, acked: int) -> str:
     """Every acknowledged benchmark message must be in the database (after the server stops)."""
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
@@ -696,7 +832,7 @@ def print_table(results: list[PhaseResult]) -> None:
     head = (
         f"{'server':<7} {'load':>9} {'msg/s':>9} {'e2e p50':>8} {'e2e p99':>8} {'ack p50':>8} "
         f"{'ack p99':>8} {'srv cpu':>8} {'cli cpu':>8} {'others':>7} {'writer':>7} {'batch':>6} "
-        f"{'µs/job':>7} {'srv µs/msg':>10}  notes"
+        f"{'µs/job':>7} {'srv µs/msg':>10} {'pg µs/msg':>9} {'redis µs':>8}  notes"
     )
     print(head)
     print("-" * len(head))
@@ -712,7 +848,8 @@ def print_table(results: list[PhaseResult]) -> None:
             f"{fmt(r.server_cpu_pct, 0) + '%':>8} {fmt(r.client_cpu_pct, 0) + '%':>8} "
             f"{fmt(r.other_cpu_pct, 0) + '%':>7} {fmt(r.writer_busy_pct, 0) + '%':>7} "
             f"{fmt(r.writer_batch):>6} "
-            f"{fmt(r.writer_us_per_job, 0):>7} {fmt(r.server_cpu_us_per_msg, 0):>10}  {note}"
+            f"{fmt(r.writer_us_per_job, 0):>7} {fmt(r.server_cpu_us_per_msg, 0):>10} "
+            f"{fmt(r.pg_us_per_msg, 0):>9} {fmt(r.redis_us_per_msg, 0):>8}  {note}"
         )
     busy = [r for r in results if r.other_cpu_pct > 25]
     if busy:
@@ -725,7 +862,9 @@ def print_table(results: list[PhaseResult]) -> None:
         "(latencies in ms; cpu = CPU time / wall time over the window, 100% = one core; others ="
         " every other process on the machine; writer = Feige's group-commit thread: share of"
         " wall time running batches, jobs per batch, µs per job; srv µs/msg = server CPU per"
-        " delivered message, the figure that holds even when the machine is shared)"
+        " delivered message, the figure that holds even when the machine is shared; pg, redis"
+        " µs/msg = CPU of the bench database's PostgreSQL backends and of its Redis per"
+        " delivered message)"
     )
 
 
@@ -749,7 +888,25 @@ async def main_async(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        if args.only in ("both", "feige"):
+        if args.only in ("both", "feige") and args.database_url:
+            redis = RedisProcess(tmp)
+            try:
+                for workers in args.processes:
+                    folder = tmp / f"feige{workers}"
+                    folder.mkdir()
+                    empty_database(args.database_url)
+                    scaled = feige_scaled(folder, args.database_url, redis, workers, args.feige_src)
+
+                    async def scaled_accounts(s: ServerProcess = scaled) -> Accounts:
+                        return await feige_accounts(s.base_url, args.pairs, args.per_agent)
+
+                    phases = await bench_server(scaled, scaled_accounts, args, rates)
+                    results += phases
+                    note = check_pg_store(args.database_url, sum(r.acked for r in phases))
+                    store_note += f"{scaled.name}: {note}\n"
+            finally:
+                redis.stop()
+        elif args.only in ("both", "feige"):
             server = feige_server(tmp / "feige", args.feige_src)
             (tmp / "feige").mkdir()
             feige = await bench_server(
@@ -791,20 +948,22 @@ async def main_async(args: argparse.Namespace) -> int:
     print()
     print_table(results)
     if store_note:
-        print(store_note)
+        print(store_note.rstrip())
     by = {(r.server, r.mode): r for r in results}
     ratios: dict[str, float] = {}
     for r in results:
         base = by.get(("relay", r.mode))
-        if r.server == "feige" and base is not None and base.delivered_per_s:
-            ratios[r.mode] = r.delivered_per_s / base.delivered_per_s
+        if r.server.startswith("feige") and base is not None and base.delivered_per_s:
+            key = r.mode if r.server == "feige" else f"{r.server} {r.mode}"
+            ratios[key] = r.delivered_per_s / base.delivered_per_s
             print(
-                f"feige / relay at {r.mode}: {ratios[r.mode]:.2f}× throughput, p99 "
+                f"{r.server} / relay at {r.mode}: {ratios[key]:.2f}× throughput, p99 "
                 f"{fmt(r.e2e_p99_ms)} ms vs {fmt(base.e2e_p99_ms)} ms"
             )
     target: dict[str, Any] = {}
-    peak = by.get(("feige", "max"))
-    at_target = by.get(("feige", f"{TARGET_RATE:g}/s"))
+    lead = "feige" if ("feige", "max") in by else f"feige×{max(args.processes)}"
+    peak = by.get((lead, "max"))
+    at_target = by.get((lead, f"{TARGET_RATE:g}/s"))
     if peak is not None or at_target is not None:
         checks = []
         if peak is not None:
@@ -861,6 +1020,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="phases: 'max' (closed loop) or total messages/s (open loop), comma-separated",
     )
     parser.add_argument("--only", choices=("both", "feige", "relay"), default="both")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="PostgreSQL (postgresql+psycopg://…, emptied before each run): Feige runs as "
+        "`feige serve --workers N` for each N of --processes, on it and on a Redis of its own",
+    )
+    parser.add_argument(
+        "--processes",
+        default="1,2,3",
+        help="with --database-url: the numbers of Feige processes to measure, comma-separated",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     parser.add_argument(
         "--feige-src",
@@ -869,6 +1039,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="serve Feige from this src/ directory (A/B a change) instead of the installed one",
     )
     args = parser.parse_args(argv)
+    args.processes = [int(p) for p in str(args.processes).split(",") if p.strip()]
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        parser.error("--database-url: a PostgreSQL URL (postgresql+psycopg://…)")
     if not 1 <= args.per_agent <= 200:
         parser.error("--per-agent: 1–200 (Feige's capacity limit)")
     try:

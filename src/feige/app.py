@@ -7,6 +7,8 @@ import contextlib
 import faulthandler
 import gc
 import logging
+import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -25,10 +27,10 @@ from feige.api import ws
 from feige.api.hardening import BodyLimit, SecurityHeaders, metrics_refusal
 from feige.api.ratelimit import Limiter, RequestRateLimit
 from feige.config import Settings
-from feige.realtime.broker import MemoryBroker
+from feige.realtime.broker import Broker, MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
-from feige.services.actions import robot_mode, serving, webhooks
+from feige.services.actions import leases, relay, robot_mode, serving, webhooks
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
@@ -97,7 +99,35 @@ def build_context(settings: Settings, demo: bool = False) -> Context:
     moderator = screening.build_moderator(settings)
     ctx = Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
     ctx.limiter = Limiter(settings)
+    if settings.redis_url:
+        ctx.broker = redis_broker(ctx)
     return ctx
+
+
+def redis_broker(ctx: Context) -> Broker:
+    """The broker across nodes; what Redis loses is read back from this node's database."""
+    from feige.realtime.redis_broker import RedisBroker
+
+    settings = ctx.settings
+
+    async def read_messages(session_id: int, after: int, upto: int) -> list[dict[str, Any]]:
+        return await relay.messages_between(ctx, session_id, after, upto)
+
+    async def latest(session_ids: list[int]) -> dict[int, int]:
+        return await relay.latest(ctx, session_ids)
+
+    return RedisBroker(
+        settings.redis_url,
+        prefix=settings.rate_limit_key_prefix,
+        read_messages=read_messages,
+        latest=latest,
+        grace=settings.redis_gap_grace_ms / 1000,
+        catch_up_seconds=settings.redis_catch_up_seconds,
+    )
+
+
+# Which process this is, for the leases of background jobs that run on one node at a time.
+NODE_NAME = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
 async def _checkpointer(ctx: Context, interval: float) -> None:
@@ -110,9 +140,13 @@ async def _checkpointer(ctx: Context, interval: float) -> None:
 
 
 async def _idle_closer(ctx: Context, interval: float) -> None:
+    """On one node at a time: the holder of the ``idle_close`` lease, which another node
+    takes over three intervals after its holder stopped renewing it (it died)."""
     while True:
         await asyncio.sleep(interval)
         try:
+            if not await leases.hold(ctx, "idle_close", NODE_NAME, max(3 * interval, 5.0)):
+                continue
             closed = await serving.close_idle(ctx)
             if closed:
                 log.info("idle_sessions_closed", count=closed)
@@ -235,12 +269,20 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
-        log.info("feige_started", version=__version__, database=ctx.db.engine.dialect.name)
+        log.info(
+            "feige_started",
+            version=__version__,
+            database=ctx.db.engine.dialect.name,
+            broker="redis" if settings.redis_url else "memory",
+            pid=os.getpid(),
+        )
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
+            with contextlib.suppress(Exception):
+                await leases.release(ctx, "idle_close", NODE_NAME)
             await ctx.broker.stop()
             await ctx.db.stop()
 

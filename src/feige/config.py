@@ -43,9 +43,20 @@ class Settings(BaseSettings):
     )
     redis_url: str = Field(
         default="",
-        description="Redis URL (`redis://…`, `rediss://…`). Today it only holds the rate-limit "
-        "counts (see `FEIGE_RATE_LIMIT_STORAGE_URL`); the message broker and presence are "
-        "in-process either way. Empty: no Redis.",
+        description="Redis URL (`redis://…`, `rediss://…`): switches scale-out on. Events "
+        "fan out between nodes over Redis pub/sub (sharded on Redis 7), and the rate-limit "
+        "counts live there (docs/operations.md). Needs PostgreSQL. Empty: one node, "
+        "in-process fan-out.",
+    )
+    redis_gap_grace_ms: float = Field(
+        default=250.0,
+        description="With Redis: how long a node waits for a session's message that arrived "
+        "out of order before reading it from the database.",
+    )
+    redis_catch_up_seconds: float = Field(
+        default=10.0,
+        description="With Redis: how often a node checks the sessions it heard of lately "
+        "against the database, for a last message Redis lost.",
     )
     host: str = Field(
         default="127.0.0.1", description="Address `feige serve` listens on (`--host`)."
@@ -360,7 +371,8 @@ class Settings(BaseSettings):
         "memory otherwise.",
     )
     rate_limit_key_prefix: str = Field(
-        default="feige", description="Prefix of the Redis keys (one per deployment or test)."
+        default="feige",
+        description="Prefix of the Redis keys and pub/sub channels (one per deployment or test).",
     )
     login_failures_per_username: str = Field(
         default="5 per 15 minutes; 10 per hour; 20 per day",

@@ -261,6 +261,9 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         ctx.broker.subscribe(channel, conn)
     await ctx.presence.connected(principal.channel)
     SOCKETS.inc()
+    # Across nodes: what the socket reads from the store below must not miss a publish
+    # made before its node listens on its channels.
+    await ctx.broker.ready(subscribed)
     pump = asyncio.create_task(conn.pump())
     # The token's end is the socket's end, even if the client never sends another frame.
     expiry = asyncio.get_running_loop().call_later(
@@ -305,6 +308,8 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
 
     try:
         open_sessions, more_sessions = await _open_sessions(ctx, principal)
+        for listed in open_sessions:  # the node notices a later loss of these sessions'
+            ctx.broker.observe(listed["id"], listed["last_seq"], (principal.channel,))
         conn.send(
             {
                 "op": "ready",

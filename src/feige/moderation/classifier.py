@@ -39,6 +39,7 @@ def ngrams(text: str) -> list[str]:
 #: abuse); short abuse is the lexicons' work.
 MIN_LETTERS = 3
 
+
 class MeaningModel:
     """Weights per n-gram and class, with the automaton that finds the n-grams."""
 

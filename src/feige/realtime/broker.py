@@ -42,6 +42,13 @@ class Broker(Protocol):
 
     def unsubscribe(self, channel: str, subscriber: Subscriber) -> None: ...
 
+    async def ready(self, channels: Iterable[str], timeout: float = 2.0) -> bool:
+        """Wait until events published to ``channels`` reach this node from now on."""
+
+    def observe(self, session_id: int, last_seq: int, channels: tuple[str, ...]) -> None:
+        """A socket of this node has the session up to ``last_seq``: a broker that can lose
+        events uses it to notice a later gap."""
+
 
 class LocalFanout:
     """Channel → local subscribers; each subscriber gets a payload once per publish."""
@@ -61,6 +68,10 @@ class LocalFanout:
 
     def has_subscribers(self, channel: str) -> bool:
         return channel in self._channels
+
+    def channels(self) -> list[str]:
+        """Every channel with a subscriber on this node."""
+        return list(self._channels)
 
     def deliver(
         self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
@@ -96,3 +107,9 @@ class MemoryBroker:
 
     def unsubscribe(self, channel: str, subscriber: Subscriber) -> None:
         self.local.unsubscribe(channel, subscriber)
+
+    async def ready(self, channels: Iterable[str], timeout: float = 2.0) -> bool:
+        return True
+
+    def observe(self, session_id: int, last_seq: int, channels: tuple[str, ...]) -> None:
+        return None

@@ -181,3 +181,11 @@ def open_session_count(conn: Connection, agent_id: int) -> int:
         and_(sessions.c.agent_id == agent_id, sessions.c.state == SessionState.ASSIGNED)
     )
     return int(conn.execute(stmt).scalar_one())
+
+
+def last_seqs(conn: Connection, session_ids: Sequence[int]) -> dict[int, int]:
+    """Each session's last message seq (a node checking it missed nothing)."""
+    if not session_ids:
+        return {}
+    stmt = select(sessions.c.id, sessions.c.last_seq).where(sessions.c.id.in_(list(session_ids)))
+    return {row.id: row.last_seq for row in conn.execute(stmt)}

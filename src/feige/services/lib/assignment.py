@@ -131,8 +131,13 @@ def session_to_shop(
         raise Forbidden("shop_blocked")
     if existing is not None:
         return existing
-    session = open_session(conn, shop_id, consumer_id, out.entry, out.entry_card, now)
+    # Lock first, then look again: the same consumer's first messages reaching two nodes at
+    # once must open one session, not two.
     shop = _locked_shop(conn, shop_id)
+    existing = session_store.open_session_for(conn, shop_id, consumer_id)
+    if existing is not None:
+        return existing
+    session = open_session(conn, shop_id, consumer_id, out.entry, out.entry_card, now)
     mode = RoutingMode(shop["routing_mode"])
     last = session_store.last_agent_for(conn, shop_id, consumer_id)
     decision = receive(_loads(conn, shop_id), mode, last)
@@ -266,6 +271,8 @@ def set_agent_status(
     waiting sessions from the queue."""
     member = account_store.member_by_id(conn, member_id)
     assert member is not None
+    # Under the shop's lock, so no node assigns the agent a session while it goes offline.
+    account_store.lock_shop(conn, member["shop_id"])
     open_count = session_store.open_session_count(conn, member_id)
     if status is AgentStatus.OFFLINE and not can_go_offline(open_count):
         raise Invalid("has_open_sessions", count=open_count)

@@ -1,0 +1,376 @@
+"""The broker across nodes, on Redis pub/sub (``FEIGE_REDIS_URL``).
+
+* **Sharded pub/sub** (``SPUBLISH``/``SSUBSCRIBE``, Redis ≥ 7) where the server has it, so a
+  channel lives on one shard of a Redis Cluster; plain ``PUBLISH``/``SUBSCRIBE`` otherwise.
+* A node subscribes only to the channels its own sockets (and its revocation watch) listen
+  on: the first local subscriber of a channel subscribes the node, the last one leaving
+  unsubscribes it. Subscribing is batched by a task; ``ready`` waits until Redis confirmed.
+* A publish is delivered to the node's own sockets at once (``exclude`` applies there, and
+  only there: origins are numbers of this node), and queued for Redis; a task sends the
+  queue as one pipeline. Each Redis message is an envelope: the publishing node, an event
+  id, the session and seq of a message event, the event's channels, then the frame. A node
+  ignores its own envelopes and events it already delivered (an event goes to each of its
+  channels, and a node may listen on several).
+* Redis may lose messages (restart, blip, a full output buffer): message events go through
+  the ``SequenceGate``, which fills any gap from the store; after a reconnect the node
+  catches up on every session it knows. Redis down never fails a send: the message is
+  committed, its publish is dropped, and the other nodes fill it from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
+import structlog
+from prometheus_client import Counter, Gauge
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from feige.realtime import frames
+from feige.realtime.broker import LocalFanout, Origin, Subscriber
+from feige.realtime.sequencer import Latest, SequenceGate
+
+# session id, after seq, up to seq → the messages (as their events carry them), in order.
+ReadMessages = Callable[[int, int, int], Awaitable[list[dict[str, Any]]]]
+
+log = structlog.get_logger(__name__)
+
+MESSAGE_EVENT = b'{"op":"event","type":"message"'
+ENVELOPE = b"F1"
+# Events remembered per node as delivered (an event reaches a node once per channel).
+SEEN_EVENTS = 50_000
+# Publishes waiting for Redis beyond this are dropped (Redis is down; the store fills them).
+MAX_OUTGOING = 200_000
+
+PUBLISHED = Counter("feige_redis_published_total", "Events sent to Redis")
+PUBLISH_DROPPED = Counter(
+    "feige_redis_publish_dropped_total", "Events not sent to Redis (down or overloaded)"
+)
+RECEIVED = Counter("feige_redis_received_total", "Events received from other nodes")
+FILLED = Counter(
+    "feige_redis_gap_filled_total", "Messages read from the store because Redis lost them"
+)
+RECONNECTS = Counter("feige_redis_reconnects_total", "Pub/sub connections re-established")
+CHANNELS = Gauge("feige_redis_channels", "Channels this node is subscribed to")
+
+
+def node_id() -> bytes:
+    """Unique per process: host-independent random bytes."""
+    return os.urandom(6).hex().encode()
+
+
+class RedisBroker:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "feige",
+        read_messages: ReadMessages | None = None,
+        latest: Latest | None = None,
+        grace: float = 0.25,
+        catch_up_seconds: float = 10.0,
+        sharded: bool | None = None,
+    ) -> None:
+        self.url = url
+        self.prefix = f"{prefix}:ch:"
+        self.node = node_id()
+        self.local = LocalFanout()
+        self.read_messages = read_messages
+        fill = self._fill if read_messages is not None else None
+        self.gate = SequenceGate(self.local.deliver, fill, latest, grace)
+        self.catch_up_seconds = catch_up_seconds
+        self.sharded = sharded
+        self._events = itertools.count(1)
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._outgoing: list[tuple[tuple[str, ...], bytes]] = []
+        self._publish_wake = asyncio.Event()
+        self._sync_wake = asyncio.Event()
+        self._subscribed: set[str] = set()  # sent to Redis on the current connection
+        self._confirmed: set[str] = set()
+        self._waiters: list[tuple[set[str], asyncio.Future[None]]] = []
+        self._client: Any = None
+        self._pubsub: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connected = asyncio.Event()
+        self._filled_reported = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._client = aioredis.from_url(
+            self.url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
+        )
+        with contextlib.suppress(RedisError, OSError):
+            await self._detect_sharding()
+        self._tasks = [
+            asyncio.create_task(self._reader()),
+            asyncio.create_task(self._publisher()),
+            asyncio.create_task(self._safety_net()),
+        ]
+        # Start with the connection up if Redis is there; a node also starts without it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), 5)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.gate.stop()
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.aclose()
+
+    async def _detect_sharding(self) -> None:
+        """Sharded pub/sub on Redis 7 and later. Decided once Redis answers, never guessed:
+        a node on ``PUBLISH`` and one on ``SPUBLISH`` would not hear each other."""
+        if self.sharded is None:
+            info = await self._client.info("server")
+            major = int(str(info.get("redis_version", "0")).split(".")[0] or 0)
+            self.sharded = major >= 7
+
+    # --- the Broker interface ------------------------------------------------------------
+
+    async def publish(
+        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
+    ) -> None:
+        audience = tuple(channels)
+        session_id, seq = _message_seq(payload)
+        if session_id:
+            self.gate.offer(session_id, seq, audience, payload, exclude)
+        else:
+            self.local.deliver(audience, payload, exclude)
+        header = b"%s %s %d %d %d %s\n" % (
+            ENVELOPE,
+            self.node,
+            next(self._events),
+            session_id,
+            seq,
+            ",".join(audience).encode(),
+        )
+        if len(self._outgoing) >= MAX_OUTGOING:
+            PUBLISH_DROPPED.inc()
+            return
+        self._outgoing.append((audience, header + payload))
+        self._publish_wake.set()
+
+    def subscribe(self, channel: str, subscriber: Subscriber) -> None:
+        first = not self.local.has_subscribers(channel)
+        self.local.subscribe(channel, subscriber)
+        if first:
+            self._sync_wake.set()
+
+    def unsubscribe(self, channel: str, subscriber: Subscriber) -> None:
+        self.local.unsubscribe(channel, subscriber)
+        if not self.local.has_subscribers(channel):
+            self._sync_wake.set()
+
+    async def ready(self, channels: Iterable[str], timeout: float = 2.0) -> bool:
+        """Wait until Redis has confirmed this node's subscription to ``channels``: what a
+        socket reads from the store after this cannot miss a publish made before it."""
+        wanted = {self.prefix + c for c in channels} - self._confirmed
+        if not wanted:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((wanted, future))
+        self._sync_wake.set()
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except TimeoutError:  # Redis down: the socket works on this node; gaps are filled
+            return False
+
+    def observe(self, session_id: int, last_seq: int, channels: tuple[str, ...]) -> None:
+        self.gate.observe(session_id, last_seq, channels)
+
+    async def _fill(self, session_id: int, after: int, upto: int) -> list[tuple[int, bytes]]:
+        assert self.read_messages is not None
+        found = await self.read_messages(session_id, after, upto)
+        return [(m["seq"], frames.event({"type": "message", "message": m})) for m in found]
+
+    # --- tasks ---------------------------------------------------------------------------
+
+    async def _publisher(self) -> None:
+        while True:
+            await self._publish_wake.wait()
+            self._publish_wake.clear()
+            if self.sharded is None:  # Redis has not answered yet: keep the queue
+                await asyncio.sleep(0.2)
+                self._publish_wake.set()
+                continue
+            command = "SPUBLISH" if self.sharded else "PUBLISH"
+            batch, self._outgoing = self._outgoing, []
+            if not batch:
+                continue
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for audience, envelope in batch:
+                    for channel in audience:
+                        pipe.execute_command(command, self.prefix + channel, envelope)
+                await pipe.execute()
+                PUBLISHED.inc(len(batch))
+            except (RedisError, OSError) as exc:
+                PUBLISH_DROPPED.inc(len(batch))
+                log.warning("redis_publish_failed", events=len(batch), error=str(exc))
+                await asyncio.sleep(0.2)
+
+    async def _reader(self) -> None:
+        """One pub/sub connection; on any failure a new one, resubscribed, then a catch-up."""
+        backoff, connected_before = 0.1, False
+        while True:
+            sync: asyncio.Task[None] | None = None
+            try:
+                self._pubsub = self._client.pubsub()
+                self._subscribed.clear()
+                self._confirmed.clear()
+                await self._pubsub.connect()
+                await self._detect_sharding()
+                sync = asyncio.create_task(self._sync())
+                self._sync_wake.set()
+                if connected_before:
+                    RECONNECTS.inc()
+                    log.info("redis_reconnected")
+                    self._spawn(self._catch_up_after_reconnect())
+                connected_before, backoff = True, 0.1
+                self._connected.set()
+                await self._read_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("redis_pubsub_lost", error=str(exc))
+            finally:
+                self._connected.clear()
+                if sync is not None:
+                    sync.cancel()
+                    with contextlib.suppress(BaseException):
+                        await sync
+                if self._pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.aclose()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+
+    async def _catch_up_after_reconnect(self) -> None:
+        """Subscribed again (confirmed), then read what the break may have lost: a message
+        published after the read reaches this node through Redis."""
+        await self.ready(self.local.channels(), timeout=10)
+        await self._catch_up(None)
+
+    async def _read_loop(self) -> None:
+        pubsub = self._pubsub
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            kind = message["type"]
+            if isinstance(kind, bytes):
+                kind = kind.decode()
+            if kind in ("message", "smessage"):
+                self._receive(message["data"])
+            elif kind in ("subscribe", "ssubscribe"):
+                channel = message["channel"]
+                self._confirmed.add(channel.decode() if isinstance(channel, bytes) else channel)
+                self._wake_waiters()
+            elif kind in ("unsubscribe", "sunsubscribe"):
+                channel = message["channel"]
+                self._confirmed.discard(channel.decode() if isinstance(channel, bytes) else channel)
+
+    def _wake_waiters(self) -> None:
+        still = []
+        for wanted, future in self._waiters:
+            if future.done():
+                continue
+            if wanted <= self._confirmed:
+                future.set_result(None)
+            else:
+                still.append((wanted, future))
+        self._waiters = still
+
+    async def _sync(self) -> None:
+        """Keep the Redis subscriptions equal to the channels with local subscribers."""
+        subscribe, unsubscribe = (
+            ("ssubscribe", "sunsubscribe") if self.sharded else ("subscribe", "unsubscribe")
+        )  # known here: the reader detected it before starting this task
+        while True:
+            await self._sync_wake.wait()
+            self._sync_wake.clear()
+            wanted = {self.prefix + c for c in self.local.channels()}
+            add = sorted(wanted - self._subscribed)
+            drop = sorted(self._subscribed - wanted)
+            for chunk in _chunks(add, 500):
+                await getattr(self._pubsub, subscribe)(*chunk)
+                self._subscribed.update(chunk)
+            for chunk in _chunks(drop, 500):
+                await getattr(self._pubsub, unsubscribe)(*chunk)
+                self._subscribed.difference_update(chunk)
+            CHANNELS.set(len(self._subscribed))
+
+    def _receive(self, data: bytes) -> None:
+        header, _, payload = data.partition(b"\n")
+        parts = header.split(b" ")
+        if len(parts) != 6 or parts[0] != ENVELOPE or parts[1] == self.node:
+            return
+        event_key = parts[1] + b":" + parts[2]
+        if event_key in self._seen:
+            return
+        self._seen[event_key] = None
+        if len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        RECEIVED.inc()
+        audience = tuple(parts[5].decode().split(",")) if parts[5] else ()
+        session_id, seq = int(parts[3]), int(parts[4])
+        if session_id:
+            self.gate.offer(session_id, seq, audience, payload)
+        else:
+            self.local.deliver(audience, payload)
+
+    async def _catch_up(self, within: float | None) -> None:
+        try:
+            filled = await self.gate.catch_up(within)
+            FILLED.inc(self.gate.filled - self._filled_reported)
+            self._filled_reported = self.gate.filled
+            if filled:
+                log.info("redis_gap_caught_up", messages=filled)
+        except Exception:
+            log.exception("redis_catch_up_failed")
+
+    async def _safety_net(self) -> None:
+        """Now and then, the sessions heard of lately against the store: a publish lost
+        while this node's connection stayed up (another node's publish failed) shows here
+        even if no later message of the session comes to reveal the gap."""
+        while True:
+            await asyncio.sleep(self.catch_up_seconds)
+            await self._catch_up(self.catch_up_seconds * 6)
+
+
+def _message_seq(payload: bytes) -> tuple[int, int]:
+    """(session id, seq) of a ``message`` event; (0, 0) for any other event."""
+    if not payload.startswith(MESSAGE_EVENT):
+        return 0, 0
+    message = orjson.loads(payload).get("message") or {}
+    session_id, seq = message.get("session_id"), message.get("seq")
+    if isinstance(session_id, int) and isinstance(seq, int):
+        return session_id, seq
+    return 0, 0
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,182 @@
+"""The Redis broker between two nodes in one process, on a real Redis of the test's own:
+fan-out, ``exclude`` only on the publishing node, order and gap filling by sequence."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import orjson
+import pytest
+
+from feige.realtime import frames
+from feige.realtime.redis_broker import RedisBroker
+from tests.multinode.conftest import RedisServer
+
+
+class Socket:
+    def __init__(self, origin: int) -> None:
+        self.origin = origin
+        self.got: list[dict[str, Any]] = []
+
+    def deliver(self, payload: bytes) -> None:
+        self.got.append(orjson.loads(payload))
+
+    def seqs(self) -> list[int]:
+        return [e["message"]["seq"] for e in self.got if e.get("type") == "message"]
+
+
+def message(session_id: int, seq: int) -> dict[str, Any]:
+    return {"id": seq, "session_id": session_id, "seq": seq, "content": {"text": f"m{seq}"}}
+
+
+def payload(session_id: int, seq: int) -> bytes:
+    return frames.event({"type": "message", "message": message(session_id, seq)})
+
+
+class Store:
+    """What the database holds: messages by session (the fill reads it)."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}
+        self.reads = 0
+
+    async def read(self, session_id: int, after: int, upto: int) -> list[dict[str, Any]]:
+        self.reads += 1
+        top = min(upto, self.last.get(session_id, 0))
+        return [message(session_id, s) for s in range(after + 1, top + 1)]
+
+    async def latest(self, ids: list[int]) -> dict[int, int]:
+        return {i: self.last[i] for i in ids if i in self.last}
+
+
+async def wait_for(check: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def brokers(url: str, store: Store, **kw: Any) -> tuple[RedisBroker, RedisBroker]:
+    prefix = f"feige-scaleout-test:{os.urandom(4).hex()}"
+    make = lambda: RedisBroker(  # noqa: E731
+        url, prefix=prefix, read_messages=store.read, latest=store.latest, grace=0.05, **kw
+    )
+    return make(), make()
+
+
+@pytest.mark.parametrize("sharded", [True, False], ids=["spublish", "publish"])
+async def test_events_cross_nodes_and_exclude_applies_only_where_published(
+    live_redis: RedisServer, sharded: bool
+) -> None:
+    store = Store()
+    a, b = brokers(live_redis.url, store, sharded=sharded)
+    await a.start()
+    await b.start()
+    try:
+        # Origin 1 on both nodes: numbers are per node.
+        sender, peer_a, peer_b = Socket(1), Socket(2), Socket(1)
+        a.subscribe("consumer:7", sender)
+        a.subscribe("shop:1:supervisors", peer_a)
+        b.subscribe("member:3", peer_b)
+        b.subscribe("shop:1:supervisors", peer_b)  # listens on two channels: gets it once
+        assert await a.ready(["consumer:7", "shop:1:supervisors"])
+        assert await b.ready(["member:3", "shop:1:supervisors"])
+        store.last[10] = 1
+        await a.publish(("consumer:7", "member:3", "shop:1:supervisors"), payload(10, 1), exclude=1)
+        await wait_for(lambda: peer_b.seqs() == [1])
+        assert sender.got == [] and peer_a.seqs() == [1]
+        await asyncio.sleep(0.1)
+        assert peer_b.seqs() == [1]  # once, though two of its channels carried it
+        # A plain event (no seq) crosses too, once.
+        await b.publish(("consumer:7",), frames.event({"type": "typing", "session_id": 10}))
+        await wait_for(lambda: len(sender.got) == 1)
+        # Unsubscribed channels stop reaching the node.
+        b.unsubscribe("member:3", peer_b)
+        b.unsubscribe("shop:1:supervisors", peer_b)
+        await asyncio.sleep(0.1)
+        store.last[10] = 2
+        await a.publish(("member:3",), payload(10, 2))
+        await asyncio.sleep(0.2)
+        assert peer_b.seqs() == [1]
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_lost_publish_is_filled_from_the_store_in_order(live_redis: RedisServer) -> None:
+    store = Store()
+    a, b = brokers(live_redis.url, store)
+    await a.start()
+    await b.start()
+    try:
+        agent = Socket(1)
+        b.subscribe("member:3", agent)
+        assert await b.ready(["member:3"])
+        b.observe(20, 0, ("member:3",))
+        store.last[20] = 1
+        await a.publish(("member:3",), payload(20, 1))
+        await wait_for(lambda: agent.seqs() == [1])
+        store.last[20] = 3  # seq 2 was committed but its publish never reached Redis
+        await a.publish(("member:3",), payload(20, 3))
+        await wait_for(lambda: agent.seqs() == [1, 2, 3])
+        # Crossing publishes (4 arrives before 3's late twin, 5 before 4 here) keep order.
+        store.last[20] = 5
+        await a.publish(("member:3",), payload(20, 5))
+        await a.publish(("member:3",), payload(20, 4))
+        await a.publish(("member:3",), payload(20, 3))
+        await wait_for(lambda: len(agent.seqs()) >= 5)
+        await asyncio.sleep(0.2)
+        assert agent.seqs() == [1, 2, 3, 4, 5]
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_after_redis_restarts_the_node_catches_up(live_redis: RedisServer) -> None:
+    store = Store()
+    a, b = brokers(live_redis.url, store, catch_up_seconds=60)
+    await a.start()
+    await b.start()
+    try:
+        agent = Socket(1)
+        b.subscribe("member:3", agent)
+        assert await b.ready(["member:3"])
+        store.last[30] = 1
+        await a.publish(("member:3",), payload(30, 1))
+        await wait_for(lambda: agent.seqs() == [1])
+        live_redis.kill()
+        store.last[30] = 3  # two messages committed while Redis is down; no later one comes
+        await a.publish(("member:3",), payload(30, 2))
+        await a.publish(("member:3",), payload(30, 3))
+        live_redis.start()
+        await wait_for(lambda: agent.seqs() == [1, 2, 3], timeout=15)
+        await asyncio.sleep(0.3)
+        assert agent.seqs() == [1, 2, 3]
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_node_started_while_redis_is_down_joins_when_it_comes_up(
+    live_redis: RedisServer,
+) -> None:
+    store = Store()
+    live_redis.kill()
+    a, b = brokers(live_redis.url, store)
+    await a.start()  # Redis is down: the node starts anyway
+    assert a.sharded is None
+    live_redis.start()
+    await b.start()
+    try:
+        agent = Socket(1)
+        a.subscribe("member:3", agent)
+        assert await a.ready(["member:3"], timeout=10)
+        assert a.sharded is not None and a.sharded == b.sharded  # both on the same kind
+        store.last[40] = 1
+        await b.publish(("member:3",), payload(40, 1))
+        await wait_for(lambda: agent.seqs() == [1])
+    finally:
+        await a.stop()
+        await b.stop()
