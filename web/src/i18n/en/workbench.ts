@@ -49,6 +49,7 @@ const en: typeof zhCN = {
     other: 'Other',
   },
   chat: {
+    recalled: 'This message was recalled for a rule violation',
     choose: 'Pick a session on the left to start',
     chooseHint: 'Alt + ↑ / ↓ switches sessions; ? lists every shortcut',
     loadingOlder: 'Loading earlier messages…',
@@ -77,6 +78,9 @@ const en: typeof zhCN = {
     },
   },
   composer: {
+    restricted: 'Your shop is restricted for a rule violation: no {feature} until {until}',
+    features: { image: 'images', card: 'cards' },
+    keptDraft: 'What you typed is kept in the box; text messages still go through.',
     placeholder: 'Type a message: Enter sends, Ctrl + Enter adds a line, / picks a quick reply',
     send: 'Send',
     image: 'Send an image',

@@ -48,6 +48,7 @@ export default {
     other: '其他入口',
   },
   chat: {
+    recalled: '该消息因违规已被撤回',
     choose: '从左侧选择一个会话开始接待',
     chooseHint: 'Alt + ↑ / ↓ 切换会话，? 查看全部快捷键',
     loadingOlder: '正在加载更早的消息…',
@@ -76,6 +77,9 @@ export default {
     },
   },
   composer: {
+    restricted: '店铺处于违规限制期，{until} 前不能发送{feature}',
+    features: { image: '图片', card: '卡片' },
+    keptDraft: '输入框中的文字已保留，可以继续发送文字消息。',
     placeholder: '输入消息，Enter 发送，Ctrl + Enter 换行，输入 / 选择快捷短语',
     send: '发送',
     image: '发送图片',
