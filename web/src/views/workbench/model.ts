@@ -28,6 +28,8 @@ export interface Refusal {
   code: string
   message: string
   clauses: string
+  /** The error's parameters (`feature_restricted`: `feature`, `until`). */
+  params?: Record<string, unknown>
 }
 
 export interface Conversation {
@@ -441,6 +443,7 @@ export class WorkbenchModel {
         code: error.code,
         message: error.message,
         clauses: String(error.params.clauses ?? ''),
+        params: error.params,
       }
       if (error.code === 'feature_restricted') {
         const feature = error.params.feature as RestrictedFeature
