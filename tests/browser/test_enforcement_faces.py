@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.chat_helpers import open_chat, type_and_send, wait_for_text
+from tests.browser.chat_helpers import Agent, open_chat, type_and_send, wait_for_text
 from tests.browser.conftest import OpenWindow
 from tests.browser.workbench_helpers import (
     Person,
@@ -217,4 +217,50 @@ def test_a_restricted_shop_holds_the_image_button_and_says_until_when(
         assert "前不能发送图片" in held and year in held, held
         assert agent.errors == [] and boss.errors == []
     finally:
+        buyer.close()
+
+
+def test_an_owner_hears_notices_live_and_marks_them_read(
+    open_window: OpenWindow, web_server: Server, reviewer: Person
+) -> None:
+    boss = open_window()
+    page = boss.page
+    open_workbench(page, "shop1_owner", status=None)
+    badge = page.get_by_test_id("inbox-badge")
+    badge.wait_for(timeout=TIMEOUT)
+    before = int(badge.get_attribute("data-unread") or 0)
+
+    agent = Agent(web_server, "shop1_agent1").online().connect()
+    buyer = consumer(web_server, "c-inbox", "小冯")
+    try:
+        session_id = buyer.write("你好")["session_id"]
+        said = agent.say(session_id, MISUSE)
+        decided = confirm(reviewer, pending_violation(reviewer, message_id=said["id"])["id"])
+        told = 1 + len(decided["measures"])  # the decision, and each measure it crossed into
+        page.locator(f'[data-testid="inbox-badge"][data-unread="{before + told}"]').wait_for(
+            timeout=TIMEOUT
+        )
+        page.get_by_test_id("inbox-button").click()
+        first = page.get_by_test_id("inbox-item").first
+        first.wait_for(timeout=TIMEOUT)
+        kinds = page.get_by_test_id("inbox-item").evaluate_all(
+            "rows => rows.map(row => row.dataset.kind)"
+        )
+        assert "violation_decided" in kinds[:told], kinds
+        page.get_by_test_id("inbox-drawer").get_by_text("违规审核结果").first.wait_for()
+
+        # One read by a click, then all: the badge follows, and so does the server.
+        unread = page.locator('[data-testid="inbox-item"][data-read="false"]')
+        unread.first.click()
+        page.locator(f'[data-testid="inbox-badge"][data-unread="{before + told - 1}"]').wait_for(
+            timeout=TIMEOUT
+        )
+        page.get_by_test_id("inbox-read-all").click()
+        page.locator('[data-testid="inbox-badge"][data-unread="0"]').wait_for(timeout=TIMEOUT)
+        assert unread.count() == 0
+        owner = member(web_server, "shop1_owner")
+        assert owner.ok("GET", "/api/enforcement/inbox")["unread"] == 0
+        assert boss.errors == []
+    finally:
+        agent.close_socket()
         buyer.close()
