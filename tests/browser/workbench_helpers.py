@@ -58,10 +58,11 @@ def consumer(server: Server, external_id: str, nickname: str = "") -> Person:
     return Person(server, body["token"], body["principal"])
 
 
-def member(server: Server, username: str) -> Person:
+def member(server: Server, username: str, kind: str = "member") -> Person:
+    """A shop member signed in over REST (``kind="staff"``: platform staff)."""
     body = httpx.post(
         f"{server.base_url}/api/auth/login",
-        json={"kind": "member", "username": username, "password": PASSWORD},
+        json={"kind": kind, "username": username, "password": PASSWORD},
         timeout=10,
     ).json()
     return Person(server, body["token"], body["principal"])

@@ -72,7 +72,9 @@ export interface UploadedImage {
   session_id?: number
 }
 
-export type MessageKind = 'text' | 'image' | 'product_card' | 'order_card'
+/** `recalled`: a message withdrawn for a rule violation (docs/enforcement.md); its content
+ * is the notice (`text`, `text_en`, `recalled_at`), never the original. */
+export type MessageKind = 'text' | 'image' | 'product_card' | 'order_card' | 'recalled'
 
 export interface Message {
   id: number
@@ -133,6 +135,74 @@ export type ServerEvent =
       sessions: string[]
       at: number
     }
+  | { type: 'recalled'; session_id: number; message_id: number; seq: number; message: Message }
+  | { type: 'notification'; notification: ShopNotification }
+  | { type: 'notifications_read'; ids: number[] | null; unread: number }
+  | { type: 'account_restricted'; restriction: ConsumerRestriction }
+  | { type: 'account_restriction_lifted'; restriction: ConsumerRestriction }
+
+// --- enforcement (docs/enforcement.md, docs/protocol.md §12) ---------------------------------
+
+/** A consumer's mute or ban (rules 4.2). Times are Unix seconds. */
+export interface ConsumerRestriction {
+  id: number
+  consumer_id: number
+  kind: 'mute' | 'ban'
+  violation_id: number | null
+  reason: string
+  starts_at: number
+  /** null for a ban (until a reviewer lifts it). */
+  ends_at: number | null
+  lifted_at: number | null
+  in_effect: boolean
+}
+
+export type MeasureName = 'warning' | 'restriction' | 'deposit_withholding' | 'points_deduction' | 'order_close'
+
+/** A measure imposed on a shop; a restriction's `details.features` are what it refuses. */
+export interface Measure {
+  id: number
+  shop_id: number
+  measure: MeasureName
+  source_kind: string
+  source_id: number | null
+  details: { features?: RestrictedFeature[]; [key: string]: unknown }
+  starts_at: number
+  ends_at: number | null
+  reversed_at: number | null
+  created_at: number
+  in_effect?: boolean
+}
+
+export type RestrictedFeature = 'image' | 'card'
+
+/** `GET /api/enforcement/standing` (the shop's owners and managers). */
+export interface Standing {
+  shop_id: number
+  points: number
+  window_days: number
+  deposit_balance: number
+  refused_features: RestrictedFeature[]
+  measures_in_effect: Measure[]
+}
+
+export type NotificationKind =
+  | 'measure'
+  | 'measure_reversed'
+  | 'violation_decided'
+  | 'report_decided'
+  | 'appeal_decided'
+  | 'no_human_reply'
+
+/** A row of the shop's inbox (`GET /api/enforcement/inbox`, the live `notification`). */
+export interface ShopNotification {
+  id: number
+  shop_id: number
+  kind: NotificationKind
+  body: Record<string, unknown>
+  created_at: number
+  read_at: number | null
+}
 
 /** The robot's mode of a shop (docs/protocol.md, "The robot's mode"). */
 export type RobotModeName = 'off' | 'assist' | 'full_auto'

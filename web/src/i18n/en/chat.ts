@@ -49,6 +49,12 @@ const en: typeof zhCN = {
   image: 'Picture',
   imageTooLarge: 'Pictures can be at most {size} MB',
   notAnImage: 'Only pictures can be sent',
+  recalled: 'This message was recalled for a rule violation',
+  hold: {
+    muted: 'Your account is muted for a rule violation until {until}: you cannot send messages until then',
+    mutedNoEnd: 'Your account is muted for a rule violation: you cannot send messages for now',
+    banned: 'Your account is banned for a rule violation: you cannot send messages. Contact the platform to appeal',
+  },
   composer: {
     placeholder: 'Type a message…',
     send: 'Send',

@@ -48,6 +48,12 @@ export default {
   image: '图片',
   imageTooLarge: '图片不能超过 {size} MB',
   notAnImage: '只能发送图片',
+  recalled: '该消息因违规已被撤回',
+  hold: {
+    muted: '您的账号因违规被禁言至 {until}，期间不能发送消息',
+    mutedNoEnd: '您的账号因违规被禁言，期间不能发送消息',
+    banned: '您的账号因违规已被封禁，不能发送消息；如有异议请联系平台',
+  },
   composer: {
     placeholder: '请输入消息…',
     send: '发送',

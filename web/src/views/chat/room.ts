@@ -17,6 +17,7 @@ import {
   buildItems,
   insertMessage,
   openSession,
+  replaceMessage,
   settlePending,
   type PendingMessage,
 } from './timeline'
@@ -30,6 +31,22 @@ const PRESENCE_EVERY_MS = 60_000
 const TYPING_SHOWN_MS = 6000
 /** The consumer's own typing goes out at most this often. */
 const TYPING_EVERY_MS = 3000
+
+/** The consumer's account muted (until a time) or banned (rules 4.2, docs/enforcement.md):
+ * sends are refused, so the window says why and holds the composer. */
+export interface AccountHold {
+  kind: 'mute' | 'ban'
+  /** Unix milliseconds the mute ends; null for a ban. */
+  until: number | null
+}
+
+/** The hold a refused send names (`consumer_muted` with `until`, `consumer_banned`). */
+export function holdOfRefusal(code: string, params: Record<string, unknown>): AccountHold | null {
+  if (code === 'consumer_banned') return { kind: 'ban', until: null }
+  if (code !== 'consumer_muted') return null
+  const until = Date.parse(String(params.until ?? ''))
+  return { kind: 'mute', until: Number.isNaN(until) ? null : until }
+}
 
 export interface RoomCallbacks {
   /** A session of this shop closed while the window was open (ask for a rating). */
@@ -53,6 +70,8 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
   const agentTyping = ref(false)
   const loading = ref(true)
   const loadError = ref<string | null>(null)
+  const hold = ref<AccountHold | null>(null)
+  let holdTimer: ReturnType<typeof setTimeout> | null = null
   let typingTimer: ReturnType<typeof setTimeout> | null = null
   let lastTypingSent = 0
   let readySeen = false
@@ -121,6 +140,14 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     } else if (event.type === 'read' && event.reader === 'member') {
       const session = sessions[event.session_id]
       if (session) session.agent_read_seq = Math.max(session.agent_read_seq, event.seq)
+    } else if (event.type === 'recalled') {
+      const list = messages[event.session_id]
+      if (list) replaceMessage(list, event.message)
+    } else if (event.type === 'account_restricted' && event.restriction.in_effect) {
+      const ends = event.restriction.ends_at
+      setHold({ kind: event.restriction.kind, until: ends === null ? null : ends * 1000 })
+    } else if (event.type === 'account_restriction_lifted') {
+      setHold(null)
     } else if (event.type === 'typing' && event.who === 'member') {
       if (!sessions[event.session_id] || event.session_id !== current.value?.id) return
       agentTyping.value = true
@@ -220,9 +247,29 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     return opening
   }
 
+  /** Holds the composer while the account is muted or banned; a mute lets go by itself. */
+  function setHold(next: AccountHold | null): void {
+    if (holdTimer) clearTimeout(holdTimer)
+    holdTimer = null
+    hold.value = next
+    if (next?.until) {
+      // setTimeout's limit is about 24.8 days; a longer mute is re-checked on the next send.
+      const left = Math.min(next.until - Date.now(), 2 ** 31 - 1)
+      holdTimer = setTimeout(() => (hold.value = null), Math.max(left, 0))
+    }
+  }
+
   function track(item: PendingMessage, acked: Promise<unknown>): void {
     acked.catch((error: unknown) => {
       if (error instanceof SendRefused && error.code === 'stopped') return
+      const held = error instanceof SendRefused ? holdOfRefusal(error.code, error.params) : null
+      if (held) {
+        // The account is held: the banner says why; the words go back to the input box.
+        setHold(held)
+        discard(item)
+        callbacks.onRefused?.(item)
+        return
+      }
       const refused =
         error instanceof SendRefused
           ? { code: error.code, message: error.message }
@@ -356,6 +403,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
 
   function stop(): void {
     clearInterval(presenceTimer)
+    if (holdTimer) clearTimeout(holdTimer)
   }
 
   return {
@@ -369,6 +417,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     agentTyping,
     loading,
     loadError,
+    hold,
     current,
     latest,
     items,

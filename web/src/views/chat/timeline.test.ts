@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { Message, Session } from '@/protocol/types'
 
 import { cardContent, parseEntry, parseHandover } from './entry'
-import { buildItems, insertMessage, openSession, settlePending, type PendingMessage } from './timeline'
+import { buildItems, insertMessage, openSession, replaceMessage, settlePending, type PendingMessage } from './timeline'
 
 function session(id: number, state: Session['state'] = 'assigned', agentRead = 0): Session {
   return {
@@ -50,6 +50,18 @@ describe('insertMessage', () => {
     expect(list.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5])
     expect(insertMessage(list, message(1, 4))).toBe(false)
     expect(insertMessage(list, message(1, 6))).toBe(true)
+  })
+})
+
+describe('replaceMessage', () => {
+  it('swaps a recalled message in at its seq, and leaves a list without it alone', () => {
+    const list = [message(1, 1), message(1, 2), message(1, 3)]
+    const recalled: Message = { ...message(1, 2), kind: 'recalled', content: { text: '该消息因违规已被撤回' } }
+    expect(replaceMessage(list, recalled)).toBe(true)
+    expect(list.map((m) => m.kind)).toEqual(['text', 'recalled', 'text'])
+    expect(list[1].content.text).toBe('该消息因违规已被撤回')
+    expect(replaceMessage(list, { ...recalled, seq: 9 })).toBe(false)
+    expect(list).toHaveLength(3)
   })
 })
 

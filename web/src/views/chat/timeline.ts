@@ -45,6 +45,15 @@ export function insertMessage(list: Message[], message: Message): boolean {
   return true
 }
 
+/** A stored message as it now is (a recall replaces its content by the notice): swapped in
+ * at its `seq`; false when the list does not hold it (history will bring it as it is). */
+export function replaceMessage(list: Message[], message: Message): boolean {
+  const index = list.findIndex((known) => known.seq === message.seq)
+  if (index < 0) return false
+  list.splice(index, 1, message)
+  return true
+}
+
 /** The consumer's own stored messages, by the `client_id` they were sent with. */
 function storedClientIds(messages: Record<number, Message[]>): Set<string> {
   const ids = new Set<string>()

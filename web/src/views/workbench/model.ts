@@ -7,7 +7,7 @@ import { markRaw, reactive, ref, shallowReactive } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type FeigeSocket } from '@/protocol/socket'
-import type { Message, MessageKind, Principal, Session } from '@/protocol/types'
+import type { Message, MessageKind, Principal, RestrictedFeature, Session, Standing } from '@/protocol/types'
 
 import { calls, type AgentStatus, type ListedSession } from './calls'
 import { groupOf, unreadCount, waitingSince } from './cues'
@@ -28,6 +28,8 @@ export interface Refusal {
   code: string
   message: string
   clauses: string
+  /** The error's parameters (`feature_restricted`: `feature`, `until`). */
+  params?: Record<string, unknown>
 }
 
 export interface Conversation {
@@ -43,6 +45,21 @@ export interface Conversation {
   typingUntil: number
 }
 
+/** A feature the shop may not use while a measure is in effect: until when (Unix ms). */
+export type FeatureHolds = Partial<Record<RestrictedFeature, number>>
+
+/** The features the standing's measures in effect refuse, each until its latest end. */
+export function holdsOfStanding(standing: Standing): FeatureHolds {
+  const holds: FeatureHolds = {}
+  for (const measure of standing.measures_in_effect) {
+    if (measure.ends_at === null) continue
+    for (const feature of measure.details.features ?? []) {
+      holds[feature] = Math.max(holds[feature] ?? 0, measure.ends_at * 1000)
+    }
+  }
+  return holds
+}
+
 export type NewSessionKind = 'assigned' | 'waiting'
 
 export interface ModelHooks {
@@ -56,6 +73,8 @@ export class WorkbenchModel {
   readonly activeId = ref<number | null>(null)
   readonly status = ref<AgentStatus | null>(null)
   readonly synced = ref(false)
+  /** Images and cards the shop may not send now (docs/enforcement.md, "restriction"). */
+  readonly featureHolds = ref<FeatureHolds>({})
 
   private readonly socket: FeigeSocket
   private readonly me: Principal
@@ -68,7 +87,10 @@ export class WorkbenchModel {
     this.socket = socket
     this.me = me
     this.hooks = hooks
-    socket.on('ready', () => void this.refresh())
+    socket.on('ready', () => {
+      void this.refresh()
+      void this.loadStanding()
+    })
     socket.on('message', (message) => this.onMessage(message))
     socket.on('synced', () => (this.synced.value = true))
     socket.on('event', (event) => {
@@ -87,6 +109,15 @@ export class WorkbenchModel {
           break
         case 'agent_status':
           if (event.agent_id === this.me.id) this.status.value = event.status
+          break
+        case 'recalled':
+          this.onRecalled(event.message)
+          break
+        case 'notification':
+          // A measure imposed or reversed may change what the shop can send.
+          if (event.notification.kind === 'measure' || event.notification.kind === 'measure_reversed') {
+            void this.loadStanding()
+          }
           break
       }
     })
@@ -319,6 +350,48 @@ export class WorkbenchModel {
     else known.session.agent_read_seq = Math.max(known.session.agent_read_seq, seq)
   }
 
+  /** A message recalled for a violation: shown as the notice from now on. */
+  private onRecalled(message: Message): void {
+    const known = this.conversations.get(message.session_id)
+    if (!known) return
+    const index = known.messages.findIndex((m) => m.seq === message.seq)
+    if (index >= 0) known.messages.splice(index, 1, markRaw(message))
+  }
+
+  /** What the shop may not send now. Owners and managers read the standing; an agent
+   * learns it from a refused send (`feature_restricted`), as the standing is not theirs. */
+  async loadStanding(): Promise<void> {
+    if (!this.isSupervisor) return
+    try {
+      this.setHolds(holdsOfStanding(await api.request<Standing>('GET', '/api/enforcement/standing')))
+    } catch {
+      // The buttons stay as they are; a refused send still says why.
+    }
+  }
+
+  private holdTimer: ReturnType<typeof setTimeout> | null = null
+
+  /** Keeps the holds still in effect, and lets each go by itself when it ends. */
+  private setHolds(holds: FeatureHolds): void {
+    const now = Date.now()
+    const kept: FeatureHolds = {}
+    for (const [feature, until] of Object.entries(holds) as [RestrictedFeature, number][]) {
+      if (until > now) kept[feature] = until
+    }
+    this.featureHolds.value = kept
+    if (this.holdTimer) clearTimeout(this.holdTimer)
+    const next = Math.min(...Object.values(kept))
+    if (Number.isFinite(next)) {
+      this.holdTimer = setTimeout(() => this.setHolds(this.featureHolds.value), Math.min(next - now + 50, 2 ** 31 - 1))
+    }
+  }
+
+  /** The reason a feature is held now (its end passed: no longer held), or null. */
+  featureHeldUntil(feature: RestrictedFeature): number | null {
+    const until = this.featureHolds.value[feature]
+    return until !== undefined && until > Date.now() ? until : null
+  }
+
   private onTyping(id: number): void {
     const known = this.conversations.get(id)
     if (known) known.typingUntil = Date.now() + 5000
@@ -370,6 +443,12 @@ export class WorkbenchModel {
         code: error.code,
         message: error.message,
         clauses: String(error.params.clauses ?? ''),
+        params: error.params,
+      }
+      if (error.code === 'feature_restricted') {
+        const feature = error.params.feature as RestrictedFeature
+        const until = Date.parse(String(error.params.until ?? ''))
+        if (!Number.isNaN(until)) this.setHolds({ ...this.featureHolds.value, [feature]: until })
       }
       if (kind === 'text') {
         const text = String(content.text ?? '')
