@@ -6,7 +6,6 @@ counted in the live metrics like a human reply; and nothing at all while the rob
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
