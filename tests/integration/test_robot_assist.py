@@ -45,7 +45,8 @@ async def test_assist_suggests_the_agent_sends_one_and_the_robot_answers_once_in
     # A buyer question: its suggestions reach the agent live, best first.
     sent = await buyer_ws.send_text("q1", SHIPPING, shop_id=SHOP1)
     sid = int(sent["session_id"])
-    event = await agent_ws.expect(type="suggestions", session_id=sid)
+    # (The shop's robot is built at its first question: allow a loaded machine time for it.)
+    event = await agent_ws.expect(timeout=30, type="suggestions", session_id=sid)
     assert (event["seq"], event["message_id"]) == (sent["seq"], sent["message_id"])
     top = event["suggestions"][0]
     assert top["question"] == "多久发货" and "48小时" in top["answer"]
@@ -113,7 +114,7 @@ async def test_assist_suggests_the_agent_sends_one_and_the_robot_answers_once_in
         assert m["three_minute_reply_rate"]["numerator"] == 1
         return True
 
-    await eventually(counted)
+    await eventually(counted, seconds=15)
 
 
 async def test_with_the_robot_off_nothing_is_suggested_nor_answered(
