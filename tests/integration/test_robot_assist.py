@@ -129,3 +129,37 @@ async def test_with_the_robot_off_nothing_is_suggested_nor_answered(
     clock.advance(60)
     await _quiet(buyer_ws, sender_role="robot_assist")
     await _quiet(agent_ws, session_id=sid, type="message")
+
+
+async def test_suggestions_fill_the_entry_card_and_follow_the_shops_knowledge(
+    robot_server: tuple[Server, FakeClock],
+) -> None:
+    server, clock = robot_server
+    owner = await login(server, "shop1_owner")
+    await owner.ok("PUT", "/api/robot/mode", {"mode": "assist"})
+    entry = {
+        "question": "这款有现货吗",
+        "similar_questions": ["有货吗", "还有库存吗"],
+        "answer": "亲，{商品标题}现在有现货，{商品价格}元，今天下单今天发。",
+        "category": "库存",
+    }
+    await owner.ok("PUT", "/api/knowledge", entry)
+    _, agent_ws = await _online_agent(server)
+    buyer = await consumer(server, "c-card")
+    buyer_ws = await buyer.socket()
+    card = {"kind": "product_card", "product_id": "p-1", "title": "羊毛围巾", "price": "199"}
+    sent = await buyer_ws.send_text(
+        "q1", "这个还有货吗", shop_id=SHOP1, entry="product", entry_card=card
+    )
+    sid = int(sent["session_id"])
+    event = await agent_ws.expect(timeout=30, type="suggestions", session_id=sid)
+    top = event["suggestions"][0]
+    assert top["question"] == "这款有现货吗"
+    assert top["answer"] == "亲，羊毛围巾现在有现货，199元，今天下单今天发。"
+
+    # The shop changes the entry: the next question gets the new answer (the robot rebuilt).
+    await owner.ok("PUT", "/api/knowledge", {**entry, "answer": "亲，{商品标题}已经卖完了。"})
+    clock.advance(5)
+    sent = await buyer_ws.send_text("q2", "还有库存吗", session_id=sid)
+    event = await agent_ws.expect(timeout=30, type="suggestions", seq=sent["seq"])
+    assert event["suggestions"][0]["answer"] == "亲，羊毛围巾已经卖完了。"
