@@ -165,7 +165,7 @@ class AssistWatch:
                 log.warning("robot_reply_refused", session=session_id, question=reply.question)
                 continue
             sent = await ctx.write_and_publish(
-                robot_assist.auto_reply, session_id, reply.question, reply.text, now
+                robot_assist.auto_reply, session_id, reply.seq, reply.question, reply.text, now
             )
             if sent is not None:
                 log.info("robot_assist_replied", session=session_id, question=reply.question)

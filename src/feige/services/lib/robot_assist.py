@@ -71,14 +71,18 @@ def auto_reply(
     conn: Connection,
     outbox: Outbox,
     session_id: int,
+    buyer_seq: int,
     question: str,
     text: str,
     now: float,
 ) -> Row | None:
-    """The robot answers the buyer's unanswered round as ``robot_assist`` (a human reply in
-    every metric, docs/rules.md §3 note 1); None when that no longer applies."""
+    """The robot answers buyer message ``buyer_seq``, still the session's last unanswered
+    one, as ``robot_assist`` (a human reply in every metric, docs/rules.md §3 note 1); None
+    when that no longer applies (answered, or the buyer wrote again: a newer question)."""
     session = _assisted_session(conn, session_id)
-    if session is None or robot_store.last_round_role(conn, session_id) != SenderRole.BUYER:
+    if session is None:
+        return None
+    if robot_store.last_round_message(conn, session_id) != (SenderRole.BUYER.value, buyer_seq):
         return None
     return conversation.append_message(
         conn,
