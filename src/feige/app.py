@@ -30,7 +30,7 @@ from feige.config import Settings
 from feige.realtime.broker import Broker, MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
-from feige.services.actions import leases, relay, robot_mode, serving, webhooks
+from feige.services.actions import leases, relay, robot_assist, robot_mode, serving, webhooks
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
@@ -264,6 +264,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))
         background.append(await robot_mode.start_watch(ctx))
+        background.append(robot_assist.start_assist(ctx))
         # Everything loaded so far lives as long as the process: keep the cyclic collector
         # from rescanning it, and let it run less often (fewer pauses on the message path).
         gc.collect()

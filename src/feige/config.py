@@ -217,6 +217,16 @@ class Settings(BaseSettings):
         "start). Set it when several processes share the database: each sees only its own "
         "messages between rebuilds.",
     )
+    robot_assist_reply_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="In assist mode, the robot answers a buyer message itself when no agent "
+        "has answered it within this many seconds and its top suggestion is confident "
+        "(docs/robot-modes.md).",
+    )
+    robot_assist_suggestions: int = Field(
+        default=3, ge=1, le=10, description="How many suggestions an agent sees per message."
+    )
 
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = Field(

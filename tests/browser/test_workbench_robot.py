@@ -46,7 +46,7 @@ def _round(agent: Person, external: str, server: Server, wait: float | None) -> 
     if wait is not None:
         CLOCK.advance(wait)
         agent.write("可以的亲", session_id=sid)
-    CLOCK.advance(20)
+    CLOCK.advance(10)  # closed before the assist robot (on by then) would answer by itself
     agent.ok("POST", f"/api/sessions/{sid}/close")
     return sid
 

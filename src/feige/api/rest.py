@@ -132,6 +132,9 @@ class SendIn(BaseModel):
     shop_id: BodyId | None = None
     entry: str | None = None
     entry_card: dict[str, Any] | None = None
+    suggestion: str | None = Field(
+        default=None, description="An agent's text sent from a robot suggestion: its question."
+    )
 
 
 # --- health and sign-in ------------------------------------------------------------------------

@@ -20,3 +20,16 @@ def event(body: Mapping[str, Any]) -> bytes:
 def ack(sent: Mapping[str, Any]) -> dict[str, Any]:
     """The answer to a send: the socket's ``ack`` frame, and the body of ``POST /api/messages``."""
     return {"op": "ack", **sent}
+
+
+def suggestions(session_id: int, seq: int, message_id: int, items: list[dict[str, Any]]) -> bytes:
+    """The robot's suggestions for a buyer message, for its agent (assist mode)."""
+    return event(
+        {
+            "type": "suggestions",
+            "session_id": session_id,
+            "seq": seq,
+            "message_id": message_id,
+            "suggestions": items,
+        }
+    )

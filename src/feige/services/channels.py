@@ -82,3 +82,9 @@ def no_reply_alert_audience(shop_id: int) -> tuple[str, ...]:
 def enforcement_audience(shop_id: int) -> tuple[str, ...]:
     """Who hears of a shop's measures, decisions and appeals live: its owners and managers."""
     return (shop_supervisors(shop_id),)
+
+
+def suggestion_audience(agent_id: int) -> tuple[str, ...]:
+    """Who sees the robot's suggestions for a buyer message (assist mode): the session's
+    agent alone."""
+    return (account("member", agent_id),)

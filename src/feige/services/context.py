@@ -102,6 +102,8 @@ class Context:
     observers: list[Callable[[Outbox], None]] = field(default_factory=list)
     # The robot's live watch (services/actions/robot_mode.RobotWatch), once started.
     robot_watch: Any = None
+    # The robot's assist side (services/actions/robot_assist.AssistWatch), once started.
+    robot_assist: Any = None
 
     async def write_and_publish(self, job: Callable[..., T], *args: Any) -> T:
         """Run ``job(conn, outbox, *args)`` in the next group commit, then publish its events."""

@@ -72,6 +72,19 @@ def last_round_role(conn: Connection, session_id: int) -> str | None:
     return conn.execute(stmt).scalar()
 
 
+def last_round_message(conn: Connection, session_id: int) -> tuple[str, int] | None:
+    """The role and sequence number of the session's last buyer, agent or robot-assist
+    message (one indexed read): the round the assist robot may still answer."""
+    stmt = (
+        select(messages.c.sender_role, messages.c.seq)
+        .where(and_(messages.c.session_id == session_id, messages.c.sender_role.in_(_ROUND_ROLES)))
+        .order_by(messages.c.seq.desc())
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    return (str(row[0]), int(row[1])) if row is not None else None
+
+
 def streak(conn: Connection, shop_id: int) -> Row | None:
     return one(conn, select(reply_streaks).where(reply_streaks.c.shop_id == shop_id))
 

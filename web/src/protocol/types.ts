@@ -127,6 +127,7 @@ export type ServerEvent =
   | { type: 'violation'; id: number; shop_id: number }
   | { type: 'revoked'; account: string; version: number; reason: string }
   | ({ type: 'robot_mode'; switch: RobotSwitch } & RobotModeState)
+  | { type: 'suggestions'; session_id: number; seq: number; message_id: number; suggestions: Suggestion[] }
   | {
       type: 'no_human_reply_alert'
       shop_id: number
@@ -204,6 +205,15 @@ export interface ShopNotification {
   read_at: number | null
 }
 
+/** One of the assist robot's suggested answers (docs/protocol.md §13). */
+export interface Suggestion {
+  /** The knowledge entry's standard question. */
+  question: string
+  answer: string
+  /** Calibrated, 0..1. */
+  confidence: number
+}
+
 /** The robot's mode of a shop (docs/protocol.md, "The robot's mode"). */
 export type RobotModeName = 'off' | 'assist' | 'full_auto'
 
@@ -241,7 +251,7 @@ export type ServerFrame =
 
 /** Where a send goes: an open session, or (consumers) a shop, which opens one if needed. */
 export type SendTarget =
-  | { session_id: number }
+  | { session_id: number; suggestion?: string }
   | { shop_id: number; entry?: string; entry_card?: Card }
 
 export interface SendFrame {

@@ -6,6 +6,7 @@ sequence number, session event) → commit → the events published; the caller 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -42,7 +43,7 @@ async def send(
     if principal.kind == "staff":
         raise Forbidden()
     outbox = Outbox()
-    out = validate_send(ctx.settings, frame)
+    out = _marked(principal, validate_send(ctx.settings, frame), frame.get("suggestion"))
     lane = ctx.send_lanes.get(origin) if origin is not None else None
     # Nobody waiting ahead and a verdict without waiting: queue at once, without yielding.
     verdict = screening.MUST_WAIT if lane is not None else screening.check_now(ctx, principal, out)
@@ -71,6 +72,18 @@ async def send(
     if ack.get("blocked"):
         raise Forbidden("blocked", clauses=", ".join(ack["clauses"]), categories=ack["categories"])
     return ack
+
+
+def _marked(principal: Principal, out: Outgoing, suggestion: Any) -> Outgoing:
+    """An agent's text sent from one of the robot's suggestions (docs/robot-modes.md) keeps
+    the suggestion's standard question with the message (``content.suggestion``)."""
+    if suggestion is None:
+        return out
+    if principal.kind != "member" or out.kind != MessageKind.TEXT:
+        raise Invalid("malformed", detail="suggestion: an agent's text only")
+    if not isinstance(suggestion, str) or not 1 <= len(suggestion.strip()) <= 200:
+        raise Invalid("malformed", detail="suggestion: 1–200 characters")
+    return replace(out, content={**out.content, "suggestion": suggestion.strip()})
 
 
 def _acked(message: Row, duplicate: bool) -> Row:

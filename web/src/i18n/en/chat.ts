@@ -3,6 +3,7 @@ import type zhCN from '../zh-CN/chat'
 const en: typeof zhCN = {
   title: 'Chat with the shop',
   shop: 'Shop service',
+  robotAutoReply: 'Auto-reply by the shop\'s robot',
   status: {
     assigned: 'An agent is with you',
     queued: 'You are in the queue, please wait',

@@ -135,6 +135,9 @@ const en: typeof zhCN = {
   },
   robot: {
     title: 'Assist suggestions',
+    sendHint: 'Click to send',
+    edit: 'Edit in the input box',
+    confidence: 'Confidence',
     use: 'Use',
   },
   robotMode: {

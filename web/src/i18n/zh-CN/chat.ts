@@ -2,6 +2,7 @@
 export default {
   title: '在线咨询',
   shop: '店铺客服',
+  robotAutoReply: '此消息由机器人自动回复',
   status: {
     assigned: '客服已接入，正在为您服务',
     queued: '正在为您排队，请稍候',

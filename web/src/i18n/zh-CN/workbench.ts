@@ -135,6 +135,9 @@ export default {
   robot: {
     title: '智能辅助建议',
     use: '使用',
+    sendHint: '点击直接发送',
+    edit: '放入输入框修改',
+    confidence: '置信度',
   },
   robotMode: {
     title: '机器人',

@@ -7,7 +7,15 @@ import { markRaw, reactive, ref, shallowReactive } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type FeigeSocket } from '@/protocol/socket'
-import type { Message, MessageKind, Principal, RestrictedFeature, Session, Standing } from '@/protocol/types'
+import type {
+  Message,
+  MessageKind,
+  Principal,
+  RestrictedFeature,
+  Session,
+  Standing,
+  Suggestion,
+} from '@/protocol/types'
 
 import { calls, type AgentStatus, type ListedSession } from './calls'
 import { groupOf, unreadCount, waitingSince } from './cues'
@@ -43,6 +51,8 @@ export interface Conversation {
   draft: string
   refusal: Refusal | null
   typingUntil: number
+  /** The assist robot's suggestions for the buyer's latest text, until someone answers it. */
+  suggestions: { seq: number; items: Suggestion[] } | null
 }
 
 /** A feature the shop may not use while a measure is in effect: until when (Unix ms). */
@@ -119,6 +129,9 @@ export class WorkbenchModel {
             void this.loadStanding()
           }
           break
+        case 'suggestions':
+          this.onSuggestions(event.session_id, event.seq, event.suggestions)
+          break
       }
     })
   }
@@ -174,6 +187,7 @@ export class WorkbenchModel {
       draft: '',
       refusal: null,
       typingUntil: 0,
+      suggestions: null,
     }) as Conversation
     this.conversations.set(session.id, conversation)
     this.queueTail(session.id)
@@ -266,6 +280,12 @@ export class WorkbenchModel {
 
   private readonly orphans: Message[] = []
 
+  private onSuggestions(id: number, seq: number, items: Suggestion[]): void {
+    const conversation = this.conversations.get(id)
+    if (!conversation || (conversation.suggestions && conversation.suggestions.seq > seq)) return
+    conversation.suggestions = { seq, items }
+  }
+
   private append(conversation: Conversation, message: Message): void {
     conversation.messages.push(markRaw(message))
     conversation.shown += 1
@@ -275,6 +295,7 @@ export class WorkbenchModel {
       if (index >= 0) conversation.pending.splice(index, 1)
     }
     if (message.sender_role === 'buyer') conversation.typingUntil = 0
+    if (message.sender_role === 'agent' || message.sender_role === 'robot_assist') conversation.suggestions = null
     if (conversation.session.id === this.activeId.value) this.markRead()
   }
 
@@ -429,11 +450,12 @@ export class WorkbenchModel {
 
   /** Sends on the socket (resent after reconnects until acknowledged). A refusal puts the
    * text back in the input box and keeps the server's reason (the clause) beside it. */
-  send(id: number, kind: MessageKind, content: Record<string, unknown>): void {
+  send(id: number, kind: MessageKind, content: Record<string, unknown>, suggestion?: string): void {
     const conversation = this.conversations.get(id)
     if (!conversation) return
     conversation.refusal = null
-    const { clientId, acked } = this.socket.send({ session_id: id }, kind, content)
+    const target = suggestion ? { session_id: id, suggestion } : { session_id: id }
+    const { clientId, acked } = this.socket.send(target, kind, content)
     conversation.pending.push({ clientId, kind, content, at: Date.now() / 1000 })
     acked.catch((error: unknown) => {
       const index = conversation.pending.findIndex((p) => p.clientId === clientId)
@@ -455,6 +477,14 @@ export class WorkbenchModel {
         conversation.draft = conversation.draft ? `${text}\n${conversation.draft}` : text
       }
     })
+  }
+
+  /** One click: the suggestion's answer goes out as the agent's text, marked as from it. */
+  sendSuggestion(id: number, suggestion: Suggestion): void {
+    const conversation = this.conversations.get(id)
+    if (!conversation) return
+    conversation.suggestions = null
+    this.send(id, 'text', { text: suggestion.answer }, suggestion.question)
   }
 
   setDraft(id: number, text: string): void {

@@ -1,0 +1,190 @@
+"""The robot's assist mode on a node (docs/robot-modes.md, "Assist").
+
+``AssistWatch`` follows the committed message path (``Context.observers``, no I/O there):
+each buyer text is queued, and the watch's own task — off the message path — reads whether
+the shop is assisted, ranks the shop robot's suggestions (the robot is built once per shop
+and rebuilt when the shop's entries change) and pushes them to the session's agent. The top
+suggestion, when confident (the robot's own threshold), is held as the round's pending
+auto-reply: a tick sends it as ``robot_assist`` once ``robot_assist_reply_seconds`` passed
+without a staff reply, after the compliance engine let it through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from feige.domain import MessageKind, ModerationAction, SenderRole
+from feige.realtime import frames
+from feige.robot import KnowledgeEntry, Robot, fill_answer
+from feige.services import channels
+from feige.services.context import Context, Outbox
+from feige.services.lib import knowledge, robot_assist
+
+log = structlog.get_logger("feige.robot")
+
+_STAFF_REPLIES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value})
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerText:
+    """A committed buyer text waiting for its suggestions."""
+
+    session_id: int
+    seq: int
+    message_id: int
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReply:
+    """The robot's answer to a round, sent when nobody answered it in time."""
+
+    seq: int
+    at: float
+    question: str
+    text: str
+
+
+@dataclass
+class AssistWatch:
+    """The node's assist side (see the module's docstring)."""
+
+    ctx: Context
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    queued: list[BuyerText] = field(default_factory=list)
+    pending: dict[int, PendingReply] = field(default_factory=dict)  # by session
+    robots: dict[int, tuple[tuple[KnowledgeEntry, ...], Robot]] = field(default_factory=dict)
+
+    # --- following the committed message path (no I/O) ---------------------------------
+
+    def observe(self, outbox: Outbox) -> None:
+        """Called with every committed outbox; a fault here never reaches the message path."""
+        try:
+            for _, event in outbox.items:
+                if event.get("type") == "message":
+                    self._message(event["message"])
+        except Exception:
+            log.exception("robot_assist_observe_failed")
+
+    def _message(self, message: dict[str, Any]) -> None:
+        role, session_id = message["sender_role"], message["session_id"]
+        if role in _STAFF_REPLIES:
+            self.pending.pop(session_id, None)
+        elif role == SenderRole.BUYER:
+            self.pending.pop(session_id, None)  # a new round: the old answer no longer fits
+            if message["kind"] == MessageKind.TEXT:
+                self.queued.append(
+                    BuyerText(
+                        session_id,
+                        message["seq"],
+                        message["id"],
+                        message["content"]["text"],
+                        message["created_at"],
+                    )
+                )
+                self.wake.set()
+
+    # --- off the message path ------------------------------------------------------------
+
+    async def robot_of(self, shop_id: int, entries: tuple[KnowledgeEntry, ...]) -> Robot:
+        """The shop's robot, rebuilt (in a thread) only when its entries changed."""
+        cached = self.robots.get(shop_id)
+        if cached is not None and cached[0] == entries:
+            return cached[1]
+        robot = await asyncio.to_thread(knowledge.robot_for, entries)
+        self.robots[shop_id] = (entries, robot)
+        return robot
+
+    async def suggest(self, buyer: BuyerText) -> None:
+        """Rank the suggestions for one buyer text, push them, hold a confident one."""
+        ctx = self.ctx
+        found = await ctx.db.read(robot_assist.assist_input, buyer.session_id)
+        if found is None:
+            return
+        robot = await self.robot_of(found["shop_id"], found["entries"])
+        if robot.handover_reason(buyer.text) is not None:
+            return  # the buyer asks for a person: no robot answer
+        limit = ctx.settings.robot_assist_suggestions
+        items: list[dict[str, Any]] = []
+        for candidate in robot.suggestions(buyer.text, limit=limit):
+            answer = fill_answer(candidate.entry.answer, found["context"])
+            if answer is None:
+                continue  # the session lacks a value the answer needs
+            items.append(
+                {
+                    "question": candidate.entry.question,
+                    "answer": answer,
+                    "confidence": round(candidate.confidence, 4),
+                }
+            )
+        if not items:
+            return
+        if found["agent_id"] is not None:
+            await ctx.broker.publish(
+                channels.suggestion_audience(found["agent_id"]),
+                frames.suggestions(buyer.session_id, buyer.seq, buyer.message_id, items),
+            )
+        top = items[0]
+        if top["confidence"] >= robot.config.threshold and buyer.session_id not in self.pending:
+            self.pending[buyer.session_id] = PendingReply(
+                buyer.seq, buyer.at, top["question"], top["answer"]
+            )
+
+    def _compliant(self, text: str, session_id: int) -> bool:
+        """The robot's reply passes the compliance engine like an agent's message."""
+        moderator = self.ctx.moderator
+        if moderator is None:
+            return True
+        parties = self.ctx.session_parties.get(session_id)
+        recipient = channels.account("consumer", parties[1]) if parties else None
+        verdict = moderator.check_text(text, role=SenderRole.AGENT.value, recipient=recipient)
+        return bool(verdict.action is ModerationAction.ALLOW)
+
+    async def step(self) -> None:
+        """Suggest for the queued buyer texts, then send the auto-replies now due."""
+        ctx = self.ctx
+        while self.queued:
+            buyer = self.queued.pop(0)
+            try:
+                await self.suggest(buyer)
+            except Exception:  # one message's fault never stops the others
+                log.exception("robot_suggest_failed", session=buyer.session_id)
+        now = ctx.clock()
+        due = now - ctx.settings.robot_assist_reply_seconds
+        for session_id, reply in list(self.pending.items()):
+            if reply.at > due:
+                continue
+            del self.pending[session_id]
+            if not self._compliant(reply.text, session_id):
+                log.warning("robot_reply_refused", session=session_id, question=reply.question)
+                continue
+            sent = await ctx.write_and_publish(
+                robot_assist.auto_reply, session_id, reply.seq, reply.question, reply.text, now
+            )
+            if sent is not None:
+                log.info("robot_assist_replied", session=session_id, question=reply.question)
+
+    async def run(self) -> None:
+        tick = self.ctx.settings.robot_tick_seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), tick)
+            self.wake.clear()
+            try:
+                await self.step()
+            except Exception:  # keep the watch alive; the next tick retries
+                log.exception("robot_assist_failed")
+
+
+def start_assist(ctx: Context) -> asyncio.Task[None]:
+    """Follow the message path and tick."""
+    watch = AssistWatch(ctx)
+    ctx.robot_assist = watch
+    ctx.observers.append(watch.observe)
+    return asyncio.create_task(watch.run())

@@ -1,0 +1,96 @@
+"""The robot's assist mode inside a job (docs/robot-modes.md, "Assist"): what the robot needs
+to suggest answers for a buyer message, and its own reply when no agent answered in time.
+
+A reply is written only while the shop's effective mode is assist, the session is open and
+its last round is still the buyer's: the robot never answers twice without the buyer writing
+in between, nor after an agent (on any node) answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from feige.domain import MessageKind, Row, SenderRole, SessionState
+from feige.metrics.rolling import ASSIST
+from feige.robot import AnswerContext
+from feige.services.context import Outbox
+from feige.services.lib import conversation, knowledge, robot_mode
+from feige.store import accounts as account_store
+from feige.store import robot as robot_store
+from feige.store import sessions as session_store
+
+#: How the consumer's side labels the robot's own replies (docs/rules.md §3 note 1).
+AUTO_REPLY_LABEL = "此消息由机器人自动回复"
+
+
+def answer_context(session: Row, shop_name: str | None) -> AnswerContext:
+    """The placeholders' values: the card the buyer came from, the session's order, the shop."""
+    card: dict[str, Any] = session.get("entry_card") or {}
+    product = card if card.get("kind") == "product_card" else {}
+    order = card if card.get("kind") == "order_card" else {}
+    return AnswerContext(
+        product_title=product.get("title") or None,
+        product_price=product.get("price") or None,
+        product_id=product.get("product_id") or None,
+        order_id=order.get("order_no") or session.get("order_no") or None,
+        order_status=order.get("status") or None,
+        shop_name=shop_name,
+    )
+
+
+def _assisted_session(conn: Connection, session_id: int) -> Row | None:
+    """The session, when it is open and its shop's robot runs in assist mode (by hand or by
+    rule), else None."""
+    session = session_store.session_by_id(conn, session_id)
+    if session is None or session["state"] == SessionState.CLOSED:
+        return None
+    if robot_mode.current_mode(conn, session["shop_id"])["mode"] != ASSIST:
+        return None
+    return session
+
+
+def assist_input(conn: Connection, session_id: int) -> Row | None:
+    """What suggestions for this session need: its agent, the shop's entries (the robot is
+    built from them and the platform defaults) and the placeholders' context; None when the
+    robot does not assist here."""
+    session = _assisted_session(conn, session_id)
+    if session is None:
+        return None
+    shop = account_store.shop_by_id(conn, session["shop_id"])
+    return {
+        "shop_id": session["shop_id"],
+        "agent_id": session["agent_id"],
+        "entries": tuple(knowledge.shop_entries(conn, session["shop_id"])),
+        "context": answer_context(session, shop["name"] if shop else None),
+    }
+
+
+def auto_reply(
+    conn: Connection,
+    outbox: Outbox,
+    session_id: int,
+    buyer_seq: int,
+    question: str,
+    text: str,
+    now: float,
+) -> Row | None:
+    """The robot answers buyer message ``buyer_seq``, still the session's last unanswered
+    one, as ``robot_assist`` (a human reply in every metric, docs/rules.md §3 note 1); None
+    when that no longer applies (answered, or the buyer wrote again: a newer question)."""
+    session = _assisted_session(conn, session_id)
+    if session is None:
+        return None
+    if robot_store.last_round_message(conn, session_id) != (SenderRole.BUYER.value, buyer_seq):
+        return None
+    return conversation.append_message(
+        conn,
+        outbox,
+        session,
+        role=SenderRole.ROBOT_ASSIST,
+        sender_id=None,
+        kind=MessageKind.TEXT.value,
+        content={"text": text, "suggestion": question},
+        now=now,
+    )
