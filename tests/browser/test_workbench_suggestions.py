@@ -54,14 +54,18 @@ def test_the_agent_sends_a_suggestion_and_the_robot_answers_in_time(
     answer = first.locator(".answer").inner_text()
     assert "48小时" in answer
 
-    # One click: sent as the agent's message, marked; the suggestions go away.
+    # One click: sent as the robot's assist reply under the agent's id (docs/rules.md, sender
+    # roles), marked, without the automatic-reply label; the suggestions go away.
     first.click()
-    wait_for_text(buyer, answer[:12], role="agent")
+    wait_for_text(buyer, answer[:12], role="robot_assist")
+    assert buyer.get_by_test_id("auto-reply-label").count() == 0
     suggestions.wait_for(state="hidden")
     sent = [
         m
         for m in owner.messages(session_id)
-        if m["sender_role"] == "agent" and m["content"].get("suggestion") == "多久发货"
+        if m["sender_role"] == "robot_assist"
+        and m["sender_id"] is not None
+        and m["content"].get("suggestion") == "多久发货"
     ]
     assert len(sent) == 1
 
@@ -76,7 +80,7 @@ def test_the_agent_sends_a_suggestion_and_the_robot_answers_in_time(
     label = buyer.get_by_test_id("auto-reply-label")
     label.wait_for(timeout=FACE_TIMEOUT_MS)
     assert label.inner_text() == "此消息由机器人自动回复"
-    agent.locator('[data-testid="message"][data-role="robot_assist"]').wait_for()
+    agent.locator('[data-testid="message"][data-role="robot_assist"]').nth(1).wait_for()
     suggestions.wait_for(state="hidden")
     buyer.screenshot(path=str(SCREENSHOTS / "chat-robot-assist.png"))  # docs/robot-modes.md
     assert agent_window.errors == [] and buyer_window.errors == []

@@ -53,13 +53,20 @@ async def test_assist_suggests_the_agent_sends_one_and_the_robot_answers_once_in
     confidences = [s["confidence"] for s in event["suggestions"]]
     assert confidences == sorted(confidences, reverse=True) and 0 < confidences[0] <= 1
 
-    # The agent sends it with a click: an agent message marked as from the suggestion.
+    # The agent sends it with a click: the robot's reply in assist mode (docs/rules.md, sender
+    # roles), under the agent's id, marked with the suggestion's question.
     clock.advance(5)
     ack = await agent_ws.send_text("a1", top["answer"], session_id=sid, suggestion=top["question"])
-    assert ack["message"]["sender_role"] == "agent"
+    assert ack["message"]["sender_role"] == "robot_assist"
+    assert ack["message"]["sender_id"] == agent.id
     assert ack["message"]["content"] == {"text": top["answer"], "suggestion": "多久发货"}
-    got = await buyer_ws.message(sender_role="agent")
+    got = await buyer_ws.message(sender_role="robot_assist")
     assert got["content"]["suggestion"] == "多久发货"
+    # Sent again under the same client id (a retry), it is the same message, not a second one.
+    again = await agent_ws.send_text(
+        "a1", top["answer"], session_id=sid, suggestion=top["question"]
+    )
+    assert again["duplicate"] is True and again["message_id"] == ack["message_id"]
     # A consumer cannot mark a message so; nor is a non-text a suggestion.
     await buyer_ws.send(
         {

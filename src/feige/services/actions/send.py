@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from feige.config import Settings
-from feige.domain import MessageKind, ModerationAction, Row, SessionState
+from feige.domain import MessageKind, ModerationAction, Row, SenderRole, SessionState
 from feige.moderation import Verdict
 from feige.realtime.broker import Origin
 from feige.services.context import Context, Outbox, Principal, SendLane
@@ -76,7 +76,8 @@ async def send(
 
 def _marked(principal: Principal, out: Outgoing, suggestion: Any) -> Outgoing:
     """An agent's text sent from one of the robot's suggestions (docs/robot-modes.md) keeps
-    the suggestion's standard question with the message (``content.suggestion``)."""
+    the suggestion's standard question with the message (``content.suggestion``); it is sent
+    as ``robot_assist``."""
     if suggestion is None:
         return out
     if principal.kind != "member" or out.kind != MessageKind.TEXT:
@@ -109,7 +110,9 @@ def _send(
     now: float,
     verdict: Verdict | None = None,
 ) -> Row:
-    role = principal.sender_role
+    # A robot suggestion an agent sends with a click is the robot's reply in intelligent-assist
+    # mode (docs/rules.md "Sender roles"), sent under the agent's id.
+    role = SenderRole.ROBOT_ASSIST if "suggestion" in out.content else principal.sender_role
     earlier = conversation.earlier_message(conn, principal, out.client_id)
     if earlier is not None:
         if not conversation.is_resend(conn, earlier, out):

@@ -168,10 +168,16 @@ def mark_read(
 
 
 def earlier_message(conn: Connection, principal: Principal, client_id: str) -> Row | None:
-    """The message this sender already sent under this client id, if any."""
-    return message_store.message_by_client_id(
-        conn, principal.sender_role.value, principal.id, client_id
-    )
+    """The message this sender already sent under this client id, if any: an agent's own, or
+    a robot suggestion the agent sent with a click (stored as ``robot_assist``)."""
+    roles = [principal.sender_role.value]
+    if principal.sender_role is SenderRole.AGENT:
+        roles.append(SenderRole.ROBOT_ASSIST.value)
+    for role in roles:
+        earlier = message_store.message_by_client_id(conn, role, principal.id, client_id)
+        if earlier is not None:
+            return earlier
+    return None
 
 
 def find_open_session(conn: Connection, shop_id: int, consumer_id: int) -> Row | None:
