@@ -81,9 +81,17 @@ async def assess_and_save(
     if measures or streaks:  # carried out and told (docs/enforcement.md)
         policy = enforcement.policy_of(ctx.settings)
         window = ladder_window(week, config, policy.assessment_window_weeks)
-        await ctx.write_and_publish(
-            enforcement.apply_assessment_measures, measures, window, policy, now
-        )
+        # A few shops per job, like the results: a platform-wide failed week in one job kept
+        # the writer, and so every chat message's commit, waiting for seconds.
+        for start in range(0, max(len(measures), 1), SAVE_SHOPS_PER_JOB):
+            await ctx.write_and_publish(
+                enforcement.apply_assessment_measures,
+                measures[start : start + SAVE_SHOPS_PER_JOB],
+                window,
+                policy,
+                now,
+                start == 0,
+            )
     return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
 
 

@@ -445,12 +445,15 @@ def apply_assessment_measures(
     window: list[str],
     policy: EnforcementPolicy,
     now: float,
+    tell_streaks: bool = True,
 ) -> list[Row]:
     """Carry out the weekly measures just recorded (services/assessment/policy.py): per
     failed metric, the step of the ladder its count of failed weeks in the window reaches.
-    The rule 2.2.1 records of the same run (10 in a row) are told to their shops too."""
-    for record in store.no_human_reply_records_at(conn, now):
-        tell_no_human_reply(conn, outbox, record, now)
+    With ``tell_streaks``, the rule 2.2.1 records of the same run (10 in a row) are told to
+    their shops too (once per run: the server carries out a week's measures in chunks)."""
+    if tell_streaks:
+        for record in store.no_human_reply_records_at(conn, now):
+            tell_no_human_reply(conn, outbox, record, now)
     imposed: list[Row] = []
     for weekly_measure in weekly:
         shop_id, week = weekly_measure["shop_id"], weekly_measure["week"]
