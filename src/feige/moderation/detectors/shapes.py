@@ -100,32 +100,6 @@ def maybe_shape(compact: str) -> bool:
     return False
 
 
-#: Digit groups joined by one to three non-digits (letters, words, symbols).
-_CUT_DIGITS = re.compile(
-    r"(?<![0-9])([0-9]{2,4})[^0-9]{1,3}([0-9]{3,4})[^0-9]{1,3}([0-9]{3,5})(?![0-9])"
-)
-#: Seven or more digits as words or numerals (the wide view: Chinese numerals are digits,
-#: spaces and dashes kept), at least one of them a word.
-_EN_RUN = re.compile(r"(?<![a-z0-9])(?:(?:" + _EN_WORD + r"|oh|[0-9])[\s,\-_.、，]*){7,}(?![a-z])")
-_EN_TOKEN = re.compile(_EN_WORD + r"|oh|[0-9]")
-_CN_BIG = re.compile(r"[0-9十百千万亿]{6,}")
-_OL = re.compile(r"(?<![a-z0-9])[0-9ol]{11}(?![a-z0-9])")
-_ELEVEN = re.compile(r"(?<![0-9])[0-9]{11}(?![0-9])")
-#: An account id: letters then at least three digits (lisa2024, tbshop5841), or a QQ number.
-_ID = re.compile(r"(?<![a-z0-9])([a-z][a-z0-9]{2,19}[0-9]{3}|[1-9][0-9]{4,10})(?![a-z0-9])")
-#: Asking to be added, searched or contacted, right before the id (same sentence); a QQ-like
-#: number needs one of the strong words, an id with letters may also follow 是 ("我的是 …").
-_INTENT_BEFORE = re.compile(r"加|搜|找|联系|私|扫|关注|号|q")
-_INTENT_BEFORE_WEAK = re.compile(r"是|:")
-#: …or after it.
-_INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加1下|私我|详谈|私信|沟通|备注)")
-_DIVERT_RX = r"(?<![a-z])(?!app)(?:[a-z]{1,3}|t宝|淘宝|淘|闲鱼|抖音|拼多多|京东|直播间)搜"
-_DIVERT = re.compile(_DIVERT_RX)
-#: 某宝, 某鱼 …; the shop's "other" store (一 reads 1 in the compact view).
-_MASKED_PLATFORM_RX = (
-    r"某[宝鱼东音书团猫]|某多多|某夕夕|[另别]1?[个家]店|另外那?[1个]?家|小号店|旗下另"
-)
-_MASKED_PLATFORM = re.compile(_MASKED_PLATFORM_RX)
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
