@@ -59,7 +59,10 @@ class BertSentenceEncoder:
             json.loads(pooling.read_text(encoding="utf-8")).get("pooling_mode_cls_token")
         )
         raw = load_file(str(root / "model.safetensors"))
-        self.w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in raw.items()}
+        # Typed here: without the optional extra installed, safetensors is untyped (Any).
+        self.w: dict[str, Vectors] = {
+            k.removeprefix("bert."): v.astype(np.float32) for k, v in raw.items()
+        }
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
