@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, update
 
 from feige.domain import Row
-from feige.store.sql import all_rows, insert_row, one, raw, update_row
+from feige.store.sql import all_rows, insert_row, insert_rows, one, raw, update_row
 from feige.store.tables import (
     appeal_images,
     appeals,
@@ -163,6 +163,10 @@ def insert_measure(conn: Connection, **values: Any) -> int:
     return insert_row(conn, shop_measures, **values)
 
 
+def insert_measures(conn: Connection, rows: list[Row]) -> list[int]:
+    return insert_rows(conn, shop_measures, rows)
+
+
 def measure_by_id(conn: Connection, measure_id: int) -> Row | None:
     return one(conn, select(shop_measures).where(shop_measures.c.id == measure_id))
 
@@ -202,6 +206,10 @@ def insert_deposit(conn: Connection, **values: Any) -> int:
     return insert_row(conn, deposit_ledger, **values)
 
 
+def insert_deposits(conn: Connection, rows: list[Row]) -> list[int]:
+    return insert_rows(conn, deposit_ledger, rows)
+
+
 def deposit_of_measure(conn: Connection, measure_id: int) -> list[Row]:
     stmt = select(deposit_ledger).where(deposit_ledger.c.measure_id == measure_id)
     return all_rows(conn, stmt.order_by(deposit_ledger.c.id))
@@ -219,31 +227,36 @@ def deposit_balance(conn: Connection, shop_id: int) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-def assessment_measure_id(conn: Connection, shop_id: int, week: str) -> int | None:
-    """The id of the weekly measure record (services/assessment/policy.py) of a shop's week."""
-    stmt = select(measures.c.id).where(
+def assessment_measure_ids(conn: Connection, shop_ids: list[int], week: str) -> dict[int, int]:
+    """The ids of the weekly measure records (services/assessment/policy.py) of shops' week."""
+    stmt = select(measures.c.shop_id, measures.c.id).where(
         and_(
-            measures.c.shop_id == shop_id,
+            measures.c.shop_id.in_(shop_ids),
             measures.c.week == week,
             measures.c.reason == "assessment",
         )
     )
-    row = conn.execute(stmt).first()
-    return None if row is None else int(row[0])
+    return {int(shop_id): int(measure_id) for shop_id, measure_id in conn.execute(stmt)}
 
 
-def assessment_results(conn: Connection, shop_id: int, weeks: list[str]) -> list[Row]:
-    stmt = select(assessments.c.week, assessments.c.result).where(
-        and_(assessments.c.shop_id == shop_id, assessments.c.week.in_(weeks))
+def assessment_results_of(
+    conn: Connection, shop_ids: list[int], weeks: list[str]
+) -> dict[int, list[Row]]:
+    """Shops' results of ``weeks``, by shop."""
+    stmt = select(assessments.c.shop_id, assessments.c.week, assessments.c.result).where(
+        and_(assessments.c.shop_id.in_(shop_ids), assessments.c.week.in_(weeks))
     )
-    return all_rows(conn, stmt)
+    found: dict[int, list[Row]] = {}
+    for row in all_rows(conn, stmt):
+        found.setdefault(row.pop("shop_id"), []).append(row)
+    return found
 
 
 # --- the inbox and the webhook outbox ------------------------------------------------------------
 
 
-def insert_notification(conn: Connection, **values: Any) -> int:
-    return insert_row(conn, notifications, **values)
+def insert_notifications(conn: Connection, rows: list[Row]) -> list[int]:
+    return insert_rows(conn, notifications, rows)
 
 
 def notifications_of(
@@ -274,8 +287,8 @@ def mark_read(conn: Connection, shop_id: int, ids: list[int] | None, now: float)
     return int(conn.execute(stmt.values(read_at=now)).rowcount)
 
 
-def insert_webhook(conn: Connection, **values: Any) -> int:
-    return insert_row(conn, webhook_outbox, **values)
+def insert_webhooks(conn: Connection, rows: list[Row]) -> list[int]:
+    return insert_rows(conn, webhook_outbox, rows)
 
 
 def webhooks_due(conn: Connection, now: float, limit: int) -> list[Row]:

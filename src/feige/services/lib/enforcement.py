@@ -166,36 +166,65 @@ def notify(
 ) -> None:
     """Tell the shop (inbox + its supervisors' sockets) and the marketplace (the webhook
     outbox, delivered after the commit by the worker, at least once)."""
-    row = {"shop_id": shop_id, "kind": kind, "body": body, "created_at": now, "read_at": None}
-    row["id"] = store.insert_notification(conn, **row)
-    outbox.add(
-        channels.enforcement_audience(shop_id),
-        {"type": "notification", "notification": notification_view(row)},
+    notify_many(conn, outbox, [(shop_id, kind, body)], now)
+
+
+def notify_many(
+    conn: Connection, outbox: Outbox, notes: list[tuple[int, str, Row]], now: float
+) -> None:
+    """``notify`` for many notes in one statement per table (a weekly run tells thousands of
+    shops, a few per write job: each job must stay short)."""
+    rows: list[Row] = [
+        {"shop_id": shop_id, "kind": kind, "body": body, "created_at": now, "read_at": None}
+        for shop_id, kind, body in notes
+    ]
+    for row, row_id in zip(rows, store.insert_notifications(conn, rows), strict=True):
+        row["id"] = row_id
+        outbox.add(
+            channels.enforcement_audience(row["shop_id"]),
+            {"type": "notification", "notification": notification_view(row)},
+        )
+    enqueue_webhooks(
+        conn, [(kind, {"shop_id": shop_id, **body}) for shop_id, kind, body in notes], now
     )
-    enqueue_webhook(conn, kind, {"shop_id": shop_id, **body}, now)
 
 
 def tell_no_human_reply(conn: Connection, outbox: Outbox, record: Row, now: float) -> None:
     """A rule 2.2.1 record (10 in a row), raised live or by the weekly run, told to its shop
     and the marketplace once, when it is raised."""
-    body = {"violation": violation_view(record, with_original=False)}
-    notify(conn, outbox, record["shop_id"], "no_human_reply", body, now)
+    notify_many(conn, outbox, [_no_human_reply_note(record)], now)
+
+
+def _no_human_reply_note(record: Row) -> tuple[int, str, Row]:
+    return (
+        record["shop_id"],
+        "no_human_reply",
+        {"violation": violation_view(record, with_original=False)},
+    )
 
 
 def enqueue_webhook(conn: Connection, event_type: str, data: Row, now: float) -> str:
     """One event for the marketplace; its id is the idempotency key the receiver dedupes on."""
-    event_id = uuid.uuid4().hex
-    payload = {"id": event_id, "type": event_type, "created_at": now, "data": data}
-    store.insert_webhook(
-        conn,
-        event_id=event_id,
-        event_type=event_type,
-        payload=payload,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    return event_id
+    return enqueue_webhooks(conn, [(event_type, data)], now)[0]
+
+
+def enqueue_webhooks(conn: Connection, events: list[tuple[str, Row]], now: float) -> list[str]:
+    rows: list[Row] = []
+    for event_type, data in events:
+        event_id = uuid.uuid4().hex
+        payload = {"id": event_id, "type": event_type, "created_at": now, "data": data}
+        rows.append(
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "payload": payload,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    store.insert_webhooks(conn, rows)
+    return [row["event_id"] for row in rows]
 
 
 # --- confirmed violations: recall, points, thresholds --------------------------------------------
@@ -369,6 +398,9 @@ def measure_view(row: Row, now: float | None = None) -> Row:
     return view
 
 
+Imposition = tuple[int, MeasureSpec, tuple[str, int | None], Row]  # shop, spec, source, cause
+
+
 def impose(
     conn: Connection,
     outbox: Outbox,
@@ -381,50 +413,73 @@ def impose(
 ) -> Row:
     """Impose one measure: recorded with what it does, carried out (deposit withheld,
     points added, the marketplace asked to close orders), the shop and marketplace told."""
-    row: Row = {
-        "shop_id": shop_id,
-        "measure": spec.measure,
-        "source_kind": source[0],
-        "source_id": source[1],
-        "details": {**spec.details(), **cause},
-        "starts_at": now,
-        "ends_at": measure_ends_at(spec, now),
-        "reversed_at": None,
-        "created_at": now,
-    }
-    row["id"] = store.insert_measure(conn, **row)
-    if spec.measure == "deposit_withholding" and spec.amount:
-        store.insert_deposit(
-            conn,
-            shop_id=shop_id,
-            amount=-spec.amount,
-            measure_id=row["id"],
-            reason=f"measure {row['id']}",
-            created_at=now,
-        )
-    if spec.measure == "points_deduction" and spec.points:
-        add_points(
-            conn,
-            outbox,
-            shop_id,
-            spec.points,
-            category="assessment",
-            severity="general",
-            source=("measure", row["id"]),
-            reason=f"measure {row['id']}",
-            policy=policy,
-            now=now,
-        )
-    view = measure_view(row, now)
-    if spec.measure == "order_close":
-        enqueue_webhook(
-            conn,
-            "order_close_requested",
-            {"shop_id": shop_id, "measure_id": row["id"], "orders": _orders_of(conn, cause)},
-            now,
-        )
-    notify(conn, outbox, shop_id, "measure", {"measure": view}, now)
-    return view
+    return impose_many(conn, outbox, [(shop_id, spec, source, cause)], policy, now)[0]
+
+
+def impose_many(
+    conn: Connection,
+    outbox: Outbox,
+    impositions: list[Imposition],
+    policy: EnforcementPolicy,
+    now: float,
+) -> list[Row]:
+    """``impose`` for many measures, one statement per kind of row where it can."""
+    rows: list[Row] = [
+        {
+            "shop_id": shop_id,
+            "measure": spec.measure,
+            "source_kind": source[0],
+            "source_id": source[1],
+            "details": {**spec.details(), **cause},
+            "starts_at": now,
+            "ends_at": measure_ends_at(spec, now),
+            "reversed_at": None,
+            "created_at": now,
+        }
+        for shop_id, spec, source, cause in impositions
+    ]
+    for row, row_id in zip(rows, store.insert_measures(conn, rows), strict=True):
+        row["id"] = row_id
+    store.insert_deposits(
+        conn,
+        [
+            {
+                "shop_id": row["shop_id"],
+                "amount": -spec.amount,
+                "measure_id": row["id"],
+                "reason": f"measure {row['id']}",
+                "created_at": now,
+            }
+            for row, (_, spec, _, _) in zip(rows, impositions, strict=True)
+            if spec.measure == "deposit_withholding" and spec.amount
+        ],
+    )
+    views: list[Row] = []
+    for row, (shop_id, spec, _, cause) in zip(rows, impositions, strict=True):
+        if spec.measure == "points_deduction" and spec.points:
+            add_points(
+                conn,
+                outbox,
+                shop_id,
+                spec.points,
+                category="assessment",
+                severity="general",
+                source=("measure", row["id"]),
+                reason=f"measure {row['id']}",
+                policy=policy,
+                now=now,
+            )
+        view = measure_view(row, now)
+        if spec.measure == "order_close":
+            enqueue_webhook(
+                conn,
+                "order_close_requested",
+                {"shop_id": shop_id, "measure_id": row["id"], "orders": _orders_of(conn, cause)},
+                now,
+            )
+        views.append(view)
+    notify_many(conn, outbox, [(v["shop_id"], "measure", {"measure": v}) for v in views], now)
+    return views
 
 
 def _orders_of(conn: Connection, cause: Row) -> list[str]:
@@ -452,25 +507,27 @@ def apply_assessment_measures(
     With ``tell_streaks``, the rule 2.2.1 records of the same run (10 in a row) are told to
     their shops too (once per run: the server carries out a week's measures in chunks)."""
     if tell_streaks:
-        for record in store.no_human_reply_records_at(conn, now):
-            tell_no_human_reply(conn, outbox, record, now)
-    imposed: list[Row] = []
+        records = store.no_human_reply_records_at(conn, now)
+        notify_many(conn, outbox, [_no_human_reply_note(r) for r in records], now)
+    if not weekly:
+        return []
+    week = weekly[0]["week"]  # one run, one week
+    shop_ids = [m["shop_id"] for m in weekly]
+    measure_ids = store.assessment_measure_ids(conn, shop_ids, week)
+    results = store.assessment_results_of(conn, shop_ids, window)
+    impositions: list[Imposition] = []
     for weekly_measure in weekly:
-        shop_id, week = weekly_measure["shop_id"], weekly_measure["week"]
-        measure_id = store.assessment_measure_id(conn, shop_id, week)
-        results = store.assessment_results(conn, shop_id, window)
+        shop_id = weekly_measure["shop_id"]
         for metric in weekly_measure["details"]["failed_metrics"]:
             failed = sum(
                 1
-                for r in results
+                for r in results.get(shop_id, [])
                 if r["result"].get("metrics", {}).get(metric, {}).get("passed") is False
             )
             spec = policy.spec(assessment_measure(policy, metric, failed))
             cause = {"cause": "assessment", "week": week, "metric": metric, "failed_weeks": failed}
-            imposed.append(
-                impose(conn, outbox, shop_id, spec, ("assessment", measure_id), cause, policy, now)
-            )
-    return imposed
+            impositions.append((shop_id, spec, ("assessment", measure_ids.get(shop_id)), cause))
+    return impose_many(conn, outbox, impositions, policy, now)
 
 
 def refuse_restricted(conn: Connection, shop_id: int, kind: str, now: float) -> None:
