@@ -69,6 +69,19 @@ const en: typeof zhCN = {
     amount: 'Amount',
     price: 'Price',
     orderStatus: 'Status',
+    handover: {
+      serving: 'The shop robot is receiving this buyer (full-auto); an agent takes over at the hand-over',
+      banner: 'Handed over by the shop robot · {reason} (its conversation with the buyer is above)',
+      notice: 'The shop robot handed over · {reason}',
+      reasons: {
+        requested: 'the buyer asked for a person',
+        button: 'the buyer pressed 转人工',
+        intercepted: 'an interception word',
+        unanswered: 'two questions in a row it could not answer',
+        anger: 'the buyer is upset',
+        mode_changed: 'the shop left full-auto',
+      },
+    },
     roles: {
       buyer: 'Buyer',
       agent: 'Agent',
@@ -144,6 +157,7 @@ const en: typeof zhCN = {
     title: 'Robot',
     label: 'Robot',
     modes: { off: 'Off', assist: 'Assist', full_auto: 'Full-auto' },
+    fullAutoHint: 'Full-auto: new sessions start with the robot, answering from the knowledge base; it hands the buyer to an agent on request, on an interception word, after two questions in a row it cannot answer, or when the buyer is upset. Robot-only sessions are not assessed; their satisfaction is reported apart.',
     byRule: 'By rule',
     heldHint:
       'The rolling 60-minute average response time is above 90 s: the rule switched assist on. It switches off once the average stays at or below 60 s for 60 minutes.',

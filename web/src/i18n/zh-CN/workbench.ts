@@ -68,6 +68,19 @@ export default {
     amount: '金额',
     price: '价格',
     orderStatus: '状态',
+    handover: {
+      serving: '智能客服全自动接待中：买家转人工后由客服接待',
+      banner: '由智能客服转接 · 原因：{reason}（上方为机器人与买家的对话）',
+      notice: '智能客服已转人工 · {reason}',
+      reasons: {
+        requested: '买家要求转人工',
+        button: '买家点击了转人工',
+        intercepted: '命中拦截词',
+        unanswered: '连续两个问题机器人无法回答',
+        anger: '买家情绪激动',
+        mode_changed: '店铺关闭了全自动接待',
+      },
+    },
     roles: {
       buyer: '买家',
       agent: '客服',
@@ -143,6 +156,7 @@ export default {
     title: '机器人',
     label: '机器人',
     modes: { off: '关闭', assist: '智能辅助', full_auto: '全自动接待' },
+    fullAutoHint: '全自动接待：新会话先由机器人按知识库回答；买家要求转人工、命中拦截词、连续两个问题无法回答或情绪激动时转给客服。纯机器人会话不计入考核，满意度单独统计。',
     byRule: '规则开启',
     heldHint: '近 60 分钟平均响应时长超过 90 秒，智能辅助已由规则自动开启；平均响应连续 60 分钟不超过 60 秒后自动关闭。',
     readOnly: '仅店主和管理员可以切换机器人模式。',
