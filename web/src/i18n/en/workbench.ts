@@ -14,6 +14,7 @@ const en: typeof zhCN = {
     refused: 'Status not changed',
   },
   list: {
+    robot: 'With the robot',
     search: 'Search nickname / order no.',
     mine: 'Serving',
     queued: 'Queue',

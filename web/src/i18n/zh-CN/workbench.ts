@@ -13,6 +13,7 @@ export default {
     refused: '无法切换状态',
   },
   list: {
+    robot: '机器人接待中',
     search: '搜索昵称 / 订单号',
     mine: '接待中',
     queued: '排队中',
