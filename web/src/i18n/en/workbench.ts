@@ -14,6 +14,7 @@ const en: typeof zhCN = {
     refused: 'Status not changed',
   },
   list: {
+    robot: 'With the robot',
     search: 'Search nickname / order no.',
     mine: 'Serving',
     queued: 'Queue',
@@ -69,6 +70,19 @@ const en: typeof zhCN = {
     amount: 'Amount',
     price: 'Price',
     orderStatus: 'Status',
+    handover: {
+      serving: 'The shop robot is receiving this buyer (full-auto); an agent takes over at the hand-over',
+      banner: 'Handed over by the shop robot · {reason} (its conversation with the buyer is above)',
+      notice: 'The shop robot handed over · {reason}',
+      reasons: {
+        requested: 'the buyer asked for a person',
+        button: 'the buyer pressed 转人工',
+        intercepted: 'an interception word',
+        unanswered: 'two questions in a row it could not answer',
+        anger: 'the buyer is upset',
+        mode_changed: 'the shop left full-auto',
+      },
+    },
     roles: {
       buyer: 'Buyer',
       agent: 'Agent',
@@ -144,6 +158,12 @@ const en: typeof zhCN = {
     title: 'Robot',
     label: 'Robot',
     modes: { off: 'Off', assist: 'Assist', full_auto: 'Full-auto' },
+    fullAutoHint: 'Full-auto: new sessions start with the robot, answering from the knowledge base; it hands the buyer to an agent on request, on an interception word, after two questions in a row it cannot answer, or when the buyer is upset. Robot-only sessions are not assessed; their satisfaction is reported apart.',
+    words: 'Interception words (a person takes over at once)',
+    wordsPlaceholder: 'Comma-separated, e.g. 投诉, 12315, 消协',
+    wordsSave: 'Save',
+    wordsSaved: 'Interception words saved',
+    figures: 'Today the robot received {received} sessions: {robotOnly} robot-only, {handedOver} handed over; robot satisfaction {average} ({rated} ratings, not in the shop assessment)',
     byRule: 'By rule',
     heldHint:
       'The rolling 60-minute average response time is above 90 s: the rule switched assist on. It switches off once the average stays at or below 60 s for 60 minutes.',
