@@ -49,7 +49,7 @@ def test_a_reviewers_decision_is_in_the_audit_log_paged_and_exported(
         )
         desk.page.get_by_test_id("decide-uphold").click()
         dialog = desk.page.get_by_test_id("decision-dialog")
-        dialog.get_by_test_id("decision-reason").locator("textarea").fill("贬低同行")
+        dialog.get_by_test_id("decision-reason").fill("贬低同行")
         dialog.get_by_test_id("decision-confirm").click()
         desk.page.locator(".el-message--success").wait_for(timeout=TIMEOUT)
 
@@ -60,7 +60,8 @@ def test_a_reviewers_decision_is_in_the_audit_log_paged_and_exported(
         go(page, "audit", "audit-page")
         filters = page.get_by_test_id("audit-filters")
         choose(page, "audit-actor-kind", "平台员工", within=filters)
-        filters.get_by_test_id("audit-record-id").locator("input").fill(str(violation_id))
+        choose(page, "audit-record-kind", "violation", within=filters)
+        filters.get_by_test_id("audit-record-id").fill(str(violation_id))
         filters.get_by_test_id("audit-query").click()
         table = page.get_by_test_id("audit-table")
         table.get_by_test_id("audit-action-cell").filter(has_text="审核违规").wait_for(
@@ -84,6 +85,7 @@ def test_a_reviewers_decision_is_in_the_audit_log_paged_and_exported(
         # Paged: the owner's quick replies, 50 a page.
         page.get_by_role("button", name="重置").click()
         choose(page, "audit-action", "添加快捷回复", within=filters)
+        filters.get_by_test_id("audit-actor-id").fill(str(owner.id))
         filters.get_by_test_id("audit-query").click()
         cells = table.get_by_test_id("audit-action-cell")
         page.wait_for_function(
@@ -133,13 +135,13 @@ def test_an_admin_reads_the_weeks_across_shops_and_assesses_one_again(
     assert f"{shops} 家店铺参与考核" in summary
     screenshot(page, "platform-assessments")
 
-    week = page.get_by_test_id("rerun-week").locator("input").input_value()
+    week = page.get_by_test_id("rerun-week").input_value()
     page.get_by_test_id("rerun-submit").click()
     done = page.get_by_test_id("rerun-done")
     done.wait_for(timeout=30_000)
     assert f"{week} 已重新考核" in done.inner_text()
     # A malformed week is refused before it is sent.
-    page.get_by_test_id("rerun-week").locator("input").fill("last week")
+    page.get_by_test_id("rerun-week").fill("last week")
     page.get_by_test_id("rerun-submit").click()
     page.get_by_test_id("rerun-error").get_by_text("2026-W47").wait_for()
     assert admin.errors == []
