@@ -165,6 +165,7 @@ def test_many_violations_decided_at_once_then_the_consumers_ban_lifted(
         record_card.and_(page.locator('[data-standing="banned"]')).wait_for(timeout=TIMEOUT)
         assert "刷单小号" in record_card.inner_text()
         assert page.locator('[data-testid^="consumer-violation-"]').count() == 2
+        page.locator(".el-message").wait_for(state="detached", timeout=TIMEOUT)
         screenshot(page, "platform-consumer")
         ban = record_card.locator('[data-testid^="restriction-"][data-state="active"]').filter(
             has_text="封禁"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import type { ShopWeek } from './calls'
-import { changedKeys, figure, findingsOf, highlight, passRates, weeksOf } from './format'
+import { changedKeys, figure, findingsOf, highlight, passRates, standardText, weeksOf } from './format'
 
 describe('highlight', () => {
   it('cuts the text at the findings', () => {
@@ -69,6 +69,10 @@ describe('figures and changes', () => {
     expect(figure('three_minute_reply_rate', 0.8125)).toBe('81.3%')
     expect(figure('avg_response_seconds', 61.5)).toBe('61.5 s')
     expect(figure('no_service_rate', null)).toBe('—')
+    expect(standardText('no_service_rate', '< 0.20')).toBe('< 20%')
+    expect(standardText('three_minute_reply_rate', '>= 0.80')).toBe('≥ 80%')
+    expect(standardText('avg_response_seconds', '< 90')).toBe('< 90 s')
+    expect(standardText('other', 'odd')).toBe('odd')
   })
 
   it('names the fields a change touched', () => {

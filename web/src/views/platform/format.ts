@@ -119,3 +119,15 @@ export function changedKeys(before: unknown, after: unknown): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])]
   return keys.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]))
 }
+
+/** A metric's standard as the assessment writes it (`< 0.20`, `>= 0.80`, `< 90`), read as
+ * people do: `< 20%`, `≥ 80%`, `< 90 s`. Anything else is shown as it is. */
+export function standardText(metric: string, standard: string | undefined): string {
+  if (!standard) return '—'
+  const found = /^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/.exec(standard)
+  if (!found) return standard
+  const op = found[1] === '>=' ? '≥' : found[1] === '<=' ? '≤' : found[1]
+  const value = Number(found[2])
+  if (metric === 'avg_response_seconds') return `${op} ${value} s`
+  return `${op} ${Number((value * 100).toFixed(1))}%`
+}
