@@ -45,6 +45,7 @@ FACES = {
     "login": "src/views/login/LoginView.vue",
     "chat": "src/views/chat/index.ts",
     "workbench": "src/views/workbench/index.ts",
+    "console": "src/views/console/index.ts",
 }
 
 
