@@ -73,6 +73,13 @@ def test_owner_edits_the_knowledge_base(open_window: OpenWindow, web_server: Ser
     wait_state(page, "耳机防水吗", "own")
     assert "下雨能戴吗" in page.get_by_test_id("knowledge-table").inner_text()
 
+    # The robot answers from it at once.
+    page.get_by_test_id("knowledge-try-input").locator("input").fill("下雨天能戴吗")
+    page.get_by_test_id("knowledge-try-ask").click()
+    tried = page.locator('[data-testid="knowledge-try-result"][data-reason="answered"]')
+    tried.wait_for(timeout=FACE_TIMEOUT_MS)
+    assert "耳机防水吗" in tried.inner_text() and "IPX5" in tried.inner_text()
+
     # An answer that diverts buyers is refused with its clause; what was typed stays.
     page.get_by_test_id("knowledge-add").click()
     fill_entry(page, "怎么联系", "加我微信 abc12345 私聊更便宜")
@@ -151,7 +158,7 @@ def test_an_import_with_a_bad_row_imports_nothing(
     dialog.get_by_test_id("import-done").wait_for(timeout=FACE_TIMEOUT_MS)
     assert errors.count() == 0
     assert own_entries(web_server) == ["包邮吗"]
-    dialog.get_by_role("button", name="关闭").click()
+    dialog.get_by_role("button", name="关闭", exact=True).click()
     wait_state(page, "包邮吗", "own")
 
     # Export: the file the browser saves is the import format.

@@ -68,6 +68,10 @@ def violations(web_server: Server) -> list[int]:
             person.close()
 
 
+def tab(page: Any, name: str) -> None:
+    page.get_by_role("tab").filter(has_text=name).click()
+
+
 def appeals_of(server: Server) -> list[dict[str, Any]]:
     owner = member(server, "shop1_owner")
     try:
@@ -91,13 +95,13 @@ def test_owner_sees_the_standing_and_appeals_a_violation(
         page.locator(
             f'[data-testid="violation-row"][data-id="{record}"][data-status="confirmed"]'
         ).wait_for()
-    page.get_by_test_id("standing-tabs").get_by_text("处置记录").click()
+    tab(page, "处置记录")
     page.locator('[data-testid="measure-row"][data-state="inEffect"]').first.wait_for()
     measures = page.get_by_test_id("standing-measures").inner_text()
     assert "警告" in measures and "功能限制" in measures
-    page.get_by_test_id("standing-tabs").get_by_text("积分明细").click()
+    tab(page, "积分明细")
     assert page.get_by_test_id("standing-points-ledger").inner_text().count("+2") == 2
-    page.get_by_test_id("standing-tabs").get_by_text("违规记录").click()
+    tab(page, "违规记录")
     shot(page, "standing")
 
     # The appeal: the later violation (its points crossed into the restriction), with an image.
@@ -142,9 +146,9 @@ def test_owner_sees_the_standing_and_appeals_a_violation(
     assert "撤销处罚" in page.get_by_test_id("standing-appeals").inner_text()
     page.locator('[data-testid="standing-points"][data-points="2"]').wait_for()
     assert "功能限制" not in page.get_by_test_id("standing-in-effect").inner_text()
-    page.get_by_test_id("standing-tabs").get_by_text("处置记录").click()
+    tab(page, "处置记录")
     page.locator('[data-testid="measure-row"][data-state="reversed"]').first.wait_for()
-    page.get_by_test_id("standing-tabs").get_by_text("申诉").click()
+    tab(page, "申诉")
     shot(page, "appeals")
     assert window.errors == []
 

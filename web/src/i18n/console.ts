@@ -37,6 +37,20 @@ const zhCN = {
     export: '导出',
     exportCsv: '导出 CSV',
     exportXlsx: '导出 Excel',
+    try: {
+      label: '问问机器人',
+      placeholder: '输入买家可能的问法，例如：拉萨能收到吗',
+      ask: '试一试',
+      confidence: '置信度 {n}%',
+      reasons: {
+        answered: '已回答',
+        below_threshold: '没有足够把握，机器人不会回答（转人工处理）',
+        handover: '买家要求人工，机器人转人工',
+        intercepted: '含投诉等敏感词，机器人转人工',
+        missing_context: '匹配的答案需要商品或订单信息，本次没有，机器人不会回答',
+        empty: '请输入问题',
+      },
+    },
     count: '共 {n} 条',
     columns: {
       question: '标准问题',
@@ -261,6 +275,20 @@ const en: typeof zhCN = {
     export: 'Export',
     exportCsv: 'Export CSV',
     exportXlsx: 'Export Excel',
+    try: {
+      label: 'Ask the robot',
+      placeholder: 'A question as a buyer would ask it, e.g. 拉萨能收到吗',
+      ask: 'Try',
+      confidence: 'confidence {n}%',
+      reasons: {
+        answered: 'Answered',
+        below_threshold: 'Not sure enough: the robot does not answer (a person does)',
+        handover: 'The buyer asks for a person: handed over',
+        intercepted: 'A complaint or threat: handed to a person',
+        missing_context: 'The matching answer needs a product or order card, absent here: no answer',
+        empty: 'Type a question',
+      },
+    },
     count: '{n} entries',
     columns: {
       question: 'Standard question',

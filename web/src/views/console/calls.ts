@@ -24,6 +24,15 @@ export interface KnowledgeView {
   defaults: KnowledgeEntry[]
 }
 
+/** What the robot would answer (`POST /api/knowledge/answer`). */
+export interface TryAnswer {
+  answer_question: string | null
+  answer: string | null
+  confidence: number
+  handover: boolean
+  reason: 'answered' | 'below_threshold' | 'handover' | 'intercepted' | 'missing_context' | 'empty' | string
+}
+
 export interface EntryIn {
   question: string
   similar_questions: string[]
@@ -173,6 +182,8 @@ export const consoleApi = {
     form.append('file', file)
     return api.request<{ imported: number }>('POST', '/api/knowledge/import', { form })
   },
+
+  tryAnswer: (question: string) => api.request<TryAnswer>('POST', '/api/knowledge/answer', { body: { question } }),
 
   robotMode: () => api.request<RobotModeView>('GET', '/api/robot/mode'),
   setRobotMode: (mode: string) => api.request<RobotModeView>('PUT', '/api/robot/mode', { body: { mode } }),
