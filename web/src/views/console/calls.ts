@@ -8,6 +8,8 @@ import { currentLocale } from '@/i18n'
 import type { RobotModeState, RobotSwitch, UploadedImage } from '@/protocol/types'
 import { useAccount } from '@/stores/account'
 
+import type { MetricName } from './model'
+
 export interface KnowledgeEntry {
   question: string
   similar_questions: string[]
@@ -152,14 +154,6 @@ export interface Figure {
   standard?: string
   passed?: boolean | null
 }
-
-export const METRICS = [
-  'no_service_rate',
-  'three_minute_reply_rate',
-  'avg_response_seconds',
-  'dissatisfaction_rate',
-] as const
-export type MetricName = (typeof METRICS)[number]
 
 export interface ShopWeek {
   week: string

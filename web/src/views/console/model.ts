@@ -7,12 +7,19 @@ import type {
   KnowledgeEntry,
   KnowledgeView,
   Measure,
-  MetricName,
   PointsEntry,
   ShopWeek,
   Violation,
 } from './calls'
-import { METRICS } from './calls'
+
+/** The four assessed metrics (docs/rules.md §3), in the order the assessment lists them. */
+export const METRICS = [
+  'no_service_rate',
+  'three_minute_reply_rate',
+  'avg_response_seconds',
+  'dissatisfaction_rate',
+] as const
+export type MetricName = (typeof METRICS)[number]
 
 // --- the knowledge base -------------------------------------------------------------------------
 
