@@ -102,6 +102,7 @@ def test_owner_sees_the_standing_and_appeals_a_violation(
     tab(page, "积分明细")
     assert page.get_by_test_id("standing-points-ledger").inner_text().count("+2") == 2
     tab(page, "违规记录")
+    page.wait_for_timeout(400)  # the tabs' underline slides over
     shot(page, "standing")
 
     # The appeal: the later violation (its points crossed into the restriction), with an image.
@@ -112,7 +113,7 @@ def test_owner_sees_the_standing_and_appeals_a_violation(
     assert f"#{target}" in dialog.get_by_test_id("appeal-target").inner_text()
     dialog.get_by_test_id("appeal-submit").click()  # nothing written yet: said so, nothing sent
     assert "请填写申诉理由" in dialog.get_by_test_id("appeal-error").inner_text()
-    dialog.get_by_test_id("appeal-text").locator("textarea").fill(
+    dialog.get_by_test_id("appeal-text").fill(
         "买家询问真伪，客服本意是说明本店为品牌授权正品，措辞不当但并无贬低他人之意。"
     )
     dialog.get_by_test_id("appeal-file").set_input_files(
@@ -149,6 +150,7 @@ def test_owner_sees_the_standing_and_appeals_a_violation(
     tab(page, "处置记录")
     page.locator('[data-testid="measure-row"][data-state="reversed"]').first.wait_for()
     tab(page, "申诉")
+    page.wait_for_timeout(400)
     shot(page, "appeals")
     assert window.errors == []
 
