@@ -28,7 +28,7 @@ def test_owner_sees_the_weekly_results(open_window: OpenWindow, web_server: Serv
     shown = rows.evaluate_all("rows => rows.map(r => r.dataset.week)")
     assert shown == sorted((w["week"] for w in weeks), reverse=True), shown
     table = page.get_by_test_id("assessment-table").inner_text()
-    assert "未通过" in table and "标准 < 90" in table
+    assert "未通过" in table and "标准 < 90 s" in table and "标准 ≥ 80%" in table
     # The slow figure is marked failed; the charts are drawn.
     assert page.locator('[data-testid="figure-avg_response_seconds"].fail').count() == 2
     charts = page.locator('[data-testid="line-chart"][data-drawn="true"]')

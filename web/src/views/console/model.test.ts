@@ -6,6 +6,7 @@ import {
   evidenceSession,
   filterRows,
   formatFigure,
+  formatStandard,
   knowledgeRows,
   measureAppeal,
   parseSimilar,
@@ -146,5 +147,9 @@ describe('weekSeries', () => {
     expect(formatFigure('no_service_rate', 0.02)).toBe('2%')
     expect(formatFigure('avg_response_seconds', 31.26)).toBe('31.3 s')
     expect(formatFigure('dissatisfaction_rate', null)).toBe('—')
+    expect(formatStandard('three_minute_reply_rate', '>= 0.80')).toBe('≥ 80%')
+    expect(formatStandard('no_service_rate', '< 0.20')).toBe('< 20%')
+    expect(formatStandard('avg_response_seconds', '< 90')).toBe('< 90 s')
+    expect(formatStandard('avg_response_seconds', 'odd')).toBe('odd')
   })
 })

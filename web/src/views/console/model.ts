@@ -162,3 +162,13 @@ export function formatFigure(metric: MetricName, value: number | null): string {
   if (value === null) return '—'
   return metric === 'avg_response_seconds' ? `${round(value, 1)} s` : `${round(value * 100, 1)}%`
 }
+
+/** A standard as the assessment states it ("< 0.2", ">= 0.8", "< 90") in the figures' units:
+ * "< 20%", "≥ 80%", "< 90 s". Anything else is shown as it came. */
+export function formatStandard(metric: MetricName, text: string): string {
+  const found = /^\s*(<=|>=|<|>)\s*([\d.]+)\s*$/.exec(text)
+  if (!found) return text
+  const op = found[1].replace('>=', '≥').replace('<=', '≤')
+  const value = Number(found[2])
+  return metric === 'avg_response_seconds' ? `${op} ${value} s` : `${op} ${round(value * 100, 1)}%`
+}
