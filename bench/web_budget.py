@@ -46,6 +46,7 @@ FACES = {
     "chat": "src/views/chat/index.ts",
     "workbench": "src/views/workbench/index.ts",
     "platform": "src/views/platform/index.ts",
+    "console": "src/views/console/index.ts",
 }
 
 

@@ -25,6 +25,12 @@ export const router = createRouter({
       meta: { face: 'workbench' },
     },
     platformRoutes,
+    {
+      path: '/console/:rest(.*)*',
+      name: 'console',
+      component: () => import('@/views/console'),
+      meta: { face: 'workbench', supervisors: true },
+    },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
@@ -40,6 +46,8 @@ export function afterSignIn(face: Face, next: unknown): RouteLocationRaw {
   const start = `/${face}`
   if (typeof next !== 'string') return faceRoute(face)
   if (next === start || next.startsWith(`${start}/`) || next.startsWith(`${start}?`)) return next
+  // The shop console belongs to the workbench's accounts (the guard checks the role).
+  if (face === 'workbench' && (next === '/console' || next.startsWith('/console/'))) return next
   return faceRoute(face)
 }
 
@@ -58,6 +66,10 @@ router.beforeEach((to) => {
   if (to.name === 'login') return account.face ? faceRoute(account.face) : true
   if (wanted && account.face !== wanted) {
     return account.face ? faceRoute(account.face) : { name: 'login', query: { next: to.fullPath } }
+  }
+  // The shop console is for owners and managers; an agent lands on the workbench.
+  if (to.meta.supervisors && !['owner', 'manager'].includes(account.principal?.role ?? '')) {
+    return faceRoute('workbench')
   }
   return true
 })

@@ -39,7 +39,7 @@ export function setLocale(locale: Locale): void {
   document.documentElement.lang = locale
 }
 
-export function addFaceMessages(face: 'chat' | 'workbench', messages: Record<Locale, object>): void {
+export function addFaceMessages(face: string, messages: Record<Locale, object>): void {
   for (const locale of LOCALES) {
     i18n.global.mergeLocaleMessage(locale, { [face]: messages[locale] })
   }

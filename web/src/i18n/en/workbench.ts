@@ -91,6 +91,7 @@ const en: typeof zhCN = {
       system: 'System',
     },
   },
+  consoleLink: 'Shop console',
   inbox: {
     title: 'Notices',
     unread: '{n} unread',

@@ -90,6 +90,7 @@ export default {
       system: '系统',
     },
   },
+  consoleLink: '店铺管理台',
   inbox: {
     title: '违规通知',
     unread: '{n} 条未读',
