@@ -227,6 +227,12 @@ class Settings(BaseSettings):
     robot_assist_suggestions: int = Field(
         default=3, ge=1, le=10, description="How many suggestions an agent sees per message."
     )
+    robot_word_vectors: str = Field(
+        default="",
+        description="The robot's word vectors (its meaning layer's sentence encoder, "
+        "docs/robot.md): empty for the packaged file (cnsyn vectors, Apache-2.0), a path "
+        "for another file in the same format, `none` to answer without them.",
+    )
 
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = Field(

@@ -42,6 +42,7 @@ from feige.robot.embedding import SentenceEncoder
 from feige.robot.entries import AnswerContext, KnowledgeEntry, fill_answer
 from feige.robot.meaning import merged
 from feige.robot.text import Analyzer, Reading, normalize
+from feige.robot.wordvectors import WordVectorEncoder
 
 FEATURES = (
     "bm25",
@@ -104,6 +105,20 @@ DEFAULT_WEIGHTS = Weights(
 
 #: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
 DEFAULT_THRESHOLD = 0.67
+
+#: Fitted the same way for a robot with the cnsyn word vectors (``wordvectors``): the
+#: embedding feature counts. A robot built with a ``WordVectorEncoder`` and the default
+#: weights uses these (``python -m tests.robot.calibrate --word-vectors``).
+WORD_VECTOR_WEIGHTS = Weights(
+    ranker=(2.6949, -0.296, 2.4648, 2.1398, 0.2714, 0.792, 1.5096, 0.5435, -1.9943, 2.7979),
+    bias=-4.4287,
+    confidence=(
+        0.9404, 0.4231,  # best score, margin
+        0.0, -3.3924, -0.3134, 0.0, 0.0, 0.0, 0.0, 0.0, -0.8197, -0.1598,  # FEATURES
+        -0.0291,  # intercept
+    ),
+)  # fmt: skip
+WORD_VECTOR_THRESHOLD = 0.64
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +227,13 @@ class Robot:
         config: RobotConfig | None = None,
         encoder: SentenceEncoder | None = None,
     ) -> None:
-        self.config = config or RobotConfig()
-        cfg = self.config
+        cfg = config or RobotConfig()
+        if isinstance(encoder, WordVectorEncoder) and cfg.weights is DEFAULT_WEIGHTS:
+            threshold = cfg.threshold
+            if threshold == DEFAULT_THRESHOLD:
+                threshold = WORD_VECTOR_THRESHOLD
+            cfg = replace(cfg, weights=WORD_VECTOR_WEIGHTS, threshold=threshold)
+        self.config = cfg
         self.entries = [e for e in entries if e.enabled]
         self.analyzer = (
             Analyzer(merged(cfg.synonyms), use_concepts=cfg.use_meaning)
