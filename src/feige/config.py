@@ -229,9 +229,10 @@ class Settings(BaseSettings):
     )
     robot_word_vectors: str = Field(
         default="",
-        description="The robot's word vectors (its meaning layer's sentence encoder, "
-        "docs/robot.md): empty for the packaged file (cnsyn vectors, Apache-2.0), a path "
-        "for another file in the same format, `none` to answer without them.",
+        description="The robot's word vectors (an opt-in sentence encoder of its meaning "
+        "layer, docs/robot.md): a file built by `tools/build_word_vectors.py`; empty: "
+        "`src/feige/robot/data/word_vectors.npz` when it has been built there, else none; "
+        "`none`: without.",
     )
 
     # --- messages ----------------------------------------------------------------------------

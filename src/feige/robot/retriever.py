@@ -110,15 +110,15 @@ DEFAULT_THRESHOLD = 0.67
 #: embedding feature counts. A robot built with a ``WordVectorEncoder`` and the default
 #: weights uses these (``python -m tests.robot.calibrate --word-vectors``).
 WORD_VECTOR_WEIGHTS = Weights(
-    ranker=(2.6949, -0.296, 2.4648, 2.1398, 0.2714, 0.792, 1.5096, 0.5435, -1.9943, 2.7979),
-    bias=-4.4287,
+    ranker=(2.7117, -0.2712, 2.4825, 2.1468, 0.2351, 0.8361, 1.4472, 0.5714, -2.0198, 2.8089),
+    bias=-4.4626,
     confidence=(
-        0.9404, 0.4231,  # best score, margin
-        0.0, -3.3924, -0.3134, 0.0, 0.0, 0.0, 0.0, 0.0, -0.8197, -0.1598,  # FEATURES
-        -0.0291,  # intercept
+        0.8999, 0.4056,  # best score, margin
+        0.0, -3.4006, -0.2167, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7819, 0.0782,  # FEATURES
+        -0.059,  # intercept
     ),
 )  # fmt: skip
-WORD_VECTOR_THRESHOLD = 0.64
+WORD_VECTOR_THRESHOLD = 0.66
 
 
 @dataclass(frozen=True, slots=True)

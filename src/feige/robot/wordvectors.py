@@ -14,8 +14,10 @@ jieba's dictionary that matter and stored as int8 with a per-word scale in
 
 File format (numpy ``.npz``): ``words`` (uint8, the UTF-8 words joined by ``\\n``),
 ``vectors`` (int8, n × d), ``scale`` (float32, n: a word's vector is ``vectors[i] * scale[i]``),
-``logp`` (float32, n: log of the word's probability in jieba's dictionary), ``common``
-(float32, d: the direction removed from every sentence vector).
+``logp`` (float32, n: log of the word's probability in jieba's dictionary), and optional
+``mean`` (float32, d) and ``components`` (float32, k × d): the vocabulary's mean and dominant
+directions, removed from every unit word vector when read ("all-but-the-top"), and
+``common`` (float32, d): a direction removed from every sentence vector.
 """
 
 from __future__ import annotations
@@ -51,11 +53,20 @@ class WordVectorEncoder:
         logp: NDArray[np.float32] | None = None,
         common: Vectors | None = None,
         sif_a: float = 1e-4,
+        mean: Vectors | None = None,
+        components: Vectors | None = None,
     ) -> None:
         self.index = {w: i for i, w in enumerate(words)}
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        self.vectors: Vectors = (vectors / norms).astype(np.float32)
+        unit = vectors / norms
+        if mean is not None:
+            unit = unit - mean
+        if components is not None and len(components):
+            unit = unit - (unit @ components.T) @ components
+        norms = np.linalg.norm(unit, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        self.vectors: Vectors = (unit / norms).astype(np.float32)
         self.dim = int(vectors.shape[1])
         if logp is None:
             logp = np.full(len(words), math.log(1e-6), dtype=np.float32)
@@ -79,7 +90,9 @@ class WordVectorEncoder:
                 vectors *= data["scale"].astype(np.float32)[:, None]
             logp = data["logp"].astype(np.float32) if "logp" in data else None
             common = data["common"].astype(np.float32) if "common" in data else None
-        return cls(words, vectors, logp, common)
+            mean = data["mean"].astype(np.float32) if "mean" in data else None
+            components = data["components"].astype(np.float32) if "components" in data else None
+        return cls(words, vectors, logp, common, mean=mean, components=components)
 
     def _word(self, word: str) -> tuple[Vectors, float] | None:
         """A word's unit vector and SIF weight, by characters when the word has none."""
