@@ -355,10 +355,9 @@ class Robot:
                 feats[j, 8] = missing / plain_total if plain_total else 0.0
         if self._vectors is not None and self.encoder is not None:
             q = self.encoder.encode([question])[0]
-            sims = self._vectors @ q
-            for j, i in enumerate(picked):
+            for j, i in enumerate(picked):  # the candidates' rows only, not the whole base
                 lo, hi = self._rows_of(int(i))
-                feats[j, 6] = max(0.0, float(sims[lo:hi].max()))
+                feats[j, 6] = max(0.0, float((self._vectors[lo:hi] @ q).max()))
         scores = cfg.weights.score(feats)
         order = np.argsort(-scores)
         if limit is not None:

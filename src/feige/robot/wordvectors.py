@@ -77,6 +77,7 @@ class WordVectorEncoder:
         n = float(np.linalg.norm(c))
         self.common: Vectors = (c / n if n > 0 else c).astype(np.float32)
         self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()  # now, when the robot is built, not at its first answer
         self._cache: dict[str, tuple[Vectors, float] | None] = {}
 
     @classmethod
