@@ -1,6 +1,7 @@
 """Robot answering speed on a 10,000-entry knowledge base, against a naive linear scan.
 
     .venv/bin/python bench/robot.py [--entries 10000] [--queries 2000] [--json]
+                                    [--word-vectors PATH|none]
 
 The knowledge base is the corpus's 64 entries plus generated product entries (product ×
 attribute questions, each with two similar questions), so the vocabulary and the postings grow
@@ -31,6 +32,7 @@ from tests.robot.corpus_eval import knowledge, load  # noqa: E402
 
 from feige.robot import KnowledgeEntry, Robot  # noqa: E402
 from feige.robot.text import normalize  # noqa: E402
+from feige.robot.wordvectors import packaged_encoder  # noqa: E402
 
 PRODUCTS = """T恤 连衣裙 运动鞋 蓝牙耳机 充电宝 保温杯 羽绒服 牛仔裤 洗面奶 电饭煲 手机壳
 双肩包 床单 猫粮 积木 台灯 键盘 鼠标 口红 面膜 茶叶 咖啡豆
@@ -124,19 +126,27 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=10_000)
     ap.add_argument("--queries", type=int, default=2_000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--word-vectors",
+        default="none",
+        help="word-vector file for the meaning layer ('' = the packaged one, default none)",
+    )
     args = ap.parse_args()
     entries = synthetic(args.entries)
     corpus = [r.question for r in load()]
     queries = [corpus[i % len(corpus)] for i in range(args.queries)]
     t = time.perf_counter()
-    robot = Robot(entries)
+    encoder = packaged_encoder(args.word_vectors)
+    vectors_load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    robot = Robot(entries, encoder=encoder)
     build_s = time.perf_counter() - t
     naive = NaiveScan(entries)
     for q in queries[:50]:  # warm caches (pinyin, jieba) before timing
         robot.answer(q)
     fast = timed(robot.answer, queries)
     slow = timed(naive.answer, queries)
-    small_robot = Robot(knowledge())
+    small_robot = Robot(knowledge(), encoder=encoder)
     small_naive = NaiveScan(knowledge())
     r_top1, r_false = accuracy(lambda q: small_robot.answer(q).question)
     n_top1, n_false = accuracy(lambda q: e.question if (e := small_naive.answer(q)) else None)
@@ -144,6 +154,8 @@ def main() -> None:
         "entries": len(entries),
         "queries": len(queries),
         "build_s": build_s,
+        "word_vectors": encoder is not None,
+        "word_vectors_load_s": vectors_load_s,
         "robot": fast,
         "naive": slow,
         "throughput_ratio": fast["answers_per_s"] / slow["answers_per_s"],
@@ -159,6 +171,8 @@ def main() -> None:
     print(
         f"knowledge base: {len(entries)} entries, {len(queries)} queries; built in {build_s:.1f} s"
     )
+    if encoder is not None:
+        print(f"word vectors: loaded in {vectors_load_s:.2f} s")
     for name, r in (("robot", fast), ("naive scan", slow)):
         print(
             f"{name:>11}: {r['answers_per_s']:8.0f} answers/s"

@@ -234,6 +234,13 @@ class Settings(BaseSettings):
         description="In full-auto mode, the robot hands a session to a person after this "
         "many buyer questions in a row it could not answer (docs/robot-modes.md).",
     )
+    robot_word_vectors: str = Field(
+        default="",
+        description="The robot's word vectors (an opt-in sentence encoder of its meaning "
+        "layer, docs/robot.md): a file built by `tools/build_word_vectors.py`; empty: "
+        "`src/feige/robot/data/word_vectors.npz` when it has been built there, else none; "
+        "`none`: without.",
+    )
 
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = Field(

@@ -1,10 +1,11 @@
 """Fit the robot's weights and threshold on the corpus's train split and print them.
 
-    .venv/bin/python -m tests.robot.calibrate [--embeddings] [--errors]
+    .venv/bin/python -m tests.robot.calibrate [--word-vectors] [--embeddings] [--errors]
 
 Paste the printed ``Weights`` into ``feige.robot.retriever`` (DEFAULT_WEIGHTS) and the
 threshold into DEFAULT_THRESHOLD. With ``--embeddings`` it also fits the weights for a robot
-with the packaged sentence-embedding model (pass them as ``RobotConfig(weights=…)``).
+with the packaged sentence-embedding model (pass them as ``RobotConfig(weights=…)``); with
+``--word-vectors`` those of a robot with the cnsyn word vectors (``WORD_VECTOR_WEIGHTS``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from tests.robot.corpus_eval import LAYERS, evaluate, load, robot_for
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Fit the robot's weights on the train split.")
+    ap.add_argument("--word-vectors", action="store_true", help="also fit the word-vector layer")
     ap.add_argument("--embeddings", action="store_true", help="also fit the embedding layer")
     ap.add_argument("--errors", action="store_true", help="list the train split's errors")
     args = ap.parse_args()
     train = load(split="train")
     heldout = load(split="heldout")
     layers = ["+ synonyms/slang and answer text"]
+    if args.word_vectors:
+        layers.append("+ word vectors (cnsyn, SIF)")
     if args.embeddings:
         layers.append("+ sentence embeddings (MiniLM)")
     for layer in layers:

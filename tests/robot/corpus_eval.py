@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from feige.robot import Robot, RobotConfig
+from feige.robot import wordvectors as word_vectors
 from feige.robot.embedding import BertSentenceEncoder, SentenceEncoder, packaged_model_dir
 from feige.robot.entries import KnowledgeEntry
 from feige.robot.knowledge_file import parse_csv
@@ -111,26 +112,31 @@ def evaluate(robot: Robot, rows: list[Row]) -> Report:
 
 
 #: The layers, cumulatively, as docs/robot.md reports them.
-LAYERS: dict[str, tuple[dict[str, bool], tuple[bool, ...], bool]] = {
+LAYERS: dict[str, tuple[dict[str, bool], tuple[bool, ...], str | None]] = {
     "lexical (jieba + BM25)": (
         {"use_ngrams": False, "use_meaning": False},
         (True, True, False, False, False, False, False, True, True, False),
-        False,
+        None,
     ),
     "+ char n-grams and pinyin": (
         {"use_ngrams": True, "use_meaning": False},
         (True, True, True, True, False, False, False, True, True, False),
-        False,
+        None,
     ),
     "+ synonyms/slang and answer text": (
         {"use_ngrams": True, "use_meaning": True},
         (True, True, True, True, True, True, False, True, True, True),
-        False,
+        None,
+    ),
+    "+ word vectors (cnsyn, SIF)": (
+        {"use_ngrams": True, "use_meaning": True},
+        (True,) * 10,
+        "words",
     ),
     "+ sentence embeddings (MiniLM)": (
         {"use_ngrams": True, "use_meaning": True},
         (True,) * 10,
-        True,
+        "minilm",
     ),
 }
 
@@ -138,7 +144,11 @@ LAYERS: dict[str, tuple[dict[str, bool], tuple[bool, ...], bool]] = {
 def robot_for(layer: str, entries: list[KnowledgeEntry] | None = None) -> Robot | None:
     """A robot with the layer's switches, unfitted (None when its model is not installed)."""
     switches, _, embedding = LAYERS[layer]
-    encoder = packaged_encoder() if embedding else None
+    encoder: SentenceEncoder | None = None
+    if embedding == "words":
+        encoder = word_vectors.packaged_encoder()
+    elif embedding == "minilm":
+        encoder = packaged_encoder()
     if embedding and encoder is None:
         return None
     return Robot(entries or knowledge(), RobotConfig(**switches), encoder)

@@ -26,7 +26,7 @@ def main() -> None:
     heldout = load(split="heldout")
     print(f"{'layers':<36} {'top-1':>7} {'wrong':>7} {'ranked 1st':>10} {'must-not':>9}")
     for layer, (_, use, embedding) in LAYERS.items():
-        if embedding and not args.embeddings:
+        if embedding == "minilm" and not args.embeddings:
             continue
         robot = robot_for(layer)
         if robot is None:

@@ -35,13 +35,19 @@ def register(app: typer.Typer) -> None:
             envvar="FEIGE_ROBOT_EMBEDDING_MODEL",
             help="Local sentence-embedding model directory (optional).",
         ),
+        word_vectors: str = typer.Option(
+            "",
+            "--word-vectors",
+            envvar="FEIGE_ROBOT_WORD_VECTORS",
+            help="Word-vector file ('' = the packaged one, 'none' = without).",
+        ),
     ) -> None:
         """Answer questions from a knowledge file, or stay silent below the threshold."""
         if not jsonl and question is None:
             raise typer.BadParameter("give QUESTION or --jsonl")
         from feige.commands.robot_answer import build_robot, run_jsonl
 
-        robot = build_robot(kb, with_defaults, threshold, model)
+        robot = build_robot(kb, with_defaults, threshold, model, word_vectors)
         if jsonl:
             run_jsonl(robot, sys.stdin, sys.stdout)
             return

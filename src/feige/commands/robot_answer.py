@@ -19,6 +19,7 @@ from feige.robot import AnswerContext, Robot, RobotConfig
 from feige.robot.defaults import merge
 from feige.robot.embedding import load_encoder
 from feige.robot.knowledge_file import KnowledgeFileError, parse_knowledge
+from feige.robot.wordvectors import packaged_encoder
 
 _ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 _CONTEXT_FIELDS = {f.name for f in fields(AnswerContext)}
@@ -69,7 +70,14 @@ def run_jsonl(robot: Robot, src: TextIO, out: TextIO) -> int:
     return errors
 
 
-def build_robot(kb: Path, with_defaults: bool, threshold: float | None, model: str | None) -> Robot:
+def build_robot(
+    kb: Path,
+    with_defaults: bool,
+    threshold: float | None,
+    model: str | None,
+    word_vectors: str = "",
+) -> Robot:
+    """A BERT-family model directory, when given, replaces the word vectors as the encoder."""
     try:
         entries = parse_knowledge(kb.read_bytes(), kb.name)
     except OSError as exc:
@@ -79,4 +87,5 @@ def build_robot(kb: Path, with_defaults: bool, threshold: float | None, model: s
     if with_defaults:
         entries = merge(entries)
     config = RobotConfig() if threshold is None else RobotConfig(threshold=threshold)
-    return Robot(entries, config, load_encoder(model))
+    encoder = load_encoder(model) if model else packaged_encoder(word_vectors)
+    return Robot(entries, config, encoder)

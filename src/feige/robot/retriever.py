@@ -42,6 +42,7 @@ from feige.robot.embedding import SentenceEncoder
 from feige.robot.entries import AnswerContext, KnowledgeEntry, fill_answer
 from feige.robot.meaning import merged
 from feige.robot.text import Analyzer, Reading, normalize
+from feige.robot.wordvectors import WordVectorEncoder
 
 FEATURES = (
     "bm25",
@@ -104,6 +105,20 @@ DEFAULT_WEIGHTS = Weights(
 
 #: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
 DEFAULT_THRESHOLD = 0.67
+
+#: Fitted the same way for a robot with the cnsyn word vectors (``wordvectors``): the
+#: embedding feature counts. A robot built with a ``WordVectorEncoder`` and the default
+#: weights uses these (``python -m tests.robot.calibrate --word-vectors``).
+WORD_VECTOR_WEIGHTS = Weights(
+    ranker=(2.7117, -0.2712, 2.4825, 2.1468, 0.2351, 0.8361, 1.4472, 0.5714, -2.0198, 2.8089),
+    bias=-4.4626,
+    confidence=(
+        0.8999, 0.4056,  # best score, margin
+        0.0, -3.4006, -0.2167, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7819, 0.0782,  # FEATURES
+        -0.059,  # intercept
+    ),
+)  # fmt: skip
+WORD_VECTOR_THRESHOLD = 0.66
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +227,13 @@ class Robot:
         config: RobotConfig | None = None,
         encoder: SentenceEncoder | None = None,
     ) -> None:
-        self.config = config or RobotConfig()
-        cfg = self.config
+        cfg = config or RobotConfig()
+        if isinstance(encoder, WordVectorEncoder) and cfg.weights is DEFAULT_WEIGHTS:
+            threshold = cfg.threshold
+            if threshold == DEFAULT_THRESHOLD:
+                threshold = WORD_VECTOR_THRESHOLD
+            cfg = replace(cfg, weights=WORD_VECTOR_WEIGHTS, threshold=threshold)
+        self.config = cfg
         self.entries = [e for e in entries if e.enabled]
         self.analyzer = (
             Analyzer(merged(cfg.synonyms), use_concepts=cfg.use_meaning)
@@ -335,10 +355,9 @@ class Robot:
                 feats[j, 8] = missing / plain_total if plain_total else 0.0
         if self._vectors is not None and self.encoder is not None:
             q = self.encoder.encode([question])[0]
-            sims = self._vectors @ q
-            for j, i in enumerate(picked):
+            for j, i in enumerate(picked):  # the candidates' rows only, not the whole base
                 lo, hi = self._rows_of(int(i))
-                feats[j, 6] = max(0.0, float(sims[lo:hi].max()))
+                feats[j, 6] = max(0.0, float((self._vectors[lo:hi] @ q).max()))
         scores = cfg.weights.score(feats)
         order = np.argsort(-scores)
         if limit is not None:

@@ -102,6 +102,6 @@ async def try_answer(
     """What the shop's robot would answer (for a supervisor or agent trying it out)."""
     shop_id = _member_shop(principal)
     entries = tuple(await ctx.db.read(knowledge.shop_entries, shop_id))
-    robot = await asyncio.to_thread(knowledge.robot_for, entries)
+    robot = await asyncio.to_thread(knowledge.robot_for, entries, ctx.settings.robot_word_vectors)
     answer = robot.answer(question, AnswerContext(**context))
     return {**answer.to_json(None), "reason": answer.reason}

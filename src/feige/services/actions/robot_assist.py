@@ -97,7 +97,9 @@ class AssistWatch:
         cached = self.robots.get(shop_id)
         if cached is not None and cached[0] == entries:
             return cached[1]
-        robot = await asyncio.to_thread(knowledge.robot_for, entries)
+        robot = await asyncio.to_thread(
+            knowledge.robot_for, entries, self.ctx.settings.robot_word_vectors
+        )
         self.robots[shop_id] = (entries, robot)
         return robot
 

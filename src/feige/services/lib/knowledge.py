@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from feige.domain import Row
 from feige.robot import KnowledgeEntry, Robot
 from feige.robot.defaults import merge, platform_defaults
+from feige.robot.wordvectors import packaged_encoder
 from feige.services.errors import NotFound
 from feige.store import knowledge as knowledge_store
 
@@ -91,6 +92,8 @@ def replace_entries(
 
 
 @lru_cache(maxsize=32)
-def robot_for(entries: tuple[KnowledgeEntry, ...]) -> Robot:
-    """The robot over a shop's entries and the defaults it keeps (built once per content)."""
-    return Robot(merge(entries))
+def robot_for(entries: tuple[KnowledgeEntry, ...], word_vectors: str = "") -> Robot:
+    """The robot over a shop's entries and the defaults it keeps (built once per content),
+    with the word vectors the setting names (``robot_word_vectors``: "" = the packaged ones;
+    read once per process)."""
+    return Robot(merge(entries), encoder=packaged_encoder(word_vectors))
