@@ -30,6 +30,7 @@ from feige.config import Settings
 from feige.realtime.broker import Broker, MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
+from feige.services.actions import enforcement as enforcement_actions
 from feige.services.actions import leases, relay, robot_assist, robot_mode, serving, webhooks
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
@@ -260,6 +261,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             asyncio.create_task(_checkpointer(ctx, 0.25)),
             asyncio.create_task(loop_watchdog(settings.loop_stall_dump_seconds)),
             asyncio.create_task(webhooks.worker(ctx)),  # enforcement events to the marketplace
+            asyncio.create_task(enforcement_actions.end_watch(ctx)),  # measures ending by the clock
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))
