@@ -8,7 +8,7 @@ import { computed, reactive, ref } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type ConnectionState, type FeigeSocket } from '@/protocol/socket'
-import type { Card, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
+import type { Card, ConsumerStanding, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
 
 import { rememberLocalImage } from '@/components/chat/localImages'
 
@@ -38,6 +38,22 @@ export interface AccountHold {
   kind: 'mute' | 'ban'
   /** Unix milliseconds the mute ends; null for a ban. */
   until: number | null
+  /** Why (the violation's categories), when the account's standing said. */
+  reasons?: string[]
+  /** How to appeal, in both languages (the standing's `appeal`). */
+  appeal?: { text: string; text_en: string }
+}
+
+/** The hold the consumer's own standing names (`GET /api/me/standing`), or null. */
+export function holdOfStanding(standing: ConsumerStanding): AccountHold | null {
+  const held = standing.restriction
+  if (standing.state === 'ok' || !held) return null
+  return {
+    kind: held.kind,
+    until: held.ends_at === null ? null : held.ends_at * 1000,
+    reasons: held.categories,
+    appeal: standing.appeal,
+  }
 }
 
 /** The hold a refused send names (`consumer_muted` with `until`, `consumer_banned`). */
@@ -146,6 +162,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     } else if (event.type === 'account_restricted' && event.restriction.in_effect) {
       const ends = event.restriction.ends_at
       setHold({ kind: event.restriction.kind, until: ends === null ? null : ends * 1000 })
+      void loadStanding() // why, and how to appeal
     } else if (event.type === 'account_restriction_lifted') {
       setHold(null)
     } else if (event.type === 'typing' && event.who === 'member') {
@@ -157,13 +174,25 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
   })
   socket.on('state', (state) => (connection.value = state))
   socket.on('ready', () => {
+    void loadStanding() // on every (re)connect: a mute may have started or ended meanwhile
     if (readySeen) return
     readySeen = true
     void load()
   })
   if (socket.state === 'open') {
     readySeen = true
+    void loadStanding()
     void load()
+  }
+
+  /** The account's own standing on opening the window: muted or banned, why, how to appeal
+   * (the same banner a refused send shows). */
+  async function loadStanding(): Promise<void> {
+    try {
+      setHold(holdOfStanding(await api.request<ConsumerStanding>('GET', '/api/me/standing')))
+    } catch {
+      // The banner stays as it is; a refused send still says why.
+    }
   }
 
   // --- history -----------------------------------------------------------------------------

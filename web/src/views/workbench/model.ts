@@ -13,6 +13,7 @@ import type {
   Principal,
   RestrictedFeature,
   Session,
+  ShopRestrictions,
   Standing,
   Suggestion,
 } from '@/protocol/types'
@@ -70,6 +71,16 @@ export function holdsOfStanding(standing: Standing): FeatureHolds {
   return holds
 }
 
+/** The features the shop's restrictions refuse now (`GET /api/enforcement/restrictions`, the
+ * live `restrictions` event), each until its latest end. */
+export function holdsOfRestrictions(restrictions: ShopRestrictions): FeatureHolds {
+  const holds: FeatureHolds = {}
+  for (const [feature, until] of Object.entries(restrictions.holds) as [RestrictedFeature, number][]) {
+    holds[feature] = until * 1000
+  }
+  return holds
+}
+
 export type NewSessionKind = 'assigned' | 'waiting'
 
 export interface ModelHooks {
@@ -85,6 +96,8 @@ export class WorkbenchModel {
   readonly synced = ref(false)
   /** Images and cards the shop may not send now (docs/enforcement.md, "restriction"). */
   readonly featureHolds = ref<FeatureHolds>({})
+  /** What restricts the shop now, with the measures' causes (every member reads it). */
+  readonly restrictions = ref<ShopRestrictions | null>(null)
 
   private readonly socket: FeigeSocket
   private readonly me: Principal
@@ -123,11 +136,9 @@ export class WorkbenchModel {
         case 'recalled':
           this.onRecalled(event.message)
           break
-        case 'notification':
-          // A measure imposed or reversed may change what the shop can send.
-          if (event.notification.kind === 'measure' || event.notification.kind === 'measure_reversed') {
-            void this.loadStanding()
-          }
+        case 'restrictions':
+          // A measure started, ended or was reversed: every member hears what holds now.
+          this.applyRestrictions(event.restrictions)
           break
         case 'suggestions':
           this.onSuggestions(event.session_id, event.seq, event.suggestions)
@@ -379,15 +390,20 @@ export class WorkbenchModel {
     if (index >= 0) known.messages.splice(index, 1, markRaw(message))
   }
 
-  /** What the shop may not send now. Owners and managers read the standing; an agent
-   * learns it from a refused send (`feature_restricted`), as the standing is not theirs. */
+  /** What the shop may not send now: every member reads it (`/api/enforcement/restrictions`)
+   * on connecting, then hears each change live (`restrictions`); a refused send
+   * (`feature_restricted`) still updates it. */
   async loadStanding(): Promise<void> {
-    if (!this.isSupervisor) return
     try {
-      this.setHolds(holdsOfStanding(await api.request<Standing>('GET', '/api/enforcement/standing')))
+      this.applyRestrictions(await api.request<ShopRestrictions>('GET', '/api/enforcement/restrictions'))
     } catch {
       // The buttons stay as they are; a refused send still says why.
     }
+  }
+
+  private applyRestrictions(restrictions: ShopRestrictions): void {
+    this.restrictions.value = restrictions
+    this.setHolds(holdsOfRestrictions(restrictions))
   }
 
   private holdTimer: ReturnType<typeof setTimeout> | null = null
