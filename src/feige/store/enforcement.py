@@ -245,6 +245,18 @@ def weekly_measures_of(conn: Connection, week: str, shop_ids: list[int]) -> list
     return all_rows(conn, stmt)
 
 
+def weekly_measure_shops(conn: Connection, week: str) -> list[int]:
+    """The shops with a weekly measure record of the week not reversed (a rerun checks them)."""
+    stmt = select(measures.c.shop_id).where(
+        and_(
+            measures.c.week == week,
+            measures.c.reason == "assessment",
+            measures.c.status != "reversed",
+        )
+    )
+    return [int(shop_id) for (shop_id,) in conn.execute(stmt)]
+
+
 def set_weekly_status(conn: Connection, weekly_id: int, status: str) -> None:
     conn.execute(update(measures).where(measures.c.id == weekly_id).values(status=status))
 

@@ -87,14 +87,17 @@ async def assess_and_save(
     shops = figures.document["shops"]
     measures: list[Row] = []
     reversed_measures: list[Row] = []
+    # A rerun that now passes a metric reverses what its failure imposed: the shops with a
+    # measure record of the week are checked (a first run has none: no job more).
+    recheck = set(await ctx.db.read(enforcement.shops_to_recheck, week.name))
     for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
-        # A rerun that now passes a metric reverses what its failure imposed (a first run
-        # finds nothing to reverse: one indexed read per chunk).
-        reversed_measures += await ctx.write_and_publish(
-            enforcement.reverse_passed_assessment, week.name, chunk, now
-        )
+        rechecked = [shop for shop in chunk if int(shop["shop"]) in recheck]
+        if rechecked:
+            reversed_measures += await ctx.write_and_publish(
+                enforcement.reverse_passed_assessment, week.name, rechecked, now
+            )
     streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
     if measures or streaks:  # carried out and told (docs/enforcement.md)
         policy = enforcement.policy_of(ctx.settings)

@@ -659,6 +659,11 @@ def reverse_points(
     ]
 
 
+def shops_to_recheck(conn: Connection, week: str) -> list[int]:
+    """The shops a rerun of ``week`` may reverse measures of (a first run: none)."""
+    return store.weekly_measure_shops(conn, week)
+
+
 def reverse_passed_assessment(
     conn: Connection, outbox: Outbox, week: str, shops: list[Row], now: float
 ) -> list[Row]:

@@ -128,13 +128,15 @@ def _switch(
         rule_since=rule_since,
         updated_at=now,
     )
+    forced_at = forced_until(conn, shop_id, now)  # a measure holding assist on
+    forced = forced_at is not None
     record: Row = {
         "shop_id": shop_id,
         "at": now,
         "cause": cause,
         "member_id": member_id,
-        "mode_before": effective_mode(before["mode"], bool(before["rule_on"])),
-        "mode_after": effective_mode(mode, rule_on),
+        "mode_before": effective_mode(before["mode"], bool(before["rule_on"]) or forced),
+        "mode_after": effective_mode(mode, rule_on or forced),
         "rule_on": rule_on,
         "average_seconds": round(decision.average, 3)
         if decision and decision.average is not None
@@ -150,7 +152,7 @@ def _switch(
             "rule_since": rule_since,
             "updated_at": now,
         },
-        forced_until(conn, shop_id, now),
+        forced_at,
     )
     outbox.add(
         channels.robot_audience(shop_id),
