@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 
-import { holdsOfRestrictions } from '@/views/workbench/model'
+import { holdsOfRestrictions } from '@/views/workbench/holds'
 
-import { holdOfStanding } from './room'
+import { holdOfStanding } from './standing'
 
 describe('a consumer standing (GET /api/me/standing)', () => {
   const appeal = { text: '请联系平台客服申诉', text_en: 'Contact customer service' }

@@ -14,14 +14,16 @@ import type {
   RestrictedFeature,
   Session,
   ShopRestrictions,
-  Standing,
   Suggestion,
 } from '@/protocol/types'
 
 import { calls, type AgentStatus, type ListedSession } from './calls'
 import { groupOf, unreadCount, waitingSince } from './cues'
+import { holdsOfRestrictions, holdsOfStanding, type FeatureHolds } from './holds'
 
 /** Messages fetched per history page (REST), and the tail loaded for every listed session. */
+export { holdsOfRestrictions, holdsOfStanding, type FeatureHolds }
+
 export const PAGE = 50
 const TAIL = 20
 const TAIL_FETCHES_AT_ONCE = 6
@@ -54,31 +56,6 @@ export interface Conversation {
   typingUntil: number
   /** The assist robot's suggestions for the buyer's latest text, until someone answers it. */
   suggestions: { seq: number; items: Suggestion[] } | null
-}
-
-/** A feature the shop may not use while a measure is in effect: until when (Unix ms). */
-export type FeatureHolds = Partial<Record<RestrictedFeature, number>>
-
-/** The features the standing's measures in effect refuse, each until its latest end. */
-export function holdsOfStanding(standing: Standing): FeatureHolds {
-  const holds: FeatureHolds = {}
-  for (const measure of standing.measures_in_effect) {
-    if (measure.ends_at === null) continue
-    for (const feature of measure.details.features ?? []) {
-      holds[feature] = Math.max(holds[feature] ?? 0, measure.ends_at * 1000)
-    }
-  }
-  return holds
-}
-
-/** The features the shop's restrictions refuse now (`GET /api/enforcement/restrictions`, the
- * live `restrictions` event), each until its latest end. */
-export function holdsOfRestrictions(restrictions: ShopRestrictions): FeatureHolds {
-  const holds: FeatureHolds = {}
-  for (const [feature, until] of Object.entries(restrictions.holds) as [RestrictedFeature, number][]) {
-    holds[feature] = until * 1000
-  }
-  return holds
 }
 
 export type NewSessionKind = 'assigned' | 'waiting'
