@@ -1,6 +1,11 @@
 """Moderation throughput on one core: the full engine against a naive ``re`` alternation.
 
     .venv/bin/python bench/moderation.py [--messages 200000] [--extra-terms 6000] [--json]
+    .venv/bin/python bench/moderation.py --baseline-src /path/to/other/checkout/src
+
+``--baseline-src`` times the engine of another source tree (the commit before a change) on the
+same mix in the same run: a child process before and one after this engine's run, so that a
+machine that gets busier or quieter meanwhile shows in the two; their mean is the baseline.
 
 The mix is realistic chat: mostly clean shopping talk of about 20-40 characters (with order
 and tracking numbers, prices, sizes, dates, links to the platform), a few per cent violations
@@ -27,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+#: ``--src DIR`` imports feige from DIR (the child run of ``--baseline-src``).
+_SRC = sys.argv[sys.argv.index("--src") + 1] if "--src" in sys.argv[:-1] else str(ROOT / "src")
+sys.path.insert(0, _SRC)
 
 from feige.moderation import ModerationConfig, Moderator  # noqa: E402
 
@@ -208,7 +215,18 @@ def main() -> None:
     ap.add_argument("--violations", type=float, default=0.05, help="share of violations")
     ap.add_argument("--cpu", type=int, default=0, help="core to pin to (Linux)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--src", help="import feige from this source tree (default: this checkout)")
+    ap.add_argument(
+        "--baseline-src",
+        help="also time the engine of this source tree on the same mix, before and after",
+    )
+    ap.add_argument(
+        "--engine-only", action="store_true", help="time the full engine only (no baselines)"
+    )
     args = ap.parse_args()
+    baseline: list[dict[str, Any]] = []
+    if args.baseline_src:
+        baseline.append(_child(args))
     if hasattr(os, "sched_setaffinity"):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, {args.cpu})
@@ -243,13 +261,22 @@ def main() -> None:
 
     warm = mix[: min(20_000, len(mix))]
     measure(engine, warm)
-    measure(without_round2, warm)
-    measure(naive, warm[:2000])
+    if not args.engine_only:
+        measure(without_round2, warm)
+        measure(naive, warm[:2000])
     mod._clean.clear()  # the caches start empty for the measured run, as after a restart
     mod._findings.clear()
+    memo = getattr(mod.meaning, "_memo", None)  # the classifier's answers (since round 2)
+    if memo is not None:
+        memo.clear()
     eng = measure(engine, mix)
+    if args.engine_only:
+        print(json.dumps({"src": _SRC, "engine": eng, "loadavg_1min": os.getloadavg()[0]}))
+        return
     lean = measure(without_round2, mix)
     base = measure(naive, mix)
+    if args.baseline_src:
+        baseline.append(_child(args))
     actions: dict[str, int] = {}
     for text, role, _sender in mix[:20_000]:
         a = str(mod.check_text(text, role).action)
@@ -265,7 +292,11 @@ def main() -> None:
         "engine": {k: round(v, 2) for k, v in eng.items()},
         "engine_without_round2": {k: round(v, 2) for k, v in lean.items()},
         "speedup_vs_without_round2": round(eng["msgs_per_cpu_s"] / lean["msgs_per_cpu_s"], 2),
-        "cache_entries": {"clean": len(mod._clean), "findings": len(mod._findings)},
+        "cache_entries": {
+            "clean": len(mod._clean),
+            "findings": len(mod._findings),
+            "classifier": len(getattr(mod.meaning, "_memo", ())),
+        },
         "naive_re": {k: round(v, 2) for k, v in base.items()},
         "speedup": round(eng["msgs_per_cpu_s"] / base["msgs_per_cpu_s"], 2),
         "actions_first_20000": actions,
@@ -274,6 +305,12 @@ def main() -> None:
             "p99<0.5ms": eng["p99_us"] < 500,
         },
     }
+    if baseline:
+        runs = [b["engine"] for b in baseline]
+        mean = {k: statistics.fmean(r[k] for r in runs) for k in runs[0]}
+        result["baseline_src"] = args.baseline_src
+        result["baseline_runs"] = [{k: round(v, 2) for k, v in r.items()} for r in runs]
+        result["speedup_vs_baseline_src"] = round(eng["msgs_per_cpu_s"] / mean["msgs_per_cpu_s"], 2)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return
@@ -293,6 +330,37 @@ def main() -> None:
     print(f"ratio engine/naive (CPU): {result['speedup']}x; engine / engine without round 2 "
           f"(CPU): {result['speedup_vs_without_round2']}x")  # fmt: skip
     print(f"targets: {result['targets']}")
+    if baseline:
+        for i, r in enumerate(result["baseline_runs"]):  # type: ignore[arg-type]
+            print(
+                f"baseline {args.baseline_src} run {i + 1} ({'before' if i == 0 else 'after'}): "
+                f"{r['msgs_per_cpu_s']:,.0f} msg per CPU-s   p50 {r['p50_us']:6.1f} us   "
+                f"p99 {r['p99_us']:7.1f} us"
+            )
+        print(f"engine / baseline (CPU): {result['speedup_vs_baseline_src']}x")
+
+
+def _child(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine of ``--baseline-src`` timed on the same mix, in a child process."""
+    import subprocess
+
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--src",
+        args.baseline_src,
+        "--engine-only",
+        "--messages",
+        str(args.messages),
+        "--extra-terms",
+        str(args.extra_terms),
+        "--violations",
+        str(args.violations),
+        "--cpu",
+        str(args.cpu),
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 if __name__ == "__main__":

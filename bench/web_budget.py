@@ -45,6 +45,7 @@ FACES = {
     "login": "src/views/login/LoginView.vue",
     "chat": "src/views/chat/index.ts",
     "workbench": "src/views/workbench/index.ts",
+    "platform": "src/views/platform/index.ts",
 }
 
 

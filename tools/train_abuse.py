@@ -7,7 +7,8 @@ Data: the train split of COLD (Chinese Offensive Language Dataset, thu-coai, Apa
 offensive -> ``abuse``) plus the ``train`` rows of the labelled chat corpora
 (tests/moderation/*.jsonl; the ``heldout`` and ``family`` rows are never read here except to
 report on them). Features: character 1-3-grams of the engine's compact view (so spacing,
-emoji, full-width and traditional disguises read as the plain word), binary. Model:
+emoji, full-width and traditional disguises read as the plain word) with every run of digits
+read as one ``0`` (``classifier.prepare``), binary. Model:
 multinomial logistic regression (scikit-learn, only here: the engine reads the weights with
 its own few lines). The vocabulary is pruned to the n-grams that carry weight, refitted on
 them, and written as text: one line per n-gram with its weight per class.
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from feige.moderation.classifier import CLASSES, SAFE, ngrams  # noqa: E402
+from feige.moderation.classifier import CLASSES, SAFE, ngrams, prepare  # noqa: E402
 from feige.moderation.normalize import normalize_term  # noqa: E402
 
 OUT = ROOT / "src" / "feige" / "moderation" / "models" / "abuse.tsv.gz"
@@ -82,7 +83,7 @@ def main() -> None:
     train_cold = cold(args.cold / "train.csv")
     dev_cold = cold(args.cold / "dev.csv")
     train_chat = chat("train")
-    docs = [normalize_term(t) for t, _ in train_cold + train_chat]
+    docs = [prepare(normalize_term(t)) for t, _ in train_cold + train_chat]
     labels = np.array([CLASSES.index(c) for _, c in train_cold + train_chat])
     weights = np.array([1.0] * len(train_cold) + [args.chat_weight] * len(train_chat))
     print(f"train: {len(train_cold)} COLD + {len(train_chat)} chat;",
@@ -125,8 +126,8 @@ def main() -> None:
     print(f"trigger lift {trigger:.3f}: {(lift >= trigger).sum()} trigger n-grams")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out, "wt", encoding="utf-8") as f:
-        f.write("# feige meaning classifier: character 1-3-grams of the compact view, "
-                "multinomial logistic regression.\n")  # fmt: skip
+        f.write("# feige meaning classifier: character 1-3-grams of the compact view (digit "
+                "runs read as 0), multinomial logistic regression.\n")  # fmt: skip
         f.write("# trained on COLD train (thu-coai, Apache-2.0) + the labelled chat corpora's "
                 "train rows; retrain: tools/train_abuse.py\n")  # fmt: skip
         f.write("classes\t" + "\t".join(CLASSES) + "\n")

@@ -31,7 +31,15 @@ from feige.realtime.broker import Broker, MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
 from feige.services.actions import enforcement as enforcement_actions
-from feige.services.actions import leases, relay, robot_assist, robot_mode, serving, webhooks
+from feige.services.actions import (
+    full_auto,
+    leases,
+    relay,
+    robot_assist,
+    robot_mode,
+    serving,
+    webhooks,
+)
 from feige.services.context import Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
@@ -267,6 +275,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             background.append(asyncio.create_task(assessment.scheduler(ctx)))
         background.append(await robot_mode.start_watch(ctx))
         background.append(robot_assist.start_assist(ctx))
+        background.append(full_auto.start_full_auto(ctx))
         # Everything loaded so far lives as long as the process: keep the cyclic collector
         # from rescanning it, and let it run less often (fewer pauses on the message path).
         gc.collect()
@@ -306,12 +315,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         return JSONResponse({"error": exc.to_dict(lang)}, status_code=exc.status, headers=headers)
 
     from feige.api import enforcement as enforcement_api
-    from feige.api import knowledge, rest, robot
+    from feige.api import knowledge, rest, robot, robot_auto
     from feige.api import shops as shops_api
 
     app.include_router(rest.router)
     app.include_router(shops_api.router)
     app.include_router(robot.router)
+    app.include_router(robot_auto.router)
     app.include_router(knowledge.router)
     app.include_router(enforcement_api.router)
 

@@ -227,6 +227,13 @@ class Settings(BaseSettings):
     robot_assist_suggestions: int = Field(
         default=3, ge=1, le=10, description="How many suggestions an agent sees per message."
     )
+    robot_handover_after_unanswered: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="In full-auto mode, the robot hands a session to a person after this "
+        "many buyer questions in a row it could not answer (docs/robot-modes.md).",
+    )
 
     # --- messages ----------------------------------------------------------------------------
     max_text_chars: int = Field(

@@ -121,6 +121,21 @@ CATALOG: dict[str, tuple[str, str]] = {
     "welcome_default": ("您好，欢迎光临，请问有什么可以帮您？", "Hello, how can we help you?"),
     "transferred_notice": ("已为您转接至客服 {agent}", "You have been transferred to {agent}"),
     "closed_notice": ("会话已结束，感谢您的咨询", "The session has ended. Thank you."),
+    # --- the full-auto robot (docs/robot-modes.md, "Full-auto") ---
+    "robot_greeting": (
+        "您好，我是店铺智能客服，请直接描述您的问题；需要人工服务请发送“转人工”或点击“转人工”按钮",
+        "Hello, I am the shop's assistant robot: ask me anything; for a person, write "
+        "“转人工” or press the “转人工” button",
+    ),
+    "robot_missed": (
+        "抱歉，机器人暂时无法回答这个问题，您可以换个说法，或点击“转人工”",
+        "Sorry, the robot cannot answer that yet: try other words, or press “转人工”",
+    ),
+    "handover_notice": (
+        "正在为您转接人工客服，请稍候",
+        "Handing you over to a person from the shop; please wait",
+    ),
+    "not_robot_session": ("该会话不由机器人接待", "The robot is not serving this session"),
     # --- a consumer's block of a shop (docs/web.md, "Blocking a shop") ---
     "shop_blocked": (
         "您已屏蔽该店铺，解除屏蔽后才能继续咨询",

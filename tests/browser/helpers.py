@@ -10,15 +10,16 @@ FACE_TIMEOUT_MS = 15_000
 
 
 def sign_in_staff(page: Any, username: str, kind: str = "member", password: str = PASSWORD) -> None:
-    """A shop member (``kind="member"``) or platform staff (``"staff"``), landing on the
-    workbench."""
+    """A shop member (``kind="member"``), landing on the workbench, or platform staff
+    (``"staff"``), landing on the platform console."""
     page.goto("/")
     if kind == "staff":
         page.get_by_test_id("login-kind").get_by_text("平台员工").click()
     page.get_by_test_id("login-username").fill(username)
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("workbench-face").wait_for(timeout=FACE_TIMEOUT_MS)
+    face = "platform-face" if kind == "staff" else "workbench-face"
+    page.get_by_test_id(face).wait_for(timeout=FACE_TIMEOUT_MS)
 
 
 def sign_in_consumer(page: Any, external_id: str, nickname: str = "") -> None:

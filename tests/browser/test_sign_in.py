@@ -34,11 +34,17 @@ def test_staff_and_consumer_sign_in_and_land_on_their_faces(open_window: OpenWin
     assert agent.errors == [] and buyer.errors == []
 
 
-def test_platform_staff_sign_in_to_the_workbench(open_window: OpenWindow) -> None:
+def test_platform_staff_sign_in_to_the_platform_console(open_window: OpenWindow) -> None:
     admin = open_window()
     sign_in_staff(admin.page, "admin", kind="staff")
     wait_connected(admin.page)
+    assert admin.page.url.endswith("/platform/queue")
     assert admin.page.get_by_test_id("signed-in-as").inner_text() == "平台管理员"
+    # The workbench is the shops' face: staff are sent back to theirs.
+    admin.page.goto("/workbench")
+    admin.page.get_by_test_id("platform-face").wait_for()
+    assert admin.page.url.endswith("/platform/queue")
+    assert admin.errors == []
 
 
 def test_a_refused_sign_in_shows_the_servers_reason_in_the_chosen_language(

@@ -304,6 +304,23 @@ RULES: dict[tuple[str, str], Rule] = {
         scoped=True,
         params=shop_query,
     ),
+    # --- the full-auto robot (docs/robot-modes.md, "Full-auto") ---
+    # The matrix's session is an agent's, not the robot's: its own buyer gets 422.
+    ("POST", "/api/sessions/{session_id}/handover"): Rule(consumer=(422, 404)),
+    ("GET", "/api/robot/interception-words"): Rule(
+        agent=OWN,
+        colleague=OWN,
+        manager=OWN,
+        owner=OWN,
+        reviewer=200,
+        admin=200,
+        scoped=True,
+        params=shop_query,
+    ),
+    ("PUT", "/api/robot/interception-words"): Rule(
+        manager=OWN, owner=OWN, scoped=True, params=shop_query, json={"words": ["投诉", "消协"]}
+    ),
+    ("GET", "/api/robot/satisfaction"): Rule(**SHOP_FIGURES, params=shop_query),
     # --- enforcement (docs/enforcement.md) ---
     ("GET", "/api/reviews/reports"): Rule(reviewer=200, admin=200),
     ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(

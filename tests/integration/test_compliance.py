@@ -118,11 +118,14 @@ async def test_qr_code_images_are_caught(server: Server) -> None:
 
 async def test_contact_split_over_messages_is_blocked_on_the_last_piece(server: Server) -> None:
     """A phone number in three messages: the first two pieces are delivered (alone they are
-    nothing), the one that completes the number is blocked, and the record names the pieces."""
+    nothing), the one that completes the number is blocked, and the record names the pieces:
+    their texts and the ids of the messages they were stored as."""
     _agent, buyer, agent_ws, _buyer_ws, sid = await assigned_pair(server, "c-mod4")
+    delivered = []
     for n, piece in enumerate(("138", "1234")):
         ack = await agent_ws.send_text(f"p{n}", piece, session_id=sid)
         assert "moderation" not in ack
+        delivered.append(ack["message_id"])
     await agent_ws.send(
         {
             "op": "send",
@@ -139,6 +142,8 @@ async def test_contact_split_over_messages_is_blocked_on_the_last_piece(server: 
     record = next(v for v in pending if v["session_id"] == sid)
     assert record["original"]["text"] == "5678"
     assert record["original"]["pieces"] == ["138", "1234"]
+    # The pieces by the stored messages they are, not only by their text.
+    assert record["original"]["piece_message_ids"] == delivered
     texts = [
         m["content"].get("text") for m in await buyer.ok("GET", f"/api/sessions/{sid}/messages")
     ]

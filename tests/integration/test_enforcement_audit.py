@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.integration.harness import PASSWORD, Server, login
+from tests.integration.harness import PASSWORD, Server, assigned_pair, login
 
 AGENT_UA = {"user-agent": "feige-audit-test/1.0"}
 
@@ -80,3 +80,40 @@ async def test_staff_and_supervisor_actions_are_audited_and_queryable(server: Se
     finally:
         engine.dispose()
     assert len(await admin.ok("GET", "/api/platform/audit", params={"shop_id": 1})) == len(entries)
+
+
+async def test_a_bulk_decisions_reason_is_kept_with_each_violation_in_the_log(
+    server: Server,
+) -> None:
+    """The platform console decides through ``POST /api/reviews/bulk`` with a reason: each
+    violation's audit entry keeps it (a single decision without one keeps the status only)."""
+    agent, _buyer, _agent_ws, buyer_ws, session_id = await assigned_pair(server, "c-bulk-reason")
+    for n in range(2):
+        frame = {"op": "send", "client_id": f"spam-{n}", "kind": "text"}
+        await buyer_ws.send(
+            {**frame, "content": {"text": "加我刷单返现"}, "session_id": session_id}
+        )
+        assert (await buyer_ws.expect(op="error", ref=f"spam-{n}"))["code"] == "blocked"
+    reviewer = await login(server, "reviewer", kind="staff")
+    pending = await reviewer.ok(
+        "GET",
+        "/api/reviews/violations",
+        params={"status": "pending", "sender_role": "buyer", "shop_id": 1},
+    )
+    ids = [row["id"] for row in pending if row["session_id"] == session_id]
+    assert len(ids) == 2
+    items = [{"kind": "violation", "id": ids[0]}, {"kind": "violation", "id": ids[1]}]
+    body = {"items": items, "decision": "uphold", "reason": "刷单引流"}
+    answers = await reviewer.ok("POST", "/api/reviews/bulk", body)
+    assert [a["status"] for a in answers] == ["confirmed", "confirmed"]
+
+    admin = await login(server, "admin", kind="staff")
+    entries = await admin.ok(
+        "GET", "/api/platform/audit", params={"action": "violation.review", "actor_kind": "staff"}
+    )
+    kept = {int(e["record_id"]): e for e in entries if int(e["record_id"]) in ids}
+    assert set(kept) == set(ids)
+    for entry in kept.values():
+        assert entry["before"] == {"status": "pending"}
+        assert entry["after"] == {"status": "confirmed", "reason": "刷单引流"}
+    await agent.aclose()

@@ -1,4 +1,4 @@
-"""Enforcement that the people it touches learn at once (docs/enforcement.md, protocol.md §14):
+"""Enforcement that the people it touches learn at once (docs/enforcement.md, protocol.md §15):
 a shop's agents read what restricts them and hear each measure start, end by the clock or be
 reversed; the robot forced on by a measure, which the shop cannot switch off; a consumer's
 own standing; a recalled image for reviewers only."""

@@ -51,12 +51,18 @@ async def _round(
     external: str,
     wait: float | None,
     close: bool = True,
+    full_auto: bool = False,
 ) -> int:
     """A buyer asks; the agent answers after ``wait`` seconds (None: never) and, when it
-    answered and ``close``, ends the session (an agent holds at most 10)."""
+    answered and ``close``, ends the session (an agent holds at most 10). ``full_auto``: the
+    robot receives the session and the buyer asks for a person at once; the round pending
+    at the hand-over starts then (docs/robot-modes.md, "Full-auto")."""
     buyer = await consumer(server, external)
     ws = await buyer.socket()
-    sid = int((await ws.send_text("q", "请问有货吗", shop_id=SHOP1))["session_id"])
+    text = "转人工" if full_auto else "请问有货吗"
+    sid = int((await ws.send_text("q", text, shop_id=SHOP1))["session_id"])
+    if full_auto:
+        await ws.expect(timeout=30, type="handover", session_id=sid)
     if wait is not None:
         clock.advance(wait)
         await agent[1].send_text(f"a-{external}", "有的亲", session_id=sid)
@@ -230,8 +236,8 @@ async def test_full_auto_is_never_switched_and_the_rule_resumes_after_it(
     agent, agent_ws = await _agent(server)
     owner = await login(server, "shop1_owner")
     assert (await owner.ok("PUT", "/api/robot/mode", {"mode": "full_auto"}))["mode"] == "full_auto"
-    for i in range(5):
-        await _round(server, clock, (agent, agent_ws), f"slow{i}", 200)
+    for i in range(5):  # handed over by the full-auto robot, then answered slowly
+        await _round(server, clock, (agent, agent_ws), f"slow{i}", 200, full_auto=True)
     clock.advance(1)
     mode = await _mode(owner)
     assert mode["window"]["average_seconds"] == 200 and mode["window"]["rounds"] == 5

@@ -397,6 +397,107 @@ def _clean() -> Iterator[tuple[str, str, str]]:
 CLEAN_FAMILY_HELDOUT = {"clean:codes_models", "clean:numbers_in_talk", "clean:after_sales"}
 
 
+# --- written for training only (round 2): threats and coercion, and their near misses -------
+#
+# The classifier learned threats from a few dozen lines and COLD has none. These rows are
+# written for training (``split`` always ``train``), in the kinds of the *training* families
+# only -- violence against the person, buyers' coercion over money --, so that the held-out
+# families (threats to property, stalking, a merchant's review coercion, sexual harassment)
+# stay unseen. The clean rows are the near misses: complaints with a condition, everyday
+# senses of violent words (砍价, 秒杀, 炸了 of a battery, 发烧, 收拾东西).
+
+WRITTEN: dict[str, tuple[str, str, list[str]]] = {
+    "threat_violence": (PORN, "buyer", [
+        "再敢骗我，我就拿棍子敲断你的手", "信不信我开车撞你", "老子一拳打爆你的狗头",
+        "我拿砖头砸你脑袋", "再啰嗦一句我剁了你", "晚上别让我碰到你，见一次打一次",
+        "我会带刀去找你", "等我逮到你，打得你满地找牙", "我一脚踹死你",
+        "骗子，我要杀你全家", "我让人卸你一条胳膊", "哪天让我遇到你，非弄残你不可",
+        "我拿硫酸泼你", "你这种奸商迟早被人捅死", "我找了几个社会上的朋友，过两天来收拾你",
+        "你最好别出门，出门我就揍你", "我弟是混的，一句话就能让你躺进医院", "我要打断你的狗腿",
+        "老子拿刀砍了你这个骗子", "我会让你付出血的代价", "我这就去买把刀，你等着",
+        "有种你出来，看我不打死你", "我现在就过去揍你一顿", "再发错一次，我弄死你们这帮人",
+        "你等着挨揍吧", "我要把你打进医院", "惹毛了我，我一刀一个", "再骗人我让你们客服全都见血",
+        "我认识道上的人，废你一只手很简单", "你再嘴硬，我让你断手断脚",
+        "把你揍成猪头信不信", "我会拿刀架在你脖子上问你退不退",
+    ]),
+    "coercion_buyer": (EXTORT, "buyer", [
+        "不赔我一千块，我就天天给你们打差评", "给我补偿两百，不然我每家店都去投诉你",
+        "不退双倍就找人来你们店门口闹", "赔钱，否则我让你们店铺上热搜曝光",
+        "要么退全款再赔三百，要么等着差评和举报", "不给我返现五十，我就写最难听的差评",
+        "这单不免单的话，我就一直投诉到你关门", "不给我个红包，差评马上就到",
+        "不赔钱我就把你们的聊天记录发到网上", "今天不退钱，我就找人天天来你们店里闹",
+        "除非给我赔五百，不然差评加投诉一起来", "不给补偿我就去消协举报，还要曝光你们",
+        "你们不赔，我就在抖音上天天骂你们", "三百块补偿，少一分都不行，不然投诉到你们倒闭",
+        "不多赔点钱，我就带人去你们公司闹", "给我退一半的钱，不然全网曝光你们",
+    ]),
+}  # fmt: skip
+WRITTEN_CLEAN = [
+    "能再砍点价吗",
+    "帮我砍一刀呗",
+    "秒杀价还有吗",
+    "秒杀的时候能叠加优惠券吗",
+    "充电宝用了两天就炸了，你们怎么处理",
+    "手机屏幕摔碎了能修吗",
+    "孩子发烧了，这个体温计准吗",
+    "烧烤架有没有大号的",
+    "炸鸡锅好清洗吗",
+    "路上堵车了，快递会晚点吗",
+    "我在收拾东西，晚点再聊",
+    "我收拾了一下，发现少了一个配件",
+    "这个锤子砸核桃好用吗",
+    "刀具套装有没有送磨刀石",
+    "灭火器可以寄吗",
+    "杀菌喷雾还有货吗",
+    "再不发货我就申请退款了",
+    "如果三天内不到货，我就取消订单",
+    "要是还是坏的，我只能申请平台介入",
+    "不处理的话我会如实评价的",
+    "东西不行我就退货，没别的意思",
+    "不满意的话能退吗，我不想给差评",
+    "我不会给差评的，你们放心处理",
+    "赔偿按平台规则来就行，我不多要",
+    "麻烦给个说法，不然我只能找平台客服",
+    "你们的仓库在哪里发货",
+    "你们店在哪个城市",
+    "你们公司能开专票吗",
+    "我知道你们的退货地址了，明天寄",
+    "快递员说要上门取件",
+    "能安排上门安装吗",
+    "我找人帮我看了，确实是质量问题",
+    "打死我也不信这是正品价",
+    "这个价格太狠了，我直接下单",
+    "笑死，这个包装也太可爱了",
+    "真的要被你们气死了，又发错了",
+    "你们客服每天几点上班",
+    "我每天打你们电话都没人接",
+    "我已经投诉了快递员，和你们没关系",
+    "好评已经给了，谢谢亲",
+    "亲，满意的话麻烦给个五星好评哦",
+    "追评的时候能带图吗",
+    "我把你的地址发给快递了，放心",
+    "朋友圈看到你们家的新款，好看",
+    "我发到朋友圈推荐给朋友了",
+    "你们门店的玻璃杯还有吗",
+    "我去你们实体店看过，挺好的",
+    "拆开发现少了一个螺丝",
+    "拆了包装还能退吗",
+    "刀头可以单独买吗",
+]
+
+
+def written_rows(row: Callable[..., dict[str, object]]) -> Iterator[dict[str, object]]:
+    """The written rows, all ``train``."""
+    for fam, (category, role, lines) in WRITTEN.items():
+        for line in lines:
+            out = row(line, role, [category], f"written:{fam}", False)
+            out["split"] = "train"
+            yield out
+    for line in WRITTEN_CLEAN:
+        out = row(line, "buyer", [], "clean:written_near_miss", False)
+        out["split"] = "train"
+        yield out
+
+
 def _split_of(key: str, family_held: bool, share: int = 52) -> str:
     """``share``/256 of the rows of a family go to ``heldout``, by a hash of the text."""
     if family_held:
@@ -481,6 +582,7 @@ def rows() -> Iterator[dict[str, object]]:
             ["好的", "谢谢亲"], ["多少钱", "¥129"], ["身高175", "体重140", "穿什么码"],
             ["收货电话", _mobile()], ["我的手机号", _mobile(), "顺丰到付"],
         ]), "buyer", [], "clean:split_pieces", False)  # fmt: skip
+    yield from written_rows(row)  # last: the rows above stay as they were generated
 
 
 def main() -> None:

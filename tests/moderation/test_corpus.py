@@ -15,9 +15,9 @@ from feige.moderation import CATEGORIES, Moderator
 from tests.moderation.corpus_eval import CHAT_CORPUS, evaluate, load, load_all
 
 FLOORS = {  # split: (recall at least, false-positive rate at most)
-    "train": (0.97, 0.01),
-    "heldout": (0.95, 0.02),
-    "family": (0.80, 0.02),
+    "train": (0.98, 0.01),
+    "heldout": (0.95, 0.01),
+    "family": (0.88, 0.02),
 }
 
 

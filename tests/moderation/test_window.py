@@ -20,6 +20,19 @@ def test_phone_in_three_pieces_is_blocked_on_the_last() -> None:
     assert last.pieces == ("138", "1234")
     assert last.spans == ((0, 4),)  # clipped to the message that completes it
     assert last.to_json("m3")["pieces"] == ["138", "1234"]
+    assert "piece_refs" not in last.to_json("m3")  # the --jsonl contract is unchanged
+
+
+def test_pieces_keep_the_callers_refs() -> None:
+    """The message that completes a split contact gives back the refs its pieces were
+    checked with (the product passes client message ids, and the record names the stored
+    messages by them); a piece checked without one has None."""
+    mod = Moderator()
+    mod.check_text("138", "agent", "a1", None, "s1", ref="c1")
+    mod.check_text("1234", "agent", "a1", None, "s1")
+    last = mod.check_text("5678", "agent", "a1", None, "s1", ref="c3")
+    assert last.action == A.BLOCK
+    assert last.pieces == ("138", "1234") and last.piece_refs == ("c1", None)
 
 
 def test_wechat_spelled_over_messages() -> None:
@@ -55,7 +68,7 @@ def test_window_is_bounded() -> None:
         w.push(key, "12", True)
     assert len(w) == 2 and w.recent("a") == []
     for piece in ("1", "2", "3", "4"):
-        w.push("c", piece, True)
-    assert w.recent("c") == ["3", "4"]
+        w.push("c", piece, True, ref=piece)
+    assert w.recent("c") == [("3", "3"), ("4", "4")]
     w.push("c", "an ordinary message", False)
     assert w.recent("c") == []

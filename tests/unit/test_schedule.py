@@ -171,6 +171,7 @@ async def test_a_large_week_is_computed_in_a_process_of_its_own(
     """Past PROCESS_FROM_SESSIONS, neither the loop nor a reader thread of the server computes
     the week (a reader would hold the GIL beside the loop); the results are kept all the same."""
     monkeypatch.setattr(job, "PROCESS_FROM_SESSIONS", 0)
+    monkeypatch.setattr(job, "ANSWER_SHOPS_PER_SLICE", 1)  # its answer in one slice per shop
     reads, writes, kept = await _run_week_with_spies(tmp_path)
     assert "count_sessions_overlapping" in reads
     assert "compute_week_sync" not in reads and "compute_week_sync" not in writes

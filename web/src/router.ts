@@ -6,6 +6,7 @@ import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-route
 import { useAccount, type Face } from '@/stores/account'
 import { parseHandover } from '@/views/chat/entry'
 import { signInWithHandover } from '@/views/chat/handover'
+import { platformRoutes } from '@/views/platform/routes'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -23,6 +24,7 @@ export const router = createRouter({
       component: () => import('@/views/workbench'),
       meta: { face: 'workbench' },
     },
+    platformRoutes,
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })

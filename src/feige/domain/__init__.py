@@ -82,6 +82,9 @@ class SessionState(StrEnum):
     OFFLINE = "offline"
     ASSIGNED = "assigned"
     CLOSED = "closed"
+    # Served by the full-auto robot, not yet handed to human service (docs/rules.md 2.1:
+    # no human entry yet; docs/robot-modes.md, "Full-auto").
+    ROBOT = "robot"
 
 
 # Waiting for any agent of the shop to take it: every agent of the shop may see and take it.

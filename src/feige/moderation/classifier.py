@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def ngrams(text: str) -> list[str]:
     return [text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1)]
 
 
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def prepare(compact: str) -> str:
+    """What the model reads of a compact view: every run of digits as one ``0``. A number
+    says nothing about abuse or threats (the compact view writes 一 as 1, so ``1把火`` reads
+    ``0把火``), and chat that differs only in its numbers -- order numbers, prices, dates --
+    is then one text to the model, scored once (:meth:`MeaningModel.classify` remembers)."""
+    return _DIGIT_RUN.sub("0", compact)
+
+
 #: Texts with fewer letters (Chinese characters included) are not scored: two or three
 #: character n-grams say nothing reliable about so little ("客服2", a name, scored 0.50 as
 #: abuse); short abuse is the lexicons' work.
@@ -51,8 +63,8 @@ class MeaningModel:
         classes: tuple[str, ...] = CLASSES,
         threshold: float = 0.5,
         trigger_lift: float = 0.6,
-        trigger_sum: float = 2.6,
-        trigger_strong: float = 1.5,
+        trigger_sum: float = 0.0,
+        trigger_strong: float = 0.0,
     ) -> None:
         self.grams = grams
         self.weights = weights
@@ -82,10 +94,15 @@ class MeaningModel:
             else None
         )
         #: A text is scored when its trigger n-grams lift a class by ``trigger_sum`` together,
-        #: or one of them by ``trigger_strong`` alone: single common characters (我, 你, 要)
-        #: are triggers, but one of them alone is not worth scoring.
+        #: or one of them by ``trigger_strong`` alone; 0 for both (the default): one trigger
+        #: is enough. (Asking for more gave up 1-3 points of recall on the training chat, and
+        #: with the answers remembered per text the scoring is rarely paid twice.)
         self.trigger_sum = trigger_sum
         self.trigger_strong = trigger_strong
+        #: Answers per prepared text (bounded, cleared when full): chat repeats itself up to
+        #: its numbers.
+        self._memo: dict[str, tuple[str, float] | None] = {}
+        self.memo_size = 20_000
 
     @classmethod
     def load(cls, path: Path | None = None, threshold: float | None = None) -> MeaningModel:
@@ -122,12 +139,14 @@ class MeaningModel:
             float(header.get("trigger_lift", ["0.6"])[0]),
         )
 
-    def worth_running(self, compact: str) -> bool:
-        """Do the text's trigger n-grams lift a class enough to be worth scoring? (One scan
-        of a small automaton.)"""
+    def worth_running(self, text: str) -> bool:
+        """Do the trigger n-grams of a prepared text lift a class enough to be worth
+        scoring? (One scan of a small automaton.)"""
         if self._find_trigger is None:
             return False
-        hits = self._find_trigger(compact, overlapping=True)
+        if self.trigger_sum <= 0 and self.trigger_strong <= 0:
+            return bool(self._find_trigger(text))  # any one: a non-overlapping scan
+        hits = self._find_trigger(text, overlapping=True)
         if not hits:
             return False
         lifts = self._trigger_lift
@@ -135,10 +154,14 @@ class MeaningModel:
         return max(found) >= self.trigger_strong or sum(found) >= self.trigger_sum
 
     def probabilities(self, compact: str) -> list[float]:
-        """Class probabilities of a compact text (plain Python: for one short text, summing
-        a few dozen rows of six floats beats numpy's call overhead several times over)."""
+        """Class probabilities of a compact text."""
+        text = prepare(compact)
+        return self._probabilities({i for i, _s, _e in self._all(text, overlapping=True)})
+
+    def _probabilities(self, found: set[int]) -> list[float]:
+        """Class probabilities from the n-grams found (plain Python: for one short text,
+        summing a few dozen rows of six floats beats numpy's call overhead several times)."""
         rows = self._rows
-        found = {i for i, _s, _e in self._all(compact, overlapping=True)}
         z = (
             [
                 b + sum(col)
@@ -156,17 +179,30 @@ class MeaningModel:
 
     def classify(self, compact: str) -> tuple[str, float] | None:
         """(category, probability) when a non-safe class reaches the threshold, else None.
-        Texts without a trigger are not scored (see :meth:`worth_running`)."""
-        if not compact or not self.worth_running(compact):
+        Texts without a trigger are not scored (see :meth:`worth_running`); the answer is
+        remembered per prepared text."""
+        if not compact:
             return None
-        if sum(1 for c in compact if c.isalpha()) < MIN_LETTERS:
+        text = prepare(compact)
+        memo = self._memo
+        known = memo.get(text, memo)
+        if known is not memo:
+            return known  # type: ignore[return-value]
+        result = self._classify(text)
+        if len(memo) >= self.memo_size:
+            memo.clear()
+        memo[text] = result
+        return result
+
+    def _classify(self, text: str) -> tuple[str, float] | None:
+        if not self.worth_running(text) or sum(map(str.isalpha, text)) < MIN_LETTERS:
             return None
+        found = {i for i, _s, _e in self._all(text, overlapping=True)}
         if self.threshold >= 0.5:
-            found = {i for i, _s, _e in self._all(compact, overlapping=True)}
             first = self._first_bias + sum(map(self._first.__getitem__, found))
             if first < 0 and self._others_bias + sum(map(self._others.__getitem__, found)) < 0:
                 return None
-        p = self.probabilities(compact)
+        p = self._probabilities(found)
         best = max(range(1, len(p)), key=p.__getitem__)
         if not p[best] >= self.threshold:  # also false for NaN
             return None

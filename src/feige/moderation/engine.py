@@ -9,12 +9,13 @@ engine then decides: the policy turns findings into one verdict.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 
 from feige.domain import ModerationAction
 from feige.moderation import categories as cat
 from feige.moderation.classifier import MeaningModel
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
-from feige.moderation.detectors import contact, links, payment, scams, shapes, terms
+from feige.moderation.detectors import contact, links, payment, scams, shapes, terms, threats
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
 from feige.moderation.detectors.spam import (
     ADVERT_CATEGORIES,
@@ -22,7 +23,7 @@ from feige.moderation.detectors.spam import (
     find_repeated_advert,
 )
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
-from feige.moderation.lexicon import Lexicon
+from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Lexicon
 from feige.moderation.normalize import collapse, tables, views
 from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
@@ -40,7 +41,8 @@ _MEANING = frozenset({cat.ABUSE, cat.PORN_VULGAR_VIOLENCE, cat.EXTORTION, cat.MI
 _DIVERTING = frozenset(
     {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_CONTACT, cat.THIRD_PARTY_PAYMENT, cat.THIRD_PARTY_AD}
 )
-_ALLOW_EMPTY = Verdict(ModerationAction.ALLOW, text="")
+_ALLOW = ModerationAction.ALLOW
+_ALLOW_EMPTY = Verdict(_ALLOW, text="")
 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
 #: letter, so prices like 9.9 stay on the fast path.)
@@ -64,6 +66,16 @@ class Moderator:
     def __init__(self, config: ModerationConfig | None = None) -> None:
         self.config = config or ModerationConfig()
         self.domains = tuple(dm.lower().strip(".") for dm in self.config.platform_domains)
+        #: A link to one of those domains or a subdomain, with its path (the wide view).
+        self._own_link = (
+            re.compile(
+                r"(?:https?://|(?<![a-z0-9.\-@/]))(?:[a-z0-9-]+\.)*(?:"
+                + "|".join(re.escape(d) for d in self.domains)
+                + r")(?![a-z0-9\-]|\.[a-z0-9])(?:[/?#:][a-z0-9._~%/?#:=&+\-]*)?"
+            )
+            if self.domains
+            else None
+        )
         self.lexicon = Lexicon(
             self.config.lexicon_paths, self.config.extra_terms, self.config.homophones
         )
@@ -74,18 +86,20 @@ class Moderator:
             "[" + "".join(sorted(re.escape(ch) for ch in normal_tables.link_chars)) + "]"
         ).search
         self._find_active_cues = self.lexicon.active_patterns.find_matches_as_indexes
-        self._find_promo_words = self.lexicon.promo_words.find_matches_as_indexes
-        self._find_numeric_cues = self.lexicon.numeric_cues.find_matches_as_indexes
+        self._find_fast = self.lexicon.fast_patterns.find_matches_as_indexes
+        self._fast_masks = self.lexicon.fast_masks
         self._spam_history = SpamHistory(
             self.config.spam_window,
             self.config.spam_max_senders,
             self.config.spam_similarity,
             self.config.spam_repeats,
         )
-        #: Texts the stateless checks found clean -> their compact view; texts of the slow
-        #: path -> (compact view, has an advertising word, findings). Both bounded.
-        self._clean: dict[str, str] = {}
-        self._findings: dict[str, tuple[str, bool, tuple[Finding, ...]]] = {}
+        #: Texts the stateless checks found clean -> (compact view, an advert for the spam
+        #: window, can be a piece of a split contact, the allow verdict); texts of the slow
+        #: path -> (compact view, an advert for the spam window, findings, verdict per
+        #: policy role). Both bounded.
+        self._clean: dict[str, tuple[str, bool, bool, Verdict]] = {}
+        self._findings: dict[str, tuple[str, bool, tuple[Finding, ...], dict[str, Verdict]]] = {}
         #: The meaning classifier (abuse, threats, extortion … without a lexicon word).
         self.meaning: MeaningModel | None = (
             MeaningModel.load(threshold=self.config.meaning_threshold)
@@ -96,6 +110,7 @@ class Moderator:
         self._window = SplitWindow(
             self.config.split_pieces, self.config.split_max_chars, self.config.split_max_keys
         )
+        self._forget_pieces = self._window.forget
         #: Text in images (OCR), built on first use.
         self.text_reader = (
             TextReader(self.config.ocr_budget_s, self.config.ocr_max_side)
@@ -114,52 +129,85 @@ class Moderator:
         sender: str | None = None,
         recipient: str | None = None,
         session: object | None = None,
+        ref: Hashable = None,
     ) -> Verdict:
         """Verdict for one text message. ``sender`` enables the repeated-advertising check;
         ``recipient`` (optional) lets it count distinct recipients; ``session`` (any hashable
         id) reads the message together with the sender's previous short pieces in that
-        session, so a contact sent in pieces is caught on the piece that completes it."""
+        session, so a contact sent in pieces is caught on the piece that completes it;
+        ``ref`` (any hashable, e.g. the client's message id) is kept with a piece and given
+        back in ``Verdict.piece_refs`` by the message that completes it."""
         if not text:
             return _ALLOW_EMPTY
         known = self._clean.get(text)
-        if known is not None:  # clean before, for any role: only the windows are left
-            compact = known
-            verdict = self._allow_unless_spam(text, compact, role, sender, recipient)
-        else:
+        if known is None:
+            seen = self._findings.get(text)  # the detectors' findings from before
+            if seen is not None:
+                verdict = self._found_before(seen, text, policy_role(role), sender, recipient)
+                if session is None:
+                    return verdict
+                return self._check_in_window(verdict, text, seen[0], role, (session, sender), ref)
             compact = collapse(text.translate(self._to_compact))
             verdict = self._check_compact(text, compact, role, sender, recipient)
+            if session is None:
+                return verdict
+            known = self._clean.get(text)  # a clean text has just been remembered
+            if known is None or known[2] or verdict[0] is not _ALLOW:
+                return self._check_in_window(verdict, text, compact, role, (session, sender), ref)
+            self._forget_pieces((session, sender), None)  # a sentence ends the sender's window
+            return verdict
+        # Clean before, for any role: only the windows are left, and what they need of the
+        # text (its compact view, an advertising word, whether it can be a piece, its allow
+        # verdict) is known.
+        compact, promo, fragment, verdict = known
+        if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
+            verdict = self._decide(
+                [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
+            )
         if session is None:
             return verdict
-        return self._check_in_window(verdict, text, compact, role, (session, sender))
+        if not fragment and verdict[0] is _ALLOW:  # a sentence ends the sender's window
+            self._forget_pieces((session, sender), None)
+            return verdict
+        return self._check_in_window(verdict, text, compact, role, (session, sender), ref)
 
     def _check_compact(
         self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
     ) -> Verdict:
         """One message alone."""
-        has_active_cue = bool(self._find_active_cues(compact))
+        cues = 0  # what the lexicon sees: ACTIVE, PROMO, NUMERIC bits (one scan)
+        masks = self._fast_masks
+        for i, _s, _e in self._find_fast(compact, overlapping=True):
+            cues |= masks[i]
+        has_active_cue = cues & ACTIVE
+        wide: str | None = None
         maybe_link = self._find_link_char(text) is not None or "dot" in compact
-        # No cue; numbers, if any, are order, tracking or model numbers (no phone shape).
-        clean = not has_active_cue and not maybe_link
-        if clean and _find_digits5(compact) is not None:
-            clean = not (
-                self._find_numeric_cues(compact)
+        if maybe_link:  # a character that may start a link: is one there, off the platform?
+            wide = text.translate(self._to_wide)
+            maybe_link = self._maybe_foreign_link(wide)
+        if not has_active_cue and not maybe_link:
+            # Numbers, if any, are order, tracking or model numbers (no phone shape, no cue).
+            numbers = _find_digits5(compact) is not None and bool(
+                cues & NUMERIC
                 or _find_mobile(compact) is not None
                 or _find_landline(compact) is not None
             )
-        if clean and _maybe_shape(compact):
-            clean = False
-        if clean:
-            return self._allow_unless_repeated(text, compact, role, sender, recipient)
-        wide = text.translate(self._to_wide)
-        maybe_link = maybe_link and _MAYBE_LINK.search(wide) is not None
-        if (
-            not has_active_cue
-            and not maybe_link
-            and _find_digits5(compact) is None
-            and not _maybe_shape(compact)
-        ):
-            return self._allow_unless_repeated(text, compact, role, sender, recipient)
+            if not numbers and not _maybe_shape(compact):
+                return self._allow_unless_repeated(
+                    text, compact, role, sender, recipient, bool(cues & PROMO)
+                )
+        if wide is None:
+            wide = text.translate(self._to_wide)
         return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
+
+    def _maybe_foreign_link(self, wide: str) -> bool:
+        """Could the wide view hold a link, e-mail or token that is not the platform's own?
+        Links to the platform's domains (``https://www.feige.example/item/1``) are read
+        through here, so a shop's own product link stays on the fast path."""
+        if _MAYBE_LINK.search(wide) is None:
+            return False
+        own = self._own_link
+        return own is None or _MAYBE_LINK.search(own.sub(" ", wide)) is not None
 
     def check_image(self, data: bytes, role: str = BUYER, sender: str | None = None) -> Verdict:
         """Verdict for an image: any QR code is ``third_party.qr_code`` (2.2.3); a QR code
@@ -219,36 +267,35 @@ class Moderator:
     # ------------------------------------------------------------------ the two paths
 
     def _allow_unless_repeated(
-        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+        self,
+        text: str,
+        compact: str,
+        role: str,
+        sender: str | None,
+        recipient: str | None,
+        promo_word: bool,
     ) -> Verdict:
         """Fast path: nothing to find, so allow, unless the meaning classifier objects or it
-        is the sender's repeated advert."""
+        is the sender's repeated advert. What the windows need of the text is remembered
+        with it."""
         meaning = self.meaning
-        if meaning is not None and meaning.worth_running(compact):
-            found: list[Finding] = []
-            self._classify(compact, text, found)
-            if found:
-                return self._decide(found, policy_role(role), text)
-        if self.config.clean_cache:
-            if len(self._clean) >= self.config.clean_cache:
+        if meaning is not None:
+            result = meaning.classify(compact)  # gated: most texts cost one small scan
+            if result is not None:
+                return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
+        cfg = self.config
+        promo = promo_word and len(compact) >= cfg.spam_min_chars
+        allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
+        if cfg.clean_cache:
+            if len(self._clean) >= cfg.clean_cache:
                 self._clean.clear()  # bounded; refills with what is said now
-            self._clean[text] = compact
-        return self._allow_unless_spam(text, compact, role, sender, recipient)
-
-    def _allow_unless_spam(
-        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
-    ) -> Verdict:
-        """A clean text is still the sender's repeated advert at its n-th copy."""
-        if (
-            sender is not None
-            and len(compact) >= self.config.spam_min_chars
-            and self._find_promo_words(compact)
-            and self._spam_history.observe(sender, compact, recipient)
-        ):
+            fragment = is_fragment(compact, cfg.split_max_chars)
+            self._clean[text] = (compact, promo, fragment, allow)
+        if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
             )
-        return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), (), ()))
+        return allow
 
     def _run_detectors(
         self,
@@ -265,19 +312,7 @@ class Moderator:
         policy still run for every message."""
         known = self._findings.get(text)
         if known is not None:
-            compact, promo, stateless = known
-            again = list(stateless)
-            advert = promo or any(
-                f.category in ADVERT_CATEGORIES and f.detector != "phone" for f in again
-            )
-            if (
-                sender is not None
-                and advert
-                and len(compact) >= self.config.spam_min_chars
-                and self._spam_history.observe(sender, compact, recipient)
-            ):
-                again.append(Finding(cat.SPAM, 0, len(text), "repeat"))
-            return self._decide(again, role, text)
+            return self._found_before(known, text, role, sender, recipient)
         v = views(text, wide)
         hits = [
             h
@@ -310,6 +345,8 @@ class Moderator:
             scams.find_offplatform_payment(ctx, found)
         if "threat" in kinds and "review" in kinds:
             scams.find_review_threats(ctx, found)
+        if "harm" in kinds:
+            threats.find_threats(ctx, found)
         # The classifier reads what no detector named: not a message already found to
         # divert the buyer (a link, an id) or holding a meaning category.
         if self.meaning is not None and not any(
@@ -323,43 +360,74 @@ class Moderator:
         if self.config.clean_cache:
             if len(self._findings) >= self.config.clean_cache:
                 self._findings.clear()
-            self._findings[text] = (v.compact, bool(ctx.hits_of("promo")), tuple(found))
+            advert = bool(ctx.hits_of("promo")) or any(
+                f.category in ADVERT_CATEGORIES and f.detector != "phone" for f in found
+            )
+            advert = advert and len(v.compact) >= self.config.spam_min_chars
+            self._findings[text] = (v.compact, advert, tuple(found), {})
         if sender is not None:
             find_repeated_advert(ctx, found, self._spam_history, sender, recipient)
         return self._decide(found, role, text)
 
+    def _found_before(
+        self,
+        known: tuple[str, bool, tuple[Finding, ...], dict[str, Verdict]],
+        text: str,
+        role: str,
+        sender: str | None,
+        recipient: str | None,
+    ) -> Verdict:
+        """A text the detectors read before: its findings again, the spam window, and the
+        policy's verdict (remembered per policy role, unless the spam window adds to it)."""
+        compact, advert, stateless, decided = known
+        if advert and sender is not None and self._spam_history.observe(sender, compact, recipient):
+            return self._decide([*stateless, Finding(cat.SPAM, 0, len(text), "repeat")], role, text)
+        verdict = decided.get(role)
+        if verdict is None:
+            verdict = decided[role] = self._decide(list(stateless), role, text)
+        return verdict
+
     def _classify(self, compact: str, text: str, found: list[Finding]) -> None:
-        """The meaning classifier's finding for the whole message, if any: the category's
-        action when it is sure, review below that."""
+        """The meaning classifier's finding for the whole message, if any."""
         assert self.meaning is not None
         result = self.meaning.classify(compact)
         if result is not None:
-            category, p = result
-            sure = p >= self.config.meaning_sure
-            found.append(Finding(category, 0, len(text), "classifier", not sure, f"{p:.2f}"))
+            found.append(self._meaning_finding(result, text))
+
+    def _meaning_finding(self, result: tuple[str, float], text: str) -> Finding:
+        """The classifier's finding: the category's action when it is sure, review below."""
+        category, p = result
+        sure = p >= self.config.meaning_sure
+        return Finding(category, 0, len(text), "classifier", not sure, f"{p:.2f}")
 
     # ------------------------------------------------------------------ split messages
 
     def _check_in_window(
-        self, alone: Verdict, text: str, compact: str, role: str, key: tuple[object, object]
+        self,
+        alone: Verdict,
+        text: str,
+        compact: str,
+        role: str,
+        key: tuple[object, object],
+        ref: Hashable,
     ) -> Verdict:
         """Read the message after the sender's previous short pieces in the session. A
         violation that only the joined text shows is acted on here, on the piece that
         completes it: spans are clipped to this message and the earlier pieces are named in
-        ``Verdict.pieces`` for the record."""
+        ``Verdict.pieces`` (and their refs in ``Verdict.piece_refs``) for the record."""
         window = self._window
-        if alone.action is not ModerationAction.ALLOW or alone.allowed:
+        if alone.action is not _ALLOW or alone.allowed:
             window.clear(key)
             return alone
         limit = self.config.split_max_chars
         fragment = is_fragment(compact, limit) or (
             len(compact) <= limit and bool(self._find_active_cues(compact))
         )
-        pieces = window.recent(key)
-        if not pieces or not fragment:
-            window.push(key, text, fragment)
+        pieces = window.recent(key) if fragment else None
+        if not pieces:  # the first piece, or a sentence that ends the window
+            window.push(key, text, fragment, ref)
             return alone
-        joined_text = " ".join([*pieces, text])
+        joined_text = " ".join([*(t for t, _r in pieces), text])
         offset = len(joined_text) - len(text)
         joined = self._check_compact(
             joined_text, collapse(joined_text.translate(self._to_compact)), role, None, None
@@ -370,7 +438,7 @@ class Moderator:
             if e.start < offset < e.end
         ]
         if not crossing:
-            window.push(key, text, fragment)
+            window.push(key, text, fragment, ref)
             return alone
         window.clear(key)
         found = [
@@ -378,7 +446,9 @@ class Moderator:
             for e, _a in crossing
         ]
         verdict = self._decide(found, policy_role(role), text)
-        return verdict._replace(pieces=tuple(pieces))
+        return verdict._replace(
+            pieces=tuple(t for t, _r in pieces), piece_refs=tuple(r for _t, r in pieces)
+        )
 
     # ------------------------------------------------------------------ the decision
 
@@ -386,7 +456,7 @@ class Moderator:
         """Each finding's action from the policy (doubtful ones capped); the strictest wins;
         mask-level spans are masked in what a delivered message shows."""
         if not found:
-            return _new_tuple(Verdict, (ModerationAction.ALLOW, (), (), (), text, (), (), (), ()))
+            return _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
         cfg = self.config
         seen: set[tuple[str, int, int]] = set()
         evidence: list[Evidence] = []

@@ -37,11 +37,17 @@ CUE_KINDS = (
     "review",
     "threat",
     "promo",
+    "harm",
 )
 #: Cue classes that alone can lead to a finding, so a message holding one takes the slow path.
-ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat"})
+ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm"})
 #: Cue classes that make a number worth the slow path.
 NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
+
+
+#: Bits of ``Lexicon.fast_masks``: a pattern that can lead to a finding, an advertising word,
+#: a cue that makes a bare number a finding.
+ACTIVE, PROMO, NUMERIC = 1, 2, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +210,15 @@ class Lexicon:
             if any(t.kind == "promo" for t in ts)
         )
         self.numeric_cues = _automaton(p for p, n in zip(self.patterns, numeric, strict=True) if n)
+        # The three questions above in one overlapping scan (the engine's first look at a
+        # text): each pattern's answers as bits of ``fast_masks``.
+        fast = [
+            (p, (ACTIVE if a else 0) | (PROMO if any(t.kind == "promo" for t in ts) else 0)
+             | (NUMERIC if n else 0))
+            for p, ts, a, n in zip(self.patterns, self.tags, active, numeric, strict=True)
+        ]  # fmt: skip
+        self.fast_patterns = _automaton(p for p, m in fast if m)
+        self.fast_masks: list[int] = [m for _p, m in fast if m]
 
     def __len__(self) -> int:
         return len(self.patterns)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any, NamedTuple
 
 from feige.domain import ModerationAction
@@ -46,6 +46,10 @@ class Verdict(NamedTuple):
     #: Earlier messages of the same sender that this one completes (a contact sent in pieces),
     #: oldest first; empty for a message judged alone.
     pieces: tuple[str, ...] = ()
+    #: The callers' references of those pieces (``check_text(ref=…)``: the product passes the
+    #: client message id), same order; None for a piece checked without one. Not in the
+    #: ``--jsonl`` output, whose ``pieces`` stay the texts.
+    piece_refs: tuple[Hashable, ...] = ()
 
     @property
     def delivered(self) -> bool:

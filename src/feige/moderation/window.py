@@ -25,22 +25,31 @@ def is_fragment(compact: str, max_chars: int = 16) -> bool:
     return n <= 2 or (n <= max_chars and _FRAGMENT.search(compact) is not None)
 
 
+#: One remembered piece: its text and the caller's reference to the message (its client
+#: message id in the product, so that the record can name the stored message; None when the
+#: caller gave none).
+Piece = tuple[str, Hashable]
+
+
 class SplitWindow:
     """Recent short messages per key, oldest first."""
 
-    __slots__ = ("_pieces", "max_chars", "max_keys", "max_pieces")
+    __slots__ = ("_pieces", "forget", "max_chars", "max_keys", "max_pieces")
 
     def __init__(self, max_pieces: int = 3, max_chars: int = 16, max_keys: int = 50_000) -> None:
         self.max_pieces = max_pieces
         self.max_chars = max_chars
         self.max_keys = max_keys
-        self._pieces: OrderedDict[Hashable, list[str]] = OrderedDict()
+        self._pieces: OrderedDict[Hashable, list[Piece]] = OrderedDict()
+        #: ``forget(key, None)``: :meth:`clear` without a Python call (the engine ends a
+        #: sender's window at nearly every message).
+        self.forget = self._pieces.pop
 
-    def recent(self, key: Hashable) -> list[str]:
+    def recent(self, key: Hashable) -> list[Piece]:
         """The pieces before this message (oldest first); empty when there are none."""
         return self._pieces.get(key) or []
 
-    def push(self, key: Hashable, text: str, fragment: bool) -> None:
+    def push(self, key: Hashable, text: str, fragment: bool, ref: Hashable = None) -> None:
         """Remember a message that passed alone. A long or ordinary message ends the window:
         what came before it is no longer one utterance with what comes after."""
         if not fragment:
@@ -50,10 +59,10 @@ class SplitWindow:
         if pieces is None:
             if len(self._pieces) >= self.max_keys:
                 self._pieces.popitem(last=False)
-            self._pieces[key] = [text]
+            self._pieces[key] = [(text, ref)]
             return
         self._pieces.move_to_end(key)
-        pieces.append(text)
+        pieces.append((text, ref))
         if len(pieces) >= self.max_pieces:
             del pieces[0]
 

@@ -104,6 +104,8 @@ class Context:
     robot_watch: Any = None
     # The robot's assist side (services/actions/robot_assist.AssistWatch), once started.
     robot_assist: Any = None
+    # The full-auto robot (services/actions/full_auto.FullAutoWatch), once started.
+    robot_full_auto: Any = None
 
     async def write_and_publish(self, job: Callable[..., T], *args: Any) -> T:
         """Run ``job(conn, outbox, *args)`` in the next group commit, then publish its events."""
@@ -120,5 +122,7 @@ class Context:
         for observe in self.observers:
             observe(outbox)
         for audience, event in outbox.items:
+            if not audience:
+                continue  # for this node's observers only (the full-auto robot's turns)
             own = acked_message is not None and event.get("message", {}).get("id") == acked_message
             await self.broker.publish(audience, frames.event(event), origin if own else None)

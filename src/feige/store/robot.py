@@ -61,11 +61,13 @@ def sessions_since(conn: Connection, since: float) -> list[int]:
 
 
 def last_round_role(conn: Connection, session_id: int) -> str | None:
-    """The role of the session's last buyer, agent or robot-assist message: ``buyer`` means
-    its last round is unanswered (one indexed read, at close)."""
+    """The role of the session's last buyer, agent or robot-assist message (or full-auto
+    robot message, which can only come before the human entry: a question it answered opens
+    no round then): ``buyer`` means its last round is unanswered (one indexed read, at close)."""
+    roles = (*_ROUND_ROLES, SenderRole.ROBOT.value)
     stmt = (
         select(messages.c.sender_role)
-        .where(and_(messages.c.session_id == session_id, messages.c.sender_role.in_(_ROUND_ROLES)))
+        .where(and_(messages.c.session_id == session_id, messages.c.sender_role.in_(roles)))
         .order_by(messages.c.seq.desc())
         .limit(1)
     )

@@ -146,7 +146,9 @@ def idle_sessions(conn: Connection, cutoff: float, limit: int = 500) -> list[Row
         select(sessions.c.id)
         .where(
             and_(
-                sessions.c.state.in_([SessionState.ASSIGNED, SessionState.QUEUED]),
+                sessions.c.state.in_(
+                    [SessionState.ASSIGNED, SessionState.QUEUED, SessionState.ROBOT]
+                ),
                 sessions.c.last_activity_at < cutoff,
             )
         )

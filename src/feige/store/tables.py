@@ -402,6 +402,34 @@ knowledge_entries = Table(
     UniqueConstraint("shop_id", "question", name="uq_knowledge_entries_shop_question"),
 )
 
+# --- the full-auto robot (docs/robot-modes.md, "Full-auto"), migration 0011 -----------------
+
+# A shop's own interception words: a buyer message holding one goes to a human at once.
+# No row: the platform's default words (feige.robot.retriever.INTERCEPTION_WORDS).
+robot_settings = Table(
+    "robot_settings",
+    metadata,
+    Column("shop_id", ForeignKey("shops.id"), primary_key=True, autoincrement=False),
+    Column("interception_words", JSON, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+# Every session the full-auto robot received: its run of unanswered questions, and when and
+# why it was handed to human service (never: a pure-robot session, docs/rules.md 2.1).
+robot_sessions = Table(
+    "robot_sessions",
+    metadata,
+    Column("session_id", ForeignKey("sessions.id"), primary_key=True, autoincrement=False),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("answered", Integer, nullable=False, server_default=text("0")),
+    Column("misses", Integer, nullable=False, server_default=text("0")),
+    Column("handover_reason", String(16), nullable=True),
+    Column("handover_detail", String(64), nullable=True),
+    Column("handed_over_at", Double, nullable=True),
+    Column("opened_at", Double, nullable=False),
+    Index("ix_robot_sessions_shop_opened", "shop_id", "opened_at"),
+)
+
 # --- enforcement (docs/rules.md §4, docs/enforcement.md), migration 0009 ---------------------
 
 # Append-only: triggers refuse UPDATE and DELETE on both databases.

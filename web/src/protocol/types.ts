@@ -19,7 +19,20 @@ export interface SignIn {
   principal: Principal
 }
 
-export type SessionState = 'queued' | 'offline' | 'assigned' | 'closed'
+/** `robot`: served by the full-auto robot, not yet handed to a person (docs/robot-modes.md). */
+export type SessionState = 'queued' | 'offline' | 'assigned' | 'closed' | 'robot'
+
+/** Why the full-auto robot handed a session to a person (docs/protocol.md, "The full-auto robot"). */
+export type HandoverReason = 'requested' | 'button' | 'intercepted' | 'unanswered' | 'anger' | 'mode_changed'
+
+/** Kept with the hand-over's system notice (`content.handover`) and sent as the `handover`
+ * event: `detail` is the word that triggered it (or the unanswered count), `pending` whether
+ * the buyer's last question was still unanswered (its round starts at the hand-over). */
+export interface Handover {
+  reason: HandoverReason
+  detail: string | null
+  pending: boolean
+}
 
 export interface SessionSummary {
   id: number
@@ -142,6 +155,7 @@ export type ServerEvent =
   | { type: 'account_restricted'; restriction: ConsumerRestriction }
   | { type: 'account_restriction_lifted'; restriction: ConsumerRestriction }
   | { type: 'restrictions'; change: 'started' | 'ended' | 'reversed'; measure: Measure; restrictions: ShopRestrictions }
+  | ({ type: 'handover'; session_id: number; shop_id: number; at: number; session: Session } & Handover)
 
 // --- enforcement (docs/enforcement.md, docs/protocol.md §12) ---------------------------------
 

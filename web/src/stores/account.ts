@@ -9,7 +9,7 @@ import type { Principal, SignIn } from '@/protocol/types'
 
 const STORAGE_KEY = 'feige.signin'
 
-export type Face = 'chat' | 'workbench'
+export type Face = 'chat' | 'workbench' | 'platform'
 
 function stored(): SignIn | null {
   try {
@@ -30,7 +30,9 @@ export const useAccount = defineStore('account', () => {
   const principal = computed<Principal | null>(() => signIn.value?.principal ?? null)
   const face = computed<Face | null>(() => {
     if (!principal.value) return null
-    return principal.value.kind === 'consumer' ? 'chat' : 'workbench'
+    if (principal.value.kind === 'consumer') return 'chat'
+    // Platform staff (reviewers, admins) have the platform console (docs/web.md).
+    return principal.value.kind === 'staff' ? 'platform' : 'workbench'
   })
 
   function watchExpiry(): void {

@@ -65,8 +65,9 @@ _GATE_DIGITS = re.compile(
 _WORD = r"(?:zero|one|two|three?|four|five|six|seven|e?ight|nine)"
 _GATE_LATIN = re.compile(_WORD + r"[0-9]?" + _WORD + r"[0-9]?" + _WORD)  # number words
 _GATE_OL = re.compile(r"(?<![0-9a-z])[0-9ol]{11}(?![0-9a-z])")  # o/l for 0/1
-#: An id: letters then digits, or a QQ-length number.
-_GATE_ID = re.compile(r"[a-z][a-z0-9]{2,19}[0-9]{3}|[0-9]{5}")
+#: An id: letters then digits, or a QQ-length number (a whole run of 5-11 digits: an 18-digit
+#: order number is none).
+_GATE_ID = re.compile(r"[a-z][a-z0-9]{2,19}[0-9]{3}|(?<![0-9])[0-9]{5,11}(?![0-9])")
 #: …asked to be contacted, just before or just after it.
 _GATE_INTENT_BEFORE = re.compile(
     r"(?:加|搜|找|联系|私|扫|关注|(?<![单型货款编批])号|是|q)[^0-9a-z]{0,4}$"
@@ -77,8 +78,15 @@ _ANY_LATIN = re.compile(r"[a-z]")
 _DIVERSION_CHARS = re.compile(r"[搜某店]|旗下|另外")
 
 
+#: Every shape needs one of these (a digit, a Latin letter, or a diversion character): most
+#: chat has none and is answered by this one search.
+_SHAPE_CHARS = re.compile(r"[0-9a-z搜某店]|旗下|另外")
+
+
 def maybe_shape(compact: str) -> bool:
     """Could any shape of this module be in the compact text? (Fast path; a superset.)"""
+    if _SHAPE_CHARS.search(compact) is None:
+        return False
     digit = _ANY_DIGIT.search(compact) is not None
     if digit and _GATE_DIGITS.search(compact):
         return True

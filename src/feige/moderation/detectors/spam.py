@@ -23,7 +23,7 @@ ADVERT_CATEGORIES = frozenset(
 def shingles(compact: str, n: int = 3) -> frozenset[str]:
     if len(compact) <= n:
         return frozenset((compact,))
-    return frozenset(compact[i : i + n] for i in range(len(compact) - n + 1))
+    return frozenset([compact[i : i + n] for i in range(len(compact) - n + 1)])
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

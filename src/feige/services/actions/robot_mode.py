@@ -62,7 +62,7 @@ async def set_mode(ctx: Context, principal: Principal, shop_id: int | None, mode
     if mode not in MODES:
         raise Invalid(detail="mode")
     view = await ctx.write_and_publish(
-        robot_mode.set_by_hand, principal.id, shop, mode, ctx.clock()
+        robot_mode.set_by_hand, principal.id, shop, mode, ctx.clock(), ctx.settings
     )
     if ctx.robot_watch is not None:
         ctx.robot_watch.follow(view)
@@ -152,6 +152,10 @@ class RobotWatch:
                     rounds.session_invalid(session["id"], session["shop_id"])
                 elif change in _HUMAN_CHANGES and session["state"] != "closed":
                     rounds.human_session(session["id"], session["shop_id"], not session["invalid"])
+            elif kind == "handover" and event.get("pending"):
+                # The buyer's question the full-auto robot left unanswered: its round starts
+                # at the human entry (docs/rules.md §3 (1)), after the routing event above.
+                rounds.buyer_message(event["session_id"], event["at"])
 
     def follow(self, view: Row) -> None:
         """The store's mode after a switch (by hand or by rule)."""

@@ -22,6 +22,7 @@ from feige.services.lib import (
     cards,
     conversation,
     enforcement,
+    full_auto,
     images,
     moderation_records,
     screening,
@@ -163,6 +164,8 @@ def _send(
         now=now,
         client_id=out.client_id,
     )
+    if principal.kind == "consumer":
+        full_auto.note_buyer(outbox, session, message)  # the full-auto robot's turn next
     ack = _acked(message, duplicate=False)
     if flagged and verdict is not None:
         moderation_records.record_violation(

@@ -40,6 +40,7 @@ log = structlog.get_logger(__name__)
 REFRESH_PER_JOB = 2000  # stale summaries recomputed in one write job
 PROCESS_FROM_SESSIONS = 20_000  # a week this large is computed in a process of its own
 SAVE_SHOPS_PER_JOB = 10  # a shop's result, and its measure, are a few ms to write
+ANSWER_SHOPS_PER_SLICE = 20  # the computing process's answer, unpickled a slice at a time
 
 
 def save_assessment_sync(
@@ -131,11 +132,18 @@ async def _compute_week(ctx: Context, week: Week, config: AssessmentConfig) -> W
     url = ctx.db.engine.url.render_as_string(hide_password=False)
     spawn = multiprocessing.get_context("spawn")
     receive, send = spawn.Pipe(duplex=False)
-    process = spawn.Process(target=compute_week_apart, args=(send, url, week, config), daemon=True)
+    process = spawn.Process(
+        target=compute_week_apart,
+        args=(send, url, week, config, ANSWER_SHOPS_PER_SLICE),
+        daemon=True,
+    )
     process.start()
     send.close()  # the child's copy alone: its exit ends the pipe
     try:
-        return await asyncio.to_thread(_receive_figures, receive)
+        figures: WeekFigures = await asyncio.to_thread(_receive, receive)
+        while (shops := await asyncio.to_thread(_receive, receive)) is not None:
+            figures.document["shops"] += shops
+        return figures
     finally:
         receive.close()
         if process.is_alive():  # cancelled (the server stops), or closing after its answer
@@ -143,12 +151,12 @@ async def _compute_week(ctx: Context, week: Week, config: AssessmentConfig) -> W
         await asyncio.to_thread(process.join)
 
 
-def _receive_figures(receive: Any) -> WeekFigures:
+def _receive(receive: Any) -> Any:
+    """One slice of the answer of ``compute_week_apart``."""
     try:
-        figures: WeekFigures = receive.recv()
+        return receive.recv()
     except EOFError:
         raise RuntimeError("the week's computation ended without an answer") from None
-    return figures
 
 
 def last_finished_week(now: float, config: AssessmentConfig) -> str:

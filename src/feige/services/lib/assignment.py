@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from feige import i18n
 from feige.config import Settings
 from feige.domain import WAITING_STATES, AgentStatus, EventType, RoutingMode, Row, SessionState
+from feige.metrics.rolling import FULL_AUTO, effective_mode
 from feige.routing import (
     AgentLoad,
     Outcome,
@@ -35,6 +36,8 @@ from feige.services.lib.conversation import (
 from feige.services.lib.outgoing import Outgoing
 from feige.store import accounts as account_store
 from feige.store import moderation_records as violation_store
+from feige.store import robot as robot_mode_store
+from feige.store import robot_sessions as robot_session_store
 from feige.store import sessions as session_store
 from feige.store import shop_blocks as block_store
 
@@ -138,15 +141,42 @@ def session_to_shop(
     if existing is not None:
         return existing
     session = open_session(conn, shop_id, consumer_id, out.entry, out.entry_card, now)
+    if robot_receives(conn, shop_id):
+        robot_receive(conn, outbox, session, now)
+    else:
+        route(conn, outbox, session, shop, settings, now)
+    return session
+
+
+def route(
+    conn: Connection, outbox: Outbox, session: Row, shop: Row, settings: Settings, now: float
+) -> None:
+    """Hand a session to human service (docs/rules.md 2.1, its human entry): assigned,
+    queued, or left as an offline message. The shop row must be locked."""
     mode = RoutingMode(shop["routing_mode"])
-    last = session_store.last_agent_for(conn, shop_id, consumer_id)
-    decision = receive(_loads(conn, shop_id), mode, last)
+    last = session_store.last_agent_for(conn, session["shop_id"], session["consumer_id"])
+    decision = receive(_loads(conn, session["shop_id"]), mode, last)
     if decision.outcome is Outcome.ASSIGN:
         assert decision.agent_id is not None
         assign(conn, outbox, session, shop, decision.agent_id, now)
     else:
         wait(conn, outbox, session, decision.outcome, settings, now)
-    return session
+
+
+def robot_receives(conn: Connection, shop_id: int) -> bool:
+    """Does the shop's robot run full-auto (docs/rules.md 2.2.1): new sessions go to it."""
+    row = robot_mode_store.mode_row(conn, shop_id)
+    return row is not None and effective_mode(row["mode"], bool(row["rule_on"])) == FULL_AUTO
+
+
+def robot_receive(conn: Connection, outbox: Outbox, session: Row, now: float) -> None:
+    """The full-auto robot receives a new session (docs/robot-modes.md, "Full-auto"): no
+    routing, no human entry until it hands the session over; the buyer is greeted."""
+    session["state"] = SessionState.ROBOT.value
+    session_store.update_session(conn, session["id"], state=session["state"])
+    robot_session_store.add_session(conn, session["id"], session["shop_id"], now)
+    push_session(outbox, session, "robot")
+    system_notice(conn, outbox, session, i18n.text("robot_greeting"), now)
 
 
 def take(conn: Connection, outbox: Outbox, session: Row, agent_id: int, now: float) -> None:

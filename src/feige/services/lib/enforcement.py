@@ -241,10 +241,12 @@ def review_violation(
     decision: str,
     policy: EnforcementPolicy,
     now: float,
+    reason: str = "",
 ) -> Row:
     """A reviewer's decision on a violation record (docs/rules.md §4). Confirmed: its
     message is recalled on both sides, and the shop gets its points (measures follow from
-    the thresholds crossed) or the consumer its mute or ban."""
+    the thresholds crossed) or the consumer its mute or ban. A reason given (bulk
+    decisions take one) is kept in the audit log's entry."""
     before = violation_store.violation_by_id(conn, violation_id)
     view = review_record(conn, reviewer.id, violation_id, decision, now)
     assert before is not None  # review_record answered not_found otherwise
@@ -255,7 +257,7 @@ def review_violation(
         "violation",
         violation_id,
         before={"status": before["status"]},
-        after={"status": decision},
+        after={"status": decision, "reason": reason} if reason else {"status": decision},
         shop_id=before["shop_id"],
         now=now,
     )
@@ -947,7 +949,9 @@ def decide_many(
         try:
             if kind == "violation":
                 decision = CONFIRMED if uphold else "dismissed"
-                done = review_violation(conn, outbox, reviewer, item_id, decision, policy, now)
+                done = review_violation(
+                    conn, outbox, reviewer, item_id, decision, policy, now, reason
+                )
                 results.append({"kind": kind, "id": item_id, "status": done["status"]})
             else:
                 report, _span = decide_report(

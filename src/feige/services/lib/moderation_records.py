@@ -12,6 +12,7 @@ from feige.moderation import Verdict
 from feige.services import channels
 from feige.services.context import Outbox, Principal
 from feige.services.errors import Invalid, NotFound
+from feige.services.lib import conversation
 from feige.services.lib.conversation import flag
 from feige.services.lib.views import violation_view
 from feige.store import moderation_records as violation_store
@@ -41,7 +42,11 @@ def record_violation(
         for e in verdict.evidence
     ]
     if verdict.pieces:  # the earlier messages this one completes (a contact sent in pieces)
-        original = {**original, "pieces": list(verdict.pieces)}
+        original = {
+            **original,
+            "pieces": list(verdict.pieces),
+            "piece_message_ids": piece_message_ids(conn, principal, session, verdict),
+        }
     violation_id = violation_store.insert_violation(
         conn,
         kind="message",
@@ -68,6 +73,30 @@ def record_violation(
         flag(conn, outbox, session, FlagReason.RISKY, now)
     outbox.add((channels.REVIEWERS,), {"type": "violation", "id": violation_id, "shop_id": shop_id})
     return violation_id
+
+
+def piece_message_ids(
+    conn: Connection, principal: Principal, session: Row | None, verdict: Verdict
+) -> list[int | None]:
+    """The stored messages of a split violation's earlier pieces, oldest first: each piece
+    was checked with its client id (``Verdict.piece_refs``), and the sender's message under
+    that id is the piece when it is in the same session with the same text. None for a
+    piece that was not stored (its write failed after the check) or was checked without an
+    id."""
+    ids: list[int | None] = []
+    for text, ref in zip(verdict.pieces, verdict.piece_refs, strict=False):
+        message = (
+            conversation.earlier_message(conn, principal, ref) if isinstance(ref, str) else None
+        )
+        same = (
+            message is not None
+            and session is not None
+            and message["session_id"] == session["id"]
+            and message["content"].get("text") == text
+        )
+        ids.append(int(message["id"]) if same and message is not None else None)
+    ids.extend([None] * (len(verdict.pieces) - len(ids)))
+    return ids
 
 
 def blocked_before(conn: Connection, principal: Principal, client_id: str) -> bool:

@@ -12,17 +12,19 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from feige.config import Settings
 from feige.domain import US_PER_SECOND, Row
 from feige.enforcement import robot_forced_until
 from feige.metrics import AssessmentConfig
 from feige.metrics.rolling import FULL_AUTO, OFF, Decision, effective_mode
 from feige.metrics.summary import summarise_session
 from feige.metrics.timeutil import LocalClock
+from feige.robot.full_auto import MODE_CHANGED
 from feige.services import channels
 from feige.services.assessment.summaries import events_by_session
 from feige.services.context import Outbox
 from feige.services.errors import Conflict, NotFound
-from feige.services.lib import enforcement
+from feige.services.lib import enforcement, full_auto
 from feige.store import accounts as account_store
 from feige.store import assessments as assessment_store
 from feige.store import enforcement as enforcement_store
@@ -167,10 +169,17 @@ def _switch(
 
 
 def set_by_hand(
-    conn: Connection, outbox: Outbox, member_id: int, shop_id: int, mode: str, now: float
+    conn: Connection,
+    outbox: Outbox,
+    member_id: int,
+    shop_id: int,
+    mode: str,
+    now: float,
+    settings: Settings | None = None,
 ) -> Row:
     """A shop owner or manager chooses the mode. Assist cannot be turned off while the rule
-    holds it on (docs/rules.md 2.2.1); choosing what is already chosen records nothing."""
+    holds it on (docs/rules.md 2.2.1); choosing what is already chosen records nothing.
+    Leaving full-auto hands every session the robot still serves to human service."""
     if account_store.lock_shop(conn, shop_id) is None:
         raise NotFound(what="shop")
     before = _stored(conn, shop_id)
@@ -181,6 +190,8 @@ def set_by_hand(
         raise Conflict("robot_held_by_measure", until=_iso(forced))
     if mode == before["mode"]:
         return mode_view(before, forced)
+    if before["mode"] == FULL_AUTO and mode != FULL_AUTO:
+        full_auto.hand_over_all(conn, outbox, shop_id, MODE_CHANGED, settings or Settings(), now)
     return _switch(
         conn,
         outbox,

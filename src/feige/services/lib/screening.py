@@ -242,6 +242,8 @@ def _check_text(
     # the same question twice is not spam, so the check needs the recipient.
     # A text in an open session is read with the sender's previous short pieces there (a
     # contact sent in pieces); the window lives in this process's engine (docs/moderation.md).
+    # Each piece is kept with its client id, so that the record of the message that completes
+    # a split contact can name the stored messages it completes (moderation_records).
     session_id = None
     if out.kind == MessageKind.TEXT and opening_card(out) is None:
         text = out.content["text"]
@@ -254,6 +256,7 @@ def _check_text(
         sender=principal.channel,
         recipient=recipient,
         session=session_id,
+        ref=out.client_id,
     )
 
 

@@ -17,8 +17,8 @@ from feige.services.context import Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.store import sessions as session_store
 
-# ``state=open`` in a session list: every session not closed yet.
-OPEN_STATES = [SessionState.ASSIGNED.value, *WAITING_STATES]
+# ``state=open`` in a session list: every session not closed yet (the full-auto robot's too).
+OPEN_STATES = [SessionState.ASSIGNED.value, *WAITING_STATES, SessionState.ROBOT.value]
 
 
 def can_see(principal: Principal, session: Row) -> bool:
@@ -65,7 +65,7 @@ def visible_sessions(
     limit: int,
 ) -> list[Row]:
     """A page of the sessions the caller may see (newest first), with consumer nicknames.
-    ``state`` is one state or ``open`` (assigned, queued or offline)."""
+    ``state`` is one state or ``open`` (assigned, queued, offline or robot)."""
     filters: dict[str, Any] = {
         "states": OPEN_STATES if state == "open" else [state] if state else None,
         "order_no": order_no,

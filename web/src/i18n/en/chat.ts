@@ -4,7 +4,9 @@ const en: typeof zhCN = {
   title: 'Chat with the shop',
   shop: 'Shop service',
   robotAutoReply: 'Auto-reply by the shop\'s robot',
+  robotLabel: 'Shop robot · automatic answer',
   status: {
+    robot: 'The shop robot is answering you',
     assigned: 'An agent is with you',
     queued: 'You are in the queue, please wait',
     offline: 'No agent is online now; leave a message',
@@ -13,6 +15,12 @@ const en: typeof zhCN = {
     typing: 'Typing…',
     queuedAhead: 'In the queue: {n} ahead of you',
     queuedNext: 'In the queue: you are next',
+  },
+  handover: {
+    serving: 'The shop robot is answering you',
+    button: 'Talk to a person',
+    notice: 'Handing you over to a person from the shop; please wait',
+    done: 'You are being handed over to a person',
   },
   connection: {
     connecting: 'Connecting…',

@@ -3,7 +3,9 @@ export default {
   title: '在线咨询',
   shop: '店铺客服',
   robotAutoReply: '此消息由机器人自动回复',
+  robotLabel: '智能客服 · 机器人回复',
   status: {
+    robot: '智能客服为您服务中',
     assigned: '客服已接入，正在为您服务',
     queued: '正在为您排队，请稍候',
     offline: '客服暂时不在线，您可以留言',
@@ -12,6 +14,12 @@ export default {
     typing: '对方正在输入…',
     queuedAhead: '排队中，前面还有 {n} 人',
     queuedNext: '排队中，下一位就是您',
+  },
+  handover: {
+    serving: '当前由智能客服为您服务',
+    button: '转人工',
+    notice: '已为您转接人工客服，请稍候',
+    done: '已为您转接人工客服',
   },
   connection: {
     connecting: '正在连接…',

@@ -40,6 +40,8 @@ export interface RoomCallbacks {
   onClosed?: (session: Session) => void
   /** A send was refused; `text` is what the consumer had typed (to give it back). */
   onRefused?: (pending: PendingMessage) => void
+  /** The full-auto robot handed a session of this shop to a person. */
+  onHandover?: (session: Session) => void
 }
 
 export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: RoomCallbacks = {}) {
@@ -124,6 +126,10 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
         if (!blocking && !shop.value?.blocked) callbacks.onClosed?.(sessions[event.session.id])
       }
       if (event.change !== 'queue') void refreshShop()
+    } else if (event.type === 'handover') {
+      if (event.session.shop_id !== shopId.value) return
+      showSession(event.session)
+      callbacks.onHandover?.(sessions[event.session.id])
     } else if (event.type === 'read' && event.reader === 'member') {
       const session = sessions[event.session_id]
       if (session) session.agent_read_seq = Math.max(session.agent_read_seq, event.seq)
@@ -383,6 +389,12 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     showSession(session)
   }
 
+  /** The consumer presses 转人工 while the full-auto robot serves the session. */
+  async function handover(sessionId: number): Promise<void> {
+    const done = await api.request<{ session: Session }>('POST', `/api/sessions/${sessionId}/handover`)
+    showSession(done.session)
+  }
+
   async function report(sessionId: number, reason: string): Promise<void> {
     await api.request('POST', `/api/sessions/${sessionId}/report`, { body: { reason } })
   }
@@ -430,6 +442,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     typing,
     markRead,
     rate,
+    handover,
     report,
     setBlocked,
     stop,

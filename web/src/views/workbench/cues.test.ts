@@ -62,6 +62,19 @@ describe('waiting since', () => {
     expect(waitingSince(session('assigned'), [msg('buyer', 110), msg('robot', 111)])).toBe(110)
   })
 
+  it('after the full-auto robot: from the hand-over, when a question was left pending', () => {
+    const handover = (at: number, pending: boolean): Message => ({
+      ...msg('system', at),
+      content: { text: 'x', handover: { reason: 'requested', detail: null, pending } },
+    })
+    const talk = [msg('buyer', 110), msg('robot', 111), msg('buyer', 120)]
+    expect(waitingSince(session('robot'), talk)).toBeNull()
+    expect(waitingSince(session('assigned'), [...talk, handover(125, true)])).toBe(125)
+    expect(waitingSince(session('assigned'), [...talk, handover(125, false)])).toBeNull()
+    expect(waitingSince(session('queued'), [...talk, handover(125, false)])).toBe(125)
+    expect(waitingSince(session('assigned'), [...talk, handover(125, true), msg('agent', 130)])).toBeNull()
+  })
+
   it('a queued session waits since it opened; a closed one never waits', () => {
     expect(waitingSince(session('queued'), [])).toBe(100)
     expect(waitingSince(session('offline'), [msg('system', 101)])).toBe(100)

@@ -22,15 +22,23 @@ const ANSWERING_ROLES = new Set(['agent', 'robot_assist'])
 /** Since when (unix seconds) the buyer has been waiting for a human answer, or null.
  * A round starts at a buyer message while none is open and ends at the next agent (or
  * assist-robot) message; system and robot messages answer nothing (docs/rules.md §3 (1)).
- * A waiting session (queued, offline message) waits at least since it was opened. */
+ * A waiting session (queued, offline message) waits at least since it was opened — or,
+ * handed over by the full-auto robot, since the hand-over: its notice is the human entry,
+ * where the buyer's question left unanswered (`pending`) starts its round; what the buyer
+ * said to the robot before counts for nothing. Nobody waits while the robot serves. */
 export function waitingSince(session: Session, messages: readonly Message[]): number | null {
-  if (session.state === 'closed') return null
+  if (session.state === 'closed' || session.state === 'robot') return null
   let since: number | null = null
+  let entry: number | null = null
   for (const message of messages) {
-    if (message.sender_role === 'buyer') since ??= message.created_at
+    const handover = message.content.handover as { pending?: boolean } | undefined
+    if (handover && message.sender_role === 'system') {
+      entry = message.created_at
+      since = handover.pending ? message.created_at : null
+    } else if (message.sender_role === 'buyer') since ??= message.created_at
     else if (ANSWERING_ROLES.has(message.sender_role)) since = null
   }
-  if (since === null && session.state !== 'assigned') return session.opened_at
+  if (since === null && session.state !== 'assigned') return entry ?? session.opened_at
   return since
 }
 

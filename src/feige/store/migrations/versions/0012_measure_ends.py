@@ -1,7 +1,7 @@
 """measure ends
 
-Revision ID: 0011_measure_ends
-Revises: 0010_image_text
+Revision ID: 0012_measure_ends
+Revises: 0011_robot_full_auto
 Create Date: 2026-11-30 07:15:00
 
 A measure with a duration (a restriction, the robot forced on) ends by the clock; its end is
@@ -17,8 +17,8 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_measure_ends"
-down_revision = "0010_image_text"
+revision = "0012_measure_ends"
+down_revision = "0011_robot_full_auto"
 branch_labels = None
 depends_on = None
 
