@@ -30,6 +30,7 @@ from feige.config import Settings
 from feige.realtime.broker import Broker, MemoryBroker
 from feige.realtime.presence import MemoryPresence
 from feige.services import assessment, channels
+from feige.services.actions import enforcement as enforcement_actions
 from feige.services.actions import (
     full_auto,
     leases,
@@ -268,6 +269,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             asyncio.create_task(_checkpointer(ctx, 0.25)),
             asyncio.create_task(loop_watchdog(settings.loop_stall_dump_seconds)),
             asyncio.create_task(webhooks.worker(ctx)),  # enforcement events to the marketplace
+            asyncio.create_task(enforcement_actions.end_watch(ctx)),  # measures ending by the clock
         ]
         if settings.assessment_scheduler:
             background.append(asyncio.create_task(assessment.scheduler(ctx)))

@@ -38,6 +38,16 @@ CATALOG: dict[str, tuple[str, str]] = {
     "bad_image": ("图片无效：{detail}", "Invalid image: {detail}"),
     "duplicate": ("{what}已存在", "{what} already exists"),
     # --- enforcement (docs/enforcement.md) ---
+    "robot_held_by_measure": (
+        "店铺处于违规限制期，智能辅助被强制开启，至 {until} 前不能关闭",
+        "Your shop is restricted for a violation: intelligent assist is forced on and "
+        "cannot be turned off until {until}",
+    ),
+    "consumer_appeal_hint": (
+        "如对处理有异议，请联系平台客服申诉，说明账号与被限制的时间；核实有误将立即解除",
+        "If you disagree, contact the platform's customer service to appeal, with your "
+        "account and when it was restricted; a mistake found is lifted at once",
+    ),
     "feature_restricted": (
         "店铺处于违规限制期，暂不能发送{feature}（至 {until}）",
         "Your shop is restricted for a violation: it cannot send {feature} until {until}",

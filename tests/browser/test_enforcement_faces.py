@@ -1,7 +1,9 @@
 """Enforcement in a real browser (docs/enforcement.md, docs/web.md): a message recalled for a
 violation shows the notice on both sides, live and in history; a muted, then banned consumer
 is told why and keeps the words typed; a restricted shop's workbench holds the image button
-and says until when. The reviewer's side is driven over REST, as the integration tests do."""
+and says until when and why, live, before anyone sends; a chat window opened by a muted or
+banned consumer says so at once. The reviewer's side is driven over REST, as the integration
+tests do."""
 
 from __future__ import annotations
 
@@ -143,8 +145,8 @@ def test_a_muted_then_banned_consumer_is_told_why_and_keeps_the_text(
     hold.wait_for(state="detached", timeout=TIMEOUT)
     assert box.is_enabled() and box.input_value() == "我想问一下退货"
 
-    # A second verified violation bans the account. A window that did not hear it (opened
-    # anew) learns it from the refused send: the reason, and the text back in the box.
+    # A second verified violation bans the account. A window opened anew reads the account's
+    # standing at once (GET /api/me/standing): banned, why, and how to appeal.
     box.fill("")
     type_and_send(page, SPAM)
     failed = page.locator('[data-testid="pending-message"][data-state="failed"]')
@@ -153,12 +155,12 @@ def test_a_muted_then_banned_consumer_is_told_why_and_keeps_the_text(
     assert banned["sanction"]["kind"] == "ban"
     page.reload()
     page.get_by_test_id("chat-face").wait_for(timeout=TIMEOUT)
-    assert page.get_by_test_id("account-hold").count() == 0
+    hold = page.get_by_test_id("account-hold")
+    hold.get_by_text("已被封禁").wait_for(timeout=TIMEOUT)
+    said = hold.inner_text()
+    assert "原因" in said and "客服" in said, said
     box = page.get_by_test_id("composer-input")
-    box.fill("为什么发不出去")
-    box.press("Enter")
-    page.get_by_test_id("account-hold").get_by_text("已被封禁").wait_for(timeout=TIMEOUT)
-    assert box.input_value() == "为什么发不出去" and box.is_disabled()
+    assert box.is_disabled()
     assert page.get_by_test_id("pending-message").count() == 0
     assert buyer.errors == []
 
@@ -184,8 +186,16 @@ def test_a_restricted_shop_holds_the_image_button_and_says_until_when(
         standing = owner.ok("GET", "/api/enforcement/standing")
         assert standing["refused_features"] == ["card", "image"], standing
 
-        # The agent (who cannot read the standing) tries an image: refused, with the reason;
-        # what was typed stays; the button is held from then on, its tooltip says until when.
+        # The agent hears it at once, before any send (the live `restrictions` event): the
+        # image button is held, and a notice says what, until when and why.
+        notice = page.get_by_test_id("composer-holds")
+        notice.get_by_text("暂不能发送").wait_for(timeout=TIMEOUT)
+        said = notice.inner_text()
+        assert "图片" in said and "卡片" in said and "违规积分达到 4 分" in said, said
+        assert image_button.is_disabled()
+
+        # An image sent anyway (the file input is still there) is refused, with the reason;
+        # what was typed stays; the tooltip says until when.
         box = page.get_by_test_id("composer-input")
         box.fill("稍等，我查一下")
         page.locator('.composer input[type="file"]').set_input_files(
@@ -207,7 +217,7 @@ def test_a_restricted_shop_holds_the_image_button_and_says_until_when(
             has_text="稍等，我查一下"
         ).wait_for(timeout=TIMEOUT)
 
-        # An owner's workbench knows it at once, from the standing.
+        # A workbench opened later knows it at once, from GET /api/enforcement/restrictions.
         boss = open_window()
         open_workbench(boss.page, "shop1_owner", status=None)
         session_item(boss.page, session_id).click()

@@ -344,6 +344,19 @@ RULES: dict[tuple[str, str], Rule] = {
         reviewer=404, admin=404
     ),
     ("GET", "/api/enforcement/standing"): Rule(**SHOP_FIGURES, params=shop_query),
+    # What restricts the shop now: every member of it reads it (agents' composers hold their
+    # buttons by it), platform staff any shop's. A consumer reads their own standing.
+    ("GET", "/api/enforcement/restrictions"): Rule(
+        agent=OWN,
+        colleague=OWN,
+        manager=OWN,
+        owner=OWN,
+        reviewer=200,
+        admin=200,
+        scoped=True,
+        params=shop_query,
+    ),
+    ("GET", "/api/me/standing"): Rule(consumer=200),
     ("GET", "/api/enforcement/points"): Rule(**SHOP_FIGURES, params=shop_query),
     ("GET", "/api/enforcement/deposit"): Rule(**SHOP_FIGURES, params=shop_query),
     ("GET", "/api/enforcement/measures"): Rule(**SHOP_FIGURES, params=shop_query),

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.harness import Api, FakeClock, Server, fresh_database_url, login
+from tests.integration.harness import (
+    Api,
+    FakeClock,
+    Server,
+    consumer,
+    fresh_database_url,
+    login,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -68,6 +75,35 @@ async def events_of_shop(owner: Api) -> list[str]:
     return types
 
 
+async def enforcement_seeded(server: Server) -> None:
+    """The enforcement loop a new user finds on 优品生活馆 (docs/enforcement.md, "The demo")."""
+    owner = await login(server, "shop3_owner")
+    standing = await owner.ok("GET", "/api/enforcement/standing")
+    assert standing["points"] == 24 and standing["deposit_balance"] == -50000
+    assert standing["refused_features"] == ["card", "image"]
+    measures = await owner.ok("GET", "/api/enforcement/measures")
+    assert sorted(m["measure"] for m in measures) == [
+        "deposit_withholding",
+        "restriction",
+        "warning",
+    ]
+    (appeal,) = await owner.ok("GET", "/api/enforcement/appeals")
+    assert appeal["status"] == "pending" and appeal["target_kind"] == "measure"
+    inbox = await owner.ok("GET", "/api/enforcement/inbox", params={"unread": True})
+    assert inbox["unread"] == 5  # two decisions, three measures
+    agent = await login(server, "shop3_agent1")
+    held = await agent.ok("GET", "/api/enforcement/restrictions")
+    assert set(held["holds"]) == {"image", "card"}
+    muted = await consumer(server, "buyer8")
+    standing = await muted.ok("GET", "/api/me/standing")
+    assert standing["state"] == "muted" and standing["restriction"]["categories"] == ["abuse"]
+    # Nothing of it touches the shops the other tests drive.
+    flagship = await login(server, "shop1_owner")
+    assert (await flagship.ok("GET", "/api/enforcement/inbox"))["notifications"] == []
+    for who in (owner, agent, muted, flagship):
+        await who.aclose()
+
+
 # Monday just after midnight, Tuesday before and after the weekly run, a weekday at noon,
 # Sunday night: hours at which the old demo showed nothing, and the weekly run's edges.
 STARTS = [
@@ -113,12 +149,20 @@ async def test_the_demo_shows_each_metric_passed_and_failed(tmp_path: Path, star
 
         # Last week's ten unanswered sessions in a row (rule 2.2.1) and the blocked message.
         records = await admin.ok("GET", "/api/violations")
-        assert sorted((r["kind"], prefix_of[r["shop_id"]], r["action"]) for r in records) == [
-            ("message", "shop3", "block"),
-            ("no_human_reply", "shop4", "review"),
+        assert sorted(
+            (
+                (r["kind"], prefix_of[r["shop_id"]], r["sender_role"] or "", r["action"])
+                for r in records
+            ),
+        ) == [
+            ("message", "shop3", "agent", "block"),
+            ("message", "shop3", "agent", "block"),
+            ("message", "shop3", "buyer", "block"),
+            ("no_human_reply", "shop4", "", "review"),
         ]
-        blocked = next(r for r in records if r["kind"] == "message")
+        blocked = next(r for r in records if r["sender_role"] == "buyer")
         assert blocked["categories"] == ["abuse"] and blocked["session_id"] is not None
+        await enforcement_seeded(server)
 
         # Drill-downs name the sessions behind a failed figure.
         owner = await login(server, "shop4_owner")

@@ -5,6 +5,7 @@ the shop told in its inbox and live."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,17 @@ async def test_confirmed_violations_recall_add_points_and_walk_the_ladder(
     assert sent["op"] == "ack", sent
     owner = await login(server, "shop1_owner")
     assert (await owner.ok("GET", "/api/enforcement/standing"))["refused_features"] == []
+    # Its end is told once, by the server's own loop: the inbox (and the marketplace).
+    kinds: list[str] = []
+    for _ in range(100):
+        inbox = await owner.ok("GET", "/api/enforcement/inbox")
+        kinds = [n["kind"] for n in inbox["notifications"]]
+        if "measure_ended" in kinds:
+            break
+        await asyncio.sleep(0.05)
+    assert kinds.count("measure_ended") == 1
+    (ended,) = [n for n in inbox["notifications"] if n["kind"] == "measure_ended"]
+    assert ended["body"]["measure"]["id"] == restriction["id"]
 
     # 4. Two more: deposit withheld, then an order close requested from the marketplace.
     for n in (3, 4):

@@ -119,6 +119,18 @@ async def test_slow_answers_switch_assist_on_and_a_calm_hour_switches_it_off(
     )
     assert (switch["average_seconds"], switch["rounds"]) == (120, 5)
     switched_on_at = clock.now
+    # The switch-on is told like every measure (docs/enforcement.md, "Notifications"): the
+    # supervisors live and in the inbox, and the marketplace through the webhook outbox.
+    told = await owner_ws.expect(type="notification")
+    assert told["notification"]["kind"] == "robot_switched_on"
+    assert told["notification"]["body"]["switch"]["id"] == switch["id"]
+    inbox = await owner.ok("GET", "/api/enforcement/inbox", params={"unread": True})
+    assert [n["kind"] for n in inbox["notifications"]] == ["robot_switched_on"]
+    admin = await login(server, "admin", kind="staff")
+    (hook,) = await admin.ok("GET", "/api/platform/webhooks")
+    assert hook["event_type"] == "robot_switched_on"
+    assert hook["payload"]["data"]["shop_id"] == SHOP1
+    assert hook["payload"]["data"]["mode"]["mode"] == "assist"
 
     # Agents read the mode; only supervisors set it; nobody turns assist off while the rule
     # holds it on — a clear refusal in the caller's language.
@@ -169,6 +181,9 @@ async def test_slow_answers_switch_assist_on_and_a_calm_hour_switches_it_off(
         ("rule", "off", False),
         ("rule", "assist", True),
     ]
+    # Only the switch-on is a notice: the inbox still holds the one.
+    inbox = await owner.ok("GET", "/api/enforcement/inbox")
+    assert [n["kind"] for n in inbox["notifications"]] == ["robot_switched_on"]
     assert records[1]["at"] == switched_on_at and records[0]["at"] >= calm_from + 3600
     # Platform staff read any shop's records; another shop's owner gets not-found.
     reviewer = await login(server, "reviewer", kind="staff")

@@ -109,3 +109,39 @@ def test_the_assessment_ladder_and_consumer_sanctions() -> None:
     assert consumer_sanction(POLICY, ["spam"], 0, 0.0) == ("mute", 7 * DAY)
     assert consumer_sanction(POLICY, ["fraud"], 1, 0.0) == ("ban", None)
     assert consumer_sanction(POLICY, ["political"], 5, 0.0) is None
+
+
+def test_the_robot_forced_on_is_a_timed_measure() -> None:
+    from feige.enforcement import feature_holds, robot_forced_until
+
+    spec = POLICY.spec("robot_forced")
+    assert spec.days == 7 and spec.features == ()
+    assert measure_ends_at(spec, 1000.0) == 1000.0 + 7 * DAY
+    policy = parse_policy(
+        DEFAULT,
+        "[measures.robot_forced]\ndays = 2\n[assessment.metrics]\n"
+        'avg_response_seconds = ["warning", "robot_forced"]\n',
+    )
+    assert assessment_measure(policy, "avg_response_seconds", 2) == "robot_forced"
+    forced = {
+        "measure": "robot_forced",
+        "starts_at": 0.0,
+        "ends_at": 2 * DAY,
+        "reversed_at": None,
+        "details": {"days": 2, "features": []},
+    }
+    restriction = {
+        "measure": "restriction",
+        "starts_at": 0.0,
+        "ends_at": 3 * DAY,
+        "reversed_at": None,
+        "details": {"features": ["image"]},
+    }
+    measures = [forced, restriction]
+    assert robot_forced_until(measures, DAY) == 2 * DAY
+    assert robot_forced_until(measures, 2 * DAY) is None  # ended by the clock
+    assert robot_forced_until([{**forced, "reversed_at": 10.0}], DAY) is None
+    # It refuses no chat feature; a restriction's holds name each feature's end.
+    assert refused_features(measures, DAY) == {"image"}
+    assert feature_holds(measures, DAY) == {"image": 3 * DAY}
+    assert feature_holds(measures, 3 * DAY) == {}

@@ -51,7 +51,7 @@ async def decide_report(
 
 
 class AuditFilters(BaseModel):
-    actor_kind: Literal["staff", "member"] | None = None
+    actor_kind: Literal["staff", "member", "system"] | None = None
     actor_id: int | None = Field(default=None, ge=1, le=2**53)
     action: str | None = Field(default=None, max_length=48)
     shop_id: int | None = Field(default=None, ge=1, le=2**53)
@@ -133,6 +133,21 @@ async def standing(ctx: Ctx, caller: Caller, shop_id: QueryId = None) -> Json:
     """Owners and managers (their shop), staff (``shop_id``): points in the rolling window,
     deposit balance, the measures in effect and the chat features they refuse."""
     return await enforcement.standing(ctx, caller, shop_id)
+
+
+@router.get("/api/enforcement/restrictions")
+async def restrictions(ctx: Ctx, caller: Caller, shop_id: QueryId = None) -> Json:
+    """Every member of the shop (agents too), staff (``shop_id``): what restricts the shop
+    now — the chat features refused and until when (``holds``), until when the robot is
+    forced on, the measures in effect with their cause. Live: the ``restrictions`` event."""
+    return await enforcement.restrictions(ctx, caller, shop_id)
+
+
+@router.get("/api/me/standing")
+async def my_standing(ctx: Ctx, caller: Caller) -> Json:
+    """Consumers: their own standing — ``ok``, ``muted`` (until when) or ``banned`` — why
+    (the violation's categories) and how to appeal."""
+    return await enforcement.my_standing(ctx, caller)
 
 
 @router.get("/api/enforcement/points")

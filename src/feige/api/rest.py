@@ -307,10 +307,12 @@ async def image(
     image_id: str,
     exp: Annotated[int | None, Query()] = None,
     sig: Annotated[str | None, Query(max_length=128)] = None,
+    scope: Annotated[Literal["review"] | None, Query()] = None,
 ) -> FileResponse:
-    """With ``Authorization: Bearer …``, or as a signed link from ``…/url``."""
+    """With ``Authorization: Bearer …``, or as a signed link from ``…/url``. An image
+    recalled for a violation opens for platform reviewers only."""
     if exp is not None or sig is not None:
-        path, content_type = await images.open_signed_image(ctx, image_id, exp, sig)
+        path, content_type = await images.open_signed_image(ctx, image_id, exp, sig, scope or "")
     else:
         caller = await current_principal(request, ctx, bearer(request))
         path, content_type = await images.open_image(ctx, caller, image_id)

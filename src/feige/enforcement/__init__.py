@@ -5,6 +5,7 @@ the default table is ``enforcement.toml`` beside this module, read by the servic
 from feige.enforcement.policy import (
     FEATURES,
     MEASURES,
+    TIMED,
     ConsumerPolicy,
     EnforcementPolicy,
     MeasureSpec,
@@ -12,11 +13,13 @@ from feige.enforcement.policy import (
     assessment_measure,
     consumer_sanction,
     crossed,
+    feature_holds,
     in_effect,
     measure_ends_at,
     parse_policy,
     points_for,
     refused_features,
+    robot_forced_until,
     rolling_total,
     severity_of,
 )
@@ -24,6 +27,7 @@ from feige.enforcement.policy import (
 __all__ = [
     "FEATURES",
     "MEASURES",
+    "TIMED",
     "ConsumerPolicy",
     "EnforcementPolicy",
     "MeasureSpec",
@@ -31,11 +35,13 @@ __all__ = [
     "assessment_measure",
     "consumer_sanction",
     "crossed",
+    "feature_holds",
     "in_effect",
     "measure_ends_at",
     "parse_policy",
     "points_for",
     "refused_features",
+    "robot_forced_until",
     "rolling_total",
     "severity_of",
 ]

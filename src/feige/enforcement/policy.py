@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 DAY = 86400.0
-MEASURES = ("warning", "restriction", "deposit_withholding", "points_deduction", "order_close")
+MEASURES = (
+    "warning",
+    "restriction",
+    "robot_forced",
+    "deposit_withholding",
+    "points_deduction",
+    "order_close",
+)
+# Measures that hold for ``days`` and end on their own by the clock.
+TIMED = frozenset({"restriction", "robot_forced"})
 # Chat features a restriction can refuse: images, and every card kind.
 FEATURES = ("image", "card")
 SEVERITIES = ("minor", "general", "severe")
@@ -176,8 +185,9 @@ def crossed(policy: EnforcementPolicy, before: int, after: int) -> list[Threshol
 
 
 def measure_ends_at(spec: MeasureSpec, starts_at: float) -> float | None:
-    """A restriction lasts ``days``; every other measure is done when imposed (None)."""
-    return starts_at + spec.days * DAY if spec.measure == "restriction" else None
+    """A restriction or the robot forced on lasts ``days``; every other measure is done
+    when imposed (None)."""
+    return starts_at + spec.days * DAY if spec.measure in TIMED else None
 
 
 def in_effect(
@@ -198,6 +208,30 @@ def refused_features(measures: Iterable[Mapping[str, Any]], now: float) -> froze
         ):
             refused.update(m["details"].get("features", ()))
     return frozenset(refused)
+
+
+def robot_forced_until(measures: Iterable[Mapping[str, Any]], now: float) -> float | None:
+    """While a ``robot_forced`` measure is in effect the shop's robot assist is on and the
+    shop cannot switch it off: the latest end of those in effect at ``now``, or None."""
+    ends = [
+        float(m["ends_at"])
+        for m in measures
+        if m["measure"] == "robot_forced"
+        and in_effect(m["starts_at"], m["ends_at"], m["reversed_at"], now)
+    ]
+    return max(ends) if ends else None
+
+
+def feature_holds(measures: Iterable[Mapping[str, Any]], now: float) -> dict[str, float]:
+    """Each chat feature refused at ``now`` and when the last restriction refusing it ends."""
+    holds: dict[str, float] = {}
+    for m in measures:
+        if m["measure"] == "restriction" and in_effect(
+            m["starts_at"], m["ends_at"], m["reversed_at"], now
+        ):
+            for feature in m["details"].get("features", ()):
+                holds[feature] = max(holds.get(feature, 0.0), float(m["ends_at"]))
+    return holds
 
 
 def assessment_measure(policy: EnforcementPolicy, metric: str, failed_weeks: int) -> str:

@@ -84,6 +84,12 @@ def enforcement_audience(shop_id: int) -> tuple[str, ...]:
     return (shop_supervisors(shop_id),)
 
 
+def restrictions_audience(shop_id: int) -> tuple[str, ...]:
+    """Who hears what restricts a shop now (a measure started, ended or reversed): every
+    member of the shop, agents included, whose composer holds the refused buttons."""
+    return (shop_agents(shop_id),)
+
+
 def suggestion_audience(agent_id: int) -> tuple[str, ...]:
     """Who sees the robot's suggestions for a buyer message (assist mode): the session's
     agent alone."""

@@ -13,6 +13,13 @@ their drill-downs and the measures show something at whatever hour the demo star
   row, rule 2.2.1); fails the no-service rate, the 3-minute reply rate and the average
   response time.
 
+Then enforcement (docs/enforcement.md), on 优品生活馆 so that a new user sees every part of it:
+two hours ago a reviewer upheld two of its agent's blocked attempts to take payment off the
+platform (third_party.payment, severe: 12 points each), whose 24 points imposed a warning, a
+restriction of images and cards in effect for seven days and a deposit withholding; the owner
+appealed the withholding (pending); the inbox holds the notices unread; and the buyer whose
+abusive message was blocked last week is muted (rules 4.2).
+
 The history goes through the same in-transaction steps as live chat (open, assign, wait,
 transfer, append message, close, record), so it leaves exactly the rows and session events
 the real paths leave; only the clock is scripted.
@@ -43,7 +50,7 @@ from feige.services.assessment.job import (
 )
 from feige.services.assessment.summaries import metrics_config
 from feige.services.context import Outbox, Principal
-from feige.services.lib import assignment, conversation, moderation_records
+from feige.services.lib import appeals, assignment, conversation, enforcement, moderation_records
 from feige.services.lib.accounts import (
     consumer_signed_in,
     create_member,
@@ -55,6 +62,8 @@ from feige.services.lib.quick_replies import add_reply
 from feige.services.lib.screening import shown_name
 from feige.store import accounts as account_store
 from feige.store import assessments as assessment_store
+from feige.store import enforcement as enforcement_store
+from feige.store import moderation_records as violation_store
 
 DEMO_PASSWORD = "feige123"
 CONSUMERS = [
@@ -86,6 +95,11 @@ QUESTIONS = [
     ("什么时候到货？", "江浙沪一般次日达，其他地区 2-3 天。"),
 ]
 BLOCKED_TEXT = "你们这群骗子，去死吧，傻逼"  # abuse (2.2.4): blocked, and the session risky
+# An agent diverting payment off the platform (2.2.3, third_party.payment): blocked, severe.
+PAYMENT_TEXTS = (
+    "亲，加我支付宝 zfb：xiaomei_88 直接转账，能便宜二十",
+    "卡号 6222 0212 3456 7890 128 工商银行，转账后马上发货",
+)
 
 
 @dataclass(frozen=True)
@@ -154,7 +168,7 @@ def seed_demo(
     logins: list[dict[str, Any]] = []
     pw = hash_password(DEMO_PASSWORD)
     create_staff(conn, "admin", pw, "admin", "平台管理员", now)
-    create_staff(conn, "reviewer", pw, "reviewer", "平台审核员", now)
+    reviewer_id = create_staff(conn, "reviewer", pw, "reviewer", "平台审核员", now)
     logins += [
         {"who": "平台管理员 admin", "username": "admin", "kind": "staff"},
         {"who": "平台审核员 reviewer", "username": "reviewer", "kind": "staff"},
@@ -209,7 +223,9 @@ def seed_demo(
                 },
             )
         shops.append((shop, agent_ids))
-    History(conn, settings, moderator, consumer_ids).two_weeks(shops, now)
+    history = History(conn, settings, moderator, consumer_ids)
+    history.two_weeks(shops, now)
+    history.enforcement(shops[2], reviewer_id, now)
     for external, nick in CONSUMERS:
         logins.append({"who": f"消费者 {nick}", "username": external, "kind": "consumer"})
     return logins
@@ -336,6 +352,89 @@ class History:
             original={"kind": "text", "text": BLOCKED_TEXT},
             now=t,
             client_id=f"demo-{session['id']}-1",
+        )
+
+    def enforcement(
+        self, plan: tuple[dict[str, Any], list[int]], reviewer_id: int, now: float
+    ) -> None:
+        """The enforcement loop on one shop, as the reviewer and the owner would have driven
+        it two hours ago (see the module's docstring)."""
+        conn, outbox = self.conn, self.outbox
+        shop, agent_ids = plan
+        policy = enforcement.policy_of(self.settings)
+        agent_row = account_store.member_by_id(conn, agent_ids[0])
+        assert agent_row is not None
+        agent = Principal(
+            "member", agent_row["id"], "agent", agent_row["display_name"], shop_id=shop["id"]
+        )
+        reviewer = Principal("staff", reviewer_id, "reviewer", "平台审核员")
+        t = now - 3 * 3600
+        buyer_id = self.consumer_ids[5]
+        session = conversation.open_session(conn, shop["id"], buyer_id, "product", None, t)
+        assignment.assign(conn, outbox, session, shop, agent.id, t)
+        self.say(session, SenderRole.BUYER, buyer_id, "可以便宜一点吗？", t)
+        records = []
+        for n, text in enumerate(PAYMENT_TEXTS, start=1):
+            t += 30
+            verdict = self.moderator.check_text(
+                text, role=agent.sender_role.value, sender=agent.channel, recipient=None
+            )
+            assert verdict.action is ModerationAction.BLOCK, verdict
+            assert "third_party.payment" in verdict.categories, verdict
+            records.append(
+                moderation_records.record_violation(
+                    conn,
+                    outbox,
+                    session=session,
+                    shop_id=shop["id"],
+                    message_id=None,
+                    principal=agent,
+                    verdict=verdict,
+                    original={"kind": "text", "text": text},
+                    now=t,
+                    client_id=f"demo-pay-{session['id']}-{n}",
+                )
+            )
+        t += 30
+        self.say(session, SenderRole.AGENT, agent.id, "亲，现在是活动价了，叠加店铺券更划算哦。", t)
+        assignment.close(conn, outbox, session, "agent", t + 60)
+        # The reviewer upholds both: 24 points → warning, restriction, deposit withholding.
+        decided_at = now - 2 * 3600
+        for record_id in records:
+            enforcement.review_violation(
+                conn, outbox, reviewer, record_id, "confirmed", policy, decided_at
+            )
+        # ... and last week's abusive buyer of the shop: muted (docs/rules.md 4.2).
+        abusive = [
+            r
+            for r in violation_store.list_violations(conn, "pending", shop["id"], 50)
+            if r["sender_role"] == "buyer"
+        ]
+        for record in abusive[:1]:
+            enforcement.review_violation(
+                conn, outbox, reviewer, record["id"], "confirmed", policy, decided_at + 60
+            )
+        # The owner appeals the deposit withheld, with text: pending for another reviewer.
+        owner_row = account_store.member_by_username(conn, f"{SHOPS[2].prefix}_owner")
+        assert owner_row is not None
+        owner = Principal(
+            "member", owner_row["id"], "owner", owner_row["display_name"], shop_id=shop["id"]
+        )
+        (withheld,) = [
+            m
+            for m in enforcement_store.measures_of(conn, shop["id"], 50)
+            if m["measure"] == "deposit_withholding"
+        ]
+        appeals.file_appeal(
+            conn,
+            outbox,
+            owner,
+            "measure",
+            withheld["id"],
+            "两条消息是新客服误发，已培训整改并删除相关账号，恳请退还保证金",
+            [],
+            policy,
+            now - 3600,
         )
 
     def assess(self, week_name: str, now: float) -> None:

@@ -141,9 +141,10 @@ def assessed_weeks(conn: Connection, shop_id: int, weeks: list[str]) -> list[str
 
 
 def add_measure_once(conn: Connection, measure: Row) -> bool:
-    """Insert the measure unless one for the same shop, week and reason exists."""
+    """Insert the measure unless one for the same shop, week and reason exists; one that a
+    rerun reversed (the week passed then) is made pending again when the week fails again."""
     exists = conn.execute(
-        select(measures.c.id).where(
+        select(measures.c.id, measures.c.status).where(
             and_(
                 measures.c.shop_id == measure["shop_id"],
                 measures.c.week == measure["week"],
@@ -151,6 +152,18 @@ def add_measure_once(conn: Connection, measure: Row) -> bool:
             )
         )
     ).first()
+    if exists is not None and exists.status == "reversed":
+        conn.execute(
+            update(measures)
+            .where(measures.c.id == exists.id)
+            .values(
+                measure=measure["measure"],
+                details=measure["details"],
+                status=measure["status"],
+                created_at=measure["created_at"],
+            )
+        )
+        return True
     if exists is not None:
         return False
     conn.execute(insert(measures).values(**measure))

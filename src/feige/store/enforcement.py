@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feige.domain import Row
 from feige.store.sql import all_rows, insert_row, insert_rows, one, raw, update_row
@@ -189,17 +189,88 @@ def measures_from(conn: Connection, source_kind: str, source_id: int) -> list[Ro
     return all_rows(conn, stmt.order_by(shop_measures.c.id))
 
 
+TIMED_MEASURES = ("restriction", "robot_forced")
+
+
 def restrictions_at(conn: Connection, shop_id: int, now: float) -> list[Row]:
-    """The shop's restrictions whose time has not run out (reversals are checked after)."""
+    """The shop's measures with a duration (restrictions, the robot forced on) whose time
+    has not run out and that were not reversed."""
     stmt = select(shop_measures).where(
         and_(
             shop_measures.c.shop_id == shop_id,
-            shop_measures.c.measure == "restriction",
+            shop_measures.c.measure.in_(TIMED_MEASURES),
             shop_measures.c.ends_at > now,
             shop_measures.c.reversed_at.is_(None),
         )
     )
     return all_rows(conn, stmt)
+
+
+def measures_ended(conn: Connection, now: float, limit: int) -> list[Row]:
+    """Measures whose time ran out and whose end was not told yet (oldest end first)."""
+    stmt = (
+        select(shop_measures)
+        .where(
+            and_(
+                shop_measures.c.ends_at <= now,
+                shop_measures.c.ended_at.is_(None),
+                shop_measures.c.reversed_at.is_(None),
+            )
+        )
+        .order_by(shop_measures.c.ends_at)
+        .limit(limit)
+    )
+    return all_rows(conn, stmt)
+
+
+def claim_measure_end(conn: Connection, measure_id: int, now: float) -> bool:
+    """Mark a measure's end told; False when another node (or a reversal) did first."""
+    result = conn.execute(
+        update(shop_measures)
+        .where(and_(shop_measures.c.id == measure_id, shop_measures.c.ended_at.is_(None)))
+        .values(ended_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+def weekly_measures_of(conn: Connection, week: str, shop_ids: list[int]) -> list[Row]:
+    """The weekly measure records (services/assessment/policy.py) of these shops' week."""
+    stmt = select(measures).where(
+        and_(
+            measures.c.week == week,
+            measures.c.reason == "assessment",
+            measures.c.shop_id.in_(shop_ids),
+        )
+    )
+    return all_rows(conn, stmt)
+
+
+def weekly_measure_shops(conn: Connection, week: str) -> list[int]:
+    """The shops with a weekly measure record of the week not reversed (a rerun checks them)."""
+    stmt = select(measures.c.shop_id).where(
+        and_(
+            measures.c.week == week,
+            measures.c.reason == "assessment",
+            measures.c.status != "reversed",
+        )
+    )
+    return [int(shop_id) for (shop_id,) in conn.execute(stmt)]
+
+
+def set_weekly_status(conn: Connection, weekly_id: int, status: str) -> None:
+    conn.execute(update(measures).where(measures.c.id == weekly_id).values(status=status))
+
+
+def assessment_measures_from(conn: Connection, weekly_ids: list[int]) -> list[Row]:
+    """The measures imposed for these weekly records and not reversed."""
+    stmt = select(shop_measures).where(
+        and_(
+            shop_measures.c.source_kind == "assessment",
+            shop_measures.c.source_id.in_(weekly_ids),
+            shop_measures.c.reversed_at.is_(None),
+        )
+    )
+    return all_rows(conn, stmt.order_by(shop_measures.c.id))
 
 
 def insert_deposit(conn: Connection, **values: Any) -> int:
@@ -358,6 +429,22 @@ _CONSUMER_RESTRICTED = (
     " AND lifted_at IS NULL AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?)"
     " ORDER BY kind LIMIT 1"
 )
+
+
+def consumer_restriction_in_effect(conn: Connection, consumer_id: int, now: float) -> Row | None:
+    """The consumer's mute or ban in effect now (a ban first, then the longest mute)."""
+    stmt = select(consumer_restrictions).where(
+        and_(
+            consumer_restrictions.c.consumer_id == consumer_id,
+            consumer_restrictions.c.lifted_at.is_(None),
+            consumer_restrictions.c.starts_at <= now,
+            or_(consumer_restrictions.c.ends_at.is_(None), consumer_restrictions.c.ends_at > now),
+        )
+    )
+    rows = all_rows(conn, stmt)
+    if not rows:
+        return None
+    return max(rows, key=lambda r: (r["kind"] == "ban", r["ends_at"] or 0.0, r["id"]))
 
 
 def consumer_restricted(conn: Connection, consumer_id: int, now: float) -> tuple[str, Any] | None:

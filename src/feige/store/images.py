@@ -81,6 +81,24 @@ def _image_referenced() -> Any:
     return or_(sent.exists(), kept.exists(), appealed.exists())
 
 
+def image_recalled(conn: Connection, image: Row) -> bool:
+    """Whether the image's message was recalled for a violation (docs/enforcement.md,
+    "Messages recalled"): a violation record keeps it as the original of a message now
+    ``recalled``. Such an image is for platform reviewers only."""
+    stmt = (
+        select(violations.c.id)
+        .select_from(violations.join(messages, messages.c.id == violations.c.message_id))
+        .where(
+            violations.c.shop_id == image["shop_id"],  # ix_violations_shop
+            violations.c.session_id == image["session_id"],
+            violations.c.original["image_id"].as_string() == image["id"],
+            messages.c.kind == "recalled",
+        )
+        .limit(1)
+    )
+    return conn.execute(stmt).first() is not None
+
+
 def unsent_images(
     conn: Connection, created_before: float, limit: int, created_after: float | None = None
 ) -> list[Row]:

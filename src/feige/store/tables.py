@@ -489,7 +489,10 @@ shop_measures = Table(
     # Reversed on appeal (or lifted by a reviewer): no longer in effect from then on.
     Column("reversed_at", Double, nullable=True),
     Column("created_at", Double, nullable=False),
+    # A measure with a duration whose end was told (inbox, sockets, webhook), once: migration 0011.
+    Column("ended_at", Double, nullable=True),
     Index("ix_shop_measures_shop", "shop_id", "id"),
+    Index("ix_shop_measures_ends", "ended_at", "ends_at"),
 )
 
 deposit_ledger = Table(

@@ -154,6 +154,7 @@ export type ServerEvent =
   | { type: 'notifications_read'; ids: number[] | null; unread: number }
   | { type: 'account_restricted'; restriction: ConsumerRestriction }
   | { type: 'account_restriction_lifted'; restriction: ConsumerRestriction }
+  | { type: 'restrictions'; change: 'started' | 'ended' | 'reversed'; measure: Measure; restrictions: ShopRestrictions }
   | ({ type: 'handover'; session_id: number; shop_id: number; at: number; session: Session } & Handover)
 
 // --- enforcement (docs/enforcement.md, docs/protocol.md §12) ---------------------------------
@@ -172,7 +173,13 @@ export interface ConsumerRestriction {
   in_effect: boolean
 }
 
-export type MeasureName = 'warning' | 'restriction' | 'deposit_withholding' | 'points_deduction' | 'order_close'
+export type MeasureName =
+  | 'warning'
+  | 'restriction'
+  | 'robot_forced'
+  | 'deposit_withholding'
+  | 'points_deduction'
+  | 'order_close'
 
 /** A measure imposed on a shop; a restriction's `details.features` are what it refuses. */
 export interface Measure {
@@ -208,6 +215,33 @@ export type NotificationKind =
   | 'report_decided'
   | 'appeal_decided'
   | 'no_human_reply'
+  | 'measure_ended'
+  | 'robot_switched_on'
+
+/** `GET /api/enforcement/restrictions` and the live `restrictions` event: what restricts the
+ * shop now, for every member of it. Times are Unix seconds. */
+export interface ShopRestrictions {
+  shop_id: number
+  refused_features: RestrictedFeature[]
+  /** Each refused feature: when the last restriction refusing it ends. */
+  holds: Partial<Record<RestrictedFeature, number>>
+  robot_forced_until: number | null
+  measures: Measure[]
+}
+
+/** `GET /api/me/standing`: a consumer's own standing (rules 4.2). */
+export interface ConsumerStanding {
+  consumer_id: number
+  state: 'ok' | 'muted' | 'banned'
+  restriction: {
+    id: number
+    kind: 'mute' | 'ban'
+    starts_at: number
+    ends_at: number | null
+    categories: string[]
+  } | null
+  appeal: { text: string; text_en: string }
+}
 
 /** A row of the shop's inbox (`GET /api/enforcement/inbox`, the live `notification`). */
 export interface ShopNotification {
@@ -240,6 +274,8 @@ export interface RobotModeState {
   rule_on: boolean
   rule_since: number | null
   updated_at: number | null
+  /** An enforcement measure forces assist on until then (Unix s); it cannot be turned off. */
+  forced_until?: number | null
 }
 
 export interface RobotSwitch {

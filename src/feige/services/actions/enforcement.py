@@ -3,6 +3,10 @@ blacklistings reviewed before they leave the metrics (docs/rules.md §3 (2) note
 
 from __future__ import annotations
 
+import asyncio
+
+import structlog
+
 from feige.domain import Row
 from feige.services import assessment
 from feige.services.context import Context, Principal
@@ -10,6 +14,7 @@ from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib import enforcement
 from feige.services.lib.enforcement import DISMISSED, UPHELD
 
+log = structlog.get_logger(__name__)
 MAX_PAGE = 500
 
 
@@ -184,3 +189,52 @@ async def violation_evidence(ctx: Context, principal: Principal, violation_id: i
     message in its context."""
     _staff_only(principal)
     return await ctx.db.read(enforcement.violation_evidence, violation_id)
+
+
+# --- what restricts a shop now, for its members; a consumer's own standing ---------------------
+
+
+async def restrictions(ctx: Context, principal: Principal, shop_id: int | None) -> Row:
+    """Every member of a shop (agents too) reads what restricts the shop now — the features
+    refused and until when, the robot forced on — so a composer holds its buttons before a
+    send is refused; staff name the shop."""
+    if principal.is_staff:
+        if shop_id is None:
+            raise Invalid(detail="shop_id required")
+        shop = shop_id
+    elif principal.kind == "member" and principal.shop_id is not None:
+        if shop_id is not None and shop_id != principal.shop_id:
+            raise NotFound(what="shop")
+        shop = principal.shop_id
+    else:
+        raise Forbidden()
+    return await ctx.db.read(enforcement.shop_restrictions, shop, ctx.clock())
+
+
+async def my_standing(ctx: Context, principal: Principal) -> Row:
+    """A consumer's own standing: muted until, banned, why, and how to appeal."""
+    if principal.kind != "consumer":
+        raise Forbidden()
+    return await ctx.db.read(enforcement.consumer_standing, principal.id, ctx.clock())
+
+
+# --- measures ending by the clock ----------------------------------------------------------------
+
+
+async def tell_ended(ctx: Context) -> list[Row]:
+    """One pass: every measure whose time ran out told once (inbox, sockets, webhook). A
+    read first: the writer is taken only when a measure has ended."""
+    if not await ctx.db.read(enforcement.measures_due, ctx.clock()):
+        return []
+    return await ctx.write_and_publish(enforcement.tell_ended, ctx.clock())
+
+
+async def end_watch(ctx: Context) -> None:
+    """The node's loop telling measures that end on their own (a restriction, the robot
+    forced on); nodes share it: each end is claimed once."""
+    while True:
+        try:
+            await tell_ended(ctx)
+        except Exception:  # keep the loop alive; the next tick retries
+            log.exception("measure_end_watch_failed")
+        await asyncio.sleep(ctx.settings.webhook_poll_seconds)

@@ -171,11 +171,13 @@ async def open_image(ctx: Context, principal: Principal, image_id: str) -> tuple
     return ctx.settings.data_dir / image["path"], image["content_type"]
 
 
-def _link_signature(ctx: Context, image_id: str, expires: int) -> str:
+def _link_signature(ctx: Context, image_id: str, expires: int, scope: str = "") -> str:
     # A key of its own, derived from the signing key: a link signature can never pass for
-    # anything else signed with it.
+    # anything else signed with it. A reviewer's link is signed with its scope too (it
+    # opens an image recalled for a violation, which nobody else may).
     key = hmac.new(ctx.settings.signing_key().encode(), b"feige image link", "sha256").digest()
-    return hmac.new(key, f"{image_id}\n{expires}".encode(), hashlib.sha256).hexdigest()
+    signed = f"{image_id}\n{expires}" + (f"\n{scope}" if scope else "")
+    return hmac.new(key, signed.encode(), hashlib.sha256).hexdigest()
 
 
 async def image_link(ctx: Context, principal: Principal, image_id: str) -> Row:
@@ -183,20 +185,23 @@ async def image_link(ctx: Context, principal: Principal, image_id: str) -> Row:
     a bearer header, and a token in a URL would end up in logs and browser history."""
     await _visible_image(ctx, principal, image_id)
     expires = int(ctx.clock()) + ctx.settings.image_url_ttl_seconds
-    signature = _link_signature(ctx, image_id, expires)
-    return {"url": f"/api/images/{image_id}?exp={expires}&sig={signature}", "expires_at": expires}
+    scope = images.REVIEW_SCOPE if principal.is_staff else ""
+    signature = _link_signature(ctx, image_id, expires, scope)
+    url = f"/api/images/{image_id}?exp={expires}&sig={signature}"
+    return {"url": url + (f"&scope={scope}" if scope else ""), "expires_at": expires}
 
 
 async def open_signed_image(
-    ctx: Context, image_id: str, expires: int | None, signature: str | None
+    ctx: Context, image_id: str, expires: int | None, signature: str | None, scope: str = ""
 ) -> tuple[Path, str]:
-    """The file behind a signed link: the signature binds the image id and the expiry."""
+    """The file behind a signed link: the signature binds the image id, the expiry and the
+    scope (a reviewer's link opens a recalled image; no other does)."""
     if expires is None or not signature or len(image_id) > 32:
         raise Forbidden("link_invalid")
-    expected = _link_signature(ctx, image_id, expires)
+    expected = _link_signature(ctx, image_id, expires, scope)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise Forbidden("link_invalid")
     if expires <= ctx.clock():
         raise Forbidden("link_expired")
-    image = await ctx.db.read(images.linked_image, image_id)
+    image = await ctx.db.read(images.linked_image, image_id, scope)
     return ctx.settings.data_dir / image["path"], image["content_type"]

@@ -106,7 +106,7 @@ class AssistWatch:
     async def suggest(self, buyer: BuyerText) -> None:
         """Rank the suggestions for one buyer text, push them, hold a confident one."""
         ctx = self.ctx
-        found = await ctx.db.read(robot_assist.assist_input, buyer.session_id)
+        found = await ctx.db.read(robot_assist.assist_input, buyer.session_id, ctx.clock())
         if found is None:
             return
         robot = await self.robot_of(found["shop_id"], found["entries"])

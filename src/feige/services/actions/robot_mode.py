@@ -48,7 +48,7 @@ def _readable_shop(principal: Principal, shop_id: int | None) -> int:
 async def get_mode(ctx: Context, principal: Principal, shop_id: int | None) -> Row:
     """The shop's mode, and the rolling figure this node holds for it."""
     shop = _readable_shop(principal, shop_id)
-    view = await ctx.db.read(robot_mode.current_mode, shop)
+    view = await ctx.db.read(robot_mode.current_mode, shop, ctx.clock())
     watch: RobotWatch | None = ctx.robot_watch
     view["window"] = watch.figure(shop) if watch is not None else None
     return view

@@ -58,10 +58,22 @@ def save_assessment_sync(
     figures = compute_week_sync(conn, week, config)
     measures = save_shop_results_sync(conn, week, config, figures.document["shops"], now)
     streaks = record_no_human_reply_sync(conn, figures.findings, now)
+    reversed_measures: list[Row] = []
+    if policy is not None:
+        # A week that now passes a metric it failed: what that failure imposed is reversed.
+        shops = figures.document["shops"]
+        reversed_measures = enforcement.reverse_passed_assessment(
+            conn, Outbox(), week.name, shops, now
+        )
     if policy is not None and (measures or streaks):
         window = ladder_window(week, config, policy.assessment_window_weeks)
         enforcement.apply_assessment_measures(conn, Outbox(), measures, window, policy, now)
-    return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+    return {
+        "document": figures.document,
+        "measures": measures,
+        "no_human_reply": streaks,
+        "reversed_measures": reversed_measures,
+    }
 
 
 async def assess_and_save(
@@ -75,9 +87,18 @@ async def assess_and_save(
     figures = await _compute_week(ctx, week, config)
     shops = figures.document["shops"]
     measures: list[Row] = []
+    reversed_measures: list[Row] = []
+    # A rerun that now passes a metric reverses what its failure imposed: the shops with a
+    # measure record of the week are checked (a first run has none: no job more).
+    recheck = set(await ctx.db.read(enforcement.shops_to_recheck, week.name))
     for start in range(0, len(shops), SAVE_SHOPS_PER_JOB):
         chunk = shops[start : start + SAVE_SHOPS_PER_JOB]
         measures += await ctx.db.write(save_shop_results_sync, week, config, chunk, now)
+        rechecked = [shop for shop in chunk if int(shop["shop"]) in recheck]
+        if rechecked:
+            reversed_measures += await ctx.write_and_publish(
+                enforcement.reverse_passed_assessment, week.name, rechecked, now
+            )
     streaks = await ctx.db.write(record_no_human_reply_sync, figures.findings, now)
     if measures or streaks:  # carried out and told (docs/enforcement.md)
         policy = enforcement.policy_of(ctx.settings)
@@ -93,7 +114,12 @@ async def assess_and_save(
                 now,
                 start == 0,
             )
-    return {"document": figures.document, "measures": measures, "no_human_reply": streaks}
+    return {
+        "document": figures.document,
+        "measures": measures,
+        "no_human_reply": streaks,
+        "reversed_measures": reversed_measures,
+    }
 
 
 async def _compute_week(ctx: Context, week: Week, config: AssessmentConfig) -> WeekFigures:

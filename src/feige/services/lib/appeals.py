@@ -14,7 +14,7 @@ from feige.services import channels
 from feige.services.context import Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib import audit
-from feige.services.lib.enforcement import measure_view, notify
+from feige.services.lib.enforcement import notify, reverse_measure, reverse_points
 from feige.store import enforcement as store
 from feige.store import images as image_store
 from feige.store import moderation_records as violation_store
@@ -207,22 +207,8 @@ def _reverse(
 def _reverse_points(
     conn: Connection, outbox: Outbox, appeal: Row, entry: Row, now: float
 ) -> list[Row]:
-    store.insert_points(
-        conn,
-        shop_id=entry["shop_id"],
-        points=-int(entry["points"]),
-        category=entry["category"],
-        severity=entry["severity"],
-        source_kind="appeal",
-        source_id=appeal["id"],
-        reason=f"appeal {appeal['id']} reverses entry {entry['id']}",
-        created_at=now,
-    )
-    return [
-        _reverse_measure(conn, outbox, appeal, m, now)
-        for m in store.measures_from(conn, "points", entry["id"])
-        if m["reversed_at"] is None
-    ]
+    why = f"appeal {appeal['id']}"
+    return reverse_points(conn, outbox, entry, ("appeal", appeal["id"]), why, now)
 
 
 def _reverse_measure(
@@ -230,20 +216,5 @@ def _reverse_measure(
 ) -> Row:
     """The measure no longer in effect from now; its deposit withheld paid back, its points
     taken back."""
-    store.update_measure(conn, measure["id"], reversed_at=now)
-    measure = {**measure, "reversed_at": now}
-    for withheld in store.deposit_of_measure(conn, measure["id"]):
-        if withheld["amount"] < 0:
-            store.insert_deposit(
-                conn,
-                shop_id=measure["shop_id"],
-                amount=-int(withheld["amount"]),
-                measure_id=measure["id"],
-                reason=f"appeal {appeal['id']} reverses measure {measure['id']}",
-                created_at=now,
-            )
-    for entry in store.points_of_source(conn, "measure", measure["id"]):
-        _reverse_points(conn, outbox, appeal, entry, now)
-    view = measure_view(measure, now)
-    notify(conn, outbox, measure["shop_id"], "measure_reversed", {"measure": view}, now)
-    return view
+    why = f"appeal {appeal['id']}"
+    return reverse_measure(conn, outbox, measure, ("appeal", appeal["id"]), why, now)

@@ -147,3 +147,36 @@ def snapshot(kind: str, record_id: int) -> Callable[[Connection], Any]:
         raise ValueError(kind)
 
     return read
+
+
+SYSTEM = "system"
+
+
+def record_system(
+    conn: Connection,
+    action: str,
+    record_kind: str,
+    record_id: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+    shop_id: int | None = None,
+    now: float,
+) -> None:
+    """An entry for a change no person made at that moment (a rerun of the weekly assessment
+    reversing the measures of a week that now passes): the actor is ``system``, id 0."""
+    store.insert_audit(
+        conn,
+        at=now,
+        actor_kind=SYSTEM,
+        actor_id=0,
+        actor_role=SYSTEM,
+        shop_id=shop_id,
+        action=action,
+        record_kind=record_kind,
+        record_id=None if record_id is None else str(record_id)[:64],
+        before=_clean(before),
+        after=_clean(after),
+        ip=None,
+        user_agent=None,
+    )

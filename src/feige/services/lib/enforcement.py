@@ -19,16 +19,19 @@ from feige import i18n
 from feige.config import Settings
 from feige.domain import FlagReason, MessageKind, Row
 from feige.enforcement import (
+    TIMED,
     EnforcementPolicy,
     MeasureSpec,
     assessment_measure,
     consumer_sanction,
     crossed,
+    feature_holds,
     in_effect,
     measure_ends_at,
     parse_policy,
     points_for,
     refused_features,
+    robot_forced_until,
     rolling_total,
     severity_of,
 )
@@ -395,6 +398,7 @@ def measure_view(row: Row, now: float | None = None) -> Row:
             "created_at",
         )
     }
+    view["ended_at"] = row.get("ended_at")
     if now is not None:
         view["in_effect"] = in_effect(row["starts_at"], row["ends_at"], row["reversed_at"], now)
     return view
@@ -481,6 +485,9 @@ def impose_many(
             )
         views.append(view)
     notify_many(conn, outbox, [(v["shop_id"], "measure", {"measure": v}) for v in views], now)
+    for view in views:
+        if view["measure"] in TIMED:
+            tell_restrictions(conn, outbox, view["shop_id"], "started", view, now)
     return views
 
 
@@ -548,6 +555,162 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
+# --- what restricts a shop now: its members' read and live event ----------------------------
+
+
+def shop_restrictions(conn: Connection, shop_id: int, now: float) -> Row:
+    """What the shop's measures in effect refuse now, for every member of the shop: the
+    features refused and until when (``holds``, epoch s), until when the robot is forced on,
+    and the measures themselves (with their cause in ``details``)."""
+    measures = store.restrictions_at(conn, shop_id, now)
+    live = [m for m in measures if in_effect(m["starts_at"], m["ends_at"], m["reversed_at"], now)]
+    return {
+        "shop_id": shop_id,
+        "refused_features": sorted(refused_features(live, now)),
+        "holds": feature_holds(live, now),
+        "robot_forced_until": robot_forced_until(live, now),
+        "measures": [measure_view(m, now) for m in sorted(live, key=lambda m: m["id"])],
+    }
+
+
+def tell_restrictions(
+    conn: Connection, outbox: Outbox, shop_id: int, change: str, measure: Row, now: float
+) -> None:
+    """A measure with a duration started, ended or was reversed: every member of the shop
+    hears what restricts it now (``restrictions``), so a composer holds or frees its buttons
+    before anyone sends (docs/protocol.md)."""
+    outbox.add(
+        channels.restrictions_audience(shop_id),
+        {
+            "type": "restrictions",
+            "change": change,
+            "measure": measure,
+            "restrictions": shop_restrictions(conn, shop_id, now),
+        },
+    )
+
+
+def measures_due(conn: Connection, now: float) -> bool:
+    """Whether a measure's time ran out and its end is still to be told."""
+    return bool(store.measures_ended(conn, now, 1))
+
+
+def tell_ended(conn: Connection, outbox: Outbox, now: float, limit: int = 100) -> list[Row]:
+    """Measures whose time ran out end on their own; each end is told once (whichever node
+    claims it): the inbox and the supervisors (``measure_ended``), the marketplace, and the
+    shop's members (``restrictions``). Returns the measures told."""
+    told: list[Row] = []
+    for row in store.measures_ended(conn, now, limit):
+        if not store.claim_measure_end(conn, row["id"], now):
+            continue
+        view = measure_view({**row, "ended_at": now}, now)
+        notify(conn, outbox, row["shop_id"], "measure_ended", {"measure": view}, now)
+        tell_restrictions(conn, outbox, row["shop_id"], "ended", view, now)
+        told.append(view)
+    return told
+
+
+def reverse_measure(
+    conn: Connection, outbox: Outbox, measure: Row, source: tuple[str, int], why: str, now: float
+) -> Row:
+    """The measure no longer in effect from now (an appeal granted, a rerun of its week that
+    passes): its deposit withheld paid back, its points taken back, the shop told."""
+    store.update_measure(
+        conn, measure["id"], reversed_at=now, ended_at=measure.get("ended_at") or now
+    )
+    measure = {**measure, "reversed_at": now, "ended_at": measure.get("ended_at") or now}
+    for withheld in store.deposit_of_measure(conn, measure["id"]):
+        if withheld["amount"] < 0:
+            store.insert_deposit(
+                conn,
+                shop_id=measure["shop_id"],
+                amount=-int(withheld["amount"]),
+                measure_id=measure["id"],
+                reason=f"{why} reverses measure {measure['id']}",
+                created_at=now,
+            )
+    for entry in store.points_of_source(conn, "measure", measure["id"]):
+        reverse_points(conn, outbox, entry, source, why, now)
+    view = measure_view(measure, now)
+    notify(conn, outbox, measure["shop_id"], "measure_reversed", {"measure": view}, now)
+    if measure["measure"] in TIMED:
+        tell_restrictions(conn, outbox, measure["shop_id"], "reversed", view, now)
+    return view
+
+
+def reverse_points(
+    conn: Connection, outbox: Outbox, entry: Row, source: tuple[str, int], why: str, now: float
+) -> list[Row]:
+    """A negative ledger entry naming what reverses ``entry``; the measures its points
+    imposed are reversed too. Returns them."""
+    store.insert_points(
+        conn,
+        shop_id=entry["shop_id"],
+        points=-int(entry["points"]),
+        category=entry["category"],
+        severity=entry["severity"],
+        source_kind=source[0],
+        source_id=source[1],
+        reason=f"{why} reverses entry {entry['id']}",
+        created_at=now,
+    )
+    return [
+        reverse_measure(conn, outbox, m, source, why, now)
+        for m in store.measures_from(conn, "points", entry["id"])
+        if m["reversed_at"] is None
+    ]
+
+
+def shops_to_recheck(conn: Connection, week: str) -> list[int]:
+    """The shops a rerun of ``week`` may reverse measures of (a first run: none)."""
+    return store.weekly_measure_shops(conn, week)
+
+
+def reverse_passed_assessment(
+    conn: Connection, outbox: Outbox, week: str, shops: list[Row], now: float
+) -> list[Row]:
+    """A rerun of ``week`` (a report upheld, an appeal granted, an admin's rerun) whose
+    results now pass a metric reverses the measures that metric's failure imposed — the
+    deposit withheld, the points, a restriction — each audited (actor ``system``) and told;
+    a week that now passes has its weekly record marked ``reversed``. Returns the measures
+    reversed."""
+    results = {int(r["shop"]): r for r in shops}
+    if not results:
+        return []
+    weekly = [
+        w for w in store.weekly_measures_of(conn, week, list(results)) if w["status"] != "reversed"
+    ]
+    if not weekly:
+        return []
+    reversed_views: list[Row] = []
+    for measure in store.assessment_measures_from(conn, [w["id"] for w in weekly]):
+        result = results[int(measure["shop_id"])]
+        details = measure["details"]
+        if details.get("week") != week:
+            continue
+        metric = result.get("metrics", {}).get(details.get("metric"), {})
+        if result["passed"] is False and metric.get("passed") is False:
+            continue  # still failed
+        before = measure_view(measure, now)
+        why = f"rerun of {week}"
+        view = reverse_measure(conn, outbox, measure, ("rerun", int(measure["id"])), why, now)
+        audit.record_system(
+            conn,
+            "measure.reverse",
+            "measure",
+            measure["id"],
+            before=before,
+            after={**view, "cause": "assessment.rerun", "week": week},
+            shop_id=measure["shop_id"],
+            now=now,
+        )
+        reversed_views.append(view)
+    for w in weekly:
+        if results[int(w["shop_id"])]["passed"] is not False:
+            store.set_weekly_status(conn, w["id"], "reversed")
+    return reversed_views
+
+
 def shop_standing(conn: Connection, shop_id: int, policy: EnforcementPolicy, now: float) -> Row:
     """The shop's points within the window, its deposit balance and measures in effect."""
     measures = store.measures_of(conn, shop_id, 500)
@@ -557,6 +720,7 @@ def shop_standing(conn: Connection, shop_id: int, policy: EnforcementPolicy, now
         "window_days": policy.window_days,
         "deposit_balance": store.deposit_balance(conn, shop_id),
         "refused_features": sorted(refused_features(measures, now)),
+        "robot_forced_until": robot_forced_until(measures, now),
         "measures_in_effect": [
             measure_view(m, now)
             for m in measures
@@ -626,6 +790,29 @@ def sanction_consumer(
         {"type": "account_restricted", "restriction": view},
     )
     return view
+
+
+def consumer_standing(conn: Connection, consumer_id: int, now: float) -> Row:
+    """A consumer's own standing (docs/enforcement.md, "Consumers"): ``ok``, ``muted``
+    (until when) or ``banned``, why (the categories of the violation), and how to appeal."""
+    row = store.consumer_restriction_in_effect(conn, consumer_id, now)
+    standing: Row = {"consumer_id": consumer_id, "state": "ok", "restriction": None}
+    if row is not None:
+        view = restriction_view(row, now)
+        categories = [c.strip() for c in str(row["reason"] or "").split(",") if c.strip()]
+        standing["state"] = "banned" if row["kind"] == "ban" else "muted"
+        standing["restriction"] = {
+            "id": view["id"],
+            "kind": view["kind"],
+            "starts_at": view["starts_at"],
+            "ends_at": view["ends_at"],
+            "categories": categories,
+        }
+    standing["appeal"] = {
+        "text": i18n.text("consumer_appeal_hint", "zh-CN"),
+        "text_en": i18n.text("consumer_appeal_hint", "en"),
+    }
+    return standing
 
 
 def refuse_sanctioned_consumer(conn: Connection, consumer_id: int, now: float) -> None:

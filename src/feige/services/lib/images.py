@@ -14,20 +14,28 @@ from feige.services.lib.tenancy import visible_session
 from feige.store import images as image_store
 from feige.store.private import write_private
 
+REVIEW_SCOPE = "review"
+
 
 def visible_image(conn: Connection, principal: Principal, image_id: str) -> Row:
-    """An image of a session the caller may see (its participants, platform reviewers)."""
+    """An image of a session the caller may see (its participants, platform reviewers); an
+    image recalled for a violation is the reviewers' alone (as if it did not exist)."""
     image = image_store.image_by_id(conn, image_id)
     if image is None:
         raise NotFound(what="image")
     visible_session(conn, principal, image["session_id"])
+    if not principal.is_staff and image_store.image_recalled(conn, image):
+        raise NotFound(what="image")
     return image
 
 
-def linked_image(conn: Connection, image_id: str) -> Row:
-    """The image behind a signed link (the signature was the permission)."""
+def linked_image(conn: Connection, image_id: str, scope: str = "") -> Row:
+    """The image behind a signed link (the signature was the permission); a recalled image
+    only through a link signed for a reviewer (``scope`` ``review``)."""
     image = image_store.image_by_id(conn, image_id)
     if image is None:
+        raise NotFound(what="image")
+    if scope != REVIEW_SCOPE and image_store.image_recalled(conn, image):
         raise NotFound(what="image")
     return image
 

@@ -40,22 +40,22 @@ def answer_context(session: Row, shop_name: str | None) -> AnswerContext:
     )
 
 
-def _assisted_session(conn: Connection, session_id: int) -> Row | None:
-    """The session, when it is open and its shop's robot runs in assist mode (by hand or by
-    rule), else None."""
+def _assisted_session(conn: Connection, session_id: int, now: float | None = None) -> Row | None:
+    """The session, when it is open and its shop's robot runs in assist mode (by hand, by
+    rule or forced by an enforcement measure), else None."""
     session = session_store.session_by_id(conn, session_id)
     if session is None or session["state"] == SessionState.CLOSED:
         return None
-    if robot_mode.current_mode(conn, session["shop_id"])["mode"] != ASSIST:
+    if robot_mode.current_mode(conn, session["shop_id"], now)["mode"] != ASSIST:
         return None
     return session
 
 
-def assist_input(conn: Connection, session_id: int) -> Row | None:
+def assist_input(conn: Connection, session_id: int, now: float | None = None) -> Row | None:
     """What suggestions for this session need: its agent, the shop's entries (the robot is
     built from them and the platform defaults) and the placeholders' context; None when the
     robot does not assist here."""
-    session = _assisted_session(conn, session_id)
+    session = _assisted_session(conn, session_id, now)
     if session is None:
         return None
     shop = account_store.shop_by_id(conn, session["shop_id"])
@@ -79,7 +79,7 @@ def auto_reply(
     """The robot answers buyer message ``buyer_seq``, still the session's last unanswered
     one, as ``robot_assist`` (a human reply in every metric, docs/rules.md §3 note 1); None
     when that no longer applies (answered, or the buyer wrote again: a newer question)."""
-    session = _assisted_session(conn, session_id)
+    session = _assisted_session(conn, session_id, now)
     if session is None:
         return None
     if robot_store.last_round_message(conn, session_id) != (SenderRole.BUYER.value, buyer_seq):

@@ -5,13 +5,16 @@ rebuilds its rolling windows."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from feige.config import Settings
 from feige.domain import US_PER_SECOND, Row
+from feige.enforcement import robot_forced_until
 from feige.metrics import AssessmentConfig
 from feige.metrics.rolling import FULL_AUTO, OFF, Decision, effective_mode
 from feige.metrics.summary import summarise_session
@@ -24,11 +27,16 @@ from feige.services.errors import Conflict, NotFound
 from feige.services.lib import enforcement, full_auto
 from feige.store import accounts as account_store
 from feige.store import assessments as assessment_store
+from feige.store import enforcement as enforcement_store
 from feige.store import moderation_records as violation_store
 from feige.store import robot as robot_store
 from feige.store import sessions as session_store
 
 RULE, HAND = "rule", "hand"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def _stored(conn: Connection, shop_id: int) -> Row:
@@ -46,17 +54,25 @@ def _stored(conn: Connection, shop_id: int) -> Row:
     }
 
 
-def mode_view(row: Row) -> dict[str, Any]:
+def mode_view(row: Row, forced_until: float | None = None) -> dict[str, Any]:
     """The shop's mode as clients hold it: what runs (``mode``), the merchant's own choice
-    (``manual_mode``) and whether the rule holds assist on."""
+    (``manual_mode``), whether the rule holds assist on, and until when an enforcement
+    measure forces it on (``forced_until``; docs/enforcement.md, "robot_forced")."""
     return {
         "shop_id": row["shop_id"],
-        "mode": effective_mode(row["mode"], bool(row["rule_on"])),
+        "mode": effective_mode(row["mode"], bool(row["rule_on"]) or forced_until is not None),
         "manual_mode": row["mode"],
         "rule_on": bool(row["rule_on"]),
         "rule_since": row["rule_since"],
         "updated_at": row["updated_at"],
+        "forced_until": forced_until,
     }
+
+
+def forced_until(conn: Connection, shop_id: int, now: float | None) -> float | None:
+    """When the shop's ``robot_forced`` measures in effect end (None: none holds)."""
+    at = time.time() if now is None else now
+    return robot_forced_until(enforcement_store.restrictions_at(conn, shop_id, at), at)
 
 
 def switch_view(row: Row) -> dict[str, Any]:
@@ -74,10 +90,10 @@ def switch_view(row: Row) -> dict[str, Any]:
     }
 
 
-def current_mode(conn: Connection, shop_id: int) -> Row:
+def current_mode(conn: Connection, shop_id: int, now: float | None = None) -> Row:
     if account_store.shop_by_id(conn, shop_id) is None:
         raise NotFound(what="shop")
-    return mode_view(_stored(conn, shop_id))
+    return mode_view(_stored(conn, shop_id), forced_until(conn, shop_id, now))
 
 
 def all_modes(conn: Connection) -> list[Row]:
@@ -114,13 +130,15 @@ def _switch(
         rule_since=rule_since,
         updated_at=now,
     )
+    forced_at = forced_until(conn, shop_id, now)  # a measure holding assist on
+    forced = forced_at is not None
     record: Row = {
         "shop_id": shop_id,
         "at": now,
         "cause": cause,
         "member_id": member_id,
-        "mode_before": effective_mode(before["mode"], bool(before["rule_on"])),
-        "mode_after": effective_mode(mode, rule_on),
+        "mode_before": effective_mode(before["mode"], bool(before["rule_on"]) or forced),
+        "mode_after": effective_mode(mode, rule_on or forced),
         "rule_on": rule_on,
         "average_seconds": round(decision.average, 3)
         if decision and decision.average is not None
@@ -135,12 +153,18 @@ def _switch(
             "rule_on": rule_on,
             "rule_since": rule_since,
             "updated_at": now,
-        }
+        },
+        forced_at,
     )
     outbox.add(
         channels.robot_audience(shop_id),
         {"type": "robot_mode", **after, "switch": switch_view(record)},
     )
+    if cause == RULE and rule_on and not before["rule_on"]:
+        # The switch-on is told like every measure: the inbox, the supervisors' sockets and
+        # the marketplace webhook (docs/enforcement.md, "Notifications").
+        body = {"switch": switch_view(record), "mode": after}
+        enforcement.notify(conn, outbox, shop_id, "robot_switched_on", body, now)
     return after
 
 
@@ -161,8 +185,11 @@ def set_by_hand(
     before = _stored(conn, shop_id)
     if mode == OFF and before["rule_on"]:
         raise Conflict("robot_held_by_rule")
+    forced = forced_until(conn, shop_id, now)
+    if mode == OFF and forced is not None:
+        raise Conflict("robot_held_by_measure", until=_iso(forced))
     if mode == before["mode"]:
-        return mode_view(before)
+        return mode_view(before, forced)
     if before["mode"] == FULL_AUTO and mode != FULL_AUTO:
         full_auto.hand_over_all(conn, outbox, shop_id, MODE_CHANGED, settings or Settings(), now)
     return _switch(

@@ -63,6 +63,14 @@ const en: typeof zhCN = {
     muted: 'Your account is muted for a rule violation until {until}: you cannot send messages until then',
     mutedNoEnd: 'Your account is muted for a rule violation: you cannot send messages for now',
     banned: 'Your account is banned for a rule violation: you cannot send messages. Contact the platform to appeal',
+    why: 'Why: {reasons}',
+    reasons: {
+      spam: 'spam',
+      fraud: 'fraud',
+      abuse: 'abuse',
+      third_party_ad: 'malicious promotion',
+      misuse: 'malicious claims against merchants',
+    },
   },
   composer: {
     placeholder: 'Type a message…',

@@ -105,10 +105,13 @@ const en: typeof zhCN = {
       report_decided: 'Report reviewed',
       appeal_decided: 'Appeal decided',
       no_human_reply: 'No human reply in a row',
+      measure_ended: 'Measure ended',
+      robot_switched_on: 'Assist switched on by the rule',
     },
     measures: {
       warning: 'Warning',
       restriction: 'No images or cards',
+      robot_forced: 'Assist forced on',
       deposit_withholding: 'Deposit withheld',
       points_deduction: 'Points deducted',
       order_close: 'Orders closed',
@@ -123,6 +126,13 @@ const en: typeof zhCN = {
   },
   composer: {
     restricted: 'Your shop is restricted for a rule violation: no {feature} until {until}',
+    holds: 'Your shop is restricted for a rule violation: no {features} until {until}. {why}',
+    why: {
+      points: 'Why: its violation points reached {threshold}.',
+      assessment: 'Why: it failed the weekly assessment of {week}.',
+      other: '',
+    },
+    robotForced: 'Assist is forced on until {until}',
     features: { image: 'images', card: 'cards' },
     keptDraft: 'What you typed is kept in the box; text messages still go through.',
     placeholder: 'Type a message: Enter sends, Ctrl + Enter adds a line, / picks a quick reply',
@@ -166,6 +176,8 @@ const en: typeof zhCN = {
     wordsSaved: 'Interception words saved',
     figures: 'Today the robot received {received} sessions: {robotOnly} robot-only, {handedOver} handed over; robot satisfaction {average} ({rated} ratings, not in the shop assessment)',
     byRule: 'By rule',
+    byMeasure: 'Forced',
+    forcedHint: 'Your shop is under an enforcement measure: assist is forced on and cannot be turned off until {until}.',
     heldHint:
       'The rolling 60-minute average response time is above 90 s: the rule switched assist on. It switches off once the average stays at or below 60 s for 60 minutes.',
     readOnly: 'Only the shop owner and managers switch the robot.',

@@ -62,6 +62,14 @@ export default {
     muted: '您的账号因违规被禁言至 {until}，期间不能发送消息',
     mutedNoEnd: '您的账号因违规被禁言，期间不能发送消息',
     banned: '您的账号因违规已被封禁，不能发送消息；如有异议请联系平台',
+    why: '原因：{reasons}',
+    reasons: {
+      spam: '垃圾广告',
+      fraud: '欺诈',
+      abuse: '辱骂',
+      third_party_ad: '恶意推广',
+      misuse: '恶意索赔或不实投诉',
+    },
   },
   composer: {
     placeholder: '请输入消息…',

@@ -8,11 +8,12 @@ import { computed, reactive, ref } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type ConnectionState, type FeigeSocket } from '@/protocol/socket'
-import type { Card, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
+import type { Card, ConsumerStanding, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
 
 import { rememberLocalImage } from '@/components/chat/localImages'
 
 import { cardContent, type ChatEntry } from './entry'
+import { holdOfRefusal, holdOfStanding, type AccountHold } from './standing'
 import {
   buildItems,
   insertMessage,
@@ -23,6 +24,8 @@ import {
 } from './timeline'
 
 /** A consumer has few sessions with one shop: this many earlier ones are offered. */
+export { holdOfRefusal, holdOfStanding, type AccountHold }
+
 const EARLIER_LIMIT = 100
 const HISTORY_PAGE = 500
 /** How often the header asks again whether anyone at the shop is online. */
@@ -31,22 +34,6 @@ const PRESENCE_EVERY_MS = 60_000
 const TYPING_SHOWN_MS = 6000
 /** The consumer's own typing goes out at most this often. */
 const TYPING_EVERY_MS = 3000
-
-/** The consumer's account muted (until a time) or banned (rules 4.2, docs/enforcement.md):
- * sends are refused, so the window says why and holds the composer. */
-export interface AccountHold {
-  kind: 'mute' | 'ban'
-  /** Unix milliseconds the mute ends; null for a ban. */
-  until: number | null
-}
-
-/** The hold a refused send names (`consumer_muted` with `until`, `consumer_banned`). */
-export function holdOfRefusal(code: string, params: Record<string, unknown>): AccountHold | null {
-  if (code === 'consumer_banned') return { kind: 'ban', until: null }
-  if (code !== 'consumer_muted') return null
-  const until = Date.parse(String(params.until ?? ''))
-  return { kind: 'mute', until: Number.isNaN(until) ? null : until }
-}
 
 export interface RoomCallbacks {
   /** A session of this shop closed while the window was open (ask for a rating). */
@@ -152,6 +139,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     } else if (event.type === 'account_restricted' && event.restriction.in_effect) {
       const ends = event.restriction.ends_at
       setHold({ kind: event.restriction.kind, until: ends === null ? null : ends * 1000 })
+      void loadStanding() // why, and how to appeal
     } else if (event.type === 'account_restriction_lifted') {
       setHold(null)
     } else if (event.type === 'typing' && event.who === 'member') {
@@ -163,13 +151,25 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
   })
   socket.on('state', (state) => (connection.value = state))
   socket.on('ready', () => {
+    void loadStanding() // on every (re)connect: a mute may have started or ended meanwhile
     if (readySeen) return
     readySeen = true
     void load()
   })
   if (socket.state === 'open') {
     readySeen = true
+    void loadStanding()
     void load()
+  }
+
+  /** The account's own standing on opening the window: muted or banned, why, how to appeal
+   * (the same banner a refused send shows). */
+  async function loadStanding(): Promise<void> {
+    try {
+      setHold(holdOfStanding(await api.request<ConsumerStanding>('GET', '/api/me/standing')))
+    } catch {
+      // The banner stays as it is; a refused send still says why.
+    }
   }
 
   // --- history -----------------------------------------------------------------------------

@@ -13,14 +13,17 @@ import type {
   Principal,
   RestrictedFeature,
   Session,
-  Standing,
+  ShopRestrictions,
   Suggestion,
 } from '@/protocol/types'
 
 import { calls, type AgentStatus, type ListedSession } from './calls'
 import { groupOf, unreadCount, waitingSince } from './cues'
+import { holdsOfRestrictions, holdsOfStanding, type FeatureHolds } from './holds'
 
 /** Messages fetched per history page (REST), and the tail loaded for every listed session. */
+export { holdsOfRestrictions, holdsOfStanding, type FeatureHolds }
+
 export const PAGE = 50
 const TAIL = 20
 const TAIL_FETCHES_AT_ONCE = 6
@@ -55,21 +58,6 @@ export interface Conversation {
   suggestions: { seq: number; items: Suggestion[] } | null
 }
 
-/** A feature the shop may not use while a measure is in effect: until when (Unix ms). */
-export type FeatureHolds = Partial<Record<RestrictedFeature, number>>
-
-/** The features the standing's measures in effect refuse, each until its latest end. */
-export function holdsOfStanding(standing: Standing): FeatureHolds {
-  const holds: FeatureHolds = {}
-  for (const measure of standing.measures_in_effect) {
-    if (measure.ends_at === null) continue
-    for (const feature of measure.details.features ?? []) {
-      holds[feature] = Math.max(holds[feature] ?? 0, measure.ends_at * 1000)
-    }
-  }
-  return holds
-}
-
 export type NewSessionKind = 'assigned' | 'waiting'
 
 export interface ModelHooks {
@@ -85,6 +73,8 @@ export class WorkbenchModel {
   readonly synced = ref(false)
   /** Images and cards the shop may not send now (docs/enforcement.md, "restriction"). */
   readonly featureHolds = ref<FeatureHolds>({})
+  /** What restricts the shop now, with the measures' causes (every member reads it). */
+  readonly restrictions = ref<ShopRestrictions | null>(null)
 
   private readonly socket: FeigeSocket
   private readonly me: Principal
@@ -123,11 +113,9 @@ export class WorkbenchModel {
         case 'recalled':
           this.onRecalled(event.message)
           break
-        case 'notification':
-          // A measure imposed or reversed may change what the shop can send.
-          if (event.notification.kind === 'measure' || event.notification.kind === 'measure_reversed') {
-            void this.loadStanding()
-          }
+        case 'restrictions':
+          // A measure started, ended or was reversed: every member hears what holds now.
+          this.applyRestrictions(event.restrictions)
           break
         case 'suggestions':
           this.onSuggestions(event.session_id, event.seq, event.suggestions)
@@ -379,15 +367,20 @@ export class WorkbenchModel {
     if (index >= 0) known.messages.splice(index, 1, markRaw(message))
   }
 
-  /** What the shop may not send now. Owners and managers read the standing; an agent
-   * learns it from a refused send (`feature_restricted`), as the standing is not theirs. */
+  /** What the shop may not send now: every member reads it (`/api/enforcement/restrictions`)
+   * on connecting, then hears each change live (`restrictions`); a refused send
+   * (`feature_restricted`) still updates it. */
   async loadStanding(): Promise<void> {
-    if (!this.isSupervisor) return
     try {
-      this.setHolds(holdsOfStanding(await api.request<Standing>('GET', '/api/enforcement/standing')))
+      this.applyRestrictions(await api.request<ShopRestrictions>('GET', '/api/enforcement/restrictions'))
     } catch {
       // The buttons stay as they are; a refused send still says why.
     }
+  }
+
+  private applyRestrictions(restrictions: ShopRestrictions): void {
+    this.restrictions.value = restrictions
+    this.setHolds(holdsOfRestrictions(restrictions))
   }
 
   private holdTimer: ReturnType<typeof setTimeout> | null = null
