@@ -96,7 +96,7 @@ def messages_after(conn: Connection, wanted: Iterable[tuple[int, int]], limit: i
 _LOCK_SESSIONS = (
     f"SELECT {', '.join('s.' + c for c in SESSION_COLUMNS)}, b.id FROM sessions s"
     " LEFT JOIN blacklist b ON b.shop_id = s.shop_id AND b.consumer_id = s.consumer_id"
-    " WHERE s.id = ANY(%s) ORDER BY s.id FOR UPDATE OF s"
+    " WHERE s.id = ANY(%s::bigint[]) ORDER BY s.id FOR UPDATE OF s"
 )
 _USED_CLIENT_IDS = (
     "SELECT m.sender_role, m.sender_id, m.client_id FROM messages m"
@@ -107,7 +107,7 @@ _USED_CLIENT_IDS = (
 # Any restriction that may be in effect at some time between the batch's first and last send:
 # those consumers' sends take the one-by-one path, which decides exactly.
 _RESTRICTED_CONSUMERS = (
-    "SELECT DISTINCT consumer_id FROM consumer_restrictions WHERE consumer_id = ANY(%s)"
+    "SELECT DISTINCT consumer_id FROM consumer_restrictions WHERE consumer_id = ANY(%s::bigint[])"
     " AND lifted_at IS NULL AND starts_at <= %s AND (ends_at IS NULL OR ends_at > %s)"
 )
 _ADVANCE_SESSIONS = (
