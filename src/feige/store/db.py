@@ -53,6 +53,14 @@ WAL_RESTART_SECONDS = Histogram(
     "Checkpoints the writer finished between batches so that the log could start over",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
+BATCHED_JOBS = Counter(
+    "feige_writer_batched_jobs",
+    "Write jobs run together by their batched twin (PostgreSQL: plain sends)",
+)
+BATCH_RETRIES = Counter(
+    "feige_commit_retries",
+    "Batches rolled back (a job failed, a deadlock…) whose jobs were re-run one by one",
+)
 WRITER_RECONNECTS = Counter(
     "feige_writer_reconnects", "Writer connections replaced after a database error"
 )
@@ -319,6 +327,8 @@ class Database:
             # its own caller and the others still commit.
             for job in batch:
                 _rolled_back(job)
+            if len(batch) > 1:
+                BATCH_RETRIES.inc()
             if len(batch) == 1 and not isinstance(exc, DBAPIError | sqlite3.Error):
                 results = [(False, exc)]  # its own failure: running it again would repeat it
             else:  # (a database refusal may not be the job's: it gets a fresh connection)
@@ -364,6 +374,7 @@ class Database:
                 if len(done) > end - i:
                     raise RuntimeError(f"{batched!r} returned more results than jobs")
                 results += [(True, _data(job.fn, value)) for value in done]
+                BATCHED_JOBS.inc(len(done))
                 i += len(done)
                 if i == end:
                     continue
