@@ -378,7 +378,21 @@ class Database:
                 i += len(done)
                 if i == end:
                     continue
-                job = batch[i]  # the one it left: run alone, then the rest batched again
+                # The one it left (often a refusal: a closed session, a reused client id)
+                # runs alone, inside a savepoint: if it raises, only its own writes are
+                # undone and it fails alone, as on SQLite, instead of the whole batch going
+                # back to one commit per job. Then the rest are batched again.
+                job = batch[i]
+                i += 1
+                try:
+                    with conn.begin_nested():
+                        results.append((True, _data(job.fn, job.run(conn))))
+                except DBAPIError:
+                    raise  # the database's refusal: the batch is re-run job by job
+                except Exception as exc:
+                    _rolled_back(job)
+                    results.append((False, exc))
+                continue
             results.append((True, _data(job.fn, job.run(conn))))
             i += 1
         return results
