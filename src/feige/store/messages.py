@@ -100,7 +100,7 @@ _LOCK_SESSIONS = (
 )
 _USED_CLIENT_IDS = (
     "SELECT m.sender_role, m.sender_id, m.client_id FROM messages m"
-    " JOIN unnest(%s::text[], %s::bigint[], %s::text[]) AS k(role, sender, client)"
+    " JOIN json_to_recordset(%s::json) AS k(role text, sender bigint, client text)"
     " ON m.sender_role = k.role AND m.sender_id = k.sender AND m.client_id = k.client"
     " WHERE m.client_id IS NOT NULL"
 )
@@ -110,17 +110,19 @@ _RESTRICTED_CONSUMERS = (
     "SELECT DISTINCT consumer_id FROM consumer_restrictions WHERE consumer_id = ANY(%s::bigint[])"
     " AND lifted_at IS NULL AND starts_at <= %s AND (ends_at IS NULL OR ends_at > %s)"
 )
+# The rows go as one JSON document each (orjson), not as one array per column: psycopg
+# dumps arrays in Python, element by element, which cost more than the statements' wait.
 _ADVANCE_SESSIONS = (
     "UPDATE sessions s SET last_seq = v.last_seq, last_activity_at = v.at"
-    " FROM unnest(%s::bigint[], %s::integer[], %s::float8[]) AS v(id, last_seq, at)"
+    " FROM json_to_recordset(%s::json) AS v(id bigint, last_seq integer, at float8)"
     " WHERE s.id = v.id"
 )
 _INSERT_MESSAGES = (
     "INSERT INTO messages (session_id, seq, sender_role, sender_id, kind, content, client_id,"
-    " created_at) SELECT v.session_id, v.seq, v.role, v.sender, v.kind, v.content::json,"
-    " v.client, v.at FROM unnest(%s::bigint[], %s::integer[], %s::text[], %s::bigint[],"
-    " %s::text[], %s::text[], %s::text[], %s::float8[])"
-    " AS v(session_id, seq, role, sender, kind, content, client, at)"
+    " created_at) SELECT v.session_id, v.seq, v.sender_role, v.sender_id, v.kind, v.content,"
+    " v.client_id, v.created_at FROM json_to_recordset(%s::json) AS v(session_id bigint,"
+    " seq integer, sender_role text, sender_id bigint, kind text, content json, client_id text,"
+    " created_at float8)"
     " RETURNING id, session_id, seq"
 )
 
@@ -153,10 +155,8 @@ def send_state(
         locked.execute(_LOCK_SESSIONS, (sorted(set(session_ids)),))
         used = driver.cursor()  # type: ignore[union-attr]
         if keys:
-            used.execute(
-                _USED_CLIENT_IDS,
-                ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
-            )
+            wanted = [{"role": k[0], "sender": k[1], "client": k[2]} for k in keys]
+            used.execute(_USED_CLIENT_IDS, (json_in(wanted),))
         restricted = driver.cursor()  # type: ignore[union-attr]
         if consumers:
             restricted.execute(_RESTRICTED_CONSUMERS, (consumers, last_now, first_now))
@@ -181,25 +181,10 @@ def insert_messages(
     both) and insert the messages (as ``insert_message`` takes them), in one round trip;
     returns the messages' ids in the order of ``rows``."""
     driver = conn.connection.driver_connection
-    ids = list(advanced)
+    sessions = [{"id": i, "last_seq": seq, "at": at} for i, (seq, at) in advanced.items()]
     with driver.pipeline():  # type: ignore[union-attr]
-        driver.cursor().execute(  # type: ignore[union-attr]
-            _ADVANCE_SESSIONS,
-            (ids, [advanced[i][0] for i in ids], [advanced[i][1] for i in ids]),
-        )
+        driver.cursor().execute(_ADVANCE_SESSIONS, (json_in(sessions),))  # type: ignore[union-attr]
         inserted = driver.cursor()  # type: ignore[union-attr]
-        inserted.execute(
-            _INSERT_MESSAGES,
-            (
-                [r["session_id"] for r in rows],
-                [r["seq"] for r in rows],
-                [r["sender_role"] for r in rows],
-                [r["sender_id"] for r in rows],
-                [r["kind"] for r in rows],
-                [json_in(r["content"]) for r in rows],
-                [r["client_id"] for r in rows],
-                [r["created_at"] for r in rows],
-            ),
-        )
+        inserted.execute(_INSERT_MESSAGES, (json_in(rows),))
     by_seq = {(session_id, seq): id_ for id_, session_id, seq in inserted.fetchall()}
     return [by_seq[(r["session_id"], r["seq"])] for r in rows]
