@@ -10,7 +10,8 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,35 +149,70 @@ async def _checkpointer(ctx: Context, interval: float) -> None:
             log.exception("checkpoint_failed")
 
 
-async def _idle_closer(ctx: Context, interval: float) -> None:
-    """On one node at a time: the holder of the ``idle_close`` lease, which another node
-    takes over three intervals after its holder stopped renewing it (it died)."""
+# The background jobs that run on one node at a time across every node, each under its lease.
+LEASED_JOBS = ("idle_close", "summary_refresh", "upload_sweep")
+
+
+async def on_one_node(
+    ctx: Context,
+    job: str,
+    interval: float,
+    work: Callable[[], Awaitable[object]],
+    node: str = NODE_NAME,
+) -> None:
+    """Every ``interval`` seconds, ``work`` on one node at a time: the holder of the job's
+    lease (services/actions/leases.py), renewed on each run, which another node takes over
+    three intervals after its holder stopped renewing it (it died)."""
     while True:
         await asyncio.sleep(interval)
         try:
-            if not await leases.hold(ctx, "idle_close", NODE_NAME, max(3 * interval, 5.0)):
-                continue
-            closed = await serving.close_idle(ctx)
-            if closed:
-                log.info("idle_sessions_closed", count=closed)
+            if await leases.hold(ctx, job, node, max(3 * interval, 5.0)):
+                await work()
         except Exception:  # keep the loop alive; the next tick retries
-            log.exception("idle_close_failed")
+            log.exception("background_job_failed", job=job)
 
 
-async def _upload_sweeper(ctx: Context, interval: float) -> None:
+async def _close_idle(ctx: Context) -> None:
+    closed = await serving.close_idle(ctx)
+    if closed:
+        log.info("idle_sessions_closed", count=closed)
+
+
+def _upload_sweep(ctx: Context, interval: float) -> Callable[[], Awaitable[None]]:
     """Deletes uploads that were never sent, once they are older than
-    ``upload_unsent_ttl_seconds``: an upload costs disk until a message refers to it. The
-    first sweep looks at every upload, later ones at those made since (with an overlap)."""
+    ``upload_unsent_ttl_seconds``: an upload costs disk until a message refers to it (the
+    uploads directory is shared by the nodes). A node's first sweep looks at every upload,
+    later ones at those made since its previous sweep (with an overlap)."""
     since: float | None = None
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            deleted, cutoff = await images.delete_unsent_images(ctx, since)
-            since = cutoff - max(interval, 60.0)
-            if deleted:
-                log.info("unsent_uploads_deleted", count=deleted)
-        except Exception:  # the next tick retries
-            log.exception("upload_sweep_failed")
+
+    async def sweep() -> None:
+        nonlocal since
+        deleted, cutoff = await images.delete_unsent_images(ctx, since)
+        since = cutoff - max(interval, 60.0)
+        if deleted:
+            log.info("unsent_uploads_deleted", count=deleted)
+
+    return sweep
+
+
+def background_jobs(ctx: Context) -> list[Coroutine[Any, Any, None]]:
+    """The loops of the jobs that run once across nodes (``LEASED_JOBS``)."""
+    s = ctx.settings
+    return [
+        on_one_node(ctx, "idle_close", s.idle_check_interval_seconds, partial(_close_idle, ctx)),
+        on_one_node(
+            ctx,
+            "summary_refresh",
+            s.summary_refresh_seconds,
+            partial(assessment.refresh_summaries, ctx),
+        ),
+        on_one_node(
+            ctx,
+            "upload_sweep",
+            s.upload_sweep_interval_seconds,
+            _upload_sweep(ctx, s.upload_sweep_interval_seconds),
+        ),
+    ]
 
 
 LOOP_LAG = Histogram(
@@ -261,9 +297,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
             if logins:
                 print_demo_logins(logins)
         background = [
-            asyncio.create_task(_idle_closer(ctx, settings.idle_check_interval_seconds)),
-            asyncio.create_task(assessment.refresher(ctx, settings.summary_refresh_seconds)),
-            asyncio.create_task(_upload_sweeper(ctx, settings.upload_sweep_interval_seconds)),
+            *(asyncio.create_task(job) for job in background_jobs(ctx)),
             # Often, so that what the writer has left to copy when it restarts the log
             # (Database._restart_log) is a few milliseconds of work.
             asyncio.create_task(_checkpointer(ctx, 0.25)),
@@ -293,8 +327,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         finally:
             for task in background:
                 task.cancel()
-            with contextlib.suppress(Exception):
-                await leases.release(ctx, "idle_close", NODE_NAME)
+            for job in LEASED_JOBS:
+                with contextlib.suppress(Exception):
+                    await leases.release(ctx, job, NODE_NAME)
             await ctx.broker.stop()
             await ctx.db.stop()
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,6 +64,65 @@ async def test_pipelined_sends_keep_order_and_every_tab_gets_them(server: Server
     for tab in (agent_ws, second_tab):
         got = [await tab.message(seq=s) for s in seqs]
         assert [m["content"]["text"] for m in got] == [f"消息 {i}" for i in range(50)]
+
+
+def text_send(client_id: str, text: str, **target: Any) -> dict[str, Any]:
+    frame = {"op": "send", "client_id": client_id, "kind": "text", "content": {"text": text}}
+    return {**frame, **target}
+
+
+async def test_a_burst_mixing_new_messages_resends_and_refusals_answers_each_as_alone(
+    server: Server,
+) -> None:
+    """Sends pipelined on two sockets land in the same group commits, where PostgreSQL runs
+    the plain ones together (store/db.py, ``batched``): each still gets the answer it would
+    get alone, the session's seqs stay gap-free and in order, nothing is stored twice."""
+    _agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-burst")
+    first = await buyer_ws.send_text("b0", "第一条", session_id=sid)
+    burst = [
+        text_send("b1", "一", session_id=sid),
+        text_send("b0", "第一条", session_id=sid),  # a resend of a stored message
+        text_send("b2", "二", session_id=sid),
+        text_send("b2", "二", session_id=sid),  # a resend of one in the same burst
+        text_send("b3", "三", session_id=sid),
+        text_send("b1", "改了", session_id=sid),  # a client id reused: refused
+        text_send("b4", "四", session_id=999_999),  # no such session: refused
+        text_send("b5", "五", session_id=sid),
+    ]
+    replies = [text_send(f"a{i}", f"回复 {i}", session_id=sid) for i in range(4)]
+
+    async def pipeline(ws: Any, frames: list[dict[str, Any]]) -> None:
+        for frame in frames:
+            await ws.send(frame)
+
+    await asyncio.gather(pipeline(buyer_ws, burst), pipeline(agent_ws, replies))
+    acks = {c: await buyer_ws.expect(op="ack", client_id=c) for c in ("b1", "b2", "b3", "b5")}
+    resent = await buyer_ws.expect(op="ack", client_id="b0")
+    assert resent["duplicate"] is True and resent["message_id"] == first["message_id"]
+    again = await buyer_ws.expect(op="ack", client_id="b2")
+    assert again["duplicate"] is True and again["message_id"] == acks["b2"]["message_id"]
+    assert not any(a["duplicate"] for a in acks.values())
+    assert (await buyer_ws.expect(op="error", ref="b1"))["code"] == "idempotency_conflict"
+    assert (await buyer_ws.expect(op="error", ref="b4"))["code"] == "not_found"
+    replied = [await agent_ws.expect(op="ack", client_id=f"a{i}") for i in range(4)]
+    assert [a["seq"] for a in replied] == sorted(a["seq"] for a in replied)
+    assert [acks[c]["seq"] for c in ("b1", "b2", "b3", "b5")] == sorted(
+        acks[c]["seq"] for c in ("b1", "b2", "b3", "b5")
+    )
+
+    history = await buyer.ok("GET", f"/api/sessions/{sid}/messages", params={"limit": 500})
+    assert [m["seq"] for m in history] == list(range(1, len(history) + 1))
+    buyers = [m["client_id"] for m in history if m["sender_role"] == "buyer"]
+    assert buyers == ["open", "b0", "b1", "b2", "b3", "b5"]
+    assert [m["content"]["text"] for m in history if m["client_id"] == "b1"] == ["一"]
+    assert sorted(m["client_id"] for m in history if m["sender_role"] == "agent") == [
+        f"a{i}" for i in range(4)
+    ]
+    session = await buyer.ok("GET", f"/api/sessions/{sid}")
+    assert session["last_seq"] == len(history)
+    # The agent's socket got every buyer message of the burst once, in seq order.
+    got = [await agent_ws.message(client_id=c) for c in ("b1", "b2", "b3", "b5")]
+    assert [m["seq"] for m in got] == [acks[c]["seq"] for c in ("b1", "b2", "b3", "b5")]
 
 
 async def test_reconnect_with_resume_gets_what_was_missed_in_order(server: Server) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from feige.app import LEASED_JOBS
 from tests.multinode.cluster import (
     Client,
     Cluster,
@@ -32,7 +34,13 @@ def started_cluster(
 ) -> Iterator[Cluster]:
     """Three nodes for the module (starting a process costs seconds): each test gets them
     running, a node a test killed started again."""
-    nodes = Cluster(tmp_path_factory.mktemp("cluster"), pg_url, redis_server.url)
+    # The background jobs that run on one node at a time tick every second here.
+    ticks = {
+        "idle_check_interval_seconds": "1",
+        "summary_refresh_seconds": "1",
+        "upload_sweep_interval_seconds": "1",
+    }
+    nodes = Cluster(tmp_path_factory.mktemp("cluster"), pg_url, redis_server.url, **ticks)
     try:
         nodes.start("a", "b", "c")
         yield nodes
@@ -308,3 +316,47 @@ async def test_rate_limits_count_across_nodes(cluster: Cluster) -> None:
             refused.append((await http.post("/api/auth/login", json=body)).status_code)
     assert refused[:5] == [401] * 5
     assert refused[5:] == [429, 429]
+
+
+def lease_holders(cluster: Cluster) -> dict[str, tuple[Node | None, float]]:
+    """Each background job's lease: the running node holding it (None: nobody, or a node
+    that is gone) and when it was last renewed."""
+    found = rows(
+        cluster.database_url,
+        "SELECT job, node, started_at FROM job_runs WHERE key = 'lease' AND job = ANY(:jobs)",
+        jobs=list(LEASED_JOBS),
+    )
+    by_pid = {n.proc.pid: n for n in cluster.nodes if n.proc and n.proc.poll() is None}
+    # A node's name is host:pid:random (app.NODE_NAME).
+    return {
+        str(job): (by_pid.get(int(str(node).split(":")[1])), float(at))  # type: ignore[arg-type]
+        for job, node, at in found
+    }
+
+
+async def wait_held(cluster: Cluster, timeout: float = 20) -> dict[str, tuple[Node, float]]:
+    """Every leased job held by a running node (one left by a node a test killed expires)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        holders = lease_holders(cluster)
+        if all(holders.get(j, (None, 0))[0] is not None for j in LEASED_JOBS):
+            return holders  # type: ignore[return-value]
+        assert time.monotonic() < deadline, f"leases not all held by a running node: {holders}"
+        await asyncio.sleep(0.25)
+
+
+async def test_background_jobs_run_on_one_node_and_move_when_it_dies(cluster: Cluster) -> None:
+    """The idle close, the summary refresher and the upload sweep each run on the one node
+    holding their lease, which renews it every tick; killed, another node takes them over."""
+    held = await wait_held(cluster)
+    await asyncio.sleep(2.5)  # two more ticks: renewed by the same nodes, never flapping
+    again = lease_holders(cluster)
+    for job in LEASED_JOBS:
+        assert again[job][0] is held[job][0], job
+        assert again[job][1] > held[job][1], f"{job} not renewed"
+    victim = held["upload_sweep"][0]
+    victim.kill()
+    # Taken over within the lease (3 ticks, at least 5 s) and a tick.
+    moved = await wait_held(cluster, timeout=15)
+    for job in LEASED_JOBS:
+        assert moved[job][0] is not victim

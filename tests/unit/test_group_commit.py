@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,81 @@ async def test_the_write_ahead_log_starts_over_under_steady_writes(tmp_path: Pat
     assert (
         len(seen) > 10 and max(seen) < 1000
     )  # frames in the log, never more than a few restarts' worth
+
+
+# --- jobs run together by a batched twin (PostgreSQL) ------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The writer as the server runs it: inline on SQLite, on its thread on PostgreSQL
+    (``FEIGE_TEST_DATABASE_URL``; skipped without it)."""
+    if request.param == "sqlite":
+        database = Database(create_db_engine(f"sqlite:///{tmp_path / 'w.db'}"), inline=True)
+    else:
+        url = os.environ.get("FEIGE_TEST_DATABASE_URL", "")
+        if not url.startswith("postgresql"):
+            pytest.skip("FEIGE_TEST_DATABASE_URL names no PostgreSQL database")
+        database = Database(create_db_engine(url))
+
+    def create(conn: Connection) -> None:
+        conn.execute(text("DROP TABLE IF EXISTS t"))
+        conn.execute(text("CREATE TABLE t (x INTEGER UNIQUE)"))
+
+    database.write_sync(create)
+    await database.start()
+    yield database
+    await database.stop()
+
+
+def _insert_or_refuse(conn: Connection, outbox: Outbox, x: int, calls: list[Any]) -> int:
+    """One job: inserts ``x``; a negative one writes, then refuses."""
+    calls.append(("alone", x))
+    conn.execute(text("INSERT INTO t (x) VALUES (:x)"), {"x": abs(x) + (100 if x < 0 else 0)})
+    if x < 0:
+        raise LookupError("refused after writing")
+    outbox.add(("channel",), {"x": x})
+    return x
+
+
+def _insert_together(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) -> list[int]:
+    """Its twin: the first jobs up to a negative one, in one statement."""
+    taken = []
+    for outbox, (x, calls) in jobs:
+        if x < 0:
+            break
+        taken.append((outbox, x, calls))
+    if taken:
+        values = ", ".join(f"({x})" for _, x, _ in taken)
+        conn.execute(text(f"INSERT INTO t (x) VALUES {values}"))
+    for outbox, x, calls in taken:
+        calls.append(("together", x))
+        outbox.add(("channel",), {"x": x})
+    return [x for _, x, _ in taken]
+
+
+async def test_a_batched_twin_runs_the_jobs_around_one_it_leaves_and_that_one_fails_alone(
+    any_db: Database,
+) -> None:
+    calls: list[Any] = []
+    xs = [1, 2, -3, 4, 5]
+    boxes = [Outbox() for _ in xs]
+    futures = [
+        any_db.submit(_insert_or_refuse, x, calls, outbox=box, batched=_insert_together)
+        for x, box in zip(xs, boxes, strict=True)
+    ]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert results[:2] == [1, 2] and results[3:] == [4, 5]
+    assert isinstance(results[2], LookupError)
+    assert sorted(_rows(any_db)) == [1, 2, 4, 5]  # the refused job's write is undone
+    assert [len(box.items) for box in boxes] == [1, 1, 0, 1, 1]
+    if any_db.is_sqlite:  # every job runs itself; the one that wrote sends the batch back
+        assert calls[-5:] == [("alone", x) for x in xs]
+    else:  # one transaction: the twin, the left job alone in a savepoint, the twin again
+        assert calls == [
+            ("together", 1),
+            ("together", 2),
+            ("alone", -3),
+            ("together", 4),
+            ("together", 5),
+        ]

@@ -28,6 +28,11 @@ from sqlalchemy.exc import DBAPIError
 
 T = TypeVar("T")
 WriteJob = Callable[..., Any]
+# Runs consecutive jobs of one kind at once (``Database.submit``'s ``batched``): given the
+# (outbox, args) of each, it returns the results of as many of the first ones as it ran
+# (maybe none); the writer runs the next one alone, then hands it the rest.
+BatchedJob = Callable[[Connection, list[tuple[Any, tuple[Any, ...]]]], list[Any]]
+
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +52,14 @@ WAL_RESTART_SECONDS = Histogram(
     "feige_sqlite_wal_restart_seconds",
     "Checkpoints the writer finished between batches so that the log could start over",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
+BATCHED_JOBS = Counter(
+    "feige_writer_batched_jobs",
+    "Write jobs run together by their batched twin (PostgreSQL: plain sends)",
+)
+BATCH_RETRIES = Counter(
+    "feige_commit_retries",
+    "Batches rolled back (a job failed, a deadlock…) whose jobs were re-run one by one",
 )
 WRITER_RECONNECTS = Counter(
     "feige_writer_reconnects", "Writer connections replaced after a database error"
@@ -110,6 +123,7 @@ class _Job:
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
     outbox: AfterCommit | None = None
+    batched: BatchedJob | None = None
 
     def run(self, conn: Connection) -> Any:
         if self.outbox is None:
@@ -175,14 +189,24 @@ class Database:
         return await self.submit(fn, *args, outbox=outbox)
 
     def submit(
-        self, fn: Callable[..., T], *args: Any, outbox: AfterCommit | None = None
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        outbox: AfterCommit | None = None,
+        batched: BatchedJob | None = None,
     ) -> asyncio.Future[T]:
         """Queue the job now, without yielding (as ``write``): jobs submitted one after the
-        other run in that order. The future resolves after the commit."""
+        other run in that order. The future resolves after the commit.
+
+        ``batched`` (PostgreSQL, where every statement is a round trip): consecutive jobs
+        of a batch submitted with the same one are handed to it together, to run in a few
+        statements for all. It must do exactly what the jobs would have done one after the
+        other, and leave whatever it cannot (a refusal, a rare case) to the job itself by
+        stopping before it; SQLite runs every job itself."""
         if self._queue is None:
             raise RuntimeError("database writer is not started")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(fn, args, future, outbox))
+        self._queue.put_nowait(_Job(fn, args, future, outbox, batched))
         return future
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -296,13 +320,15 @@ class Database:
                 if self.is_sqlite:
                     results = self._run_sqlite(conn, batch)
                 else:
-                    results = [(True, _data(job.fn, job.run(conn))) for job in batch]
+                    results = self._run_batched(conn, batch)
         except Exception as exc:
             # A job failed: the batch rolled back as a whole, and what the jobs collected for
             # after the commit is void. Re-run each job alone so that the failure stays with
             # its own caller and the others still commit.
             for job in batch:
                 _rolled_back(job)
+            if len(batch) > 1:
+                BATCH_RETRIES.inc()
             if len(batch) == 1 and not isinstance(exc, DBAPIError | sqlite3.Error):
                 results = [(False, exc)]  # its own failure: running it again would repeat it
             else:  # (a database refusal may not be the job's: it gets a fresh connection)
@@ -329,6 +355,46 @@ class Database:
                     raise
                 _rolled_back(job)
                 results.append((False, exc))
+        return results
+
+    @staticmethod
+    def _run_batched(conn: Connection, batch: list[_Job]) -> list[tuple[bool, Any]]:
+        """Run a batch in order, consecutive jobs submitted with the same ``batched``
+        together (PostgreSQL: every statement is a round trip)."""
+        results: list[tuple[bool, Any]] = []
+        i = 0
+        while i < len(batch):
+            job = batch[i]
+            batched = job.batched
+            if batched is not None:
+                end = i + 1
+                while end < len(batch) and batch[end].batched is batched:
+                    end += 1
+                done = batched(conn, [(j.outbox, j.args) for j in batch[i:end]])
+                if len(done) > end - i:
+                    raise RuntimeError(f"{batched!r} returned more results than jobs")
+                results += [(True, _data(job.fn, value)) for value in done]
+                BATCHED_JOBS.inc(len(done))
+                i += len(done)
+                if i == end:
+                    continue
+                # The one it left (often a refusal: a closed session, a reused client id)
+                # runs alone, inside a savepoint: if it raises, only its own writes are
+                # undone and it fails alone, as on SQLite, instead of the whole batch going
+                # back to one commit per job. Then the rest are batched again.
+                job = batch[i]
+                i += 1
+                try:
+                    with conn.begin_nested():
+                        results.append((True, _data(job.fn, job.run(conn))))
+                except DBAPIError:
+                    raise  # the database's refusal: the batch is re-run job by job
+                except Exception as exc:
+                    _rolled_back(job)
+                    results.append((False, exc))
+                continue
+            results.append((True, _data(job.fn, job.run(conn))))
+            i += 1
         return results
 
     def _execute_one(self, job: _Job) -> tuple[bool, Any]:

@@ -58,7 +58,14 @@ async def send(
             async with lane.lock:
                 verdict = await screening.check(ctx, principal, out)
                 committed = ctx.db.submit(
-                    _send, principal, out, ctx.settings, ctx.clock(), verdict, outbox=outbox
+                    _send,
+                    principal,
+                    out,
+                    ctx.settings,
+                    ctx.clock(),
+                    verdict,
+                    outbox=outbox,
+                    batched=_send_many,
                 )
         finally:
             lane.waiting -= 1
@@ -66,7 +73,14 @@ async def send(
                 del ctx.send_lanes[origin]
     else:
         committed = ctx.db.submit(
-            _send, principal, out, ctx.settings, ctx.clock(), verdict, outbox=outbox
+            _send,
+            principal,
+            out,
+            ctx.settings,
+            ctx.clock(),
+            verdict,
+            outbox=outbox,
+            batched=_send_many,
         )
     ack: Row = await committed
     await ctx.publish(outbox, origin=origin, acked_message=ack.get("message_id"))
@@ -218,3 +232,33 @@ def _blocked(
         "clauses": list(verdict.clauses),
         "categories": list(verdict.categories),
     }
+
+
+# --- the same job for many sends at once (PostgreSQL) ------------------------------------------
+
+
+def _send_many(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) -> list[Row]:
+    """``_send`` for consecutive send jobs of a group commit, as the writer hands them over
+    on PostgreSQL (store/db.py, ``batched``): the acks of the first ones, as many as are
+    plain new messages to sessions their senders may write to, in two round trips for all
+    (``conversation.append_plain``). At the first send that is anything else (a resend, a
+    refusal, an opening, an image, a flagged text…) it stops: the writer runs that one with
+    ``_send``, which decides it, then hands the rest back here."""
+    plain: list[conversation.PlainSend] = []
+    for outbox, (principal, out, _settings, now, verdict) in jobs:
+        if (
+            out.kind != MessageKind.TEXT
+            or out.session_id is None
+            or principal.kind == "staff"
+            or (verdict is not None and verdict.action is not ModerationAction.ALLOW)
+        ):
+            break
+        role = SenderRole.ROBOT_ASSIST if "suggestion" in out.content else principal.sender_role
+        plain.append(
+            conversation.PlainSend(
+                outbox, principal, out.session_id, role, out.kind, out.content, out.client_id, now
+            )
+        )
+    if not plain:
+        return []
+    return [_acked(m, duplicate=False) for m in conversation.append_plain(conn, plain)]

@@ -8,7 +8,7 @@ session events and keeps its results. The ``*_sync`` functions take a ``Connecti
 """
 
 from feige.services.assessment.job import (
-    refresher,
+    refresh_summaries,
     rerun,
     rerun_assessed_weeks,
     rerun_weeks,
@@ -22,7 +22,7 @@ __all__ = [
     "list_measures",
     "live",
     "past",
-    "refresher",
+    "refresh_summaries",
     "rerun",
     "rerun_assessed_weeks",
     "rerun_weeks",

@@ -223,14 +223,10 @@ async def scheduler(ctx: Context) -> None:
         await asyncio.sleep(max(1.0, wake - ctx.clock()))
 
 
-async def refresher(ctx: Context, interval: float) -> None:
-    config = metrics_config(ctx.settings)
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await ctx.db.write(refresh_summaries_sync, config)
-        except Exception:
-            log.exception("summary_refresh_failed")
+async def refresh_summaries(ctx: Context) -> None:
+    """Bring closed sessions' stale summaries up to date (a batch of them): every
+    ``summary_refresh_seconds``, on one node at a time (app.py, ``on_one_node``)."""
+    await ctx.db.write(refresh_summaries_sync, metrics_config(ctx.settings))
 
 
 def weeks_touching(start: float, end: float, config: AssessmentConfig) -> list[str]:

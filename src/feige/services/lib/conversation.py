@@ -5,6 +5,7 @@ the outbox; and the reads of that record."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -14,7 +15,7 @@ from feige.services import channels
 from feige.services.context import Outbox, Principal
 from feige.services.errors import Forbidden, NotFound, ServiceError
 from feige.services.lib.outgoing import Outgoing
-from feige.services.lib.tenancy import visible_session
+from feige.services.lib.tenancy import can_see, visible_session
 from feige.services.lib.views import message_view, session_view
 from feige.store import accounts as account_store
 from feige.store import events as event_store
@@ -115,6 +116,84 @@ def append_message(
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class PlainSend:
+    """A sender's new message to a session named by id, as ``append_plain`` takes it."""
+
+    outbox: Outbox
+    principal: Principal
+    session_id: int
+    role: SenderRole
+    kind: str
+    content: dict[str, Any]
+    client_id: str
+    now: float
+
+
+def append_plain(conn: Connection, sends: list[PlainSend]) -> list[Row]:
+    """Messages of many senders at once, as each would be by the send path's steps one after
+    the other (``earlier_message``, ``enforcement.check_sender`` for a text,
+    ``visible_session``, the state checks, ``append_message``), in two round trips for all
+    (PostgreSQL: store/messages.py ``send_state`` and ``insert_messages``). Returns the
+    stored messages of the first sends, up to the first that is not simply a new message
+    its sender may write: a resend, a muted or banned consumer, a session not visible,
+    closed, not the agent's, or its consumer blacklisted. That one and those after are left
+    to the caller (the one-by-one path decides them and raises what it must)."""
+    keys = {id(s): [(r, s.principal.id, s.client_id) for r in _sent_as(s.principal)] for s in sends}
+    state = message_store.send_state(
+        conn,
+        session_ids=[s.session_id for s in sends],
+        client_keys=[k for ks in keys.values() for k in ks],
+        consumer_ids=[s.principal.id for s in sends if s.principal.kind == "consumer"],
+        first_now=min(s.now for s in sends),
+        last_now=max(s.now for s in sends),
+    )
+    used = state.used_client_ids
+    advanced: dict[int, tuple[int, float]] = {}
+    taken: list[tuple[PlainSend, tuple[str, ...], Row]] = []
+    for send in sends:
+        principal, own = send.principal, keys[id(send)]
+        if any(k in used for k in own):
+            break  # a resend, or a client id reused: earlier_message answers it
+        if principal.kind == "consumer" and principal.id in state.restricted_consumers:
+            break
+        session = state.sessions.get(send.session_id)
+        if session is None or not can_see(principal, session):
+            break
+        if session["state"] == SessionState.CLOSED:
+            break
+        if principal.kind == "consumer" and session["blacklisted"]:
+            break
+        if principal.kind != "consumer" and (
+            session["agent_id"] != principal.id or session["state"] != SessionState.ASSIGNED
+        ):
+            break
+        used.update(own)
+        # As append_message for a sender's message (which counts as activity).
+        seq = session["last_seq"] + 1
+        session["last_seq"] = seq
+        session["last_activity_at"] = send.now
+        advanced[session["id"]] = (seq, send.now)
+        message: Row = {
+            "session_id": session["id"],
+            "seq": seq,
+            "sender_role": send.role.value,
+            "sender_id": principal.id,
+            "kind": send.kind,
+            "content": send.content,
+            "client_id": send.client_id,
+            "created_at": send.now,
+        }
+        taken.append((send, channels.session_audience(session), message))
+    if not taken:
+        return []
+    ids = message_store.insert_messages(conn, advanced, [message for *_, message in taken])
+    for (send, audience, message), message_id in zip(taken, ids, strict=True):
+        message["id"] = message_id
+        send.outbox.add(audience, {"type": "message", "message": message_view(message)})
+    return [message for *_, message in taken]
+
+
 def system_notice(conn: Connection, outbox: Outbox, session: Row, text: str, now: float) -> None:
     append_message(
         conn,
@@ -167,13 +246,19 @@ def mark_read(
     return {"session_id": session_id, column: session[column]}
 
 
-def earlier_message(conn: Connection, principal: Principal, client_id: str) -> Row | None:
-    """The message this sender already sent under this client id, if any: an agent's own, or
-    a robot suggestion the agent sent with a click (stored as ``robot_assist``)."""
+def _sent_as(principal: Principal) -> list[str]:
+    """The roles a principal's messages are stored under: an agent's own, and the robot
+    suggestions the agent sent with a click (``robot_assist``)."""
     roles = [principal.sender_role.value]
     if principal.sender_role is SenderRole.AGENT:
         roles.append(SenderRole.ROBOT_ASSIST.value)
-    for role in roles:
+    return roles
+
+
+def earlier_message(conn: Connection, principal: Principal, client_id: str) -> Row | None:
+    """The message this sender already sent under this client id, if any: an agent's own, or
+    a robot suggestion the agent sent with a click (stored as ``robot_assist``)."""
+    for role in _sent_as(principal):
         earlier = message_store.message_by_client_id(conn, role, principal.id, client_id)
         if earlier is not None:
             return earlier
