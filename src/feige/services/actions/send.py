@@ -261,4 +261,11 @@ def _send_many(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) -> lis
         )
     if not plain:
         return []
-    return [_acked(m, duplicate=False) for m in conversation.append_plain(conn, plain)]
+    acks = []
+    for send, (message, session) in zip(
+        plain, conversation.append_plain(conn, plain), strict=False
+    ):
+        if send.principal.kind == "consumer":
+            full_auto.note_buyer(send.outbox, session, message)  # as ``_send`` does
+        acks.append(_acked(message, duplicate=False))
+    return acks

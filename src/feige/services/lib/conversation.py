@@ -130,7 +130,7 @@ class PlainSend:
     now: float
 
 
-def append_plain(conn: Connection, sends: list[PlainSend]) -> list[Row]:
+def append_plain(conn: Connection, sends: list[PlainSend]) -> list[tuple[Row, Row]]:
     """Messages of many senders at once, as each would be by the send path's steps one after
     the other (``earlier_message``, ``enforcement.check_sender`` for a text,
     ``visible_session``, the state checks, ``append_message``), in two round trips for all
@@ -138,7 +138,9 @@ def append_plain(conn: Connection, sends: list[PlainSend]) -> list[Row]:
     stored messages of the first sends, up to the first that is not simply a new message
     its sender may write: a resend, a muted or banned consumer, a session not visible,
     closed, not the agent's, or its consumer blacklisted. That one and those after are left
-    to the caller (the one-by-one path decides them and raises what it must)."""
+    to the caller (the one-by-one path decides them and raises what it must). Each message
+    comes with its session (as it stands after the message), for what the caller does next
+    (the full-auto robot's turn)."""
     keys = {id(s): [(r, s.principal.id, s.client_id) for r in _sent_as(s.principal)] for s in sends}
     state = message_store.send_state(
         conn,
@@ -150,7 +152,7 @@ def append_plain(conn: Connection, sends: list[PlainSend]) -> list[Row]:
     )
     used = state.used_client_ids
     advanced: dict[int, tuple[int, float]] = {}
-    taken: list[tuple[PlainSend, tuple[str, ...], Row]] = []
+    taken: list[tuple[PlainSend, Row, Row]] = []
     for send in sends:
         principal, own = send.principal, keys[id(send)]
         if any(k in used for k in own):
@@ -184,14 +186,17 @@ def append_plain(conn: Connection, sends: list[PlainSend]) -> list[Row]:
             "client_id": send.client_id,
             "created_at": send.now,
         }
-        taken.append((send, channels.session_audience(session), message))
+        taken.append((send, session, message))
     if not taken:
         return []
     ids = message_store.insert_messages(conn, advanced, [message for *_, message in taken])
-    for (send, audience, message), message_id in zip(taken, ids, strict=True):
+    for (send, session, message), message_id in zip(taken, ids, strict=True):
         message["id"] = message_id
-        send.outbox.add(audience, {"type": "message", "message": message_view(message)})
-    return [message for *_, message in taken]
+        send.outbox.add(
+            channels.session_audience(session),
+            {"type": "message", "message": message_view(message)},
+        )
+    return [(message, session) for _, session, message in taken]
 
 
 def system_notice(conn: Connection, outbox: Outbox, session: Row, text: str, now: float) -> None:
