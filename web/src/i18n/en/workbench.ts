@@ -249,6 +249,7 @@ const en: typeof zhCN = {
   },
   help: {
     title: 'Keyboard shortcuts',
+    button: 'Shortcuts',
     send: 'Send the message',
     newline: 'New line',
     switch: 'Previous / next session',

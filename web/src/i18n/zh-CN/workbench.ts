@@ -247,6 +247,7 @@ export default {
   },
   help: {
     title: '快捷键',
+    button: '快捷键',
     send: '发送消息',
     newline: '换行',
     switch: '切换上一个 / 下一个会话',
