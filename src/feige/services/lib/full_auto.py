@@ -112,6 +112,8 @@ def robot_turn(
     if served is None:
         return None
     session, record = served
+    if turn.kind != "handover":
+        conversation.read_by_robot(conn, outbox, session, seq)
     if turn.kind == "answer":
         assert turn.text is not None
         message = conversation.append_message(
