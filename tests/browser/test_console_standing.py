@@ -283,12 +283,12 @@ def test_a_failed_weeks_measure_is_appealed_with_an_image_the_reviewer_sees(
     reviewer = open_window()
     rpage = reviewer.page
     platform_helpers.open_console(rpage, "reviewer")
+    platform_helpers.go(rpage, "appeals", "appeals-page")
     for locale in ("zh-CN", "en"):
-        if locale == "en":
+        if locale == "en":  # the same page, read again in English
             rpage.evaluate("localStorage.setItem('feige.locale', 'en')")
             rpage.reload()
-            rpage.get_by_test_id("review-queue").wait_for(timeout=FACE_TIMEOUT_MS)
-        platform_helpers.go(rpage, "appeals", "appeals-page")
+            rpage.get_by_test_id("appeals-page").wait_for(timeout=FACE_TIMEOUT_MS)
         rpage.get_by_test_id(f"appeal-{filed['id']}").click()
         rpage.get_by_test_id("appeal-text").get_by_text("客服系统故障").wait_for()
         rpage.wait_for_function(
