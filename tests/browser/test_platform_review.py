@@ -392,3 +392,43 @@ def test_the_reviewers_filters_stay_in_the_url_through_reload_back_and_a_shared_
     assert "pending" not in other.url
     screenshot(other, "platform-queue-filters-en")
     assert desk.errors == [] and colleague.errors == []
+
+
+def test_a_reported_sessions_recalled_message_shows_its_original_to_the_reviewer(
+    open_window: OpenWindow, web_server: Server, reviewer: Person
+) -> None:
+    """A shop reports a session in which a message was recalled for a violation: the
+    report's evidence shows the notice and, for the reviewer alone, the original."""
+    agent = member(web_server, "shop1_agent1")
+    buyer = consumer(web_server, "c-plat-rep-recall", "小吴")
+    try:
+        agent.ok("POST", "/api/agent/status", {"status": "online"})
+        session_id = buyer.write("这个是正品吗")["session_id"]
+        said = agent.write(f"{MISUSE}，只有我们是正品", session_id=session_id)
+        (record,) = pending_of(reviewer, message_id=said["message_id"])
+        reviewer.ok("POST", f"/api/violations/{record['id']}/review", {"decision": "confirmed"})
+        agent.ok("POST", f"/api/sessions/{session_id}/report", {"reason": "顾客反复纠缠"})
+        assert MISUSE not in str(buyer.ok("GET", f"/api/sessions/{session_id}/messages"))
+    finally:
+        agent.ok("POST", "/api/agent/status", {"status": "break"})
+        agent.close()
+        buyer.close()
+
+    for locale in ("zh-CN", "en"):
+        desk = open_window()
+        page = desk.page
+        open_console(page)
+        if locale == "en":
+            page.evaluate("localStorage.setItem('feige.locale', 'en')")
+        page.goto("/platform/queue?tab=reports")
+        page.get_by_test_id("filters-reports").wait_for(timeout=TIMEOUT)
+        rows = page.locator('[data-testid^="queue-report-"]').filter(has_text="顾客反复纠缠")
+        rows.first.click()
+        report = page.get_by_test_id("report-evidence")
+        original = report.get_by_test_id("recalled-original")
+        original.wait_for(timeout=TIMEOUT)
+        assert MISUSE in original.inner_text()
+        notice = NOTICE_ZH if locale == "zh-CN" else "This message was recalled"
+        assert notice in report.inner_text()
+        screenshot(page, "platform-report-recalled" + ("" if locale == "zh-CN" else "-en"))
+        assert desk.errors == []
