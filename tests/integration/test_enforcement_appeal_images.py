@@ -14,8 +14,20 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
+from sqlalchemy import create_engine, insert, inspect, text
 
-from tests.integration.harness import PASSWORD, FakeClock, Server, consumer, login, png
+from feige.store.migrate import alembic_config
+from feige.store.tables import consumers, sessions, shops
+from tests.integration.harness import (
+    PASSWORD,
+    FakeClock,
+    Server,
+    consumer,
+    fresh_database_url,
+    login,
+    png,
+)
 from tests.integration.test_assessment_store import SHOP1, small_platform_server
 
 WEEK = "2026-W47"
@@ -158,3 +170,55 @@ async def test_a_failed_weeks_measure_is_appealed_with_images_the_reviewer_sees(
     assert files[kept_id].exists()
     assert (await manager.get(f"/api/images/{unused_id}")).status_code == 404
     assert (await reviewer.get(f"/api/images/{kept_id}")).status_code == 200
+
+
+def test_migration_0013_lets_an_image_have_no_session_and_back(tmp_path: Path) -> None:
+    """Up: images without a session (an appeal's evidence) with their purpose; the images
+    already there are messages' uploads. Down: the sessionless ones go (they cannot live in
+    the older table), the others stay."""
+    engine = create_engine(fresh_database_url(tmp_path))
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "0012_measure_ends")
+    image = {
+        "shop_id": 1,
+        "uploader_role": "member",
+        "uploader_id": 1,
+        "content_type": "image/png",
+        "size": 1,
+        "width": 1,
+        "height": 1,
+        "created_at": 0.0,
+    }
+    columns = ", ".join(["id", "session_id", "path", *image])
+    values = ", ".join([":id", ":session_id", ":path", *(f":{k}" for k in image)])
+    insert_image = text(f"INSERT INTO images ({columns}) VALUES ({values})")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(shops).values(
+                id=1, name="店铺", routing_mode="priority", welcome_message="", created_at=0.0
+            )
+        )
+        conn.execute(insert(consumers).values(id=1, external_id="c1", nickname="", created_at=0.0))
+        conn.execute(
+            insert(sessions).values(
+                id=1,
+                shop_id=1,
+                consumer_id=1,
+                state="closed",
+                entry="direct",
+                opened_at=0.0,
+                last_activity_at=0.0,
+            )
+        )
+        conn.execute(insert_image, {"id": "sent", "session_id": 1, "path": "a.png", **image})
+    command.upgrade(cfg, "head")
+    with engine.begin() as conn:
+        purposes = dict(conn.execute(text("SELECT id, purpose FROM images")).all())
+        assert purposes == {"sent": "message"}
+        conn.execute(insert_image, {"id": "evidence", "session_id": None, "path": "b.png", **image})
+    command.downgrade(cfg, "0012_measure_ends")
+    with engine.begin() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT id FROM images"))] == ["sent"]
+    assert "purpose" not in {c["name"] for c in inspect(engine).get_columns("images")}
+    command.upgrade(cfg, "head")
+    engine.dispose()
