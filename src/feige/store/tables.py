@@ -231,7 +231,8 @@ images = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("shop_id", ForeignKey("shops.id"), nullable=False),
-    Column("session_id", ForeignKey("sessions.id"), nullable=False, index=True),
+    # None for an appeal's evidence (migration 0013): it belongs to the shop, not a session.
+    Column("session_id", ForeignKey("sessions.id"), nullable=True, index=True),
     Column("uploader_role", String(16), nullable=False),
     Column("uploader_id", BigInteger, nullable=False),
     Column("content_type", String(32), nullable=False),
@@ -242,6 +243,9 @@ images = Table(
     Column("created_at", Double, nullable=False),
     # The bytes' SHA-256: the key of their scan in image_scans (NULL before migration 0005).
     Column("sha256", String(64), nullable=True),
+    # What it was uploaded for (migration 0013): "message" (into its session, to be sent) or
+    # "appeal" (the shop's evidence: its owners and managers, and reviewers, see it).
+    Column("purpose", String(16), nullable=False, server_default="message"),
 )
 
 # What an image holds (QR codes, software), found once per distinct bytes at upload and
