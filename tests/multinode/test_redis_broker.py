@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from feige.realtime import frames
+from feige.realtime import frames, resp
 from feige.realtime.redis_broker import RedisBroker
 from tests.multinode.conftest import RedisServer
 
@@ -180,3 +180,43 @@ async def test_a_node_started_while_redis_is_down_joins_when_it_comes_up(
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_the_bare_connection_publishes_a_batch_in_order_and_counts_refusals(
+    live_redis: RedisServer,
+) -> None:
+    """The broker's own RESP connection (realtime/resp.py): a batch packed in one buffer
+    arrives whole and in order, whatever bytes the payloads hold; a refused command is
+    counted, not mistaken for a publish."""
+    channel = f"feige-resp-test:{os.urandom(4).hex()}".encode()
+    listener = await resp.RespConnection.open(live_redis.url)
+    publisher = await resp.RespConnection.open(live_redis.url)
+    try:
+        listener.write(resp.pack(b"SUBSCRIBE", channel))
+        assert (await listener.reply())[0] == b"subscribe"
+        payloads = [
+            b"F1 a 1 0 0 x\n{}",
+            b"line\r\nbreak",
+            b"",
+            "两个字".encode(),
+            bytes(range(256)),
+        ]
+        data, count = resp.pack_publishes(b"PUBLISH", ((channel, p) for p in payloads))
+        assert count == len(payloads)
+        publisher.write(data)
+        assert await publisher.count_replies(count) == 0
+        got: list[bytes] = []
+        while len(got) < len(payloads):
+            got += [push[2] for push in await listener.replies()]
+        assert got == payloads
+        publisher.write(resp.pack(b"NO-SUCH-COMMAND") + resp.pack(b"PING"))
+        assert await publisher.count_replies(2) == 1
+    finally:
+        listener.close()
+        publisher.close()
+
+
+async def test_the_bare_connection_refuses_a_wrong_password(live_redis: RedisServer) -> None:
+    url = live_redis.url.replace("redis://", "redis://:not-the-password@")
+    with pytest.raises(ConnectionError, match="AUTH"):
+        await resp.RespConnection.open(url)

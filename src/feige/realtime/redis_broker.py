@@ -319,6 +319,9 @@ class RedisBroker:
         assert pubsub is not None
         loop = asyncio.get_running_loop()
         confirmed = self._confirmed
+        # This node's own envelopes come back on every channel it listens on: dropped
+        # before any parsing.
+        own = b"%s %s " % (ENVELOPE, self.node)
         while True:
             replies = await pubsub.replies()
             self._heard = loop.time()
@@ -330,7 +333,8 @@ class RedisBroker:
                     continue  # a PING's answer
                 kind = reply[0]
                 if kind == b"smessage" or kind == b"message":
-                    self._receive(reply[2])
+                    if not reply[2].startswith(own):
+                        self._receive(reply[2])
                 elif kind == b"ssubscribe" or kind == b"subscribe":
                     confirmed.add(reply[1].decode())
                     woke = True

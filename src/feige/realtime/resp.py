@@ -14,6 +14,7 @@ write packed commands, read replies. Failures raise ``ConnectionError`` (or ``OS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -74,7 +75,7 @@ class RespConnection:
     async def open(cls, url: str, timeout: float = 2.0) -> RespConnection:
         """Connect and authenticate as the URL says (the db number does not matter to
         pub/sub, which is global to the server)."""
-        options = parse_url(url)
+        options: dict[str, Any] = dict(parse_url(url))
         connection_class = options.get("connection_class")
         kind = getattr(connection_class, "__name__", "")
         if "path" in options:
@@ -154,7 +155,5 @@ class RespConnection:
 
     async def aclose(self) -> None:
         self._writer.close()
-        try:
+        with contextlib.suppress(OSError, TimeoutError, ConnectionError):
             await asyncio.wait_for(self._writer.wait_closed(), 1.0)
-        except (OSError, TimeoutError, ConnectionError):
-            pass
