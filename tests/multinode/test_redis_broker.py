@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
-from feige.realtime import frames, resp
+from feige.realtime import frames, redis_broker, resp
 from feige.realtime.redis_broker import RedisBroker
 from tests.multinode.conftest import RedisServer
 
@@ -220,3 +222,36 @@ async def test_the_bare_connection_refuses_a_wrong_password(live_redis: RedisSer
     url = live_redis.url.replace("redis://", "redis://:not-the-password@")
     with pytest.raises(ConnectionError, match="AUTH"):
         await resp.RespConnection.open(url)
+
+
+async def test_a_silent_pubsub_connection_is_replaced(
+    live_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis stops answering without closing the connection (a hung server, a dead link):
+    the unanswered PING makes the node open a new connection, which carries on once Redis
+    is back."""
+    monkeypatch.setattr(redis_broker, "HEALTH_CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(redis_broker, "ANSWER_SECONDS", 0.3)
+    store = Store()
+    a, b = brokers(live_redis.url, store, catch_up_seconds=60)
+    await a.start()
+    await b.start()
+    reconnects = lambda: REGISTRY.get_sample_value("feige_redis_reconnects_total") or 0  # noqa: E731
+    try:
+        agent = Socket(1)
+        b.subscribe("member:3", agent)
+        assert await b.ready(["member:3"])
+        before = reconnects()
+        assert live_redis.proc is not None
+        live_redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            await wait_for(lambda: reconnects() >= before + 2)  # a's and b's connections
+        finally:
+            live_redis.proc.send_signal(signal.SIGCONT)
+        assert await b.ready(["member:3"], timeout=5)
+        store.last[50] = 1
+        await a.publish(("member:3",), payload(50, 1))
+        await wait_for(lambda: agent.seqs() == [1])
+    finally:
+        await a.stop()
+        await b.stop()
