@@ -7,7 +7,9 @@
   unsubscribes it. Subscribing is batched by a task; ``ready`` waits until Redis confirmed.
 * A publish is delivered to the node's own sockets at once (``exclude`` applies there, and
   only there: origins are numbers of this node), and queued for Redis; a task sends the
-  queue as one pipeline. Each Redis message is an envelope: the publishing node, an event
+  queue as one buffer of commands on a bare connection (``realtime/resp.py``; so is the
+  pub/sub reader: redis-py's wrappers per command and per reply cost 40 % of the loop).
+  Each Redis message is an envelope: the publishing node, an event
   id, the session and seq of a message event, the event's channels, then the frame. A node
   ignores its own envelopes and events it already delivered (an event goes to each of its
   channels, and a node may listen on several).
