@@ -28,8 +28,6 @@ from feige.services.lib import knowledge, robot_assist
 log = structlog.get_logger("feige.robot")
 
 _STAFF_REPLIES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value})
-#: How long the watch lets buyer texts gather before it reads for them.
-GATHER_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +188,6 @@ class AssistWatch:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), tick)
-            if self.queued:
-                # A moment for more buyer texts: under load one read then serves many of
-                # them (a step per text was a read job per message), for 20 ms of delay.
-                await asyncio.sleep(GATHER_SECONDS)
             self.wake.clear()
             try:
                 await self.step()
