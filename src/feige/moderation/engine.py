@@ -15,7 +15,17 @@ from feige.domain import ModerationAction
 from feige.moderation import categories as cat
 from feige.moderation.classifier import MeaningModel
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
-from feige.moderation.detectors import contact, links, payment, scams, shapes, terms, threats
+from feige.moderation.detectors import (
+    contact,
+    links,
+    negation,
+    payment,
+    scams,
+    shapes,
+    solicit,
+    terms,
+    threats,
+)
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
 from feige.moderation.detectors.spam import (
     ADVERT_CATEGORIES,
@@ -24,7 +34,7 @@ from feige.moderation.detectors.spam import (
 )
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
 from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Lexicon
-from feige.moderation.normalize import collapse, tables, views
+from feige.moderation.normalize import Views, collapse, tables, views
 from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
 from feige.moderation.window import SplitWindow, is_fragment
@@ -278,9 +288,8 @@ class Moderator:
         """Fast path: nothing to find, so allow, unless the meaning classifier objects or it
         is the sender's repeated advert. What the windows need of the text is remembered
         with it."""
-        meaning = self.meaning
-        if meaning is not None:
-            result = meaning.classify(compact)  # gated: most texts cost one small scan
+        if self.meaning is not None:
+            result = self._read_meaning(compact, text)  # gated: most cost one small scan
             if result is not None:
                 return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
         cfg = self.config
@@ -347,6 +356,8 @@ class Moderator:
             scams.find_review_threats(ctx, found)
         if "harm" in kinds:
             threats.find_threats(ctx, found)
+        if "sex" in kinds:
+            solicit.find_solicitation(ctx, found)
         # The classifier reads what no detector named: not a message already found to
         # divert the buyer (a link, an id) or holding a meaning category.
         if self.meaning is not None and not any(
@@ -356,7 +367,7 @@ class Moderator:
             compact = v.compact
             for a in ctx.hits_of("allow"):  # allow-listed phrases are declared innocent
                 compact = compact[: a.start] + " " * (a.end - a.start) + compact[a.end :]
-            self._classify(compact, text, found)
+            self._classify(compact, text, found, v)
         if self.config.clean_cache:
             if len(self._findings) >= self.config.clean_cache:
                 self._findings.clear()
@@ -387,12 +398,27 @@ class Moderator:
             verdict = decided[role] = self._decide(list(stateless), role, text)
         return verdict
 
-    def _classify(self, compact: str, text: str, found: list[Finding]) -> None:
+    def _classify(self, compact: str, text: str, found: list[Finding], v: Views) -> None:
         """The meaning classifier's finding for the whole message, if any."""
-        assert self.meaning is not None
-        result = self.meaning.classify(compact)
+        result = self._read_meaning(compact, text, v)
         if result is not None:
             found.append(self._meaning_finding(result, text))
+
+    def _read_meaning(
+        self, compact: str, text: str, v: Views | None = None
+    ) -> tuple[str, float] | None:
+        """The classifier's answer; when it objects and the message holds a negation, it is
+        asked again without what the message denies ("我没有骂你", "你别骚扰我了")."""
+        assert self.meaning is not None
+        result = self.meaning.classify(compact)
+        if result is None or negation.may_deny(compact) is None:
+            return result
+        if v is None:
+            v = views(text)
+        denials = negation.scopes(v)
+        if not denials:
+            return result
+        return self.meaning.classify(negation.without_denied(v, denials, compact))
 
     def _meaning_finding(self, result: tuple[str, float], text: str) -> Finding:
         """The classifier's finding: the category's action when it is sure, review below."""

@@ -38,9 +38,10 @@ CUE_KINDS = (
     "threat",
     "promo",
     "harm",
+    "sex",
 )
 #: Cue classes that alone can lead to a finding, so a message holding one takes the slow path.
-ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm"})
+ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm", "sex"})
 #: Cue classes that make a number worth the slow path.
 NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
