@@ -186,7 +186,15 @@ class Moderator:
                 return verdict
             known = self._clean.get(text)  # a clean text has just been remembered
             if known is None or known[2] or verdict[0] is not _ALLOW:
-                return self._check_in_window(verdict, text, compact, role, (session, sender), ref)
+                return self._check_in_window(
+                    verdict,
+                    text,
+                    compact,
+                    role,
+                    (session, sender),
+                    ref,
+                    None if known is None else (known[2] or None),
+                )
             self._forget_pieces((session, sender), None)  # a sentence ends the sender's window
             return verdict
         # Clean before, for any role: only the windows are left, and what they need of the
@@ -202,7 +210,9 @@ class Moderator:
         if not fragment and verdict[0] is _ALLOW:  # a sentence ends the sender's window
             self._forget_pieces((session, sender), None)
             return verdict
-        return self._check_in_window(verdict, text, compact, role, (session, sender), ref)
+        return self._check_in_window(
+            verdict, text, compact, role, (session, sender), ref, fragment or None
+        )
 
     def _check_compact(
         self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
@@ -501,19 +511,22 @@ class Moderator:
         role: str,
         key: tuple[object, object],
         ref: Hashable,
+        fragment: bool | None = None,
     ) -> Verdict:
         """Read the message after the sender's previous short pieces in the session. A
         violation that only the joined text shows is acted on here, on the piece that
         completes it: spans are clipped to this message and the earlier pieces are named in
-        ``Verdict.pieces`` (and their refs in ``Verdict.piece_refs``) for the record."""
+        ``Verdict.pieces`` (and their refs in ``Verdict.piece_refs``) for the record.
+        ``fragment=True``: the text is known to be a possible piece (a clean text's entry)."""
         window = self._window
         if alone.action is not _ALLOW or alone.allowed:
             window.clear(key)
             return alone
         limit = self.config.split_max_chars
-        fragment = is_fragment(compact, limit) or (
-            len(compact) <= limit and bool(self._find_active_cues(compact))
-        )
+        if fragment is None:
+            fragment = is_fragment(compact, limit) or (
+                len(compact) <= limit and bool(self._find_active_cues(compact))
+            )
         pieces = window.recent(key) if fragment else None
         if not pieces:  # the first piece, or a sentence that ends the window
             window.push(key, text, fragment, ref)
