@@ -100,3 +100,17 @@ def test_an_account_given_in_exchange(plain: Moderator, text: str) -> None:
 )
 def test_numbers_traded_about_an_order_pass(mod: Moderator, text: str) -> None:
     assert mod.check_text(text, "buyer").action is A.ALLOW, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "原味瓜子出售，一次买两斤送一斤",
+        "成人款有货，私聊发你尺码表",
+        "我妹妹明天上门取件",
+        "私房菜调料包出售",
+        "床单全套出售，私聊",
+    ],
+)
+def test_everyday_senses_of_the_offer_words_pass(mod: Moderator, text: str) -> None:
+    assert "porn_vulgar_violence" not in mod.check_text(text, "agent").categories, text
