@@ -484,6 +484,29 @@ WRITTEN_CLEAN = [
     "刀头可以单独买吗",
 ]
 
+# --- written in round 3: verdicts that were wrong, each with its family ---------------------
+#
+# Denials: a negation takes the act it names out of the speaker's intent (我不会骚扰你的 went to
+# review); the 砍一刀 of 拼多多 is bargaining (老板能砍你一刀吗 was blocked as a threat). With
+# them, the threats that only look denied (别逼我…, 信不信…, an oath after the act) stay threats.
+
+NEAR_MISS_FAMILIES: dict[str, list[str]] = {
+    "negation": [
+        "我不会骚扰你的", "放心，我不会骚扰你的", "我没有骂你，只是着急", "你别骚扰我了，我不买了",
+        "我不骚扰你了，等你消息", "我们不卖黄片这种东西", "我从来没有威胁过你",
+        "不要曝光我的信息，谢谢", "我不会天天打你电话的，就问一下", "我没说要砍你价，原价就行",
+        "我不是要骂你，是快递太慢", "别误会，我没想投诉你",
+    ],
+    "bargain_meme": [
+        "老板能砍你一刀吗", "帮我砍一刀呗，就差一点了", "拼多多砍一刀，帮帮忙",
+        "能帮我砍两刀吗", "亲，可以砍一刀吗，差0.1元", "老板帮我点一下砍一刀的链接",
+    ],
+}  # fmt: skip
+WRITTEN_THREATS_DESPITE_NEGATION = [
+    "别逼我砍你", "信不信我砍你一刀", "不弄死你我不姓王", "有种出来，看我不打死你",
+    "你别让我找到你，找到就弄死你",
+]  # fmt: skip
+
 
 def written_rows(row: Callable[..., dict[str, object]]) -> Iterator[dict[str, object]]:
     """The written rows, all ``train``."""
@@ -494,6 +517,15 @@ def written_rows(row: Callable[..., dict[str, object]]) -> Iterator[dict[str, ob
             yield out
     for line in WRITTEN_CLEAN:
         out = row(line, "buyer", [], "clean:written_near_miss", False)
+        out["split"] = "train"
+        yield out
+    for fam, lines in NEAR_MISS_FAMILIES.items():
+        for line in lines:
+            out = row(line, "buyer", [], f"clean:{fam}", False)
+            out["split"] = "train"
+            yield out
+    for line in WRITTEN_THREATS_DESPITE_NEGATION:
+        out = row(line, "buyer", [PORN], "written:threat_despite_negation", False)
         out["split"] = "train"
         yield out
 

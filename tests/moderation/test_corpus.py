@@ -16,7 +16,7 @@ from tests.moderation.corpus_eval import CHAT_CORPUS, evaluate, load, load_all
 
 FLOORS = {  # split: (recall at least, false-positive rate at most)
     "train": (0.98, 0.01),
-    "heldout": (0.95, 0.01),
+    "heldout": (0.97, 0.01),  # the target (83/83 in round 3)
     "family": (0.88, 0.02),
 }
 

@@ -204,3 +204,26 @@ def test_empty_and_odd_input(mod: Moderator) -> None:
         v = mod.check_text(text, "agent")
         for s, e in v.spans:
             assert 0 <= s < e <= len(text)
+
+
+def test_a_text_known_up_to_its_digits_gets_the_verdict_of_a_fresh_engine() -> None:
+    """The skeleton memo (the text with its digits read as 0) skips the fast path's questions
+    whose answers do not depend on the digits' values; a phone number, a digit lexicon
+    entry (1星, 12315), a mobile backwards and 一 written 1 are asked again."""
+    cached = Moderator(ModerationConfig(platform_domains=("feige.example",)))
+    fresh = Moderator(ModerationConfig(platform_domains=("feige.example",), clean_cache=0))
+    pairs = [
+        ("订单号 260112345678901234，麻烦查一下", "订单号 139123456781，麻烦查一下"),
+        ("到手价 ¥299.5，包邮", "到手价 ¥13812345678，包邮"),
+        ("这个给2星吧", "这个给1星吧"),
+        ("我打了 22315 没人接", "我打了 12315 没人接"),
+        ("编号 87654321832 的那款", "编号 87654321831 的那款"),
+        ("去另2家店看看", "去另1家店看看"),
+        ("尺码 M 加2下", "尺码 M 加1下"),
+        ("身高 175 体重 60", "身高 138 体重 12345678"),
+    ]
+    for first, second in pairs:
+        for role in ("buyer", "agent"):
+            for text in (first, second):
+                a, b = cached.check_text(text, role), fresh.check_text(text, role)
+                assert (a.action, a.categories, a.spans) == (b.action, b.categories, b.spans), text

@@ -15,7 +15,17 @@ from feige.domain import ModerationAction
 from feige.moderation import categories as cat
 from feige.moderation.classifier import MeaningModel
 from feige.moderation.config import BUYER, ModerationConfig, policy_role
-from feige.moderation.detectors import contact, links, payment, scams, shapes, terms, threats
+from feige.moderation.detectors import (
+    contact,
+    links,
+    negation,
+    payment,
+    scams,
+    shapes,
+    solicit,
+    terms,
+    threats,
+)
 from feige.moderation.detectors.context import DetectionContext, Finding, stands_alone
 from feige.moderation.detectors.spam import (
     ADVERT_CATEGORIES,
@@ -24,7 +34,7 @@ from feige.moderation.detectors.spam import (
 )
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
 from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Lexicon
-from feige.moderation.normalize import collapse, tables, views
+from feige.moderation.normalize import Views, collapse, tables, views
 from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
 from feige.moderation.window import SplitWindow, is_fragment
@@ -51,6 +61,14 @@ _find_digits5 = contact.DIGITS5.search
 _find_mobile = contact.MOBILE.search
 _find_landline = contact.LANDLINE.search
 _maybe_shape = shapes.maybe_shape
+#: A text with every ASCII digit read as 0: what the fast path's answer depends on, apart
+#: from the numbers themselves (see ``Moderator._skeletons``).
+_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+#: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
+#: written backwards, and a 1 that reads 一 (另1家店, 加1下). Asked again of a known skeleton.
+_find_digit_valued_shape = re.compile(
+    r"(?<![0-9])[0-9]{9}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
+).search
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -88,6 +106,21 @@ class Moderator:
         self._find_active_cues = self.lexicon.active_patterns.find_matches_as_indexes
         self._find_fast = self.lexicon.fast_patterns.find_matches_as_indexes
         self._fast_masks = self.lexicon.fast_masks
+        self._fast_masks_digit_free = self.lexicon.fast_masks_digit_free
+        self._find_digit_cues = self.lexicon.digit_patterns.find_matches_as_indexes
+        self._digit_masks = self.lexicon.digit_masks
+        #: Skeletons (the text with its ASCII digits read as 0) of texts the fast path allowed
+        #: -> the lexicon's answers from patterns without digits. Everything the fast path
+        #: asks -- words, links, shapes, the classifier (it reads digit runs as one 0) --
+        #: depends on where the digits are, not on their values, except: patterns holding
+        #: a digit (asked again), whether a number is a phone (asked again) and a mobile
+        #: written backwards (asked again). A text whose skeleton is known skips the rest:
+        #: chat that differs only in order numbers, prices and dates. Off when a platform
+        #: domain holds a digit (the own-link check reads digits there).
+        self._skeletons: dict[str, int] = {}
+        self._skeletons_on = bool(self.config.clean_cache) and not any(
+            c.isdigit() for d in self.domains for c in d
+        )
         self._spam_history = SpamHistory(
             self.config.spam_window,
             self.config.spam_max_senders,
@@ -153,7 +186,15 @@ class Moderator:
                 return verdict
             known = self._clean.get(text)  # a clean text has just been remembered
             if known is None or known[2] or verdict[0] is not _ALLOW:
-                return self._check_in_window(verdict, text, compact, role, (session, sender), ref)
+                return self._check_in_window(
+                    verdict,
+                    text,
+                    compact,
+                    role,
+                    (session, sender),
+                    ref,
+                    None if known is None else (known[2] or None),
+                )
             self._forget_pieces((session, sender), None)  # a sentence ends the sender's window
             return verdict
         # Clean before, for any role: only the windows are left, and what they need of the
@@ -169,15 +210,35 @@ class Moderator:
         if not fragment and verdict[0] is _ALLOW:  # a sentence ends the sender's window
             self._forget_pieces((session, sender), None)
             return verdict
-        return self._check_in_window(verdict, text, compact, role, (session, sender), ref)
+        return self._check_in_window(
+            verdict, text, compact, role, (session, sender), ref, fragment or None
+        )
 
     def _check_compact(
         self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
     ) -> Verdict:
         """One message alone."""
+        skeleton: str | None = None
+        if self._skeletons_on:
+            skeleton = text.translate(_DIGITS_TO_ZERO)
+            known = self._skeletons.get(skeleton)
+            if known is not None:  # the same text up to its digits was allowed before
+                cues = known
+                digit_masks = self._digit_masks
+                for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
+                    cues |= digit_masks[i]
+                if (
+                    not cues & ACTIVE
+                    and not self._numbers(compact, cues)
+                    and ("1" not in compact or _find_digit_valued_shape(compact) is None)
+                ):
+                    return self._allow_unless_repeated(
+                        text, compact, role, sender, recipient, bool(cues & PROMO), False
+                    )
         cues = 0  # what the lexicon sees: ACTIVE, PROMO, NUMERIC bits (one scan)
         masks = self._fast_masks
-        for i, _s, _e in self._find_fast(compact, overlapping=True):
+        matches = self._find_fast(compact, overlapping=True)
+        for i, _s, _e in matches:
             cues |= masks[i]
         has_active_cue = cues & ACTIVE
         wide: str | None = None
@@ -185,20 +246,36 @@ class Moderator:
         if maybe_link:  # a character that may start a link: is one there, off the platform?
             wide = text.translate(self._to_wide)
             maybe_link = self._maybe_foreign_link(wide)
-        if not has_active_cue and not maybe_link:
-            # Numbers, if any, are order, tracking or model numbers (no phone shape, no cue).
-            numbers = _find_digits5(compact) is not None and bool(
-                cues & NUMERIC
-                or _find_mobile(compact) is not None
-                or _find_landline(compact) is not None
+        # Numbers, if any, are order, tracking or model numbers (no phone shape, no cue).
+        if (
+            not has_active_cue
+            and not maybe_link
+            and not self._numbers(compact, cues)
+            and not _maybe_shape(compact)
+        ):
+            remember: tuple[str, int] | None = None
+            if skeleton is not None:  # remembered if the classifier lets it through
+                free = self._fast_masks_digit_free
+                skeleton_cues = 0
+                for i, _s, _e in matches:
+                    skeleton_cues |= free[i]
+                remember = (skeleton, skeleton_cues)
+            return self._allow_unless_repeated(
+                text, compact, role, sender, recipient, bool(cues & PROMO), True, remember
             )
-            if not numbers and not _maybe_shape(compact):
-                return self._allow_unless_repeated(
-                    text, compact, role, sender, recipient, bool(cues & PROMO)
-                )
         if wide is None:
             wide = text.translate(self._to_wide)
         return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
+
+    @staticmethod
+    def _numbers(compact: str, cues: int) -> bool:
+        """A number that could be a phone or a card: five digits in a row, and a phone,
+        bank or payment word, or the shape of a mobile or landline number."""
+        return _find_digits5(compact) is not None and bool(
+            cues & NUMERIC
+            or _find_mobile(compact) is not None
+            or _find_landline(compact) is not None
+        )
 
     def _maybe_foreign_link(self, wide: str) -> bool:
         """Could the wide view hold a link, e-mail or token that is not the platform's own?
@@ -274,16 +351,23 @@ class Moderator:
         sender: str | None,
         recipient: str | None,
         promo_word: bool,
+        classify: bool = True,
+        skeleton: tuple[str, int] | None = None,
     ) -> Verdict:
         """Fast path: nothing to find, so allow, unless the meaning classifier objects or it
         is the sender's repeated advert. What the windows need of the text is remembered
-        with it."""
-        meaning = self.meaning
-        if meaning is not None:
-            result = meaning.classify(compact)  # gated: most texts cost one small scan
+        with it, and ``skeleton`` (the text's skeleton and the lexicon's digit-free answers)
+        when the classifier lets it through. ``classify=False``: the skeleton was allowed
+        before, so the classifier's answer (it reads digit runs as one 0) is known."""
+        if classify and self.meaning is not None:
+            result = self._read_meaning(compact, text)  # gated: most cost one small scan
             if result is not None:
                 return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
         cfg = self.config
+        if skeleton is not None:
+            if len(self._skeletons) >= cfg.clean_cache:
+                self._skeletons.clear()
+            self._skeletons[skeleton[0]] = skeleton[1]
         promo = promo_word and len(compact) >= cfg.spam_min_chars
         allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
         if cfg.clean_cache:
@@ -347,6 +431,8 @@ class Moderator:
             scams.find_review_threats(ctx, found)
         if "harm" in kinds:
             threats.find_threats(ctx, found)
+        if "sex" in kinds:
+            solicit.find_solicitation(ctx, found)
         # The classifier reads what no detector named: not a message already found to
         # divert the buyer (a link, an id) or holding a meaning category.
         if self.meaning is not None and not any(
@@ -356,7 +442,7 @@ class Moderator:
             compact = v.compact
             for a in ctx.hits_of("allow"):  # allow-listed phrases are declared innocent
                 compact = compact[: a.start] + " " * (a.end - a.start) + compact[a.end :]
-            self._classify(compact, text, found)
+            self._classify(compact, text, found, v)
         if self.config.clean_cache:
             if len(self._findings) >= self.config.clean_cache:
                 self._findings.clear()
@@ -387,12 +473,27 @@ class Moderator:
             verdict = decided[role] = self._decide(list(stateless), role, text)
         return verdict
 
-    def _classify(self, compact: str, text: str, found: list[Finding]) -> None:
+    def _classify(self, compact: str, text: str, found: list[Finding], v: Views) -> None:
         """The meaning classifier's finding for the whole message, if any."""
-        assert self.meaning is not None
-        result = self.meaning.classify(compact)
+        result = self._read_meaning(compact, text, v)
         if result is not None:
             found.append(self._meaning_finding(result, text))
+
+    def _read_meaning(
+        self, compact: str, text: str, v: Views | None = None
+    ) -> tuple[str, float] | None:
+        """The classifier's answer; when it objects and the message holds a negation, it is
+        asked again without what the message denies ("我没有骂你", "你别骚扰我了")."""
+        assert self.meaning is not None
+        result = self.meaning.classify(compact)
+        if result is None or negation.may_deny(compact) is None:
+            return result
+        if v is None:
+            v = views(text)
+        denials = negation.scopes(v)
+        if not denials:
+            return result
+        return self.meaning.classify(negation.without_denied(v, denials, compact))
 
     def _meaning_finding(self, result: tuple[str, float], text: str) -> Finding:
         """The classifier's finding: the category's action when it is sure, review below."""
@@ -410,19 +511,22 @@ class Moderator:
         role: str,
         key: tuple[object, object],
         ref: Hashable,
+        fragment: bool | None = None,
     ) -> Verdict:
         """Read the message after the sender's previous short pieces in the session. A
         violation that only the joined text shows is acted on here, on the piece that
         completes it: spans are clipped to this message and the earlier pieces are named in
-        ``Verdict.pieces`` (and their refs in ``Verdict.piece_refs``) for the record."""
+        ``Verdict.pieces`` (and their refs in ``Verdict.piece_refs``) for the record.
+        ``fragment=True``: the text is known to be a possible piece (a clean text's entry)."""
         window = self._window
         if alone.action is not _ALLOW or alone.allowed:
             window.clear(key)
             return alone
         limit = self.config.split_max_chars
-        fragment = is_fragment(compact, limit) or (
-            len(compact) <= limit and bool(self._find_active_cues(compact))
-        )
+        if fragment is None:
+            fragment = is_fragment(compact, limit) or (
+                len(compact) <= limit and bool(self._find_active_cues(compact))
+            )
         pieces = window.recent(key) if fragment else None
         if not pieces:  # the first piece, or a sentence that ends the window
             window.push(key, text, fragment, ref)

@@ -38,9 +38,10 @@ CUE_KINDS = (
     "threat",
     "promo",
     "harm",
+    "sex",
 )
 #: Cue classes that alone can lead to a finding, so a message holding one takes the slow path.
-ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm"})
+ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm", "sex"})
 #: Cue classes that make a number worth the slow path.
 NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
@@ -219,6 +220,15 @@ class Lexicon:
         ]  # fmt: skip
         self.fast_patterns = _automaton(p for p, m in fast if m)
         self.fast_masks: list[int] = [m for _p, m in fast if m]
+        #: The same answers from patterns without a digit only (0 for the others): what a
+        #: text says whatever its numbers are (一直 reads 1直, 一星 1星: those hold digits).
+        self.fast_masks_digit_free: list[int] = [
+            0 if any(c.isdigit() for c in p) else m for p, m in fast if m
+        ]
+        #: The patterns with a digit, asked again of every text (a small automaton).
+        digit_fast = [(p, m) for p, m in fast if m and any(c.isdigit() for c in p)]
+        self.digit_patterns = _automaton(p for p, _m in digit_fast)
+        self.digit_masks: list[int] = [m for _p, m in digit_fast]
 
     def __len__(self) -> int:
         return len(self.patterns)

@@ -44,6 +44,7 @@ _PHONE_PREFIXES = frozenset(
 )
 #: Delivery context before a phone number: the buyer's own receiving number.
 _DELIVERY = ("收货", "收件", "寄件", "联系人", "退货", "寄回", "退回", "售后地址", "仓库")
+_DELIVERY_RX = re.compile("|".join(_DELIVERY))
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -141,10 +142,9 @@ def reads_as_phone(ctx: DetectionContext, start: int, letters_before: bool = Tru
         if start - 8 <= c.end <= start and c.end > last_cue:
             return False
     o_start = ctx.views.starts[start]
-    sentence = ctx.text[:o_start]
-    for stop in SENTENCE_END:
-        sentence = sentence.rsplit(stop, 1)[-1]
-    if any(w in sentence for w in _DELIVERY):
+    text = ctx.text
+    sentence_start = max([text.rfind(stop, 0, o_start) for stop in SENTENCE_END]) + 1
+    if _DELIVERY_RX.search(text, sentence_start, o_start) is not None:
         return False  # the buyer's receiving number, a return address
     if not letters_before:
         return True  # number words: Latin letters before them are words, not a prefix

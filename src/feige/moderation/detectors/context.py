@@ -7,6 +7,7 @@ import bisect
 from dataclasses import dataclass
 
 from feige.moderation.config import ModerationConfig
+from feige.moderation.detectors import negation
 from feige.moderation.lexicon import Hit
 from feige.moderation.normalize import Views
 
@@ -33,13 +34,14 @@ class Finding:
 class DetectionContext:
     """One message on the slow path, as every detector reads it."""
 
-    __slots__ = ("by_kind", "config", "text", "views")
+    __slots__ = ("_denials", "by_kind", "config", "text", "views")
 
     def __init__(self, views: Views, hits: list[Hit], config: ModerationConfig) -> None:
         self.views = views
         self.text = views.text
         self.config = config
         self.by_kind: dict[str, list[Hit]] = {}
+        self._denials: list[negation.Scope] | None = None
         for h in hits:
             self.by_kind.setdefault(h.tag.kind, []).append(h)
 
@@ -76,6 +78,17 @@ class DetectionContext:
                 if self.clean_between(a, b, CLAUSE_END):
                     return True
         return False
+
+    def denials(self) -> list[negation.Scope]:
+        """The negations of the message and what each denies (found on first use)."""
+        if self._denials is None:
+            self._denials = negation.scopes(self.views)
+        return self._denials
+
+    def denied(self, start_c: int, end_c: int) -> bool:
+        """Compact [start_c, end_c) names an act the message denies ("我不会骚扰你的")."""
+        found = self.denials()
+        return bool(found) and negation.denied(self.views, found, start_c, end_c)
 
     def warned(self, start_o: int, end_o: int) -> bool:
         """A warning word ("是骗子", "谨防") in the same sentence as [start_o, end_o)."""

@@ -45,6 +45,14 @@ _ID = re.compile(r"(?<![a-z0-9])([a-z][a-z0-9]{2,19}[0-9]{3}|[1-9][0-9]{4,10})(?
 #: number needs one of the strong words, an id with letters may also follow 是 ("我的是 …").
 _INTENT_BEFORE = re.compile(r"加|搜|找|联系|私|扫|关注|号|q")
 _INTENT_BEFORE_WEAK = re.compile(r"是|:")
+#: Trading accounts: the message asks for the other's (你…多少, 你的…是啥, 留个…) and gives its
+#: own right before the number (我的是 …), whatever the app is called; not a question about a
+#: price, a size or an order.
+_ASK_THEIRS = re.compile(r"你.{0,6}?(?:多少|是啥|是什么|是几|发我|给我)|留1?个|给1?个.{0,3}号")
+_NOT_ACCOUNT = re.compile(
+    r"钱|价|码|尺|身高|高|重|斤|运费|单|会员|卡|快递|编|型|邮|多大|几件|几个|地址"
+)
+_MINE = re.compile(r"我(?:的|们的)?号?是$")
 #: …or after it.
 _INTENT_AFTER = re.compile(r"^.{0,6}(?:聊|联系|找我|加我|加1下|私我|详谈|私信|沟通|备注)")
 _DIVERT_RX = r"(?<![a-z])(?!app)(?:[a-z]{1,3}|t宝|淘宝|淘|闲鱼|抖音|拼多多|京东|直播间)搜"
@@ -203,11 +211,19 @@ def find_accounts(ctx: DetectionContext, found: list[Finding]) -> None:
         before = s[ctx.compact_index(start) : a][-5:]
         after = s[b : b + 8]
         asked = _INTENT_BEFORE.search(before) or _INTENT_AFTER.match(after)
-        if not asked and (ident.isdigit() or not _INTENT_BEFORE_WEAK.search(before[-2:])):
+        weak = not ident.isdigit() and _INTENT_BEFORE_WEAK.search(before[-2:])
+        if not asked and not weak and not _trades_accounts(s, a, before):
             continue
         if ctx.allowed(a, b) or ctx.cancelled(a, o_s, o_e):
             continue
         found.append(Finding(cat.THIRD_PARTY_CONTACT, o_s, o_e, "account"))
+
+
+def _trades_accounts(s: str, a: int, before: str) -> bool:
+    """ "你…多少？我的是 12345678": the id at ``a`` is given in exchange for the other's."""
+    if _MINE.search(before) is None:
+        return False
+    return any(_NOT_ACCOUNT.search(m.group()) is None for m in _ASK_THEIRS.finditer(s, 0, a))
 
 
 def _sentence_start(text: str, offset: int) -> int:

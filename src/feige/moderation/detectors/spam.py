@@ -19,6 +19,9 @@ ADVERT_CATEGORIES = frozenset(
     {cat.THIRD_PARTY_LINK, cat.THIRD_PARTY_AD, cat.THIRD_PARTY_CONTACT, cat.SPAM}
 )
 
+#: Texts whose shingles are remembered (see ``SpamHistory._grams``).
+_GRAMS_KEPT = 4096
+
 
 def shingles(compact: str, n: int = 3) -> frozenset[str]:
     if len(compact) <= n:
@@ -55,11 +58,18 @@ class SpamHistory:
         self.similarity = similarity
         self.repeats = repeats
         self._by_sender: OrderedDict[str, deque[_Cluster]] = OrderedDict()
+        #: Shingles per compact text (bounded, cleared when full): a pasted advert is
+        #: observed again and again, and its shingles are the costly part.
+        self._grams: dict[str, frozenset[str]] = {}
 
     def observe(self, sender: str, compact: str, recipient: str | None = None) -> bool:
         """Remember this message; True when it is the ``repeats``-th near-duplicate (to as
         many distinct recipients when recipients are known)."""
-        grams = shingles(compact)
+        grams = self._grams.get(compact)
+        if grams is None:
+            if len(self._grams) >= _GRAMS_KEPT:
+                self._grams.clear()
+            grams = self._grams[compact] = shingles(compact)
         seen = self._by_sender.get(sender)
         if seen is None:
             seen = deque(maxlen=self.window)

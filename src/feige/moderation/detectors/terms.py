@@ -18,6 +18,10 @@ NEGATABLE = frozenset(
     }
 )
 
+#: Categories whose hits a denial cancels ("我不会骚扰你的", "我们不卖黄片"); abuse words
+#: stay (profanity is vulgar whatever denies it).
+DENIABLE = frozenset({cat.PORN_VULGAR_VIOLENCE, cat.EXTORTION})
+
 
 def find_terms(ctx: DetectionContext, found: list[Finding]) -> None:
     for h in ctx.hits_of("term"):
@@ -25,5 +29,7 @@ def find_terms(ctx: DetectionContext, found: list[Finding]) -> None:
             continue
         o_s, o_e = ctx.original_span(h.start, h.end)
         if h.tag.category in NEGATABLE and ctx.cancelled(h.start, o_s, o_e):
+            continue
+        if h.tag.category in DENIABLE and ctx.denied(h.start, h.end):
             continue
         found.append(Finding(h.tag.category, o_s, o_e, "lexicon", h.tag.doubtful))

@@ -31,7 +31,12 @@ from __future__ import annotations
 import re
 
 from feige.moderation import categories as cat
-from feige.moderation.detectors.context import CLAUSE_END, DetectionContext, Finding
+from feige.moderation.detectors.context import (
+    CLAUSE_END,
+    SENTENCE_END,
+    DetectionContext,
+    Finding,
+)
 
 #: The person addressed, their family or their shop.
 _YOU = r"(?:你们|你|妳)"
@@ -120,16 +125,55 @@ _NOT_BEFORE = re.compile(r"[没别]|不(?!然)")  # 不然 is a condition, not a
 _NOT_AFTER = re.compile(r"^.{0,3}(?:不会|不给|不打|不想|不至于)")
 
 
-def _clean_match(ctx: DetectionContext, rx: re.Pattern[str], s: str) -> tuple[int, int] | None:
-    """The first match of ``rx`` in the compact view within one clause of the original."""
+#: 砍 + (target) + a count of 刀: "give a cut", the bargaining of 拼多多's 砍一刀
+#: ("老板能砍你一刀吗", "帮我砍两刀") -- a request, where a threat has a speaker who means it
+#: (我要砍你一刀).
+_CUT_COUNT = re.compile(r"砍(?:了)?(?:" + _YOU + r"|我|他|她)?(?:1|几|两|最后1|0)?刀")
+_CUT_REQUEST = re.compile(
+    r"能|可以|可不可以|帮|求|吗|呗|吧|1下|助力|拼多多|pdd|砍价|链接|差|好友|点"
+)
+_CUT_FRAME = re.compile(
+    r"(?:我|老子|俺|找人|叫人|带人|信不信|小心|看我|迟早|早晚)"
+    r"(?:要|会|就|去|非|得|1定|现在|马上|迟早|早晚|拿刀)?$"
+)
+
+
+def _bargain(s: str, a: int, sentence_end: int) -> bool:
+    """Is the harm match at ``a`` the 砍一刀 of bargaining? A count of 刀 right after 砍, a
+    request or bargaining word in the sentence, and no speaker threatening right before."""
+    if s[a] != "砍" or not _CUT_COUNT.match(s, a):
+        return False
+    if _CUT_FRAME.search(s, max(0, a - 6), a):
+        return False
+    return _CUT_REQUEST.search(s, 0, sentence_end) is not None
+
+
+def _clean_match(
+    ctx: DetectionContext, rx: re.Pattern[str], s: str, harm: bool = False
+) -> tuple[int, int] | None:
+    """The first match of ``rx`` in the compact view within one clause of the original that
+    the message does not deny (我不会骚扰你的); for harm, not the 砍一刀 of bargaining."""
     for m in rx.finditer(s):
         a, b = m.span()
         if b <= a or ctx.allowed(a, b):
             continue
         o_s, o_e = ctx.original_span(a, b)
-        if ctx.clean_between(o_s, o_e, CLAUSE_END):
-            return a, b
+        if not ctx.clean_between(o_s, o_e, CLAUSE_END) or ctx.denied(a, b):
+            continue
+        if harm and _bargain(s, a, _sentence_end(ctx, b)):
+            continue
+        return a, b
     return None
+
+
+def _sentence_end(ctx: DetectionContext, b: int) -> int:
+    """Compact index where the sentence holding compact char ``b - 1`` ends."""
+    v = ctx.views
+    text = v.text
+    for i in range(b, len(v.compact)):
+        if any(ch in SENTENCE_END for ch in text[v.ends[i - 1] : v.starts[i]]):
+            return i
+    return len(v.compact)
 
 
 def _lever(ctx: DetectionContext, s: str) -> tuple[int, int] | None:
@@ -150,16 +194,15 @@ def _lever(ctx: DetectionContext, s: str) -> tuple[int, int] | None:
 def find_threats(ctx: DetectionContext, found: list[Finding]) -> None:
     """Harm and stalking (``porn_vulgar_violence``), coercion (``extortion``)."""
     s = ctx.views.compact
-    harm = _clean_match(ctx, _HARM, s) or _clean_match(ctx, _STALK, s)
+    harm = _clean_match(ctx, _HARM, s, harm=True) or _clean_match(ctx, _STALK, s)
     if harm is not None:
         o_s, o_e = ctx.original_span(*harm)
         found.append(Finding(cat.PORN_VULGAR_VIOLENCE, o_s, o_e, "threat"))
     condition = _CONDITION.search(s)
     if condition is None:
         return
+    # Denied consequences (请不要曝光, 我不会骚扰你的) were skipped by _clean_match.
     consequence = _clean_match(ctx, _EXPOSE, s) or _clean_match(ctx, _HARASS, s) or harm
-    if consequence is not None and ctx.negated(consequence[0]):
-        consequence = None  # 请不要曝光, 不会骚扰你
     if consequence is None:
         consequence = _lever(ctx, s)
     if consequence is None:
