@@ -126,6 +126,11 @@ def redis_broker(ctx: Context) -> Broker:
     async def latest(session_ids: list[int]) -> dict[int, int]:
         return await relay.latest(ctx, session_ids)
 
+    async def repair(
+        known: dict[int, tuple[str, ...]], since: float | None, accounts: list[str]
+    ) -> list[tuple[tuple[str, ...], bytes]]:
+        return await relay.repair(ctx, known, since, accounts)
+
     return RedisBroker(
         settings.redis_url,
         prefix=settings.rate_limit_key_prefix,
@@ -133,6 +138,8 @@ def redis_broker(ctx: Context) -> Broker:
         latest=latest,
         grace=settings.redis_gap_grace_ms / 1000,
         catch_up_seconds=settings.redis_catch_up_seconds,
+        repair=repair,
+        revocation_poll_seconds=settings.redis_revocation_poll_seconds,
     )
 
 

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="With Redis: how often a node checks the sessions it heard of lately "
         "against the database, for a last message Redis lost.",
     )
+    redis_revocation_poll_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="With Redis: how often a node reads the token versions of the accounts "
+        "with sockets on it, so a revocation whose event Redis lost still closes them (0: "
+        "only after a loss the node noticed).",
+    )
     host: str = Field(
         default="127.0.0.1", description="Address `feige serve` listens on (`--host`)."
     )
