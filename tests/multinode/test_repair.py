@@ -98,7 +98,7 @@ async def comes_to(
     except AssertionError:
         row = held(client, session_id)
         diff = {k: (row or {}).get(k) for k in KEPT if not row or row[k] != fresh[k]}
-        raise AssertionError(f"held {diff}, fresh {({k: fresh[k] for k in diff})}") from None
+        raise AssertionError(f"held {diff}, fresh { ({k: fresh[k] for k in diff}) }") from None
 
 
 async def test_state_changes_made_while_redis_is_down_reach_every_node(
@@ -170,7 +170,9 @@ async def test_state_changes_made_while_redis_is_down_reach_every_node(
         await client.close()
 
 
-async def test_a_dropped_subscription_is_repaired(cluster: Cluster, live_redis: RedisServer) -> None:
+async def test_a_dropped_subscription_is_repaired(
+    cluster: Cluster, live_redis: RedisServer
+) -> None:
     """Redis stays up but drops every node's pub/sub connection (as it does to a subscriber
     whose output buffer overflows) just as a session is closed on another node."""
     a, b, _ = cluster.nodes
@@ -232,8 +234,7 @@ async def test_a_revocation_whose_event_never_went_out_is_found_by_the_poll(
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "UPDATE consumers SET token_version = token_version + 1"
-                    " WHERE external_id = :e"
+                    "UPDATE consumers SET token_version = token_version + 1 WHERE external_id = :e"
                 ),
                 {"e": external},
             )
