@@ -217,6 +217,13 @@ class Settings(BaseSettings):
         description="How often a node expires unanswered rounds into the window and checks "
         "the switch (a round answered is checked at once).",
     )
+    robot_turn_recovery_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A buyer message to the full-auto robot that no turn took within this "
+        "many seconds (its node died) is taken by the node holding the `robot_turns` lease, "
+        "which looks this often.",
+    )
     robot_window_rebuild_seconds: float = Field(
         default=0.0,
         ge=0,
