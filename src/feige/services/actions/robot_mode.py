@@ -265,8 +265,12 @@ class RobotWatch:
 
     async def fresh(self) -> None:
         """Across nodes: the figure as the store makes it, at most ``every`` seconds old."""
-        if self.shared and self.ctx.clock() - self.rebuilt_at >= self.every:
+        if not self.shared:
+            return
+        if self.ctx.clock() - self.rebuilt_at >= self.every:
             await self.rebuild()
+        else:  # rounds left unanswered since the rebuild expire into the window on time
+            self.rounds.advance(self.ctx.clock())
 
     async def run(self) -> None:
         tick = self.ctx.settings.robot_tick_seconds
