@@ -228,8 +228,8 @@ class Settings(BaseSettings):
         default=0.0,
         ge=0,
         description="Rebuild the rolling windows from the store this often (0: only at "
-        "start). Set it when several processes share the database: each sees only its own "
-        "messages between rebuilds.",
+        "start on one node; with Redis, several nodes, every 10 s by the node holding the "
+        "`robot_window` lease, which alone decides).",
     )
     robot_assist_reply_seconds: float = Field(
         default=20.0,
