@@ -127,6 +127,7 @@ class RobotWatch:
     rebuilt_at: float = 0.0
     # Several nodes: the windows come from the store only (see the module's docstring).
     shared: bool = False
+    decided_at: float = 0.0  # when this node last tried the lease to decide (shared)
 
     @classmethod
     def of(cls, ctx: Context) -> RobotWatch:
@@ -230,9 +231,10 @@ class RobotWatch:
                 robot_mode.note_close, shop, session, self.config, ctx.clock()
             )
         if self.shared:
-            if ctx.clock() - self.rebuilt_at < self.every:
+            if ctx.clock() - self.decided_at < self.every:
                 return
             every = self.every
+            self.decided_at = ctx.clock()
             if not await ctx.db.write(
                 leases.hold, WINDOW_LEASE, ctx.node, ctx.clock(), max(3 * every, 5.0)
             ):
