@@ -47,8 +47,10 @@ weblint: install
 	cd web && npx eslint . && npx vue-tsc --noEmit -p tsconfig.json && npx vitest run
 
 # Includes tests/browser: Playwright driving Debian's chromium against the built app.
+# TESTS narrows the run (.ci/run's PostgreSQL pass runs only the tests that use a database).
+TESTS ?= tests
 unit: install
-	$(BIN)/pytest tests
+	$(BIN)/pytest $(TESTS)
 
 test: lint typecheck weblint unit
 

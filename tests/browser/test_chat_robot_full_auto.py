@@ -69,6 +69,8 @@ def test_the_buyer_talks_to_the_robot_then_presses_zhuan_ren_gong(
     buyer.get_by_test_id("robot-bar").wait_for(state="hidden", timeout=FACE_TIMEOUT_MS)
     session = owner.ok("GET", f"/api/sessions/{session_id}")
     assert session["state"] in ("assigned", "queued", "offline")
+    # The picture without the hand-over toast fading out at the top.
+    buyer.locator(".el-message").first.wait_for(state="detached", timeout=FACE_TIMEOUT_MS)
     buyer.screenshot(path=str(SCREENSHOTS / "chat-robot-fullauto.png"))  # docs/robot-modes.md
 
     # The workbench: why it was handed over, above the robot's conversation.

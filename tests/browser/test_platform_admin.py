@@ -71,6 +71,16 @@ def test_a_reviewers_decision_is_in_the_audit_log_paged_and_exported(
         change = table.get_by_test_id("audit-change").first.inner_text()
         assert "pending → confirmed" in change and "贬低同行" in change, change
         screenshot(page, "platform-audit")
+        # The filters asked for are in the address: a reload shows the same entries.
+        page.wait_for_url(f"**record_id={violation_id}*", timeout=TIMEOUT)
+        page.reload()
+        filters = page.get_by_test_id("audit-filters")
+        filters.wait_for(timeout=TIMEOUT)
+        assert filters.get_by_test_id("audit-record-id").input_value() == str(violation_id)
+        table.get_by_test_id("audit-action-cell").filter(has_text="审核违规").wait_for(
+            timeout=TIMEOUT
+        )
+        assert table.get_by_test_id("audit-action-cell").count() == 1
 
         # Exported as the server's CSV, with the same filters.
         with page.expect_download() as download:

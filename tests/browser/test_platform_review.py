@@ -319,3 +319,116 @@ def test_a_reviewer_sees_no_admin_pages(open_window: OpenWindow) -> None:
     page.get_by_test_id("review-queue").wait_for(timeout=TIMEOUT)
     assert page.url.endswith("/platform/queue")
     assert desk.errors == []
+
+
+def selected(page: Any, testid: str, within: Any) -> str:
+    """What an Element Plus select shows as chosen ('' when only its placeholder shows)."""
+    item = within.get_by_test_id(testid).locator(".el-select__placeholder:not(.is-transparent)")
+    return item.first.inner_text() if item.count() else ""
+
+
+def test_the_reviewers_filters_stay_in_the_url_through_reload_back_and_a_shared_link(
+    open_window: OpenWindow, web_server: Server, reviewer: Person
+) -> None:
+    desk = open_window()
+    page = desk.page
+    open_console(page)
+    filters = page.get_by_test_id("filters-violations")
+    choose(page, "filter-status", "全部", within=filters)
+    choose(page, "filter-role", "商家客服", within=filters)
+    shop_box = filters.get_by_test_id("filter-shop")
+    shop_box.fill("1")
+    shop_box.press("Enter")
+    page.wait_for_url("**/platform/queue?*sender_role=agent*", timeout=TIMEOUT)
+    assert "status=&" in page.url + "&" and "shop_id=1" in page.url
+
+    # A reload keeps them: the same choices shown, the same records listed.
+    page.reload()
+    filters = page.get_by_test_id("filters-violations")
+    filters.wait_for(timeout=TIMEOUT)
+    assert selected(page, "filter-status", filters) == "全部"
+    assert selected(page, "filter-role", filters) == "商家客服"
+    assert filters.get_by_test_id("filter-shop").input_value() == "1"
+    wanted = reviewer.ok(
+        "GET", "/api/reviews/violations", params={"shop_id": 1, "sender_role": "agent"}
+    )
+    rows = page.locator('[data-testid^="queue-violation-"]')
+    if wanted:
+        rows.first.wait_for(timeout=TIMEOUT)
+    prefix = len("queue-violation-")
+    shown = [
+        int((rows.nth(i).get_attribute("data-testid") or "")[prefix:]) for i in range(rows.count())
+    ]
+    assert shown == [r["id"] for r in wanted][:50]
+
+    # The reports tab keeps its own: a shared link opens the same list in another window.
+    page.get_by_role("tab", name="店铺举报与拉黑").click()
+    reports = page.get_by_test_id("filters-reports")
+    choose(page, "filter-kind", "拉黑", within=reports)
+    page.wait_for_url("**tab=reports*kind=blacklist*", timeout=TIMEOUT)
+    shared = page.url
+    screenshot(page, "platform-queue-filters")
+
+    # Another page and back: the queue comes back as it was left.
+    go(page, "appeals", "appeals-page")
+    choose(page, "filter-status", "全部", within=page.get_by_test_id("appeals-page"))
+    page.wait_for_url("**/platform/appeals?status=", timeout=TIMEOUT)
+    page.go_back()
+    reports = page.get_by_test_id("filters-reports")
+    reports.wait_for(timeout=TIMEOUT)
+    assert selected(page, "filter-kind", reports) == "拉黑"
+    page.go_forward()
+    page.get_by_test_id("appeals-page").wait_for(timeout=TIMEOUT)
+    assert selected(page, "filter-status", page.get_by_test_id("appeals-page")) == "全部"
+
+    colleague = open_window(locale="en")
+    other = colleague.page
+    open_console(other)
+    other.evaluate("localStorage.setItem('feige.locale', 'en')")  # a colleague who reads English
+    other.goto(shared)
+    reports = other.get_by_test_id("filters-reports")
+    reports.wait_for(timeout=TIMEOUT)
+    assert selected(other, "filter-kind", reports) == "Blacklist"
+    assert "pending" not in other.url
+    screenshot(other, "platform-queue-filters-en")
+    assert desk.errors == [] and colleague.errors == []
+
+
+def test_a_reported_sessions_recalled_message_shows_its_original_to_the_reviewer(
+    open_window: OpenWindow, web_server: Server, reviewer: Person
+) -> None:
+    """A shop reports a session in which a message was recalled for a violation: the
+    report's evidence shows the notice and, for the reviewer alone, the original."""
+    agent = member(web_server, "shop1_agent1")
+    buyer = consumer(web_server, "c-plat-rep-recall", "小吴")
+    try:
+        agent.ok("POST", "/api/agent/status", {"status": "online"})
+        session_id = buyer.write("这个是正品吗")["session_id"]
+        said = agent.write(f"{MISUSE}，只有我们是正品", session_id=session_id)
+        (record,) = pending_of(reviewer, message_id=said["message_id"])
+        reviewer.ok("POST", f"/api/violations/{record['id']}/review", {"decision": "confirmed"})
+        agent.ok("POST", f"/api/sessions/{session_id}/report", {"reason": "顾客反复纠缠"})
+        assert MISUSE not in str(buyer.ok("GET", f"/api/sessions/{session_id}/messages"))
+    finally:
+        agent.ok("POST", "/api/agent/status", {"status": "break"})
+        agent.close()
+        buyer.close()
+
+    for locale in ("zh-CN", "en"):
+        desk = open_window()
+        page = desk.page
+        open_console(page)
+        if locale == "en":
+            page.evaluate("localStorage.setItem('feige.locale', 'en')")
+        page.goto("/platform/queue?tab=reports")
+        page.get_by_test_id("filters-reports").wait_for(timeout=TIMEOUT)
+        rows = page.locator('[data-testid^="queue-report-"]').filter(has_text="顾客反复纠缠")
+        rows.first.click()
+        report = page.get_by_test_id("report-evidence")
+        original = report.get_by_test_id("recalled-original")
+        original.wait_for(timeout=TIMEOUT)
+        assert MISUSE in original.inner_text()
+        notice = NOTICE_ZH if locale == "zh-CN" else "This message was recalled"
+        assert notice in report.inner_text()
+        screenshot(page, "platform-report-recalled" + ("" if locale == "zh-CN" else "-en"))
+        assert desk.errors == []

@@ -323,6 +323,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/robot/satisfaction"): Rule(**SHOP_FIGURES, params=shop_query),
     # --- enforcement (docs/enforcement.md) ---
     ("GET", "/api/reviews/reports"): Rule(reviewer=200, admin=200),
+    ("GET", "/api/reviews/reports/{report_id}"): Rule(reviewer=200, admin=200, fresh="report"),
     ("POST", "/api/reviews/reports/{report_id}/decision"): Rule(
         reviewer=200, admin=200, json={"decision": "dismissed"}, fresh="report"
     ),
@@ -370,6 +371,9 @@ RULES: dict[tuple[str, str], Rule] = {
         fresh="violation",
     ),
     ("GET", "/api/enforcement/appeals"): Rule(**SHOP_FIGURES, params=shop_query),
+    # An appeal's evidence, in the caller's own shop (no id to name another's); who opens
+    # it: EXTRA_CELLS.
+    ("POST", "/api/enforcement/appeal-images"): Rule(manager=200, owner=200, image=True),
     ("POST", "/api/reviews/appeals/{appeal_id}/decision"): Rule(
         reviewer=404, admin=404, json={"decision": "rejected", "reason": "证据不足"}
     ),
@@ -784,7 +788,42 @@ def waiting(shop: int) -> Callable[[World], dict[str, Any]]:
 
 # Strict xfails are cells wrong today (with the reason); the rest must pass. In order: the cells
 # that could change a password or a flag, if the bug is there, come last.
+def appeal_image(uploader: str) -> Callable[[World], dict[str, Any]]:
+    """An appeal's evidence uploaded by ``uploader`` (no session: its shop's alone)."""
+
+    def make(w: World) -> dict[str, Any]:
+        response = w.call(
+            w.token_of(uploader),
+            "POST",
+            "/api/enforcement/appeal-images",
+            files={"file": ("a.png", png(), "image/png")},
+        )
+        assert response.status_code == 200, response.text
+        return {"image": response.json()["id"]}
+
+    return make
+
+
+# Who opens an appeal's evidence: its shop's owners and managers, and platform staff; nobody
+# else, whether of its shop (an agent) or not (another shop, a buyer).
+APPEAL_IMAGE_CELLS = [
+    Cell(caller, "GET", path, expect, make=appeal_image("owner@1"))
+    for path in ("/api/images/{image}", "/api/images/{image}/url")
+    for caller, expect in (
+        ("owner@1", 200),
+        ("manager@1", 200),
+        ("reviewer", 200),
+        ("admin", 200),
+        ("agent@1", 404),
+        ("colleague@1", 404),
+        ("owner@2", 404),
+        ("agent@2", 404),
+        ("consumer@1", 404),
+    )
+]
+
 EXTRA_CELLS = [
+    *APPEAL_IMAGE_CELLS,
     # Ranks, in shop 3. Lower ranks may be changed, by supervisors only.
     Cell("owner@3", "PATCH", "/api/shop/members/{manager@3}", 200, {"capacity": 50}),
     Cell("owner@3", "PATCH", "/api/shop/members/{manager2@3}", 200, {"password": PASSWORD}),

@@ -145,3 +145,60 @@ async def test_a_rerun_that_passes_the_week_reverses_its_measures(
     again = await admin.ok("POST", f"/api/platform/assessments/{WEEK}/run")
     assert again["reversed_measures"] == []
     assert (await owner.ok("GET", "/api/enforcement/deposit"))["balance"] == 0
+
+
+async def test_a_partial_rerun_refreshes_what_the_weekly_record_says_failed(
+    rerun_server: tuple[Server, FakeClock],
+) -> None:
+    """A rerun that passes one metric and still fails another: the passed metric's measure
+    is reversed, and the weekly record names only what still fails, with this run's figures
+    (not the earlier run's)."""
+    server, clock = rerun_server
+    agent = await login(server, "shop1_agent1")
+    await agent.ok("POST", "/api/agent/status", {"status": "online"})
+    agent_ws = await agent.socket()
+    late = [await _session(server, clock, agent, agent_ws, f"c-late{n}", 600) for n in range(2)]
+    await _session(server, clock, agent, agent_ws, "c-slow", 170)  # within 3 min, yet slow
+    for n in range(6):
+        await _session(server, clock, agent, agent_ws, f"c-quick{n}", 10)
+    (report,) = [await agent.ok("POST", f"/api/sessions/{late[0]}/report", {"reason": "恶意骚扰"})]
+    assert report["session"]["invalid"] is False
+
+    clock.advance(8 * 86400)
+    admin = await login(server, "admin", kind="staff")
+    await admin.ok("POST", f"/api/platform/assessments/{WEEK}/run")
+    owner = await login(server, "shop1_owner")
+    (weekly,) = [w for w in await owner.ok("GET", "/api/measures") if w["week"] == WEEK]
+    assert set(weekly["details"]["failed_metrics"]) == {
+        "three_minute_reply_rate",
+        "avg_response_seconds",
+    }
+    first = weekly["details"]["figures"]
+    assert first["three_minute_reply_rate"]["numerator"] == 7  # of 9 within 3 minutes
+    assert first["three_minute_reply_rate"]["denominator"] == 9
+    assert first["avg_response_seconds"]["denominator"] == 9
+
+    # One late session leaves the metrics: 7 of 8 within 3 minutes passes; the average
+    # response time still fails.
+    reviewer = await login(server, "reviewer", kind="staff")
+    (pending,) = await reviewer.ok("GET", "/api/reviews/reports", params={"status": "pending"})
+    decided = await reviewer.ok(
+        "POST",
+        f"/api/reviews/reports/{pending['id']}/decision",
+        {"decision": "upheld", "reason": "骚扰属实"},
+    )
+    assert decided["weeks_reassessed"] == [WEEK]
+
+    (weekly,) = [w for w in await owner.ok("GET", "/api/measures") if w["week"] == WEEK]
+    assert weekly["status"] != "reversed"
+    assert weekly["details"]["failed_metrics"] == ["avg_response_seconds"]
+    figures = weekly["details"]["figures"]
+    assert set(figures) == {"avg_response_seconds"}
+    assert figures["avg_response_seconds"]["denominator"] == 8
+    assert figures["avg_response_seconds"]["value"] < first["avg_response_seconds"]["value"]
+    measures = {
+        m["details"]["metric"]: m for m in await owner.ok("GET", "/api/enforcement/measures")
+    }
+    assert measures["three_minute_reply_rate"]["reversed_at"] is not None
+    assert measures["avg_response_seconds"]["reversed_at"] is None
+    assert measures["avg_response_seconds"]["in_effect"]

@@ -276,3 +276,42 @@ async def test_confirmed_violations_recall_add_points_and_walk_the_ladder(
         json={"target_kind": "violation", "target_id": fourth["id"], "text": "迟到的申诉"},
     )
     assert late.status_code == 422 and late.json()["error"]["code"] == "appeal_closed"
+
+
+async def test_a_shop_reports_evidence_shows_a_recalled_messages_original_to_reviewers(
+    make_server: MakeServer,
+) -> None:
+    """A session the shop reports holds a message recalled for a violation: the report's
+    queue entry (``GET /api/reviews/reports/{id}``) shows reviewers its original, as a
+    violation's evidence does; everyone else still reads only the notice."""
+    server: Server = make_server()
+    agent, buyer, agent_ws, buyer_ws, sid = await assigned_pair(server, "c-report-recall")
+    reviewer = await login(server, "reviewer", kind="staff")
+    ack = await flagged_message(agent_ws, sid, "r1")
+    record = await violation_of(reviewer, ack["message_id"])
+    await reviewer.ok("POST", f"/api/violations/{record['id']}/review", {"decision": "confirmed"})
+    await buyer_ws.expect(type="recalled", message_id=ack["message_id"])
+    await buyer_ws.send_text("b1", "你们怎么回事", session_id=sid)
+    report = await agent.ok("POST", f"/api/sessions/{sid}/report", {"reason": "恶意骚扰"})
+    (pending,) = [
+        r
+        for r in await reviewer.ok("GET", "/api/reviews/reports", params={"status": "pending"})
+        if r["session_id"] == sid
+    ]
+    assert report["session"]["id"] == sid
+
+    evidence = await reviewer.ok("GET", f"/api/reviews/reports/{pending['id']}")
+    assert evidence["report"]["id"] == pending["id"] and evidence["session"]["id"] == sid
+    by_id = {m["id"]: m for m in evidence["messages"]}
+    recalled = by_id[ack["message_id"]]
+    assert recalled["kind"] == "recalled"
+    assert recalled["original"]["text"] == MISUSE
+    assert recalled["violation_id"] == record["id"]
+    others = [m for m in evidence["messages"] if m["id"] != ack["message_id"]]
+    assert others and all("original" not in m for m in others)
+    # Not for the shop, nor the buyer: their history keeps the notice only.
+    owner = await login(server, "shop1_owner")
+    assert (await owner.get(f"/api/reviews/reports/{pending['id']}")).status_code == 403
+    assert MISUSE not in str(await owner.ok("GET", f"/api/sessions/{sid}/messages"))
+    assert MISUSE not in str(await buyer.ok("GET", f"/api/sessions/{sid}/messages"))
+    assert (await reviewer.get("/api/reviews/reports/999999")).status_code == 404

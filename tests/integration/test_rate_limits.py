@@ -32,6 +32,7 @@ from tests.integration.harness import (
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+HOUR = 3600
 
 
 async def _login(server: Server, username: str, password: str, **headers: str) -> httpx.Response:
@@ -121,11 +122,14 @@ async def test_sends_over_the_limit_are_refused_on_the_socket_and_over_rest(
     await buyer_ws.send({**frame, "session_id": sid})
     error = await buyer_ws.expect(op="error", ref="b4")
     assert error["code"] == "rate_limited" and error["for"] == "send"
-    assert error["retry_after"] > 60
+    # Until the hour turns (windows are aligned to the clock); the exact wait is unit-tested
+    # in tests/unit/test_rate_limit_waits.py.
+    least = min(60, HOUR - time.time() % HOUR - 5)
+    assert error["retry_after"] > least
     # Over REST too: the same count, 429 with Retry-After.
     body = {"client_id": "b5", "kind": "text", "content": {"text": "五"}, "session_id": sid}
     r = await buyer.post("/api/messages", body)
-    assert r.status_code == 429 and int(r.headers["retry-after"]) > 60
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > least - 5
     assert r.json()["error"]["code"] == "rate_limited"
     history = await buyer.ok("GET", f"/api/sessions/{sid}/messages")
     assert not {"b4", "b5"} & {m["client_id"] for m in history}

@@ -70,6 +70,10 @@ async def test_the_robot_receives_answers_and_hands_over_when_asked_the_round_st
     answer = await _robot_answers(ws, sid, timeout=30)  # the shop's robot is built first
     assert answer["sender_id"] is None and "48小时" in answer["content"]["text"]
     assert answer["content"]["question"] == "多久发货"
+    # The robot read the question it answered: 已读 beside it, as after an agent's answer.
+    read = await ws.expect(type="read", session_id=sid)
+    assert (read["reader"], read["seq"]) == ("member", answer["seq"] - 1)
+    assert (await buyer.ok("GET", f"/api/sessions/{sid}"))["agent_read_seq"] == read["seq"]
     # The agent is not told of a session the robot serves; the owner sees it.
     with pytest.raises(QUIET):
         await agent_ws.expect(timeout=0.5, type="session", change="robot")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
-from feige.realtime import frames
+from feige.realtime import frames, redis_broker, resp
 from feige.realtime.redis_broker import RedisBroker
 from tests.multinode.conftest import RedisServer
 
@@ -265,3 +267,76 @@ async def test_revocations_are_read_back_now_and_then(live_redis: RedisServer) -
         assert polled[0][0] == {} and polled[0][2] == ["consumer:9"]  # accounts only
     finally:
         await a.stop()
+
+
+async def test_the_bare_connection_publishes_a_batch_in_order_and_counts_refusals(
+    live_redis: RedisServer,
+) -> None:
+    """The broker's own RESP connection (realtime/resp.py): a batch packed in one buffer
+    arrives whole and in order, whatever bytes the payloads hold; a refused command is
+    counted, not mistaken for a publish."""
+    channel = f"feige-resp-test:{os.urandom(4).hex()}".encode()
+    listener = await resp.RespConnection.open(live_redis.url)
+    publisher = await resp.RespConnection.open(live_redis.url)
+    try:
+        listener.write(resp.pack(b"SUBSCRIBE", channel))
+        assert (await listener.reply())[0] == b"subscribe"
+        payloads = [
+            b"F1 a 1 0 0 x\n{}",
+            b"line\r\nbreak",
+            b"",
+            "两个字".encode(),
+            bytes(range(256)),
+        ]
+        data, count = resp.pack_publishes(b"PUBLISH", ((channel, p) for p in payloads))
+        assert count == len(payloads)
+        publisher.write(data)
+        assert await publisher.count_replies(count) == 0
+        got: list[bytes] = []
+        while len(got) < len(payloads):
+            got += [push[2] for push in await listener.replies()]
+        assert got == payloads
+        publisher.write(resp.pack(b"NO-SUCH-COMMAND") + resp.pack(b"PING"))
+        assert await publisher.count_replies(2) == 1
+    finally:
+        listener.close()
+        publisher.close()
+
+
+async def test_the_bare_connection_refuses_a_wrong_password(live_redis: RedisServer) -> None:
+    url = live_redis.url.replace("redis://", "redis://:not-the-password@")
+    with pytest.raises(ConnectionError, match="AUTH"):
+        await resp.RespConnection.open(url)
+
+
+async def test_a_silent_pubsub_connection_is_replaced(
+    live_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis stops answering without closing the connection (a hung server, a dead link):
+    the unanswered PING makes the node open a new connection, which carries on once Redis
+    is back."""
+    monkeypatch.setattr(redis_broker, "HEALTH_CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(redis_broker, "ANSWER_SECONDS", 0.3)
+    store = Store()
+    a, b = brokers(live_redis.url, store, catch_up_seconds=60)
+    await a.start()
+    await b.start()
+    reconnects = lambda: REGISTRY.get_sample_value("feige_redis_reconnects_total") or 0  # noqa: E731
+    try:
+        agent = Socket(1)
+        b.subscribe("member:3", agent)
+        assert await b.ready(["member:3"])
+        before = reconnects()
+        assert live_redis.proc is not None
+        live_redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            await wait_for(lambda: reconnects() >= before + 2)  # a's and b's connections
+        finally:
+            live_redis.proc.send_signal(signal.SIGCONT)
+        assert await b.ready(["member:3"], timeout=5)
+        store.last[50] = 1
+        await a.publish(("member:3",), payload(50, 1))
+        await wait_for(lambda: agent.seqs() == [1])
+    finally:
+        await a.stop()
+        await b.stop()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from feige.api import ratelimit
 from feige.api.checks import PathId, QueryId, refuse_odd_input
 from feige.api.deps import Caller, Ctx
-from feige.services.actions import appeals, audit, enforcement, webhooks
+from feige.services.actions import appeals, audit, enforcement, images, webhooks
 
 router = APIRouter(dependencies=[Depends(refuse_odd_input)], tags=["enforcement"])
 Json = dict[str, Any]
@@ -36,6 +37,13 @@ async def list_reports(
     """Reviewers: reports and blacklistings, newest first (page with ``before_id``). A
     shop's are ``pending`` until decided; a consumer's are ``counted`` at once."""
     return await enforcement.list_reports(ctx, caller, status, shop_id, kind, before_id, limit)
+
+
+@router.get("/api/reviews/reports/{report_id}")
+async def report_evidence(ctx: Ctx, caller: Caller, report_id: PathId) -> Json:
+    """Reviewers: one report or blacklisting with its evidence — the session and its latest
+    messages, a message recalled for a violation with its original (``original``)."""
+    return await enforcement.report_evidence(ctx, caller, report_id)
 
 
 @router.post("/api/reviews/reports/{report_id}/decision")
@@ -217,13 +225,30 @@ class AppealIn(BaseModel):
     image_ids: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
         default_factory=list,
         max_length=9,
-        description="The shop's uploads (POST /api/sessions/{id}/images) shown as evidence.",
+        description=(
+            "The shop's uploads shown as evidence: POST /api/enforcement/appeal-images (any "
+            "appeal), or an image of the record's session (POST /api/sessions/{id}/images)."
+        ),
     )
 
 
 class AppealDecisionIn(BaseModel):
     decision: Literal["upheld", "rejected"]
     reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/api/enforcement/appeal-images")
+async def upload_appeal_image(
+    ctx: Ctx, caller: Caller, file: Annotated[UploadFile, File()]
+) -> Json:
+    """Owners and managers: an image of evidence for an appeal of their shop (any appeal,
+    one against a failed week's measure too), checked like any upload (size, type, pixels).
+    Name its ``id`` in ``image_ids``; only the shop's owners and managers and platform
+    reviewers can open it; unused, it is swept like any upload nothing sent."""
+    limit = ctx.settings.max_image_bytes
+    data = await file.read(limit + 1)
+    await ratelimit.limiter_of(ctx).check_upload(caller, min(len(data), limit))
+    return await images.upload_appeal_evidence(ctx, caller, data)
 
 
 @router.post("/api/enforcement/appeals")

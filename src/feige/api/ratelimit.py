@@ -26,12 +26,12 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
 from limits.aio.strategies import (
     MovingWindowRateLimiter,
     RateLimiter,
@@ -137,6 +137,32 @@ def make_storage(settings: Settings) -> Storage:
     return storage
 
 
+def sliding_window_wait(
+    previous_count: int,
+    previous_ttl: float,
+    current_count: int,
+    current_ttl: float,
+    expiry: float,
+    amount: int,
+    cost: int,
+) -> float:
+    """Seconds until the sliding window counter admits ``cost``, from its stored counts.
+
+    The counter admits while ``floor(weighted) + cost <= amount``, where ``weighted`` is the
+    previous window's count scaled by the part of it still inside the window (its ``ttl``
+    over ``expiry``) plus the current window's count. The current window turns into the
+    previous one when its ttl falls to ``expiry``; from then on its own count decays."""
+    below = amount - cost + 1  # the weighted count must fall under this
+    if below <= 0:
+        return expiry
+    if current_count < below:
+        if previous_count <= 0:
+            return 0.0
+        return max(0.0, previous_ttl - expiry * (below - current_count) / previous_count)
+    rolls_in = max(0.0, current_ttl - expiry)
+    return rolls_in + expiry * (1 - below / current_count)
+
+
 def _limits(text: str) -> list[RateLimitItem]:
     return list(parse_many(text)) if text.strip() else []
 
@@ -188,8 +214,21 @@ class Limiter:
             log.warning("rate_limit_store_failed", exc_info=True)
             return True
 
-    async def _retry_after(self, strategy: RateLimiter, item: RateLimitItem, *ids: str) -> int:
+    async def _retry_after(
+        self, strategy: RateLimiter, item: RateLimitItem, *ids: str, cost: int = 1
+    ) -> int:
+        """Seconds until ``cost`` more fits. The sliding counter's own reset time is when one
+        more unit frees: too soon for a cost of many units (an upload's bytes), and a client
+        retrying on that very second is still refused."""
         try:
+            if isinstance(strategy, SlidingWindowCounterRateLimiter):
+                counts = await cast(
+                    SlidingWindowCounterSupport, strategy.storage
+                ).get_sliding_window(item.key_for(*ids), item.get_expiry())
+                # The counter admits only once the weighted count is strictly under the
+                # bound: at the exact second it is still refused, so the next one is told.
+                wait = sliding_window_wait(*counts, item.get_expiry(), item.amount, cost)
+                return math.floor(wait) + 1
             stats = await strategy.get_window_stats(item, *ids)
         except Exception:
             return int(item.get_expiry())
@@ -218,14 +257,14 @@ class Limiter:
     ) -> int:
         """Seconds until every used-up limit of ``items`` lets the attempt through: a short
         window that frees up first must not send the client back into a longer one."""
-        wait = await self._retry_after(strategy, refused, name, key)
+        wait = await self._retry_after(strategy, refused, name, key, cost=cost)
         for item in items:
             if item is refused:
                 continue
             if cost > item.amount or not await self._guarded(
                 strategy.test(item, name, key, cost=cost)
             ):
-                wait = max(wait, await self._retry_after(strategy, item, name, key))
+                wait = max(wait, await self._retry_after(strategy, item, name, key, cost=cost))
         return wait
 
     # --- sign-in ------------------------------------------------------------------------

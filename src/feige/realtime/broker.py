@@ -33,10 +33,15 @@ class Broker(Protocol):
     async def stop(self) -> None: ...
 
     async def publish(
-        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
+        self,
+        channels: Iterable[str],
+        payload: bytes,
+        exclude: Origin | None = None,
+        message_seq: tuple[int, int] | None = None,
     ) -> None:
         """Deliver to every subscriber of the channels, once each, except the socket whose
-        origin is ``exclude``."""
+        origin is ``exclude``. ``message_seq`` is a message event's (session id, seq), when
+        the caller has it (a broker that orders messages would otherwise read the payload)."""
 
     def subscribe(self, channel: str, subscriber: Subscriber) -> None: ...
 
@@ -98,7 +103,11 @@ class MemoryBroker:
         return None
 
     async def publish(
-        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
+        self,
+        channels: Iterable[str],
+        payload: bytes,
+        exclude: Origin | None = None,
+        message_seq: tuple[int, int] | None = None,
     ) -> None:
         self.local.deliver(channels, payload, exclude)
 

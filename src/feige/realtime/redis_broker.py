@@ -7,7 +7,9 @@
   unsubscribes it. Subscribing is batched by a task; ``ready`` waits until Redis confirmed.
 * A publish is delivered to the node's own sockets at once (``exclude`` applies there, and
   only there: origins are numbers of this node), and queued for Redis; a task sends the
-  queue as one pipeline. Each Redis message is an envelope: the publishing node, an event
+  queue as one buffer of commands on a bare connection (``realtime/resp.py``; so is the
+  pub/sub reader: redis-py's wrappers per command and per reply cost 40 % of the loop).
+  Each Redis message is an envelope: the publishing node, an event
   id, the session and seq of a message event, the event's channels, then the frame. A node
   ignores its own envelopes and events it already delivered (an event goes to each of its
   channels, and a node may listen on several).
@@ -35,13 +37,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import hiredis
 import orjson
 import structlog
 from prometheus_client import Counter, Gauge
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from feige.realtime import frames
+from feige.realtime import frames, resp
 from feige.realtime.broker import LocalFanout, Origin, Subscriber
 from feige.realtime.sequencer import Latest, SequenceGate
 
@@ -58,18 +61,27 @@ Repair = Callable[
 NODES = "platform:nodes"
 NODE_HINT = b'{"op":"event","type":"node_lost_publishes"'
 # A loss is taken to have begun this long before it was seen: a dead connection is noticed
-# by the health check (15 s) and the socket timeout (5 s), and nodes' clocks differ a little.
+# by the health check (15 s) and its answer (5 s), and nodes' clocks differ a little.
 LOSS_MARGIN_SECONDS = 30.0
 _ACCOUNT_KINDS = ("consumer:", "member:", "staff:")
 
 log = structlog.get_logger(__name__)
 
 MESSAGE_EVENT = b'{"op":"event","type":"message"'
+PING = resp.pack(b"PING")
 ENVELOPE = b"F1"
 # Events remembered per node as delivered (an event reaches a node once per channel).
 SEEN_EVENTS = 50_000
 # Publishes waiting for Redis beyond this are dropped (Redis is down; the store fills them).
 MAX_OUTGOING = 200_000
+# A batch of publishes not answered within this is dropped and its connection replaced.
+PUBLISH_TIMEOUT_SECONDS = 5.0
+# The pub/sub connection is PINGed after this long without a byte from Redis, and replaced
+# when the PING is not answered within ANSWER_SECONDS (a silent network break).
+HEALTH_CHECK_SECONDS = 15.0
+ANSWER_SECONDS = 5.0
+# What a failing Redis connection raises (hiredis: a reply that is not RESP).
+CONNECTION_ERRORS = (RedisError, OSError, ConnectionError, TimeoutError, hiredis.ProtocolError)
 
 PUBLISHED = Counter("feige_redis_published_total", "Events sent to Redis")
 PUBLISH_DROPPED = Counter(
@@ -109,6 +121,7 @@ class RedisBroker:
     ) -> None:
         self.url = url
         self.prefix = f"{prefix}:ch:"
+        self._prefix_bytes = self.prefix.encode()
         self.node = node_id()
         self.local = LocalFanout()
         self.read_messages = read_messages
@@ -124,8 +137,9 @@ class RedisBroker:
         self._subscribed: set[str] = set()  # sent to Redis on the current connection
         self._confirmed: set[str] = set()
         self._waiters: list[tuple[set[str], asyncio.Future[None]]] = []
-        self._client: Any = None
-        self._pubsub: Any = None
+        self._client: Any = None  # redis-py, for the rare commands (INFO)
+        self._pubsub: resp.RespConnection | None = None
+        self._heard = 0.0  # loop time of the pub/sub connection's last bytes
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._filled_reported = 0
@@ -162,8 +176,7 @@ class RedisBroker:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.gate.stop()
         if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+            await self._pubsub.aclose()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
@@ -179,10 +192,14 @@ class RedisBroker:
     # --- the Broker interface ------------------------------------------------------------
 
     async def publish(
-        self, channels: Iterable[str], payload: bytes, exclude: Origin | None = None
+        self,
+        channels: Iterable[str],
+        payload: bytes,
+        exclude: Origin | None = None,
+        message_seq: tuple[int, int] | None = None,
     ) -> None:
         audience = tuple(channels)
-        session_id, seq = _message_seq(payload)
+        session_id, seq = message_seq if message_seq is not None else _message_seq(payload)
         if session_id:
             self.gate.offer(session_id, seq, audience, payload, exclude)
         else:
@@ -239,44 +256,68 @@ class RedisBroker:
     # --- tasks ---------------------------------------------------------------------------
 
     async def _publisher(self) -> None:
-        while True:
-            await self._publish_wake.wait()
-            self._publish_wake.clear()
-            if self.sharded is None:  # Redis has not answered yet: keep the queue
-                await asyncio.sleep(0.2)
-                self._publish_wake.set()
-                continue
-            command = "SPUBLISH" if self.sharded else "PUBLISH"
-            batch, self._outgoing = self._outgoing, []
-            if not batch:
-                continue
-            try:
-                pipe = self._client.pipeline(transaction=False)
-                for audience, envelope in batch:
-                    for channel in audience:
-                        pipe.execute_command(command, self.prefix + channel, envelope)
-                await pipe.execute()
+        """Send the queued publishes, one buffer per batch on a connection of their own, and
+        wait for Redis to answer them all before the next batch (their order is kept)."""
+        conn: resp.RespConnection | None = None
+        try:
+            while True:
+                await self._publish_wake.wait()
+                self._publish_wake.clear()
+                if self.sharded is None:  # Redis has not answered yet: keep the queue
+                    await asyncio.sleep(0.2)
+                    self._publish_wake.set()
+                    continue
+                command = b"SPUBLISH" if self.sharded else b"PUBLISH"
+                batch, self._outgoing = self._outgoing, []
+                if not batch:
+                    continue
+                prefix = self._prefix_bytes
+                data, count = resp.pack_publishes(
+                    command,
+                    (
+                        (prefix + channel.encode(), envelope)
+                        for audience, envelope in batch
+                        for channel in audience
+                    ),
+                )
+                try:
+                    if conn is None:
+                        conn = await resp.RespConnection.open(self.url)
+                    conn.write(data)
+                    async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                        refused = await conn.count_replies(count)
+                except CONNECTION_ERRORS as exc:
+                    PUBLISH_DROPPED.inc(len(batch))
+                    self._publish_lost(time.time())
+                    log.warning("redis_publish_failed", events=len(batch), error=str(exc))
+                    if conn is not None:
+                        conn.close()
+                        conn = None
+                    await asyncio.sleep(0.2)
+                    continue
+                if refused:
+                    log.warning("redis_publish_refused", commands=count, refused=refused)
                 PUBLISHED.inc(len(batch))
                 if self._publish_lost_since is not None:
                     self._tell_nodes()
-            except (RedisError, OSError) as exc:
-                PUBLISH_DROPPED.inc(len(batch))
-                self._publish_lost(time.time())
-                log.warning("redis_publish_failed", events=len(batch), error=str(exc))
-                await asyncio.sleep(0.2)
+        finally:
+            if conn is not None:
+                conn.close()
 
     async def _reader(self) -> None:
         """One pub/sub connection; on any failure a new one, resubscribed, then a catch-up."""
         backoff, connected_before = 0.1, False
         while True:
             sync: asyncio.Task[None] | None = None
+            watchdog: asyncio.Task[None] | None = None
             try:
-                self._pubsub = self._client.pubsub()
                 self._subscribed.clear()
                 self._confirmed.clear()
-                await self._pubsub.connect()
+                self._pubsub = await resp.RespConnection.open(self.url)
+                self._heard = asyncio.get_running_loop().time()
                 await self._detect_sharding()
                 sync = asyncio.create_task(self._sync())
+                watchdog = asyncio.create_task(self._watch(self._pubsub))
                 self._sync_wake.set()
                 if connected_before:
                     RECONNECTS.inc()
@@ -293,13 +334,14 @@ class RedisBroker:
                 log.warning("redis_pubsub_lost", error=str(exc))
             finally:
                 self._connected.clear()
-                if sync is not None:
-                    sync.cancel()
-                    with contextlib.suppress(BaseException):
-                        await sync
+                for task in (sync, watchdog):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(BaseException):
+                            await task
                 if self._pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.aclose()
+                    self._pubsub.close()
+                    self._pubsub = None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
 
@@ -385,23 +427,50 @@ class RedisBroker:
                 log.exception("revocation_poll_failed")
 
     async def _read_loop(self) -> None:
+        """Pushes as hiredis parses them: ``[kind, channel, data]``."""
         pubsub = self._pubsub
+        assert pubsub is not None
+        loop = asyncio.get_running_loop()
+        confirmed = self._confirmed
+        # This node's own envelopes come back on every channel it listens on: dropped
+        # before any parsing.
+        own = b"%s %s " % (ENVELOPE, self.node)
         while True:
-            message = await pubsub.get_message(timeout=1.0)
-            if message is None:
-                continue
-            kind = message["type"]
-            if isinstance(kind, bytes):
-                kind = kind.decode()
-            if kind in ("message", "smessage"):
-                self._receive(message["data"])
-            elif kind in ("subscribe", "ssubscribe"):
-                channel = message["channel"]
-                self._confirmed.add(channel.decode() if isinstance(channel, bytes) else channel)
+            replies = await pubsub.replies()
+            self._heard = loop.time()
+            woke = False
+            for reply in replies:
+                if type(reply) is not list or len(reply) != 3:
+                    if isinstance(reply, resp.ReplyError):
+                        log.warning("redis_pubsub_refused", error=str(reply))
+                    continue  # a PING's answer
+                kind = reply[0]
+                if kind == b"smessage" or kind == b"message":
+                    if not reply[2].startswith(own):
+                        self._receive(reply[2])
+                elif kind == b"ssubscribe" or kind == b"subscribe":
+                    confirmed.add(reply[1].decode())
+                    woke = True
+                elif kind == b"sunsubscribe" or kind == b"unsubscribe":
+                    confirmed.discard(reply[1].decode())
+            if woke:
                 self._wake_waiters()
-            elif kind in ("unsubscribe", "sunsubscribe"):
-                channel = message["channel"]
-                self._confirmed.discard(channel.decode() if isinstance(channel, bytes) else channel)
+
+    async def _watch(self, pubsub: resp.RespConnection) -> None:
+        """A connection that stays silent past ``HEALTH_CHECK_SECONDS`` gets a PING; one that
+        does not answer it is closed, and the reader starts a new one."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(HEALTH_CHECK_SECONDS / 3)
+            if loop.time() - self._heard < HEALTH_CHECK_SECONDS:
+                continue
+            pubsub.write(PING)
+            asked = loop.time()
+            await asyncio.sleep(ANSWER_SECONDS)
+            if self._heard < asked:
+                log.warning("redis_pubsub_silent")
+                pubsub.close()
+                return
 
     def _wake_waiters(self) -> None:
         still = []
@@ -417,8 +486,10 @@ class RedisBroker:
     async def _sync(self) -> None:
         """Keep the Redis subscriptions equal to the channels with local subscribers."""
         subscribe, unsubscribe = (
-            ("ssubscribe", "sunsubscribe") if self.sharded else ("subscribe", "unsubscribe")
+            (b"SSUBSCRIBE", b"SUNSUBSCRIBE") if self.sharded else (b"SUBSCRIBE", b"UNSUBSCRIBE")
         )  # known here: the reader detected it before starting this task
+        pubsub = self._pubsub
+        assert pubsub is not None
         while True:
             await self._sync_wake.wait()
             self._sync_wake.clear()
@@ -426,10 +497,12 @@ class RedisBroker:
             add = sorted(wanted - self._subscribed)
             drop = sorted(self._subscribed - wanted)
             for chunk in _chunks(add, 500):
-                await getattr(self._pubsub, subscribe)(*chunk)
+                pubsub.write(resp.pack(subscribe, *(c.encode() for c in chunk)))
+                await pubsub.drain()
                 self._subscribed.update(chunk)
             for chunk in _chunks(drop, 500):
-                await getattr(self._pubsub, unsubscribe)(*chunk)
+                pubsub.write(resp.pack(unsubscribe, *(c.encode() for c in chunk)))
+                await pubsub.drain()
                 self._subscribed.difference_update(chunk)
             CHANNELS.set(len(self._subscribed))
 

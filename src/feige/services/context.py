@@ -131,5 +131,15 @@ class Context:
         for audience, event in outbox.items:
             if not audience:
                 continue  # for this node's observers only (the full-auto robot's turns)
-            own = acked_message is not None and event.get("message", {}).get("id") == acked_message
-            await self.broker.publish(audience, frames.event(event), origin if own else None)
+            message = event.get("message")
+            if message is None:
+                await self.broker.publish(audience, frames.event(event))
+                continue
+            own = acked_message is not None and message.get("id") == acked_message
+            # A message event's (session, seq) given, so a broker need not parse the frame.
+            sequenced = (
+                (message["session_id"], message["seq"]) if event.get("type") == "message" else None
+            )
+            await self.broker.publish(
+                audience, frames.event(event), origin if own else None, message_seq=sequenced
+            )

@@ -142,7 +142,8 @@ def assessed_weeks(conn: Connection, shop_id: int, weeks: list[str]) -> list[str
 
 def add_measure_once(conn: Connection, measure: Row) -> bool:
     """Insert the measure unless one for the same shop, week and reason exists; one that a
-    rerun reversed (the week passed then) is made pending again when the week fails again."""
+    rerun reversed (the week passed then) is made pending again when the week fails again.
+    One still in force keeps its measure and status but takes this run's ``details``."""
     exists = conn.execute(
         select(measures.c.id, measures.c.status).where(
             and_(
@@ -165,6 +166,11 @@ def add_measure_once(conn: Connection, measure: Row) -> bool:
         )
         return True
     if exists is not None:
+        # Still failed: the measure decided stays, but what failed is this run's (a partial
+        # rerun may pass one metric and fail another; the record must not keep the old run's).
+        conn.execute(
+            update(measures).where(measures.c.id == exists.id).values(details=measure["details"])
+        )
         return False
     conn.execute(insert(measures).values(**measure))
     return True

@@ -529,3 +529,19 @@ def violation_queue(
             if len(found) == limit:
                 break
     return found
+
+
+def originals_of_messages(conn: Connection, message_ids: list[int]) -> dict[int, Row]:
+    """For these messages, the violation record that keeps each one's original (a recalled
+    message's text or image, for reviewers): ``{message_id: {"violation_id", "original"}}``."""
+    if not message_ids:
+        return {}
+    stmt = (
+        select(violations.c.message_id, violations.c.id, violations.c.original)
+        .where(violations.c.message_id.in_(message_ids))
+        .order_by(violations.c.id)
+    )
+    return {
+        int(mid): {"violation_id": vid, "original": original}
+        for mid, vid, original in conn.execute(stmt)
+    }

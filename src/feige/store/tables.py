@@ -231,7 +231,8 @@ images = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("shop_id", ForeignKey("shops.id"), nullable=False),
-    Column("session_id", ForeignKey("sessions.id"), nullable=False, index=True),
+    # None for an appeal's evidence (migration 0013): it belongs to the shop, not a session.
+    Column("session_id", ForeignKey("sessions.id"), nullable=True, index=True),
     Column("uploader_role", String(16), nullable=False),
     Column("uploader_id", BigInteger, nullable=False),
     Column("content_type", String(32), nullable=False),
@@ -242,6 +243,9 @@ images = Table(
     Column("created_at", Double, nullable=False),
     # The bytes' SHA-256: the key of their scan in image_scans (NULL before migration 0005).
     Column("sha256", String(64), nullable=True),
+    # What it was uploaded for (migration 0013): "message" (into its session, to be sent) or
+    # "appeal" (the shop's evidence: its owners and managers, and reviewers, see it).
+    Column("purpose", String(16), nullable=False, server_default="message"),
 )
 
 # What an image holds (QR codes, software), found once per distinct bytes at upload and
@@ -427,7 +431,7 @@ robot_sessions = Table(
     Column("handover_detail", String(64), nullable=True),
     Column("handed_over_at", Double, nullable=True),
     Column("opened_at", Double, nullable=False),
-    # The buyer message (seq) the robot last took its turn on (migration 0013): a turn is
+    # The buyer message (seq) the robot last took its turn on (migration 0014): a turn is
     # taken once, whichever node takes it.
     Column("last_turn_seq", Integer, nullable=False, server_default=text("0")),
     Index("ix_robot_sessions_shop_opened", "shop_id", "opened_at"),

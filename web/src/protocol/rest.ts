@@ -199,6 +199,12 @@ export class RestClient {
     return this.upload(this.url(`/api/shops/${shopId}/images`, { entry }), file, onProgress)
   }
 
+  /** An image of evidence for an appeal of the caller's shop (owners and managers): in no
+   * session, so any appeal can carry images, one against a failed week's measure too. */
+  uploadAppealImage(file: Blob, onProgress?: (fraction: number) => void): Promise<UploadedImage> {
+    return this.upload(this.url('/api/enforcement/appeal-images'), file, onProgress)
+  }
+
   private upload(url: string, file: Blob, onProgress?: (fraction: number) => void): Promise<UploadedImage> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()

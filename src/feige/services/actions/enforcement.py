@@ -46,6 +46,13 @@ async def list_reports(
     )
 
 
+async def report_evidence(ctx: Context, principal: Principal, report_id: int) -> Row:
+    """Reviewers: a report with its session and latest messages, recalled ones with their
+    originals."""
+    _staff_only(principal)
+    return await ctx.db.read(enforcement.report_evidence, report_id)
+
+
 async def decide_report(
     ctx: Context, principal: Principal, report_id: int, decision: str, reason: str | None
 ) -> Row:

@@ -116,6 +116,21 @@ async def upload_image(ctx: Context, principal: Principal, session_id: int, data
     return _uploaded(row)
 
 
+async def upload_appeal_evidence(ctx: Context, principal: Principal, data: bytes) -> Row:
+    """An image for an appeal of the caller's shop (docs/enforcement.md, "Appeals"): an
+    owner's or a manager's, checked and scanned as any upload, in no session — so a measure
+    from a failed week (which has none) can be appealed with images too. Only that shop's
+    owners and managers and platform reviewers can open it; an appeal that names it keeps it
+    from the upload sweep."""
+    if not principal.is_supervisor or principal.shop_id is None:
+        raise Forbidden()
+    checked = await _checked_upload(ctx, principal, data)
+    row = await _scanned_and_saved(ctx, principal, principal.shop_id, data, checked)
+    row.update(session_id=None, purpose=images.APPEAL)
+    await ctx.db.write(images.keep_upload, row)
+    return _uploaded(row)
+
+
 def _open_and_keep(
     conn: Connection,
     outbox: Outbox,

@@ -15,6 +15,7 @@ from feige.store import assessments as store
 # Default measure policy (docs/rules.md §4): failed weeks within the window → the measure.
 MEASURE_LADDER = ("warning", "points_deduction", "deposit_withholding")
 MEASURE_WINDOW_WEEKS = 4
+FIGURE_FIELDS = ("value", "numerator", "denominator", "standard")
 
 
 def _window(week: Week, config: AssessmentConfig, weeks: int = MEASURE_WINDOW_WEEKS) -> list[str]:
@@ -41,6 +42,8 @@ def save_shop_results_sync(
         failed = store.failed_weeks(conn, shop_id, window)
         step = min(len(failed), len(MEASURE_LADDER)) - 1
         failed_metrics = [k for k, v in shop["metrics"].items() if v["passed"] is False]
+        # This run's figures of each failed metric (a rerun replaces them).
+        figures = {k: {f: shop["metrics"][k].get(f) for f in FIGURE_FIELDS} for k in failed_metrics}
         measure = {
             "shop_id": shop_id,
             "week": week.name,
@@ -49,6 +52,7 @@ def save_shop_results_sync(
             "details": {
                 "failed_metrics": failed_metrics,
                 "failed_weeks": failed,
+                "figures": figures,
             },
             "status": "pending",
             "created_at": now,

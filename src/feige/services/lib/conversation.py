@@ -240,15 +240,27 @@ def mark_read(
     column = "consumer_read_seq" if principal.kind == "consumer" else "agent_read_seq"
     if principal.kind == "member" and session["agent_id"] != principal.id:
         raise Forbidden("not_your_session")
+    _advance_read(conn, outbox, session, column, principal.kind, seq)
+    return {"session_id": session_id, column: session[column]}
+
+
+def read_by_robot(conn: Connection, outbox: Outbox, session: Row, seq: int) -> None:
+    """The full-auto robot has read the buyer's message it took its turn on: the buyer sees
+    已读 beside a question the shop's side has answered, as when an agent answers."""
+    _advance_read(conn, outbox, session, "agent_read_seq", "member", seq)
+
+
+def _advance_read(
+    conn: Connection, outbox: Outbox, session: Row, column: str, reader: str, seq: int
+) -> None:
     seq = min(seq, session["last_seq"])
     if seq > session[column]:
         session[column] = seq
-        session_store.update_session(conn, session_id, **{column: seq})
+        session_store.update_session(conn, session["id"], **{column: seq})
         outbox.add(
             channels.session_audience(session),
-            {"type": "read", "session_id": session_id, "reader": principal.kind, "seq": seq},
+            {"type": "read", "session_id": session["id"], "reader": reader, "seq": seq},
         )
-    return {"session_id": session_id, column: session[column]}
 
 
 def _sent_as(principal: Principal) -> list[str]:

@@ -1043,3 +1043,25 @@ def violation_evidence(conn: Connection, violation_id: int) -> Row:
         around = before + after
     evidence["context"] = [message_view(m) for m in around]
     return evidence
+
+
+REPORT_MESSAGES = 30  # the latest of the session, as the reviewer's evidence
+
+
+def report_evidence(conn: Connection, report_id: int) -> Row:
+    """A shop-side report or blacklisting as a reviewer decides it: the record, its session
+    and the session's latest messages, a recalled one with its original (``original``, and
+    the ``violation_id`` that keeps it) as violation evidence shows it — reviewers only."""
+    row = store.report_by_id(conn, report_id)
+    if row is None:
+        raise NotFound(what="report")
+    session = session_store.session_by_id(conn, row["session_id"])
+    evidence: Row = {"report": report_view(row), "session": None, "messages": []}
+    if session is None:
+        return evidence
+    evidence["session"] = session_view(session)
+    page = message_store.messages_page(conn, session["id"], None, None, REPORT_MESSAGES)
+    recalled = [m["id"] for m in page if m["kind"] == RECALLED]
+    originals = store.originals_of_messages(conn, recalled)
+    evidence["messages"] = [{**message_view(m), **originals.get(m["id"], {})} for m in page]
+    return evidence

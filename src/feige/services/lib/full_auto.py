@@ -115,6 +115,8 @@ def robot_turn(
     if seq <= record["last_turn_seq"]:
         return None  # taken already (by another node's sweep, or before it)
     robot_store.update_session(conn, session_id, last_turn_seq=seq)
+    if turn.kind != "handover":
+        conversation.read_by_robot(conn, outbox, session, seq)
     if turn.kind == "answer":
         assert turn.text is not None
         message = conversation.append_message(

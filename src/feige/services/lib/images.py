@@ -15,13 +15,21 @@ from feige.store import images as image_store
 from feige.store.private import write_private
 
 REVIEW_SCOPE = "review"
+APPEAL = "appeal"  # images.purpose of an appeal's evidence (no session)
 
 
 def visible_image(conn: Connection, principal: Principal, image_id: str) -> Row:
     """An image of a session the caller may see (its participants, platform reviewers); an
-    image recalled for a violation is the reviewers' alone (as if it did not exist)."""
+    image recalled for a violation is the reviewers' alone (as if it did not exist). An
+    appeal's evidence (no session) is its shop's owners' and managers' and the reviewers'."""
     image = image_store.image_by_id(conn, image_id)
     if image is None:
+        raise NotFound(what="image")
+    if image["session_id"] is None:
+        if principal.is_staff or (
+            principal.is_supervisor and principal.shop_id == image["shop_id"]
+        ):
+            return image
         raise NotFound(what="image")
     visible_session(conn, principal, image["session_id"])
     if not principal.is_staff and image_store.image_recalled(conn, image):

@@ -16,6 +16,7 @@ from feige.domain import MessageKind, Row, SenderRole, SessionState
 from feige.metrics.rolling import ASSIST
 from feige.robot import AnswerContext
 from feige.services.context import Outbox
+from feige.services.errors import NotFound
 from feige.services.lib import conversation, knowledge, robot_mode
 from feige.store import accounts as account_store
 from feige.store import robot as robot_store
@@ -51,20 +52,52 @@ def _assisted_session(conn: Connection, session_id: int, now: float | None = Non
     return session
 
 
-def assist_input(conn: Connection, session_id: int, now: float | None = None) -> Row | None:
-    """What suggestions for this session need: its agent, the shop's entries (the robot is
-    built from them and the platform defaults) and the placeholders' context; None when the
-    robot does not assist here."""
-    session = _assisted_session(conn, session_id, now)
-    if session is None:
-        return None
-    shop = account_store.shop_by_id(conn, session["shop_id"])
-    return {
-        "shop_id": session["shop_id"],
-        "agent_id": session["agent_id"],
-        "entries": tuple(knowledge.shop_entries(conn, session["shop_id"])),
-        "context": answer_context(session, shop["name"] if shop else None),
-    }
+def assist_inputs(
+    conn: Connection, session_ids: list[int], shop_of: dict[int, int], now: float | None = None
+) -> dict[int, Row]:
+    """What suggestions for these sessions' buyer texts need, by session: its agent, the
+    shop's entries (the robot is built from them and the platform defaults) and the
+    placeholders' context; sessions the robot does not assist are left out. One read job
+    for a batch of texts: each shop's mode (and, when it assists, its entries and name) is
+    read once, and a session whose shop is known (``shop_of``: fixed for a session's life)
+    is not read at all when that shop does not assist."""
+    assisted: dict[int, bool] = {}
+    shops: dict[int, tuple[str | None, tuple[Any, ...]]] = {}
+    found: dict[int, Row] = {}
+
+    def assists(shop_id: int) -> bool:
+        if shop_id not in assisted:
+            try:
+                mode = robot_mode.current_mode(conn, shop_id, now)["mode"]
+            except NotFound:
+                mode = None
+            assisted[shop_id] = mode == ASSIST
+        return assisted[shop_id]
+
+    for session_id in dict.fromkeys(session_ids):
+        known_shop = shop_of.get(session_id)
+        if known_shop is not None and not assists(known_shop):
+            continue
+        session = session_store.session_by_id(conn, session_id)
+        if session is None or session["state"] == SessionState.CLOSED:
+            continue
+        shop_id = session["shop_id"]
+        if not assists(shop_id):
+            continue
+        if shop_id not in shops:
+            shop = account_store.shop_by_id(conn, shop_id)
+            shops[shop_id] = (
+                shop["name"] if shop else None,
+                tuple(knowledge.shop_entries(conn, shop_id)),
+            )
+        name, entries = shops[shop_id]
+        found[session_id] = {
+            "shop_id": shop_id,
+            "agent_id": session["agent_id"],
+            "entries": entries,
+            "context": answer_context(session, name),
+        }
+    return found
 
 
 def auto_reply(

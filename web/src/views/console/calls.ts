@@ -143,8 +143,6 @@ export interface AppealTarget {
   id: number
   /** What the record is, as the list shows it. */
   label: string
-  /** Where its images go; null: text only. */
-  sessionId: number | null
 }
 
 export interface Figure {
@@ -193,8 +191,10 @@ export const consoleApi = {
   fileAppeal: (body: { target_kind: string; target_id: number; text: string; image_ids: string[] }) =>
     api.request<Appeal>('POST', '/api/enforcement/appeals', { body }),
   /** Evidence is an upload of the shop's into the session the record is about. */
-  uploadEvidence: (sessionId: number, file: Blob, onProgress?: (fraction: number) => void) =>
-    api.uploadImage(sessionId, file, onProgress) as Promise<UploadedImage>,
+  /** An appeal's image (`POST /api/enforcement/appeal-images`): the shop's own, in no
+   * session, so every appeal can carry images. */
+  uploadEvidence: (file: Blob, onProgress?: (fraction: number) => void) =>
+    api.uploadAppealImage(file, onProgress) as Promise<UploadedImage>,
 
   assessments: () => api.request<ShopWeek[]>('GET', '/api/assessments', { query: { limit: 26 } }),
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
 
-import type { KnowledgeEntry, Measure, PointsEntry, ShopWeek, Violation } from './calls'
+import type { KnowledgeEntry, Measure, ShopWeek, Violation } from './calls'
 import {
   categories,
-  evidenceSession,
   filterRows,
   formatFigure,
   formatStandard,
@@ -108,16 +107,6 @@ describe('appeals', () => {
     expect(measureAppeal(measure({}), [filed], now)).toBe('open')
     expect(measureAppeal(measure({ reversed_at: now }), [], now)).toBe('none')
     expect(measureAppeal(measure({ created_at: now - 9 * DAY }), [], now)).toBe('closed')
-  })
-
-  it("finds the session an appeal's images belong to", () => {
-    const points: PointsEntry[] = [
-      { id: 9, points: 4, category: 'misuse', severity: 'general', source_kind: 'violation', source_id: 1, reason: null, created_at: now },
-    ]
-    const violations = [violation({})]
-    expect(evidenceSession({ kind: 'violation', violation: violations[0] }, points, violations)).toBe(42)
-    expect(evidenceSession({ kind: 'measure', measure: measure({}) }, points, violations)).toBe(42)
-    expect(evidenceSession({ kind: 'measure', measure: measure({ source_kind: 'assessment', source_id: null }) }, points, violations)).toBeNull()
   })
 })
 

@@ -1,13 +1,12 @@
 // The shop console's pure rules (unit-tested in model.test.ts): the knowledge base as one list
 // of the shop's entries over the platform's defaults, its filters; which records may still be
-// appealed and where an appeal's images go; the weekly assessment as chart series.
+// appealed; the weekly assessment as chart series.
 
 import type {
   Appeal,
   KnowledgeEntry,
   KnowledgeView,
   Measure,
-  PointsEntry,
   ShopWeek,
   Violation,
 } from './calls'
@@ -109,22 +108,6 @@ export function measureAppeal(measure: Measure, appeals: Appeal[], now: number):
   if (appealed(appeals, 'measure', measure.id)) return 'appealed'
   if (measure.reversed_at !== null) return 'none'
   return now <= measure.created_at + APPEAL_DAYS * DAY ? 'open' : 'closed'
-}
-
-/** The session an appeal's images are uploaded into: the violation's own, or for a measure
- * imposed by points, the session of the violation whose points crossed the threshold.
- * `null`: the record belongs to no session (an assessment's measure): text only. */
-export function evidenceSession(
-  target: { kind: 'violation'; violation: Violation } | { kind: 'measure'; measure: Measure },
-  points: PointsEntry[],
-  violations: Violation[],
-): number | null {
-  if (target.kind === 'violation') return target.violation.session_id
-  const measure = target.measure
-  if (measure.source_kind !== 'points' || measure.source_id === null) return null
-  const entry = points.find((row) => row.id === measure.source_id)
-  if (!entry || entry.source_kind !== 'violation' || entry.source_id === null) return null
-  return violations.find((row) => row.id === entry.source_id)?.session_id ?? null
 }
 
 // --- the weekly assessment ----------------------------------------------------------------------

@@ -41,6 +41,19 @@ export interface Violation {
   original: Record<string, unknown> | null
 }
 
+/** A message of a report's session; a recalled one carries its original (reviewers only). */
+export interface ReportMessage extends Message {
+  original?: Record<string, unknown> | null
+  violation_id?: number
+}
+
+/** A shop-side report or blacklisting with its session and latest messages. */
+export interface ReportEvidence {
+  report: ShopReport
+  session: Session | null
+  messages: ReportMessage[]
+}
+
 export interface Evidence {
   violation: Violation
   session: Session | null
@@ -191,6 +204,7 @@ export const reviews = {
   violations: (filters: Query) =>
     api.request<Violation[]>('GET', '/api/reviews/violations', { query: filters }),
   evidence: (id: number) => api.request<Evidence>('GET', `/api/reviews/violations/${id}`),
+  report: (id: number) => api.request<ReportEvidence>('GET', `/api/reviews/reports/${id}`),
   reports: (filters: Query) =>
     api.request<ShopReport[]>('GET', '/api/reviews/reports', { query: filters }),
   /** One decision over violations (confirmed / dismissed) and reports (upheld / dismissed),

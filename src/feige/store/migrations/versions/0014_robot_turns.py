@@ -1,7 +1,7 @@
 """robot turns
 
-Revision ID: 0013_robot_turns
-Revises: 0012_measure_ends
+Revision ID: 0014_robot_turns
+Revises: 0013_appeal_images
 Create Date: 2026-11-30 11:00:00
 
 The full-auto robot's turns survive a node's death (docs/robot-modes.md, "Across nodes"):
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_robot_turns"
-down_revision = "0012_measure_ends"
+revision = "0014_robot_turns"
+down_revision = "0013_appeal_images"
 branch_labels = None
 depends_on = None
 
