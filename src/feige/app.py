@@ -109,6 +109,7 @@ def build_context(settings: Settings, demo: bool = False) -> Context:
     moderator = screening.build_moderator(settings)
     ctx = Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
     ctx.limiter = Limiter(settings)
+    ctx.node = NODE_NAME
     if settings.redis_url:
         ctx.broker = redis_broker(ctx)
     return ctx
@@ -126,6 +127,11 @@ def redis_broker(ctx: Context) -> Broker:
     async def latest(session_ids: list[int]) -> dict[int, int]:
         return await relay.latest(ctx, session_ids)
 
+    async def repair(
+        known: dict[int, tuple[str, ...]], since: float | None, accounts: list[str]
+    ) -> list[tuple[tuple[str, ...], bytes]]:
+        return await relay.repair(ctx, known, since, accounts)
+
     return RedisBroker(
         settings.redis_url,
         prefix=settings.rate_limit_key_prefix,
@@ -133,6 +139,8 @@ def redis_broker(ctx: Context) -> Broker:
         latest=latest,
         grace=settings.redis_gap_grace_ms / 1000,
         catch_up_seconds=settings.redis_catch_up_seconds,
+        repair=repair,
+        revocation_poll_seconds=settings.redis_revocation_poll_seconds,
     )
 
 
@@ -150,7 +158,7 @@ async def _checkpointer(ctx: Context, interval: float) -> None:
 
 
 # The background jobs that run on one node at a time across every node, each under its lease.
-LEASED_JOBS = ("idle_close", "summary_refresh", "upload_sweep")
+LEASED_JOBS = ("idle_close", "summary_refresh", "upload_sweep", "robot_turns")
 
 
 async def on_one_node(
@@ -211,6 +219,12 @@ def background_jobs(ctx: Context) -> list[Coroutine[Any, Any, None]]:
             "upload_sweep",
             s.upload_sweep_interval_seconds,
             _upload_sweep(ctx, s.upload_sweep_interval_seconds),
+        ),
+        on_one_node(
+            ctx,
+            "robot_turns",
+            s.robot_turn_recovery_seconds,
+            partial(full_auto.recover_turns, ctx),
         ),
     ]
 
@@ -327,7 +341,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Feige
         finally:
             for task in background:
                 task.cancel()
-            for job in LEASED_JOBS:
+            for job in (*LEASED_JOBS, robot_mode.WINDOW_LEASE):
                 with contextlib.suppress(Exception):
                     await leases.release(ctx, job, NODE_NAME)
             await ctx.broker.stop()

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="With Redis: how often a node checks the sessions it heard of lately "
         "against the database, for a last message Redis lost.",
     )
+    redis_revocation_poll_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="With Redis: how often a node reads the token versions of the accounts "
+        "with sockets on it, so a revocation whose event Redis lost still closes them (0: "
+        "only after a loss the node noticed).",
+    )
     host: str = Field(
         default="127.0.0.1", description="Address `feige serve` listens on (`--host`)."
     )
@@ -210,12 +217,19 @@ class Settings(BaseSettings):
         description="How often a node expires unanswered rounds into the window and checks "
         "the switch (a round answered is checked at once).",
     )
+    robot_turn_recovery_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A buyer message to the full-auto robot that no turn took within this "
+        "many seconds (its node died) is taken by the node holding the `robot_turns` lease, "
+        "which looks this often.",
+    )
     robot_window_rebuild_seconds: float = Field(
         default=0.0,
         ge=0,
         description="Rebuild the rolling windows from the store this often (0: only at "
-        "start). Set it when several processes share the database: each sees only its own "
-        "messages between rebuilds.",
+        "start on one node; with Redis, several nodes, every 10 s by the node holding the "
+        "`robot_window` lease, which alone decides).",
     )
     robot_assist_reply_seconds: float = Field(
         default=20.0,

@@ -39,6 +39,7 @@ def started_cluster(
         "idle_check_interval_seconds": "1",
         "summary_refresh_seconds": "1",
         "upload_sweep_interval_seconds": "1",
+        "robot_turn_recovery_seconds": "1",
     }
     nodes = Cluster(tmp_path_factory.mktemp("cluster"), pg_url, redis_server.url, **ticks)
     try:
@@ -346,8 +347,9 @@ async def wait_held(cluster: Cluster, timeout: float = 20) -> dict[str, tuple[No
 
 
 async def test_background_jobs_run_on_one_node_and_move_when_it_dies(cluster: Cluster) -> None:
-    """The idle close, the summary refresher and the upload sweep each run on the one node
-    holding their lease, which renews it every tick; killed, another node takes them over."""
+    """The idle close, the summary refresher, the upload sweep and the robot's turn recovery
+    each run on the one node holding their lease, which renews it every tick; killed, another
+    node takes them over."""
     held = await wait_held(cluster)
     await asyncio.sleep(2.5)  # two more ticks: renewed by the same nodes, never flapping
     again = lease_holders(cluster)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from typing import Any
 
 import orjson
@@ -182,6 +183,90 @@ async def test_a_node_started_while_redis_is_down_joins_when_it_comes_up(
     finally:
         await a.stop()
         await b.stop()
+
+
+class Repairs:
+    """The node's repair, as the broker calls it: records each call, answers with a state."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[int, tuple[str, ...]], float | None, list[str]]] = []
+
+    async def __call__(
+        self, known: dict[int, tuple[str, ...]], since: float | None, accounts: list[str]
+    ) -> list[tuple[tuple[str, ...], bytes]]:
+        self.calls.append((known, since, accounts))
+        event = {"type": "session", "change": "sync", "session": {"id": 50, "state": "closed"}}
+        return [(("member:3",), frames.event(event))]
+
+    def since_given(self) -> list[float]:
+        return [since for _, since, _ in self.calls if since is not None]
+
+
+async def test_a_broken_subscription_is_repaired_with_the_state_from_the_store(
+    live_redis: RedisServer,
+) -> None:
+    """The pub/sub connection dropped (Redis kills it): once subscribed again, the node asks
+    its repair for the sessions it heard of and those changed since just before the loss,
+    and its sockets get what the repair read."""
+    import redis
+
+    store, repairs = Store(), Repairs()
+    a, _ = brokers(live_redis.url, store, repair=repairs, revocation_poll_seconds=0)
+    await a.start()
+    try:
+        agent = Socket(1)
+        a.subscribe("member:3", agent)
+        assert await a.ready(["member:3"])
+        a.observe(50, 4, ("member:3", "consumer:9"))
+        before = time.time()
+        redis.Redis.from_url(live_redis.url).client_kill_filter(_type="pubsub")
+        await wait_for(lambda: repairs.since_given() != [], timeout=10)
+        known, since, accounts = repairs.calls[-1]
+        assert since is not None and before - 60 < since < before
+        assert known == {50: ("member:3", "consumer:9")}
+        assert accounts == ["member:3"]
+        await wait_for(lambda: any(e.get("change") == "sync" for e in agent.got))
+        # The connection is back: events cross again.
+        await a.ready(["member:3"], timeout=10)
+    finally:
+        await a.stop()
+
+
+async def test_a_node_whose_publish_failed_tells_the_others_once_redis_is_back(
+    live_redis: RedisServer,
+) -> None:
+    repairs_a, repairs_b = Repairs(), Repairs()
+    prefix = f"feige-scaleout-test:{os.urandom(4).hex()}"
+    a = RedisBroker(live_redis.url, prefix=prefix, repair=repairs_a, revocation_poll_seconds=0)
+    b = RedisBroker(live_redis.url, prefix=prefix, repair=repairs_b, revocation_poll_seconds=0)
+    await a.start()
+    await b.start()
+    try:
+        sock = Socket(1)
+        b.subscribe("member:3", sock)
+        assert await b.ready(["member:3", "platform:nodes"])
+        a._publish_lost(time.time())  # as after a failed pipeline
+        await a.publish(("member:3",), frames.event({"type": "typing", "session_id": 1}))
+        # b hears a's word (on platform:nodes) and repairs; a repairs its own sockets too.
+        await wait_for(lambda: repairs_b.since_given() != [] and repairs_a.since_given() != [])
+        assert a._publish_lost_since is None
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_revocations_are_read_back_now_and_then(live_redis: RedisServer) -> None:
+    store, repairs = Store(), Repairs()
+    a, _ = brokers(live_redis.url, store, repair=repairs, revocation_poll_seconds=0.1)
+    await a.start()
+    try:
+        a.subscribe("consumer:9", Socket(1))
+        a.subscribe("shop:1:agents", Socket(2))
+        await wait_for(lambda: any(since is None for _, since, _ in repairs.calls))
+        polled = [c for c in repairs.calls if c[1] is None]
+        assert polled[0][0] == {} and polled[0][2] == ["consumer:9"]  # accounts only
+    finally:
+        await a.stop()
 
 
 async def test_the_bare_connection_publishes_a_batch_in_order_and_counts_refusals(

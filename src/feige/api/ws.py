@@ -64,9 +64,17 @@ class Connection:
     ``max_frames`` and ``max_bytes``; the hot path pays one length add per frame."""
 
     def __init__(
-        self, websocket: WebSocket, max_frames: int = 2000, max_bytes: int = 8 * 1024 * 1024
+        self,
+        websocket: WebSocket,
+        max_frames: int = 2000,
+        max_bytes: int = 8 * 1024 * 1024,
+        token_version: int = 0,
     ) -> None:
         self.origin: Origin = next(_ORIGINS)
+        # The version of the token the socket signed in with: a ``revoked`` event closes it
+        # only if it revokes that token (a node re-states revocations it may have missed,
+        # and a socket signed in since then stays open).
+        self.token_version = token_version
         self.websocket = websocket
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.max_frames = max_frames
@@ -78,7 +86,9 @@ class Connection:
 
     def deliver(self, payload: bytes) -> None:
         if payload.startswith(frames.REVOKED_EVENT):
-            self.sign_out("token_revoked", payload)
+            version = orjson.loads(payload).get("version")
+            if not isinstance(version, int) or version > self.token_version:
+                self.sign_out("token_revoked", payload)
             return
         queued = self.queued_bytes + len(payload)
         if queued > self.max_bytes or self.queue.qsize() >= self.max_frames:
@@ -254,7 +264,10 @@ async def websocket_endpoint(websocket: WebSocket, ctx: Context) -> None:
         return
 
     conn = Connection(
-        websocket, ctx.settings.ws_outbound_max_frames, ctx.settings.ws_outbound_max_bytes
+        websocket,
+        ctx.settings.ws_outbound_max_frames,
+        ctx.settings.ws_outbound_max_bytes,
+        principal.token_version,
     )
     subscribed = channels.subscriptions(principal)
     for channel in subscribed:

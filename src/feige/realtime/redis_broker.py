@@ -17,6 +17,13 @@
   the ``SequenceGate``, which fills any gap from the store; after a reconnect the node
   catches up on every session it knows. Redis down never fails a send: the message is
   committed, its publish is dropped, and the other nodes fill it from the store.
+* Other events are state, not history: a loss is repaired with the state as it is now
+  (``repair``, given by the node: it reads the store). Every loss in pub/sub is a broken
+  connection at one end, which that end sees: a node whose pub/sub connection broke repairs
+  its own sockets once it is subscribed again; a node whose publish failed tells every node,
+  once Redis takes its publishes again, on ``platform:nodes`` (``NODES``), when its loss
+  began, and each repairs its sockets. ``repair`` also re-states revocations the node's
+  watch has not heard of, then and every ``revocation_poll_seconds``.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -42,6 +50,20 @@ from feige.realtime.sequencer import Latest, SequenceGate
 
 # session id, after seq, up to seq → the messages (as their events carry them), in order.
 ReadMessages = Callable[[int, int, int], Awaitable[list[dict[str, Any]]]]
+# (sessions heard of lately: id → channels, when the loss began or None, the account channels
+# with local sockets) → what the local sockets should be told again: (channels, frame).
+Repair = Callable[
+    [dict[int, tuple[str, ...]], float | None, list[str]],
+    Awaitable[list[tuple[tuple[str, ...], bytes]]],
+]
+
+# Every node listens here for the other nodes' word that their publishes were lost.
+NODES = "platform:nodes"
+NODE_HINT = b'{"op":"event","type":"node_lost_publishes"'
+# A loss is taken to have begun this long before it was seen: a dead connection is noticed
+# by the health check (15 s) and its answer (5 s), and nodes' clocks differ a little.
+LOSS_MARGIN_SECONDS = 30.0
+_ACCOUNT_KINDS = ("consumer:", "member:", "staff:")
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +92,12 @@ FILLED = Counter(
     "feige_redis_gap_filled_total", "Messages read from the store because Redis lost them"
 )
 RECONNECTS = Counter("feige_redis_reconnects_total", "Pub/sub connections re-established")
+REPAIRS = Counter(
+    "feige_redis_repairs_total", "Repairs of this node's sockets after Redis lost events"
+)
+RESTATED = Counter(
+    "feige_redis_restated_total", "Session states and revocations re-sent after a loss"
+)
 CHANNELS = Gauge("feige_redis_channels", "Channels this node is subscribed to")
 
 
@@ -88,6 +116,8 @@ class RedisBroker:
         grace: float = 0.25,
         catch_up_seconds: float = 10.0,
         sharded: bool | None = None,
+        repair: Repair | None = None,
+        revocation_poll_seconds: float = 30.0,
     ) -> None:
         self.url = url
         self.prefix = f"{prefix}:ch:"
@@ -113,6 +143,12 @@ class RedisBroker:
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._filled_reported = 0
+        self.repair = repair
+        self.revocation_poll_seconds = revocation_poll_seconds
+        self._lost_since: float | None = None  # the pub/sub connection broke (wall clock)
+        self._publish_lost_since: float | None = None  # a publish was dropped
+        self.repairs = 0
+        self._hints = _NodeHints(self)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -122,11 +158,14 @@ class RedisBroker:
         )
         with contextlib.suppress(RedisError, OSError):
             await self._detect_sharding()
+        self.local.subscribe(NODES, self._hints)
         self._tasks = [
             asyncio.create_task(self._reader()),
             asyncio.create_task(self._publisher()),
             asyncio.create_task(self._safety_net()),
         ]
+        if self.repair is not None and self.revocation_poll_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._revocation_poll()))
         # Start with the connection up if Redis is there; a node also starts without it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), 5)
@@ -175,6 +214,7 @@ class RedisBroker:
         )
         if len(self._outgoing) >= MAX_OUTGOING:
             PUBLISH_DROPPED.inc()
+            self._publish_lost(time.time())
             return
         self._outgoing.append((audience, header + payload))
         self._publish_wake.set()
@@ -248,6 +288,7 @@ class RedisBroker:
                         refused = await conn.count_replies(count)
                 except CONNECTION_ERRORS as exc:
                     PUBLISH_DROPPED.inc(len(batch))
+                    self._publish_lost(time.time())
                     log.warning("redis_publish_failed", events=len(batch), error=str(exc))
                     if conn is not None:
                         conn.close()
@@ -257,6 +298,8 @@ class RedisBroker:
                 if refused:
                     log.warning("redis_publish_refused", commands=count, refused=refused)
                 PUBLISHED.inc(len(batch))
+                if self._publish_lost_since is not None:
+                    self._tell_nodes()
         finally:
             if conn is not None:
                 conn.close()
@@ -286,6 +329,8 @@ class RedisBroker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._lost_since is None:
+                    self._lost_since = time.time()
                 log.warning("redis_pubsub_lost", error=str(exc))
             finally:
                 self._connected.clear()
@@ -314,6 +359,72 @@ class RedisBroker:
         published after the read reaches this node through Redis."""
         await self.ready(self.local.channels(), timeout=10)
         await self._catch_up(None)
+        lost, self._lost_since = self._lost_since, None
+        await self._repair(lost - LOSS_MARGIN_SECONDS if lost is not None else None)
+
+    # --- repairing what is not a message -------------------------------------------------
+
+    def _publish_lost(self, at: float) -> None:
+        if self._publish_lost_since is None:
+            self._publish_lost_since = at
+
+    def _tell_nodes(self) -> None:
+        """Redis takes this node's publishes again: tell every node (and repair this one's
+        sockets too, which may have missed what other nodes published meanwhile)."""
+        lost, self._publish_lost_since = self._publish_lost_since, None
+        if lost is None:
+            return
+        since = lost - LOSS_MARGIN_SECONDS
+        hint = NODE_HINT + b',"node":"%s","since":%r}' % (self.node, since)
+        header = b"%s %s %d 0 0 %s\n" % (ENVELOPE, self.node, next(self._events), NODES.encode())
+        self._outgoing.append(((NODES,), header + hint))
+        self._publish_wake.set()
+        self._spawn(self._repair(since))
+
+    def _heard_hint(self, payload: bytes) -> None:
+        hint = orjson.loads(payload)
+        since = hint.get("since")
+        if hint.get("node") != self.node.decode() and isinstance(since, int | float):
+            self._spawn(self._repair(float(since)))
+
+    def _local_accounts(self) -> list[str]:
+        return [c for c in self.local.channels() if c.startswith(_ACCOUNT_KINDS)]
+
+    async def _repair(self, since: float | None) -> None:
+        """Tell this node's sockets again the state of what they may have missed: sessions
+        heard of since the loss began (or lately), sessions changed since then in the store,
+        and revocations."""
+        if self.repair is None:
+            return
+        try:
+            within = None if since is None else max(0.0, time.time() - since)
+            if within is None:
+                within = self.catch_up_seconds * 6
+            known = self.gate.heard_since(within)
+            deliveries = await self.repair(known, since, self._local_accounts())
+            for audience, payload in deliveries:
+                self.local.deliver(audience, payload)
+            self.repairs += 1
+            REPAIRS.inc()
+            RESTATED.inc(len(deliveries))
+            log.info("redis_loss_repaired", since=since, restated=len(deliveries))
+        except Exception:
+            log.exception("redis_repair_failed")
+
+    async def _revocation_poll(self) -> None:
+        """Revocations from the store now and then, whatever Redis did: a ``revoked`` event
+        lost in a way no node noticed still closes the sockets within this period."""
+        assert self.repair is not None
+        while True:
+            await asyncio.sleep(self.revocation_poll_seconds)
+            accounts = self._local_accounts()
+            if not accounts:
+                continue
+            try:
+                for audience, payload in await self.repair({}, None, accounts):
+                    self.local.deliver(audience, payload)
+            except Exception:
+                log.exception("revocation_poll_failed")
 
     async def _read_loop(self) -> None:
         """Pushes as hiredis parses them: ``[kind, channel, data]``."""
@@ -431,6 +542,19 @@ class RedisBroker:
         while True:
             await asyncio.sleep(self.catch_up_seconds)
             await self._catch_up(self.catch_up_seconds * 6)
+
+
+class _NodeHints:
+    """The broker's own subscriber to ``NODES``: another node's publishes were lost."""
+
+    origin = None
+
+    def __init__(self, broker: RedisBroker) -> None:
+        self.broker = broker
+
+    def deliver(self, payload: bytes) -> None:
+        if payload.startswith(NODE_HINT):
+            self.broker._heard_hint(payload)
 
 
 def _message_seq(payload: bytes) -> tuple[int, int]:

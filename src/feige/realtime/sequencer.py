@@ -214,6 +214,17 @@ class SequenceGate:
                     state.filling = False
         return self.filled - before
 
+    def heard_since(self, within: float | None) -> dict[int, tuple[str, ...]]:
+        """The sessions heard of in the last ``within`` seconds (all with None), with the
+        channels their last message went to."""
+        now = self._clock()
+        found: dict[int, tuple[str, ...]] = {}
+        for sid, state in reversed(self._sessions.items()):
+            if within is not None and now - state.touched > within:
+                break  # most recently touched last: the rest are older
+            found[sid] = state.channels
+        return found
+
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()

@@ -3,7 +3,9 @@
 ``consumer:{id}``, ``member:{id}``, ``staff:{id}`` — an account's sockets;
 ``shop:{id}:supervisors`` — the shop's owners and managers; ``shop:{id}:agents`` — every
 member of the shop (sessions waiting for any agent); ``platform:reviewers`` — violation
-records; ``platform:revocations`` — every node's ``RevocationWatch`` (docs/security.md).
+records; ``platform:revocations`` — every node's ``RevocationWatch`` (docs/security.md);
+``platform:nodes`` — every node's broker, told by another that its publishes were lost
+(``realtime/redis_broker.NODES``, docs/architecture.md).
 """
 
 from __future__ import annotations

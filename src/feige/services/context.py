@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,6 +108,11 @@ class Context:
     robot_assist: Any = None
     # The full-auto robot (services/actions/full_auto.FullAutoWatch), once started.
     robot_full_auto: Any = None
+    # This process among the nodes, for the leases of what one node at a time does
+    # (host:pid:random, as app.NODE_NAME).
+    node: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+    )
 
     async def write_and_publish(self, job: Callable[..., T], *args: Any) -> T:
         """Run ``job(conn, outbox, *args)`` in the next group commit, then publish its events."""

@@ -64,6 +64,15 @@ def bump_token_version(conn: Connection, kind: str, account_id: int) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def token_versions(conn: Connection, kind: str, account_ids: list[int]) -> dict[int, int]:
+    """The accounts' current token versions (a node checking for revocations it missed)."""
+    if not account_ids:
+        return {}
+    table = ACCOUNT_TABLES[kind]
+    stmt = select(table.c.id, table.c.token_version).where(table.c.id.in_(account_ids))
+    return {int(r.id): int(r.token_version) for r in conn.execute(stmt)}
+
+
 def set_password_hash(conn: Connection, kind: str, account_id: int, password_hash: str) -> None:
     update_row(conn, ACCOUNT_TABLES[kind], account_id, password_hash=password_hash)
 

@@ -85,3 +85,20 @@ def session_events_for(conn: Connection, session_ids: Iterable[int]) -> list[Row
     for position, row in enumerate(out):
         row["id"] = position
     return out
+
+
+def sessions_with_events_since(conn: Connection, since: float, scan: int) -> tuple[set[int], bool]:
+    """The sessions with a stored event (open, queued, assigned, transferred, rated, flagged,
+    closed …) at or after ``since``, among the newest ``scan`` events: a backward walk of the
+    primary key, never a scan of the table. The flag says the walk reached its bound before
+    ``since`` (older changes were left out)."""
+    recent = (
+        select(session_events.c.session_id, session_events.c.ts)
+        .order_by(session_events.c.id.desc())
+        .limit(scan)
+        .subquery()
+    )
+    rows = conn.execute(select(recent.c.session_id, recent.c.ts)).all()
+    found = {int(r.session_id) for r in rows if r.ts >= since}
+    cut_short = len(rows) >= scan and min(r.ts for r in rows) >= since
+    return found, cut_short

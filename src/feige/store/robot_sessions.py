@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from feige.domain import Row, SenderRole, SessionState
-from feige.store.sql import all_rows, one
+from feige.store.sql import all_rows, json_out, one
 from feige.store.tables import messages, robot_sessions, robot_settings, sessions
 
 # The senders whose last message tells whether the buyer is still waiting for an answer
@@ -97,3 +97,37 @@ def last_talk_role(conn: Connection, session_id: int) -> str | None:
     )
     value = conn.execute(stmt).scalar()
     return str(value) if value is not None else None
+
+
+def pending_turns(conn: Connection, since: float, before: float, limit: int) -> list[Row]:
+    """Sessions the robot serves whose last message is a buyer's that no turn has taken,
+    last active between ``since`` and ``before``: a turn whose node died before taking it.
+    Read through the (state, last_activity_at) index."""
+    stmt = (
+        select(
+            sessions.c.id.label("session_id"),
+            sessions.c.shop_id,
+            messages.c.seq,
+            messages.c.kind,
+            messages.c.content,
+        )
+        .select_from(
+            sessions.join(
+                messages,
+                and_(messages.c.session_id == sessions.c.id, messages.c.seq == sessions.c.last_seq),
+            ).outerjoin(robot_sessions, robot_sessions.c.session_id == sessions.c.id)
+        )
+        .where(
+            sessions.c.state == SessionState.ROBOT.value,
+            sessions.c.last_activity_at >= since,
+            sessions.c.last_activity_at < before,
+            messages.c.sender_role == SenderRole.BUYER.value,
+            func.coalesce(robot_sessions.c.last_turn_seq, 0) < messages.c.seq,
+        )
+        .order_by(sessions.c.last_activity_at)
+        .limit(limit)
+    )
+    rows = all_rows(conn, stmt)
+    for row in rows:
+        row["content"] = json_out(row["content"])
+    return rows

@@ -191,3 +191,10 @@ def last_seqs(conn: Connection, session_ids: Sequence[int]) -> dict[int, int]:
         return {}
     stmt = select(sessions.c.id, sessions.c.last_seq).where(sessions.c.id.in_(list(session_ids)))
     return {row.id: row.last_seq for row in conn.execute(stmt)}
+
+
+def sessions_by_ids(conn: Connection, session_ids: Sequence[int]) -> list[Row]:
+    """The sessions with these ids (a node re-reading state that Redis may have lost)."""
+    if not session_ids:
+        return []
+    return all_rows(conn, select(sessions).where(sessions.c.id.in_(list(session_ids))))

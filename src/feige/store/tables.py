@@ -431,6 +431,9 @@ robot_sessions = Table(
     Column("handover_detail", String(64), nullable=True),
     Column("handed_over_at", Double, nullable=True),
     Column("opened_at", Double, nullable=False),
+    # The buyer message (seq) the robot last took its turn on (migration 0014): a turn is
+    # taken once, whichever node takes it.
+    Column("last_turn_seq", Integer, nullable=False, server_default=text("0")),
     Index("ix_robot_sessions_shop_opened", "shop_id", "opened_at"),
 )
 

@@ -120,6 +120,31 @@ class FullAutoWatch:
                 log.exception("robot_full_auto_watch_failed")
 
 
+async def recover_turns(ctx: Context) -> int:
+    """Buyer messages to the robot that no turn took within ``robot_turn_recovery_seconds``
+    (the node that committed them died before the robot's turn, or its queue was lost): this
+    node takes them (run on one node at a time, under a lease; the turn's job takes each
+    once, ``robot_sessions.last_turn_seq``). Returns how many were queued."""
+    watch: FullAutoWatch | None = ctx.robot_full_auto
+    if watch is None:
+        return 0
+    now = ctx.clock()
+    grace = ctx.settings.robot_turn_recovery_seconds
+    since = now - max(ctx.settings.session_idle_close_seconds, grace * 2)
+    pending = await ctx.db.read(full_auto.pending_turns, since, now - grace, 500)
+    queued = {(t.session_id, t.seq) for t in watch.queued}
+    added = 0
+    for row in pending:
+        if (row["session_id"], row["seq"]) in queued:
+            continue
+        watch.queued.append(BuyerTurn(row["session_id"], row["shop_id"], row["seq"], row["text"]))
+        added += 1
+    if added:
+        log.warning("robot_turns_recovered", count=added)
+        watch.wake.set()
+    return added
+
+
 def start_full_auto(ctx: Context) -> asyncio.Task[None]:
     """Follow the message path."""
     watch = FullAutoWatch(ctx)

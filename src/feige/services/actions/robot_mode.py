@@ -6,6 +6,14 @@ window, rebuilt from the store at start-up; a tick expires unanswered rounds int
 and applies the rule's decisions, each in one write job that re-reads the stored mode, so
 several nodes never switch twice. Each session closing is noted for the 10-in-a-row run,
 whose state lives in the store.
+
+Across nodes (``FEIGE_REDIS_URL`` set) a node sees only its own commits, and a round's
+buyer message and its answer may be committed on two nodes: a window fed from one node's
+commits would count answered rounds as unanswered. There the windows are the store's alone
+(``shared``): the holder of the ``robot_window`` lease rebuilds them from the store every
+``robot_window_rebuild_seconds`` (10 s when 0) and applies the rule's decisions right after,
+so one node decides, on every node's rounds, and another takes over when it dies; every
+other node rebuilds its figure from the store when asked for it and it is older than that.
 """
 
 from __future__ import annotations
@@ -24,12 +32,15 @@ from feige.metrics.timeutil import LocalClock
 from feige.services.assessment.summaries import metrics_config
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
-from feige.services.lib import robot_mode
+from feige.services.lib import leases, robot_mode
 
 log = structlog.get_logger("feige.robot")
 
 _STAFF_REPLIES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value})
 _HUMAN_CHANGES = frozenset({"queued", "offline", "assigned", "transferred"})
+# Across nodes: the lease of the node that decides, and how often it rebuilds by default.
+WINDOW_LEASE = "robot_window"
+SHARED_REBUILD_SECONDS = 10.0
 
 
 def _readable_shop(principal: Principal, shop_id: int | None) -> int:
@@ -50,6 +61,8 @@ async def get_mode(ctx: Context, principal: Principal, shop_id: int | None) -> R
     shop = _readable_shop(principal, shop_id)
     view = await ctx.db.read(robot_mode.current_mode, shop, ctx.clock())
     watch: RobotWatch | None = ctx.robot_watch
+    if watch is not None:
+        await watch.fresh()
     view["window"] = watch.figure(shop) if watch is not None else None
     return view
 
@@ -112,11 +125,15 @@ class RobotWatch:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closes: list[tuple[int, int]] = field(default_factory=list)  # shop, session
     rebuilt_at: float = 0.0
+    # Several nodes: the windows come from the store only (see the module's docstring).
+    shared: bool = False
+    decided_at: float = 0.0  # when this node last tried the lease to decide (shared)
 
     @classmethod
     def of(cls, ctx: Context) -> RobotWatch:
         config = metrics_config(ctx.settings)
-        return cls(ctx, config, RoundWatch(switch_rule(ctx), _in_hours(config)))
+        rounds = RoundWatch(switch_rule(ctx), _in_hours(config))
+        return cls(ctx, config, rounds, shared=bool(ctx.settings.redis_url))
 
     # --- following the committed message path (no I/O) ---------------------------------
 
@@ -132,6 +149,12 @@ class RobotWatch:
         rounds = self.rounds
         for _, event in outbox.items:
             kind = event.get("type")
+            if self.shared:  # only the closes, for the run of 10 (its state is in the store)
+                if kind == "session" and event["change"] == "closed":
+                    session = event["session"]
+                    self.closes.append((session["shop_id"], session["id"]))
+                    self.wake.set()
+                continue
             if kind == "message":
                 message = event["message"]
                 role, session_id = message["sender_role"], message["session_id"]
@@ -207,9 +230,20 @@ class RobotWatch:
             await ctx.write_and_publish(
                 robot_mode.note_close, shop, session, self.config, ctx.clock()
             )
-        every = ctx.settings.robot_window_rebuild_seconds
-        if every > 0 and ctx.clock() - self.rebuilt_at >= every:
+        if self.shared:
+            if ctx.clock() - self.decided_at < self.every:
+                return
+            every = self.every
+            self.decided_at = ctx.clock()
+            if not await ctx.db.write(
+                leases.hold, WINDOW_LEASE, ctx.node, ctx.clock(), max(3 * every, 5.0)
+            ):
+                return  # another node decides; this one's figure is rebuilt when asked
             await self.rebuild()
+        else:
+            every = ctx.settings.robot_window_rebuild_seconds
+            if every > 0 and ctx.clock() - self.rebuilt_at >= every:
+                await self.rebuild()
         now = ctx.clock()
         for decision in self.rounds.decisions(now):
             if decision.switch == "on" and not ctx.settings.robot_auto_switch:
@@ -225,6 +259,20 @@ class RobotWatch:
                 average=decision.average,
                 rounds=decision.rounds,
             )
+
+    @property
+    def every(self) -> float:
+        """How often the windows are rebuilt from the store across nodes."""
+        return self.ctx.settings.robot_window_rebuild_seconds or SHARED_REBUILD_SECONDS
+
+    async def fresh(self) -> None:
+        """Across nodes: the figure as the store makes it, at most ``every`` seconds old."""
+        if not self.shared:
+            return
+        if self.ctx.clock() - self.rebuilt_at >= self.every:
+            await self.rebuild()
+        else:  # rounds left unanswered since the rebuild expire into the window on time
+            self.rounds.advance(self.ctx.clock())
 
     async def run(self) -> None:
         tick = self.ctx.settings.robot_tick_seconds

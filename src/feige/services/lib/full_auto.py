@@ -112,6 +112,9 @@ def robot_turn(
     if served is None:
         return None
     session, record = served
+    if seq <= record["last_turn_seq"]:
+        return None  # taken already (by another node's sweep, or before it)
+    robot_store.update_session(conn, session_id, last_turn_seq=seq)
     if turn.kind != "handover":
         conversation.read_by_robot(conn, outbox, session, seq)
     if turn.kind == "answer":
@@ -260,3 +263,21 @@ def put_interception_words(conn: Connection, shop_id: int, words: list[str], now
         raise NotFound(what="shop")
     robot_store.put_interception_words(conn, shop_id, words, now)
     return interception_view(conn, shop_id)
+
+
+def pending_turns(conn: Connection, since: float, before: float, limit: int) -> list[Row]:
+    """Buyer messages to the robot that no turn has taken (their node died first), as the
+    send job would have marked them (``note_buyer``)."""
+    out = []
+    for row in robot_store.pending_turns(conn, since, before, limit):
+        content = row["content"] or {}
+        text = content.get("text") if row["kind"] == MessageKind.TEXT else None
+        out.append(
+            {
+                "session_id": row["session_id"],
+                "shop_id": row["shop_id"],
+                "seq": row["seq"],
+                "text": text,
+            }
+        )
+    return out
