@@ -15,11 +15,13 @@ unexplained share of the question's words (IDF) the entry explains neither by wo
 concept_match Jaccard of the question's concepts and the closest of the entry's questions' ones
 =========== ===================================================================================
 
-A linear ranker orders the candidates; a logistic model turns the best score and its margin
-over the runner-up into a confidence — a probability that the top entry is the right answer,
-fitted on a labelled corpus (``feige.robot.calibration``). Below ``threshold`` the robot does
-not answer: no holding phrase, no guess. "转人工" and the configured interception words hand
-the buyer to a human before any retrieval.
+A linear ranker orders the candidates; a logistic model turns what the candidates show
+(``confidence_inputs``: the best score, its margin and share, how many views agree on the
+best entry, its features and their lead over the runner-up's, the question's size) into a
+confidence — a probability that the top entry is the right answer, fitted on a labelled
+corpus with cross-fitted ranker scores (``feige.robot.calibration``). Below ``threshold``
+the robot does not answer: no holding phrase, no guess. "转人工" and the configured
+interception words hand the buyer to a human before any retrieval.
 
 Building a ``Robot`` reads its entries once (segmentation, pinyin, indexes, embeddings);
 ``answer`` does no I/O.
