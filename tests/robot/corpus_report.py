@@ -33,8 +33,8 @@ def main() -> None:
             print(f"{layer:<36} (model not installed)")
             continue
         data = calibration.samples(robot, [(r.question, r.expect) for r in train])
-        weights = calibration.fit(data, use)
-        threshold = calibration.choose_threshold(data, weights)
+        fitted = calibration.fit_all(data, use)
+        weights, threshold = fitted.weights, fitted.threshold
         rep = evaluate(robot.with_config(weights=weights, threshold=threshold), heldout)
         print(
             f"{layer:<36} {rep.top1:>7.1%} {rep.wrong_rate:>7.1%} {rep.ranking:>10.1%}"

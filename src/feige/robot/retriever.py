@@ -15,11 +15,13 @@ unexplained share of the question's words (IDF) the entry explains neither by wo
 concept_match Jaccard of the question's concepts and the closest of the entry's questions' ones
 =========== ===================================================================================
 
-A linear ranker orders the candidates; a logistic model turns the best score and its margin
-over the runner-up into a confidence — a probability that the top entry is the right answer,
-fitted on a labelled corpus (``feige.robot.calibration``). Below ``threshold`` the robot does
-not answer: no holding phrase, no guess. "转人工" and the configured interception words hand
-the buyer to a human before any retrieval.
+A linear ranker orders the candidates; a logistic model turns what the candidates show
+(``confidence_inputs``: the best score, its margin and share, how many views agree on the
+best entry, its features and their lead over the runner-up's, the question's size) into a
+confidence — a probability that the top entry is the right answer, fitted on a labelled
+corpus with cross-fitted ranker scores (``feige.robot.calibration``). Below ``threshold``
+the robot does not answer: no holding phrase, no guess. "转人工" and the configured
+interception words hand the buyer to a human before any retrieval.
 
 Building a ``Robot`` reads its entries once (segmentation, pinyin, indexes, embeddings);
 ``answer`` does no I/O.
@@ -38,7 +40,7 @@ import bm25s
 import numpy as np
 from numpy.typing import NDArray
 
-from feige.robot.embedding import SentenceEncoder
+from feige.robot.embedding import PackagedE5Encoder, SentenceEncoder
 from feige.robot.entries import AnswerContext, KnowledgeEntry, fill_answer
 from feige.robot.meaning import merged
 from feige.robot.text import Analyzer, Reading, normalize
@@ -73,52 +75,191 @@ INTERCEPTION_WORDS = (
 )  # fmt: skip
 
 
+#: The views whose own best entry is compared with the ranker's (``agreement``).
+_AGREEMENT_VIEWS = (0, 1, 2, 3, 5, 6)  # bm25, words, chars, pinyin, answer, embedding
+#: The features whose lead over the best runner-up is an input of the confidence.
+_LEAD_FEATURES = (0, 1, 2, 3, 4, 5, 6, 7, 9)
+
+#: The inputs of the confidence model, in order (``confidence_inputs``).
+CONFIDENCE_INPUTS = (
+    "score",  # the ranker's score of the best entry
+    "margin",  # its lead over the runner-up's score
+    "share",  # softmax share of the best entry among the candidates
+    "agreement",  # share of the views whose own best entry is the ranker's best
+    *(f"top_{name}" for name in FEATURES),  # the best entry's features
+    *(f"lead_{FEATURES[i]}" for i in _LEAD_FEATURES),  # their lead over the best runner-up
+    "question_words",  # log(1 + words in the question)
+    "question_chars",  # log(1 + characters in the question)
+)
+
+
+def confidence_inputs(scores: Floats, feats: Floats, words: int, chars: int) -> Floats:
+    """What the confidence model reads about one question's ranked candidates.
+
+    Beyond the best score and its margin: how many views agree on the best entry, how far its
+    features lead the runner-up's, and how much the question says — a must-not question often
+    hits one strong concept and nothing else, a right answer is usually backed by several
+    views at once. Whether the question carries a concept is deliberately not an input: a
+    typo ("尺吗" for "尺码") loses its concept, and the pinyin view must still be trusted.
+    """
+    order = np.argsort(-scores)
+    top = int(order[0])
+    best = float(scores[top])
+    second = float(scores[order[1]]) if len(order) > 1 else best - 1.0
+    share = 1.0 / float(np.exp(scores - best).sum())
+    views = [v for v in _AGREEMENT_VIEWS if feats[:, v].max() > 0]
+    agreement = (
+        sum(int(np.argmax(feats[:, v])) == top for v in views) / len(views) if views else 0.0
+    )
+    runners = feats[order[1:]] if len(order) > 1 else np.zeros((1, feats.shape[1]))
+    lead = feats[top] - runners.max(axis=0)
+    out: Floats = np.concatenate(
+        [
+            [best, best - second, share, agreement],
+            feats[top],
+            lead[list(_LEAD_FEATURES)],
+            [math.log1p(words), math.log1p(chars)],
+        ]
+    )
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """The ranker's weights (one per feature, then a bias) and the confidence model."""
+    """The ranker's weights (one per feature, then a bias) and the confidence model's (one
+    per ``CONFIDENCE_INPUTS``, then an intercept)."""
 
     ranker: tuple[float, ...]
     bias: float
-    confidence: tuple[float, ...]  # score, margin, the best entry's features, intercept
+    confidence: tuple[float, ...]
 
     def score(self, features: Floats) -> Floats:
         out: Floats = features @ np.asarray(self.ranker, dtype=np.float64) + self.bias
         return out
 
-    def probability(self, top: float, margin: float, features: Sequence[float]) -> float:
+    def probability(self, inputs: Floats) -> float:
+        """The confidence: a logistic model over ``confidence_inputs``."""
         w = self.confidence
-        z = w[0] * top + w[1] * margin + w[-1]
-        z += sum(a * b for a, b in zip(w[2:-1], features, strict=True))
+        z = float(inputs @ np.asarray(w[:-1], dtype=np.float64)) + w[-1]
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-#: Fitted on the training half of tests/robot/corpus.jsonl (python -m tests.robot.calibrate).
+#: Fitted on the train split of tests/robot/corpus.jsonl (python -m tests.robot.calibrate).
 DEFAULT_WEIGHTS = Weights(
-    ranker=(2.7442, -0.138, 2.6797, 2.3213, 0.3508, 0.8923, 0.0, 0.8104, -1.8682, 2.8649),
-    bias=-3.9816,
+    ranker=(2.7679, -0.0699, 2.8168, 2.451, 0.1646, 0.7206, 0.0, 0.6511, -2.2016, 2.8276),
+    bias=-3.8038,
     confidence=(
-        0.8873, 0.3977,  # best score, margin
-        0.0, -3.2873, -0.2298, 0.0, 0.0, 0.0, 0.0, 0.0, -0.6617, 0.2925,  # FEATURES
-        -0.2488,  # intercept
+        0.166,
+        0.1474,
+        0.9849,
+        -0.2154,
+        1.2041,
+        -1.4522,
+        1.9612,
+        0.9195,
+        0.3537,
+        -0.3965,
+        0.0,
+        -0.653,
+        -3.2822,
+        0.9255,
+        -1.0309,
+        -0.0243,
+        2.0184,
+        -0.0111,
+        0.6674,
+        2.0041,
+        0.0,
+        0.3247,
+        0.6412,
+        0.7628,
+        1.5114,
+        -5.3411,
     ),
-)  # fmt: skip
-
+)
 #: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
 DEFAULT_THRESHOLD = 0.67
 
 #: Fitted the same way for a robot with the cnsyn word vectors (``wordvectors``): the
-#: embedding feature counts. A robot built with a ``WordVectorEncoder`` and the default
-#: weights uses these (``python -m tests.robot.calibrate --word-vectors``).
+#: embedding feature counts (``python -m tests.robot.calibrate --word-vectors``).
 WORD_VECTOR_WEIGHTS = Weights(
-    ranker=(2.7117, -0.2712, 2.4825, 2.1468, 0.2351, 0.8361, 1.4472, 0.5714, -2.0198, 2.8089),
-    bias=-4.4626,
+    ranker=(2.7246, -0.2205, 2.6011, 2.2561, 0.0495, 0.6508, 1.5359, 0.4231, -2.3526, 2.7743),
+    bias=-4.3232,
     confidence=(
-        0.8999, 0.4056,  # best score, margin
-        0.0, -3.4006, -0.2167, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7819, 0.0782,  # FEATURES
-        -0.059,  # intercept
+        0.1668,
+        0.1626,
+        1.3196,
+        -0.1997,
+        1.3492,
+        -1.6875,
+        1.6364,
+        0.9202,
+        0.2346,
+        -0.5664,
+        1.3784,
+        -0.711,
+        -3.4804,
+        0.6008,
+        -0.9957,
+        -0.4945,
+        1.5717,
+        -0.1155,
+        0.9117,
+        2.2039,
+        0.9103,
+        0.3632,
+        0.4382,
+        0.7558,
+        1.2186,
+        -5.3907,
     ),
-)  # fmt: skip
-WORD_VECTOR_THRESHOLD = 0.66
+)
+WORD_VECTOR_THRESHOLD = 0.7
+
+#: Fitted the same way for a robot with the packaged multilingual-e5-small (``embedding``,
+#: ``python -m tests.robot.calibrate --e5``).
+E5_WEIGHTS = Weights(
+    ranker=(2.7158, -0.0881, 2.8113, 2.4431, 0.1354, 0.7179, -0.1553, 0.6181, -2.2869, 2.8226),
+    bias=-3.5234,
+    confidence=(
+        0.1374,
+        0.138,
+        1.0397,
+        -0.271,
+        1.3667,
+        -1.9236,
+        0.5269,
+        -0.1567,
+        0.2936,
+        -1.7799,
+        28.1794,
+        -0.4494,
+        -2.9839,
+        0.7097,
+        -0.931,
+        -0.5829,
+        0.9194,
+        -0.1557,
+        0.9759,
+        2.5303,
+        17.938,
+        0.6211,
+        0.3835,
+        0.8354,
+        1.292,
+        -30.1232,
+    ),
+)
+E5_THRESHOLD = 0.6
+
+
+def _fitted_for(encoder: SentenceEncoder | None) -> tuple[Weights, float] | None:
+    """The weights fitted for a known encoder (None: the default ones)."""
+    if isinstance(encoder, WordVectorEncoder):
+        return WORD_VECTOR_WEIGHTS, WORD_VECTOR_THRESHOLD
+    if isinstance(encoder, PackagedE5Encoder):
+        return E5_WEIGHTS, E5_THRESHOLD
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +369,10 @@ class Robot:
         encoder: SentenceEncoder | None = None,
     ) -> None:
         cfg = config or RobotConfig()
-        if isinstance(encoder, WordVectorEncoder) and cfg.weights is DEFAULT_WEIGHTS:
-            threshold = cfg.threshold
-            if threshold == DEFAULT_THRESHOLD:
-                threshold = WORD_VECTOR_THRESHOLD
-            cfg = replace(cfg, weights=WORD_VECTOR_WEIGHTS, threshold=threshold)
+        fitted = _fitted_for(encoder)
+        if fitted is not None and cfg.weights is DEFAULT_WEIGHTS:
+            threshold = cfg.threshold if cfg.threshold != DEFAULT_THRESHOLD else fitted[1]
+            cfg = replace(cfg, weights=fitted[0], threshold=threshold)
         self.config = cfg
         self.entries = [e for e in entries if e.enabled]
         self.analyzer = (
@@ -359,20 +499,27 @@ class Robot:
                 lo, hi = self._rows_of(int(i))
                 feats[j, 6] = max(0.0, float((self._vectors[lo:hi] @ q).max()))
         scores = cfg.weights.score(feats)
+        inputs = confidence_inputs(scores, feats, len(reading.words), len(reading.compact))
+        confidence = cfg.weights.probability(inputs)
         order = np.argsort(-scores)
         if limit is not None:
             order = order[:limit]
+        # The confidence is that the best entry is right; the others get the same model's
+        # reading of their own standing (their score and lead, the rest as the best's).
         out: list[Candidate] = []
         for rank, j in enumerate(order):
             s = float(scores[j])
-            nxt = float(scores[order[rank + 1]]) if rank + 1 < len(order) else s - 1.0
-            if rank == 0 and len(order) == 1 and picked.size > 1:
-                nxt = float(np.sort(scores)[-2])
+            if rank == 0:
+                conf = confidence
+            else:
+                own = inputs.copy()
+                own[0], own[1] = s, s - float(scores[order[0]])
+                conf = cfg.weights.probability(own)
             out.append(
                 Candidate(
                     entry=self.entries[int(picked[j])],
                     score=s,
-                    confidence=cfg.weights.probability(s, s - nxt, feats[j]),
+                    confidence=conf,
                     features=tuple(float(x) for x in feats[j]),
                 )
             )

@@ -93,6 +93,17 @@ class Analyzer:
             phrases, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST
         )
         self._pinyin_cache: dict[str, str] = {}
+        # The same phrases by sound, so a homophone typo keeps its concept ("尺吗" still asks
+        # #size): phrases of two or more Chinese characters only (one syllable is too vague),
+        # and only for a text in which no phrase is found as written (``read``).
+        sounds: dict[str, set[str]] = {}
+        for key in phrases:
+            if len(key) > 1 and all(_CJK.match(c) for c in key):
+                sound = " " + " ".join(self._syllable(c) for c in key) + " "
+                sounds.setdefault(sound, set()).update(tags[key])
+        self._sounds = list(sounds)
+        self._concepts_of_sound = [frozenset(sounds[k]) for k in self._sounds]
+        self._sound_matcher = ahocorasick_rs.AhoCorasick(self._sounds) if self._sounds else None
 
     def concepts(self, compact: str) -> frozenset[str]:
         if not self.use_concepts or not compact:
@@ -100,6 +111,16 @@ class Analyzer:
         found: set[str] = set()
         for i, _, _ in self._matcher.find_matches_as_indexes(compact):
             found |= self._concepts_of[i]
+        return frozenset(found)
+
+    def sounded_concepts(self, syllables: list[str]) -> frozenset[str]:
+        """Concepts whose phrase sounds like a run of the text's syllables."""
+        if not self.use_concepts or self._sound_matcher is None or len(syllables) < 2:
+            return frozenset()
+        found: set[str] = set()
+        text = " " + " ".join(syllables) + " "
+        for i, _, _ in self._sound_matcher.find_matches_as_indexes(text, overlapping=True):
+            found |= self._concepts_of_sound[i]
         return frozenset(found)
 
     def read(self, text: str) -> Reading:
@@ -114,7 +135,7 @@ class Analyzer:
         return Reading(
             compact=compact,
             words=words,
-            concepts=self.concepts(compact),
+            concepts=self.concepts(compact) or self.sounded_concepts(syllables),
             chars=tuple(chars),
             pinyin=tuple(pinyin),
         )
