@@ -54,7 +54,7 @@ const zhCN = {
     system: '系统',
   },
   reporters: {
-    member: '店铺',
+    member: '店铺成员',
     consumer: '消费者',
     staff: '平台',
     system: '风控',
@@ -352,7 +352,7 @@ const en: typeof zhCN = {
     system: 'System',
   },
   reporters: {
-    member: 'Shop',
+    member: 'Shop member',
     consumer: 'Consumer',
     staff: 'Platform',
     system: 'Risk control',
