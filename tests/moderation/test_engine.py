@@ -184,6 +184,30 @@ def test_repeated_ads_from_one_sender() -> None:
         assert mod.check_text("您好，请问有什么可以帮您？", "agent", sender="s3").action == A.ALLOW
 
 
+def test_the_same_advert_pasted_again_is_a_repeat() -> None:
+    """A pasted advert's remembered shingles match its cluster without a Jaccard count."""
+    mod = Moderator()
+    ad = "限时特价！全场五折，点击进店领取优惠券，先到先得"
+    actions = [mod.check_text(ad, "agent", sender="s1", recipient=f"b{i}").action for i in range(3)]
+    assert actions == [A.ALLOW, A.ALLOW, A.BLOCK]
+
+
+def test_a_delivery_word_excuses_a_number_only_in_its_own_sentence() -> None:
+    """The receiving number of a delivery is the buyer's own; a sentence end (。 ! or a line
+    break, not a comma) cuts the number off from the delivery word before it."""
+    mod = Moderator()
+    for text, blocked in [
+        ("收货电话 13812345678", False),
+        ("收货地址改好了，电话 13812345678", False),
+        ("收货地址改好了。电话 13812345678", True),
+        ("收货地址改好了!电话 13812345678", True),
+        ("收货地址改好了\n电话 13812345678", True),
+    ]:
+        v = mod.check_text(text, "agent")
+        assert (v.action == A.BLOCK) is blocked, text
+        assert ("phone" in [e.detector for e in v.evidence]) is blocked, text
+
+
 def test_same_recipient_is_not_many_recipients() -> None:
     mod = Moderator()
     ad = "限时特价！全场五折，点击进店领取优惠券，先到先得"

@@ -62,8 +62,11 @@ _find_mobile = contact.MOBILE.search
 _find_landline = contact.LANDLINE.search
 _maybe_shape = shapes.maybe_shape
 #: A text with every ASCII digit read as 0: what the fast path's answer depends on, apart
-#: from the numbers themselves (see ``Moderator._skeletons``).
-_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+#: from the numbers themselves (see ``Moderator._skeletons``). A substitution, not
+#: ``str.translate``: a translate table misses on every other character (a raised and caught
+#: KeyError each), which made this twice the cost of the regular expression on Chinese text;
+#: a text without such digits is returned as it is.
+_digits_to_zero = re.compile(r"[1-9]").sub
 #: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
 #: written backwards, and a 1 that reads 一 (另1家店, 加1下). Asked again of a known skeleton.
 _find_digit_valued_shape = re.compile(
@@ -220,7 +223,7 @@ class Moderator:
         """One message alone."""
         skeleton: str | None = None
         if self._skeletons_on:
-            skeleton = text.translate(_DIGITS_TO_ZERO)
+            skeleton = _digits_to_zero("0", text)
             known = self._skeletons.get(skeleton)
             if known is not None:  # the same text up to its digits was allowed before
                 cues = known

@@ -45,6 +45,11 @@ _PHONE_PREFIXES = frozenset(
 #: Delivery context before a phone number: the buyer's own receiving number.
 _DELIVERY = ("收货", "收件", "寄件", "联系人", "退货", "寄回", "退回", "售后地址", "仓库")
 _DELIVERY_RX = re.compile("|".join(_DELIVERY))
+#: Everything up to the last sentence end (``match(text, 0, pos)``): where the sentence
+#: holding ``pos`` starts, in one pass (an ``rfind`` per stop character cost six times more).
+_UP_TO_LAST_STOP = re.compile(
+    ".*[" + "".join(re.escape(c) for c in sorted(SENTENCE_END)) + "]", re.DOTALL
+).match
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -143,7 +148,8 @@ def reads_as_phone(ctx: DetectionContext, start: int, letters_before: bool = Tru
             return False
     o_start = ctx.views.starts[start]
     text = ctx.text
-    sentence_start = max([text.rfind(stop, 0, o_start) for stop in SENTENCE_END]) + 1
+    before = _UP_TO_LAST_STOP(text, 0, o_start)
+    sentence_start = 0 if before is None else before.end()
     if _DELIVERY_RX.search(text, sentence_start, o_start) is not None:
         return False  # the buyer's receiving number, a return address
     if not letters_before:

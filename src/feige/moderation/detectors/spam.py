@@ -79,14 +79,19 @@ class SpamHistory:
         else:
             self._by_sender.move_to_end(sender)
         n, t = len(grams), self.similarity
+        same = t <= 1.0  # a repeated text's remembered shingles: similarity 1 without a count
         for cluster in reversed(seen):
-            m = len(cluster.grams)
+            other = cluster.grams
+            m = len(other)
             # |A∩B|/|A∪B| <= min/max of the sizes: skip pairs that cannot reach the threshold.
-            if min(n, m) >= t * max(n, m) and jaccard(grams, cluster.grams) >= t:
+            if (other is grams and same) or (
+                (n >= t * m if n <= m else m >= t * n) and jaccard(grams, other) >= t
+            ):
                 cluster.count += 1
                 cluster.recipients.add(recipient)
-                seen.remove(cluster)
-                seen.append(cluster)
+                if seen[-1] is not cluster:  # most often it is the latest already
+                    seen.remove(cluster)
+                    seen.append(cluster)
                 if None in cluster.recipients:
                     return cluster.count >= self.repeats
                 return len(cluster.recipients) >= self.repeats
