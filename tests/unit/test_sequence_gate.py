@@ -74,9 +74,11 @@ async def settle(gate: SequenceGate) -> None:
 
 
 async def test_a_gap_that_opens_while_a_fill_reads_is_read_too_never_skipped() -> None:
-    """The flake of the multi-node kill test (agent missing one seq): the fill read (2, 3];
-    while it read, 3 and 4 came through Redis and 6 came locally, 5 still on its way. The
-    range read no longer covers the gap before 6, so 5 must be read, not jumped over."""
+    """How one seq went missing for a live socket (the multi-node kill test's agent): the
+    fill read (2, 3]; while it read, 3 and 4 came through Redis and 6 came locally (the
+    agent's reply), 5 still on its way. The range read no longer covers the gap before 6,
+    so 5 must be read, not jumped over (it used to be: the late 5 was then dropped as
+    already delivered)."""
     store, sockets = Store(last=6), Sockets()
     gate = gate_on(store, sockets)
     offer(gate, 1, 2, 4)  # 3 is late: a fill starts
