@@ -1,6 +1,7 @@
 """Real ``feige serve`` processes sharing one PostgreSQL database and one Redis, and clients
 that talk to them as the web app does: REST for sign-in and setup, a WebSocket per user that
-keeps, per session, the highest ``seq`` it has and resumes from it (docs/protocol.md §5)."""
+keeps, per session, the seq up to which it has every message and resumes from it
+(docs/protocol.md §5)."""
 
 from __future__ import annotations
 
@@ -242,7 +243,17 @@ class Client:
         self._changed = asyncio.Event()
 
     def last_seqs(self) -> dict[str, int]:
-        return {str(s): max(m) for s, m in self.messages.items() if m}
+        """Per session, the seq up to which the client has every message: what it resumes
+        from, as the web app does (an ack may bring a seq above a message event still on its
+        way; resuming from the highest seq would never ask for that one)."""
+        out: dict[str, int] = {}
+        for session_id, kept in self.messages.items():
+            if kept:
+                have = 0
+                while have + 1 in kept:
+                    have += 1
+                out[str(session_id)] = have
+        return out
 
     async def connect(self, node: Node) -> None:
         self.closed.clear()

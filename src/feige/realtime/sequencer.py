@@ -38,6 +38,10 @@ Latest = Callable[[list[int]], Awaitable[dict[int, int]]]
 # How many of a session's seqs below its last one are remembered as delivered, for a
 # session first seen mid-stream (whose earlier order the node does not know).
 RECENT_SEQS = 64
+# A fill whose read fails is tried this many times, waiting longer each time (from the
+# grace, at least RETRY_FLOOR seconds, doubling), before the gap is passed over.
+FILL_ATTEMPTS = 5
+RETRY_FLOOR = 0.05
 
 
 @dataclass(slots=True)
@@ -50,6 +54,8 @@ class _Session:
     pending: dict[int, Delivery] = field(default_factory=dict)
     recent: set[int] = field(default_factory=set)
     filling: bool = False
+    # Seqs passed over because the store could not give them: delivered if they still come.
+    missed: set[int] | None = None
 
 
 class SequenceGate:
@@ -118,6 +124,11 @@ class SequenceGate:
             self._deliver(channels, payload, exclude)
             return
         if seq <= state.last:
+            if state.missed is not None and seq in state.missed:  # passed over, now here
+                state.missed.discard(seq)
+                state.missed = state.missed or None
+                self._deliver(channels, payload, exclude)
+                return
             if state.exact or seq in state.recent or seq in state.pending:
                 return  # already delivered (a late publish after a fill, a second path)
             state.recent.add(seq)
@@ -156,24 +167,45 @@ class SequenceGate:
         task.add_done_callback(self._tasks.discard)
 
     async def _fill_gap(self, session_id: int, state: _Session) -> None:
+        failures = 0
         try:
             await asyncio.sleep(self.grace)  # most gaps are two nodes' publishes crossing
             while state.pending:
-                upto = min(state.pending) - 1
-                if upto > state.last:
-                    await self._read(session_id, state, state.last, upto, state.channels)
-                if state.pending and min(state.pending) > state.last + 1:
-                    # The store had nothing more (cannot happen for committed messages, but
-                    # a stuck session must not hold its later messages forever).
-                    state.last = min(state.pending) - 1
-                self._flush(state)
-        except Exception:
-            log.exception("gap_fill_failed", session_id=session_id)
-            if state.pending:  # deliver what we have; the client resumes the rest
-                state.last = min(state.pending) - 1
+                after, upto = state.last, min(state.pending) - 1
+                if upto > after:
+                    try:
+                        await self._read(session_id, state, after, upto, state.channels)
+                    except Exception:
+                        # The store is the truth and every seq before a known one is
+                        # committed: wait and read again rather than pass over the gap.
+                        failures += 1
+                        if failures < FILL_ATTEMPTS:
+                            log.warning("gap_fill_retry", session_id=session_id, exc_info=True)
+                            await asyncio.sleep(max(self.grace, RETRY_FLOOR) * 2**failures)
+                            continue
+                        log.exception("gap_fill_failed", session_id=session_id)
+                        while state.pending:  # the client resumes the rest
+                            self._pass_over(state)
+                        return
+                # While the read awaited, other publishes may have moved ``last`` past ``upto``
+                # and opened a new gap: that one was not read yet, so go round again. Only a
+                # seq inside the range just read, and not in it, is one the store lacks.
+                if state.pending and state.last + 1 <= upto and min(state.pending) > state.last + 1:
+                    self._pass_over(state)
                 self._flush(state)
         finally:
             state.filling = False
+
+    def _pass_over(self, state: _Session) -> None:
+        """Deliver the pending messages past a gap the store could not fill (cannot happen
+        for committed messages, but a stuck session must not hold its later messages
+        forever). The seqs passed over stay deliverable, should their publish come late."""
+        upto = min(state.pending) - 1
+        missed = state.missed if state.missed is not None else set()
+        missed.update(range(state.last + 1, min(upto, state.last + RECENT_SEQS) + 1))
+        state.missed = missed
+        state.last = upto
+        self._flush(state)
 
     async def _read(
         self, session_id: int, state: _Session, after: int, upto: int, channels: tuple[str, ...]
@@ -183,9 +215,12 @@ class SequenceGate:
         for seq, payload in await self._fill(session_id, after, upto):
             if seq == state.last + 1:
                 self._advance(state, seq, channels)
+                held = state.pending.pop(seq, None)
+                if held is not None:  # came while reading: as published (its ``exclude``)
+                    self._deliver(*held)
+                    continue
                 self._deliver(channels, payload, None)
                 self.filled += 1
-                state.pending.pop(seq, None)
 
     async def catch_up(self, within: float | None = None) -> int:
         """Deliver what the store has past each known session's last seq (after Redis came
@@ -212,6 +247,8 @@ class SequenceGate:
                     self._flush(state)
                 finally:
                     state.filling = False
+                    if state.pending:  # a gap seen while this read: no fill started for it
+                        self._start_fill(sid, state)
         return self.filled - before
 
     def heard_since(self, within: float | None) -> dict[int, tuple[str, ...]]:
