@@ -9,6 +9,8 @@ import io
 import json
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.browser.chat_helpers import Agent
 from tests.browser.conftest import OpenWindow
 from tests.browser.platform_helpers import choose, go, open_console, screenshot
@@ -67,7 +69,8 @@ def test_a_reviewers_decision_is_in_the_audit_log_paged_and_exported(
         table.get_by_test_id("audit-action-cell").filter(has_text="审核违规").wait_for(
             timeout=TIMEOUT
         )
-        assert table.get_by_test_id("audit-action-cell").count() == 1
+        # Until the filtered answer replaces the list shown before the query.
+        expect(table.get_by_test_id("audit-action-cell")).to_have_count(1, timeout=TIMEOUT)
         change = table.get_by_test_id("audit-change").first.inner_text()
         assert "pending → confirmed" in change and "贬低同行" in change, change
         screenshot(page, "platform-audit")
@@ -80,7 +83,8 @@ def test_a_reviewers_decision_is_in_the_audit_log_paged_and_exported(
         table.get_by_test_id("audit-action-cell").filter(has_text="审核违规").wait_for(
             timeout=TIMEOUT
         )
-        assert table.get_by_test_id("audit-action-cell").count() == 1
+        # Until the filtered answer replaces the list shown before the query.
+        expect(table.get_by_test_id("audit-action-cell")).to_have_count(1, timeout=TIMEOUT)
 
         # Exported as the server's CSV, with the same filters.
         with page.expect_download() as download:

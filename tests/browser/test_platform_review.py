@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.chat_helpers import Agent, open_chat, type_and_send, wait_for_text
 from tests.browser.conftest import OpenWindow
@@ -181,7 +182,8 @@ def test_many_violations_decided_at_once_then_the_consumers_ban_lifted(
         page.locator(
             f'[data-testid="consumer-record"][data-consumer="{spammer.id}"][data-standing="clear"]'
         ).wait_for(timeout=TIMEOUT)
-        assert record_card.locator('[data-state="lifted"]').count() == 2
+        # The record's restrictions are read again after the standing: wait for both lifted.
+        expect(record_card.locator('[data-state="lifted"]')).to_have_count(2, timeout=TIMEOUT)
         assert spammer.write("现在可以发了吗")["session_id"]
         assert desk.errors == []
     finally:
