@@ -4,6 +4,7 @@ for an upload whose size is worth many units of the byte quota."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from pathlib import Path
@@ -99,6 +100,9 @@ async def test_the_wait_is_right_on_redis_whose_windows_start_at_the_first_hit(
     try:
         redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
     except redis.RedisError:
+        # In CI (.ci/run starts Redis) a missing Redis fails the test; elsewhere it says why.
+        if os.environ.get("CI"):
+            raise
         pytest.skip("no Redis on 127.0.0.1:6379")
     limiter = _limiter(
         tmp_path,
