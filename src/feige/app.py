@@ -8,7 +8,6 @@ import faulthandler
 import gc
 import logging
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
@@ -41,7 +40,7 @@ from feige.services.actions import (
     serving,
     webhooks,
 )
-from feige.services.context import Context
+from feige.services.context import NODE_NAME, Context
 from feige.services.demo import DEMO_PASSWORD, seed_demo
 from feige.services.errors import ServiceError
 from feige.services.lib import enforcement, images, screening
@@ -109,7 +108,6 @@ def build_context(settings: Settings, demo: bool = False) -> Context:
     moderator = screening.build_moderator(settings)
     ctx = Context(settings, db, MemoryBroker(), MemoryPresence(), moderator=moderator, demo=demo)
     ctx.limiter = Limiter(settings)
-    ctx.node = NODE_NAME
     if settings.redis_url:
         ctx.broker = redis_broker(ctx)
     return ctx
@@ -142,10 +140,6 @@ def redis_broker(ctx: Context) -> Broker:
         repair=repair,
         revocation_poll_seconds=settings.redis_revocation_poll_seconds,
     )
-
-
-# Which process this is, for the leases of background jobs that run on one node at a time.
-NODE_NAME = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
 async def _checkpointer(ctx: Context, interval: float) -> None:

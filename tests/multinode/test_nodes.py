@@ -328,7 +328,7 @@ def lease_holders(cluster: Cluster) -> dict[str, tuple[Node | None, float]]:
         jobs=list(LEASED_JOBS),
     )
     by_pid = {n.proc.pid: n for n in cluster.nodes if n.proc and n.proc.poll() is None}
-    # A node's name is host:pid:random (app.NODE_NAME).
+    # A node's name is host:pid:random (services.context.NODE_NAME).
     return {
         str(job): (by_pid.get(int(str(node).split(":")[1])), float(at))  # type: ignore[arg-type]
         for job, node, at in found

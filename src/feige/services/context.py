@@ -23,6 +23,11 @@ PrincipalKind = Literal["staff", "member", "consumer"]
 T = TypeVar("T")
 
 
+# Which process this is (host:pid:random), for the leases of background jobs that run on one
+# node at a time.
+NODE_NAME = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     kind: PrincipalKind
@@ -108,11 +113,8 @@ class Context:
     robot_assist: Any = None
     # The full-auto robot (services/actions/full_auto.FullAutoWatch), once started.
     robot_full_auto: Any = None
-    # This process among the nodes, for the leases of what one node at a time does
-    # (host:pid:random, as app.NODE_NAME).
-    node: str = field(
-        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
-    )
+    # This process among the nodes, for the leases of what one node at a time does.
+    node: str = NODE_NAME
 
     async def write_and_publish(self, job: Callable[..., T], *args: Any) -> T:
         """Run ``job(conn, outbox, *args)`` in the next group commit, then publish its events."""
