@@ -260,8 +260,11 @@ def _insert_or_refuse(conn: Connection, outbox: Outbox, x: int, calls: list[Any]
     return x
 
 
-def _insert_together(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) -> list[int]:
-    """Its twin: the first jobs up to a negative one, in one statement."""
+def _insert_together(
+    conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]], last: bool
+) -> list[int]:
+    """Its twin: the first jobs up to a negative one, in one statement; when it takes the
+    batch's last jobs all, it commits itself, as the message path's twin does."""
     taken = []
     for outbox, (x, calls) in jobs:
         if x < 0:
@@ -270,8 +273,11 @@ def _insert_together(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) 
     if taken:
         values = ", ".join(f"({x})" for _, x, _ in taken)
         conn.execute(text(f"INSERT INTO t (x) VALUES {values}"))
+    committed = last and len(taken) == len(jobs)
+    if committed:
+        conn.exec_driver_sql("COMMIT")
     for outbox, x, calls in taken:
-        calls.append(("together", x))
+        calls.append(("together", x, committed))
         outbox.add(("channel",), {"x": x})
     return [x for _, x, _ in taken]
 
@@ -295,12 +301,15 @@ async def test_a_batched_twin_runs_the_jobs_around_one_it_leaves_and_that_one_fa
         assert calls[-5:] == [("alone", x) for x in xs]
     else:  # one transaction: the twin, the left job alone in a savepoint, the twin again
         assert calls == [
-            ("together", 1),
-            ("together", 2),
+            ("together", 1, False),  # it stops before the last job: no commit of its own
+            ("together", 2, False),
             ("alone", -3),
-            ("together", 4),
-            ("together", 5),
+            ("together", 4, True),  # the batch's last jobs: the commit went with them
+            ("together", 5, True),
         ]
+        # and the batch after it begins a transaction of its own as usual
+        assert await any_db.write(_insert_or_refuse, 6, calls, outbox=Outbox()) == 6
+        assert sorted(_rows(any_db)) == [1, 2, 4, 5, 6]
 
 
 async def test_the_writer_keeps_its_connection_and_replaces_one_the_server_dropped(

@@ -175,16 +175,20 @@ def send_state(
 
 
 def insert_messages(
-    conn: Connection, advanced: dict[int, tuple[int, float]], rows: list[Row]
+    conn: Connection, advanced: dict[int, tuple[int, float]], rows: list[Row], commit: bool = False
 ) -> list[int]:
     """Set each session's ``last_seq`` and ``last_activity_at`` (``advanced``: session id →
     both) and insert the messages (as ``insert_message`` takes them), in one round trip;
-    returns the messages' ids in the order of ``rows``."""
+    returns the messages' ids in the order of ``rows``. ``commit``: the transaction ends in
+    the same round trip (psycopg's own commit is then a no-op: the server says it is idle);
+    a COMMIT the server refuses raises here, and the writer re-runs the jobs."""
     driver = conn.connection.driver_connection
     sessions = [{"id": i, "last_seq": seq, "at": at} for i, (seq, at) in advanced.items()]
     with driver.pipeline():  # type: ignore[union-attr]
         driver.cursor().execute(_ADVANCE_SESSIONS, (json_in(sessions),))  # type: ignore[union-attr]
         inserted = driver.cursor()  # type: ignore[union-attr]
         inserted.execute(_INSERT_MESSAGES, (json_in(rows),))
+        if commit:
+            driver.cursor().execute("COMMIT")  # type: ignore[union-attr]
     by_seq = {(session_id, seq): id_ for id_, session_id, seq in inserted.fetchall()}
     return [by_seq[(r["session_id"], r["seq"])] for r in rows]

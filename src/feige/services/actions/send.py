@@ -237,13 +237,16 @@ def _blocked(
 # --- the same job for many sends at once (PostgreSQL) ------------------------------------------
 
 
-def _send_many(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) -> list[Row]:
+def _send_many(
+    conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]], last: bool = False
+) -> list[Row]:
     """``_send`` for consecutive send jobs of a group commit, as the writer hands them over
     on PostgreSQL (store/db.py, ``batched``): the acks of the first ones, as many as are
     plain new messages to sessions their senders may write to, in two round trips for all
     (``conversation.append_plain``). At the first send that is anything else (a resend, a
     refusal, an opening, an image, a flagged text…) it stops: the writer runs that one with
-    ``_send``, which decides it, then hands the rest back here."""
+    ``_send``, which decides it, then hands the rest back here. ``last`` (the batch's last
+    jobs): if it takes them all, the COMMIT goes with its insert (store/db.py)."""
     plain: list[conversation.PlainSend] = []
     for outbox, (principal, out, _settings, now, verdict) in jobs:
         if (
@@ -263,7 +266,9 @@ def _send_many(conn: Connection, jobs: list[tuple[Any, tuple[Any, ...]]]) -> lis
         return []
     acks = []
     for send, (message, session) in zip(
-        plain, conversation.append_plain(conn, plain), strict=False
+        plain,
+        conversation.append_plain(conn, plain, commit=last and len(plain) == len(jobs)),
+        strict=False,
     ):
         if send.principal.kind == "consumer":
             full_auto.note_buyer(send.outbox, session, message)  # as ``_send`` does

@@ -130,7 +130,9 @@ class PlainSend:
     now: float
 
 
-def append_plain(conn: Connection, sends: list[PlainSend]) -> list[tuple[Row, Row]]:
+def append_plain(
+    conn: Connection, sends: list[PlainSend], commit: bool = False
+) -> list[tuple[Row, Row]]:
     """Messages of many senders at once, as each would be by the send path's steps one after
     the other (``earlier_message``, ``enforcement.check_sender`` for a text,
     ``visible_session``, the state checks, ``append_message``), in two round trips for all
@@ -140,7 +142,8 @@ def append_plain(conn: Connection, sends: list[PlainSend]) -> list[tuple[Row, Ro
     closed, not the agent's, or its consumer blacklisted. That one and those after are left
     to the caller (the one-by-one path decides them and raises what it must). Each message
     comes with its session (as it stands after the message), for what the caller does next
-    (the full-auto robot's turn)."""
+    (the full-auto robot's turn). ``commit``: if every send is taken, the transaction
+    commits with the insert (the caller's transaction has nothing after it)."""
     keys = {id(s): [(r, s.principal.id, s.client_id) for r in _sent_as(s.principal)] for s in sends}
     state = message_store.send_state(
         conn,
@@ -189,7 +192,12 @@ def append_plain(conn: Connection, sends: list[PlainSend]) -> list[tuple[Row, Ro
         taken.append((send, session, message))
     if not taken:
         return []
-    ids = message_store.insert_messages(conn, advanced, [message for *_, message in taken])
+    ids = message_store.insert_messages(
+        conn,
+        advanced,
+        [message for *_, message in taken],
+        commit=commit and len(taken) == len(sends),
+    )
     for (send, session, message), message_id in zip(taken, ids, strict=True):
         message["id"] = message_id
         send.outbox.add(
