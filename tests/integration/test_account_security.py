@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,26 @@ async def test_a_socket_closes_when_its_token_expires(tmp_path: Path) -> None:
         code, frames = await closed_with(sock, timeout=8)
         assert code == 4401
         assert frames[-1]["code"] == "token_expired"
+    finally:
+        srv.stop()
+
+
+async def test_a_sign_in_says_how_long_the_token_lives_not_only_until_when(
+    tmp_path: Path,
+) -> None:
+    """``expires_at`` is on the server's clock; ``expires_in`` lets a browser whose clock is
+    hours off count the lifetime on its own (web/src/stores/account.ts)."""
+    srv = Server(tmp_path, fresh_database_url(tmp_path), overrides={"token_ttl_seconds": 600})
+    srv.start()
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url) as http:
+            r = await http.post(
+                "/api/auth/login",
+                json={"kind": "member", "username": "shop1_agent1", "password": "feige123"},
+            )
+        body = r.json()
+        assert r.status_code == 200 and body["expires_in"] == 600
+        assert abs(body["expires_at"] - (time.time() + 600)) <= 5
     finally:
         srv.stop()
 

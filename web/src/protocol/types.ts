@@ -14,8 +14,10 @@ export interface Principal {
 
 export interface SignIn {
   token: string
-  /** Unix seconds. */
+  /** Unix seconds, on the server's clock. */
   expires_at: number
+  /** Seconds the token lives from its issue: what the browser counts on its own clock. */
+  expires_in: number
   principal: Principal
 }
 

@@ -11,17 +11,32 @@ const STORAGE_KEY = 'feige.signin'
 
 export type Face = 'chat' | 'workbench' | 'platform'
 
-function stored(): SignIn | null {
+/** A sign-in as this tab keeps it: when it ends, on the browser's own clock (ms). The
+ * server's `expires_at` is on the server's clock, which a shop computer's may be hours off;
+ * the lifetime (`expires_in`) counted from when the answer arrived is not. */
+export interface KeptSignIn extends SignIn {
+  ends_at_local: number
+}
+
+export function keep(result: SignIn, receivedAt: number = Date.now()): KeptSignIn {
+  return { ...result, ends_at_local: receivedAt + result.expires_in * 1000 }
+}
+
+export function stillValid(value: KeptSignIn | null, now: number = Date.now()): boolean {
+  return value !== null && typeof value.ends_at_local === 'number' && value.ends_at_local > now
+}
+
+function stored(): KeptSignIn | null {
   try {
-    const value = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null') as SignIn | null
-    return value && value.expires_at * 1000 > Date.now() ? value : null
+    const value = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null') as KeptSignIn | null
+    return stillValid(value) ? value : null
   } catch {
     return null
   }
 }
 
 export const useAccount = defineStore('account', () => {
-  const signIn = ref<SignIn | null>(stored())
+  const signIn = ref<KeptSignIn | null>(stored())
   /** Why the last sign-in ended (an API or socket code), for the sign-in page to say. */
   const endedBecause = ref<string | null>(null)
   let expiryTimer: ReturnType<typeof setTimeout> | null = null
@@ -40,14 +55,15 @@ export const useAccount = defineStore('account', () => {
     expiryTimer = null
     if (!signIn.value) return
     // setTimeout holds at most ~24.8 days; tokens live far less.
-    const left = Math.min(signIn.value.expires_at * 1000 - Date.now(), 2 ** 31 - 1)
+    const left = Math.min(signIn.value.ends_at_local - Date.now(), 2 ** 31 - 1)
     expiryTimer = setTimeout(() => signOut('token_expired'), Math.max(0, left))
   }
 
   function signedIn(result: SignIn): void {
-    signIn.value = result
+    const kept = keep(result)
+    signIn.value = kept
     endedBecause.value = null
-    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(result))
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(kept))
     watchExpiry()
   }
 

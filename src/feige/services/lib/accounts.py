@@ -53,7 +53,14 @@ def issue_token(settings: Settings, now: float, principal: Principal) -> dict[st
         "exp": expires,
     }
     token = jwt.encode(claims, settings.signing_key(), algorithm="HS256")
-    return {"token": token, "expires_at": expires, "principal": principal_view(principal)}
+    # ``expires_in`` as well as ``expires_at``: a client counts the lifetime on its own clock,
+    # which may be hours off the server's (a shop computer set by hand).
+    return {
+        "token": token,
+        "expires_at": expires,
+        "expires_in": settings.token_ttl_seconds,
+        "principal": principal_view(principal),
+    }
 
 
 def principal_from_row(kind: str, row: Row) -> Principal:
