@@ -1,4 +1,4 @@
-"""The assist robot's own reply across real nodes (docs/robot-modes.md, "Across nodes"): the
+"""The assist robot's own reply across real nodes (docs/robot-modes.md, "Scale-out"): the
 timer of a round lives on the node that committed the buyer's text; when that node is
 killed before it fires, another node (the holder of the ``robot_turns`` lease) gives the
 reply, once, and never for a round an agent answered meanwhile. Two nodes giving the same

@@ -92,7 +92,7 @@ def last_round_message(conn: Connection, session_id: int) -> tuple[str, int] | N
 def unanswered_buyer_texts(conn: Connection, since: float, before: float, limit: int) -> list[Row]:
     """Open sessions served by people whose last message is a buyer's text, last active
     between ``since`` and ``before``: a round the assist robot may still answer itself, left
-    by a node that died before its timer fired (docs/robot-modes.md, "Across nodes"). Read
+    by a node that died before its timer fired (docs/robot-modes.md, "Scale-out"). Read
     through the (state, last_activity_at) index; the caller checks the shop's mode."""
     stmt = (
         select(

@@ -13,7 +13,7 @@ before it fires, ``recover_replies`` (run under the ``robot_turns`` lease by one
 the round in the store — a buyer text still its session's last message, past its due time
 — ranks it again and gives the reply; ``robot_assist.auto_reply`` holds the session's row
 and gives it only while the round is still the buyer's, so never twice and never after an
-agent answered (docs/robot-modes.md, "Across nodes").
+agent answered (docs/robot-modes.md, "Scale-out").
 """
 
 from __future__ import annotations
