@@ -301,3 +301,31 @@ async def test_a_batched_twin_runs_the_jobs_around_one_it_leaves_and_that_one_fa
             ("together", 4),
             ("together", 5),
         ]
+
+
+async def test_the_writer_keeps_its_connection_and_replaces_one_the_server_dropped(
+    any_db: Database,
+) -> None:
+    """The writer holds one connection across batches (no pool checkout, no ping per batch);
+    when the server drops it, the batch fails over to a fresh one and nothing is lost."""
+    if any_db.is_sqlite:
+        pytest.skip("the server dropping a connection is a PostgreSQL case")
+    calls: list[Any] = []
+    assert await any_db.write(_insert_or_refuse, 1, calls, outbox=Outbox()) == 1
+    pid = await any_db.write(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+    assert (
+        await any_db.write(lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        == pid
+    )
+    any_db.write_sync(
+        lambda conn: conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").close()
+    )
+    results = await asyncio.gather(
+        *(any_db.write(_insert_or_refuse, x, calls, outbox=Outbox()) for x in (2, 3, 4))
+    )
+    assert results == [2, 3, 4]
+    assert sorted(_rows(any_db)) == [1, 2, 3, 4]
+    new_pid = await any_db.write(
+        lambda conn: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    )
+    assert new_pid != pid

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import orjson
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -107,7 +108,11 @@ def create_db_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # JSON columns are read with orjson rather than the standard library (every session row
+    # the message path locks carries its entry card; SQLAlchemy hands this to psycopg).
+    return create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_deserializer=orjson.loads
+    )
 
 
 class AfterCommit(Protocol):
@@ -149,8 +154,8 @@ class Database:
     _wal_frames: int = 0
     _queue: asyncio.Queue[_Job] | None = None
     _task: asyncio.Task[None] | None = None
-    # The inline writer's own connection, held for the server's life: never shared with
-    # readers through the pool, so nothing a reader leaves behind reaches a commit.
+    # The writer's own connection, held for the server's life: never shared with readers
+    # through the pool, so nothing a reader leaves behind reaches a commit.
     _writer_conn: Connection | None = None
     _writer_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="feige-writer")
@@ -165,8 +170,12 @@ class Database:
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        if self.inline:
-            self._writer_conn = self.engine.connect()
+        # The writer holds one connection for the server's life, on PostgreSQL too: a pool
+        # checkout per batch cost a round trip (the pool's ping) on every group commit, and
+        # at an open-loop 3,000 msg/s each round trip is milliseconds of a batch's time
+        # (docs/performance.md). A connection the server dropped fails the batch, which is
+        # re-run job by job on a fresh one (_transaction).
+        self._writer_conn = self.engine.connect()
         self._task = asyncio.create_task(self._run(), name="feige-group-commit")
 
     async def stop(self) -> None:
@@ -258,7 +267,7 @@ class Database:
                     job.future.set_result(value)
                 else:
                     job.future.set_exception(value)
-            if self._writer_conn is not None and self._wal_frames >= self.wal_restart_frames:
+            if self.is_sqlite and self._wal_frames >= self.wal_restart_frames:
                 self._restart_log()
 
     def _restart_log(self) -> None:
@@ -282,7 +291,10 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """One write transaction: on the inline writer's own connection, else from the pool."""
+        """One write transaction, on the writer's own connection (from the pool only when
+        the writer is not started: ``write_sync``'s callers have their own)."""
+        if self._writer_conn is None and self._queue is not None:
+            self._writer_conn = self.engine.connect()  # the last replacement failed: again
         if self._writer_conn is None:
             with self.engine.begin() as conn:
                 yield conn
@@ -310,7 +322,8 @@ class Database:
             with contextlib.suppress(Exception):
                 old.close()
         WRITER_RECONNECTS.inc()
-        self._writer_conn = self.engine.connect()
+        with contextlib.suppress(Exception):  # (the database may be down: the next one retries)
+            self._writer_conn = self.engine.connect()
 
     def _execute(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
         started = time.perf_counter()

@@ -102,7 +102,7 @@ def last_talk_role(conn: Connection, session_id: int) -> str | None:
 def pending_turns(conn: Connection, since: float, before: float, limit: int) -> list[Row]:
     """Sessions the robot serves whose last message is a buyer's that no turn has taken,
     last active between ``since`` and ``before``: a turn whose node died before taking it.
-    Read through the (state, last_activity_at) index."""
+    Read through the index of open sessions by state."""
     stmt = (
         select(
             sessions.c.id.label("session_id"),
@@ -118,6 +118,7 @@ def pending_turns(conn: Connection, since: float, before: float, limit: int) -> 
             ).outerjoin(robot_sessions, robot_sessions.c.session_id == sessions.c.id)
         )
         .where(
+            sessions.c.state != SessionState.CLOSED.value,  # the index of open sessions
             sessions.c.state == SessionState.ROBOT.value,
             sessions.c.last_activity_at >= since,
             sessions.c.last_activity_at < before,

@@ -148,11 +148,14 @@ def list_sessions(
 
 
 def idle_sessions(conn: Connection, cutoff: float, limit: int = 500) -> list[Row]:
-    """Open sessions silent since ``cutoff``; offline messages wait for an agent instead."""
+    """Open sessions silent since ``cutoff``; offline messages wait for an agent instead.
+    (``state != 'closed'`` says what the index of open sessions covers, so that SQLite, which
+    does not infer it from the list, uses that index too.)"""
     stmt = (
         select(sessions.c.id)
         .where(
             and_(
+                sessions.c.state != SessionState.CLOSED.value,
                 sessions.c.state.in_(
                     [SessionState.ASSIGNED, SessionState.QUEUED, SessionState.ROBOT]
                 ),

@@ -119,7 +119,15 @@ sessions = Table(
     Index("ix_sessions_agent_state", "agent_id", "state"),
     Index("ix_sessions_consumer", "consumer_id"),
     Index("ix_sessions_order_no", "shop_id", "order_no"),
-    Index("ix_sessions_activity", "state", "last_activity_at"),
+    # Open sessions only, and not on last_activity_at: every message moves that column, and
+    # on PostgreSQL an indexed column that moves makes each session update a new row version
+    # in every index of the table; without it the update is heap-only (migration 0015).
+    Index(
+        "ix_sessions_open_state",
+        "state",
+        sqlite_where=text("state != 'closed'"),
+        postgresql_where=text("state != 'closed'"),
+    ),
     # docs/rules.md §2.1: at most one open session per (shop, consumer).
     Index(
         "uq_sessions_open_pair",
@@ -129,6 +137,8 @@ sessions = Table(
         sqlite_where=text("state != 'closed'"),
         postgresql_where=text("state != 'closed'"),
     ),
+    # Room in each page for the updated row, so that an update stays heap-only.
+    postgresql_with={"fillfactor": 80},
 )
 
 messages = Table(
