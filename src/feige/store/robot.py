@@ -93,7 +93,7 @@ def unanswered_buyer_texts(conn: Connection, since: float, before: float, limit:
     """Open sessions served by people whose last message is a buyer's text, last active
     between ``since`` and ``before``: a round the assist robot may still answer itself, left
     by a node that died before its timer fired (docs/robot-modes.md, "Scale-out"). Read
-    through the (state, last_activity_at) index; the caller checks the shop's mode."""
+    through the index of open sessions by state; the caller checks the shop's mode."""
     stmt = (
         select(
             sessions.c.id.label("session_id"),
@@ -110,6 +110,7 @@ def unanswered_buyer_texts(conn: Connection, since: float, before: float, limit:
             )
         )
         .where(
+            sessions.c.state != SessionState.CLOSED.value,  # the index of open sessions
             sessions.c.state.in_(_HUMAN_STATES),
             sessions.c.last_activity_at >= since,
             sessions.c.last_activity_at < before,
