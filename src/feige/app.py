@@ -180,6 +180,13 @@ async def _close_idle(ctx: Context) -> None:
         log.info("idle_sessions_closed", count=closed)
 
 
+async def _robot_sweep(ctx: Context) -> None:
+    """What the robot left undone on a node that died: full-auto turns and assist mode's
+    auto-replies (docs/robot-modes.md, "Across nodes")."""
+    await full_auto.recover_turns(ctx)
+    await robot_assist.recover_replies(ctx)
+
+
 def _upload_sweep(ctx: Context, interval: float) -> Callable[[], Awaitable[None]]:
     """Deletes uploads that were never sent, once they are older than
     ``upload_unsent_ttl_seconds``: an upload costs disk until a message refers to it (the
@@ -214,12 +221,7 @@ def background_jobs(ctx: Context) -> list[Coroutine[Any, Any, None]]:
             s.upload_sweep_interval_seconds,
             _upload_sweep(ctx, s.upload_sweep_interval_seconds),
         ),
-        on_one_node(
-            ctx,
-            "robot_turns",
-            s.robot_turn_recovery_seconds,
-            partial(full_auto.recover_turns, ctx),
-        ),
+        on_one_node(ctx, "robot_turns", s.robot_turn_recovery_seconds, partial(_robot_sweep, ctx)),
     ]
 
 

@@ -6,13 +6,25 @@ counted in the live metrics like a human reply; and nothing at all while the rob
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.harness import Api, FakeClock, Server, Socket, consumer, login
-from tests.integration.test_assessment_store import SHOP1
-from tests.integration.test_robot_mode import eventually, robot_server
+from feige.store import migrate
+from feige.store.db import create_db_engine
+from tests.integration.harness import (
+    Api,
+    FakeClock,
+    Server,
+    Socket,
+    consumer,
+    fresh_database_url,
+    login,
+)
+from tests.integration.test_assessment_store import MONDAY_10, SHOP1, small_platform
+from tests.integration.test_robot_mode import LIVE, eventually, robot_server
 
 __all__ = ["robot_server"]  # the fixture, shared with the mode's tests
 
@@ -170,3 +182,58 @@ async def test_suggestions_fill_the_entry_card_and_follow_the_shops_knowledge(
     sent = await buyer_ws.send_text("q2", "还有库存吗", session_id=sid)
     event = await agent_ws.expect(timeout=30, type="suggestions", seq=sent["seq"])
     assert event["suggestions"][0]["answer"] == "亲，羊毛围巾已经卖完了。"
+
+
+@pytest.fixture
+def sweeping_server(tmp_path: Path) -> Iterator[tuple[Server, FakeClock]]:
+    """The robot server, its sweep of what a dead node left (the ``robot_turns`` lease's
+    job) running every 0.2 s."""
+    url = fresh_database_url(tmp_path)
+    engine = create_db_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        small_platform(conn)
+    engine.dispose()
+    clock = FakeClock(MONDAY_10)
+    srv = Server(tmp_path, url, clock=clock, overrides={**LIVE, "robot_turn_recovery_seconds": 0.2})
+    srv.start()
+    yield srv, clock
+    srv.stop()
+
+
+async def test_a_reply_whose_timer_was_lost_is_given_by_the_sweep_once(
+    sweeping_server: tuple[Server, FakeClock],
+) -> None:
+    """The node's timers are gone (as when the node that held them died): the sweep finds
+    the round still the buyer's in the store once the reply is ``recovery`` seconds overdue,
+    answers it once, and leaves alone the round an agent answered meanwhile."""
+    server, clock = sweeping_server
+    owner = await login(server, "shop1_owner")
+    await owner.ok("PUT", "/api/robot/mode", {"mode": "assist"})
+    _, agent_ws = await _online_agent(server)
+    left, answered = await consumer(server, "c-left"), await consumer(server, "c-answered")
+    left_ws, answered_ws = await left.socket(), await answered.socket()
+    first = await left_ws.send_text("q1", SHIPPING, shop_id=SHOP1)
+    second = await answered_ws.send_text("q2", SHIPPING, shop_id=SHOP1)
+    suggested = await agent_ws.expect(
+        timeout=30, type="suggestions", session_id=first["session_id"]
+    )
+    await agent_ws.expect(timeout=30, type="suggestions", session_id=second["session_id"])
+    watch = server.app.state.ctx.robot_assist
+    assert set(watch.pending) == {first["session_id"], second["session_id"]}
+    watch.pending.clear()  # the timers die with their node
+
+    clock.advance(3)
+    await agent_ws.send_text("a2", "亲，今天就发", session_id=second["session_id"])
+    clock.advance(17.1)  # 20.1 s: due, but only the sweep can answer now, 0.2 s later
+    await _quiet(left_ws, sender_role="robot_assist")
+    clock.advance(0.2)
+    reply = await left_ws.message(timeout=10, sender_role="robot_assist")
+    assert reply["content"] == {
+        "text": suggested["suggestions"][0]["answer"],
+        "suggestion": suggested["suggestions"][0]["question"],
+    }
+    for _ in range(3):  # more sweeps, later: never a second reply, none for the answered one
+        clock.advance(5)
+        await _quiet(left_ws, sender_role="robot_assist")
+    await _quiet(answered_ws, sender_role="robot_assist")

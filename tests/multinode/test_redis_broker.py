@@ -226,6 +226,11 @@ async def test_a_broken_subscription_is_repaired_with_the_state_from_the_store(
         assert known == {50: ("member:3", "consumer:9")}
         assert accounts == ["member:3"]
         await wait_for(lambda: any(e.get("change") == "sync" for e in agent.got))
+        # Then one resync per socket: the rest of its state may be stale.
+        await wait_for(lambda: any(e.get("type") == "resync" for e in agent.got))
+        types = [e.get("type") for e in agent.got]
+        assert types.count("resync") == 1 and types.index("resync") > types.index("session")
+        assert agent.got[types.index("resync")]["since"] == since
         # The connection is back: events cross again.
         await a.ready(["member:3"], timeout=10)
     finally:
@@ -249,6 +254,7 @@ async def test_a_node_whose_publish_failed_tells_the_others_once_redis_is_back(
         await a.publish(("member:3",), frames.event({"type": "typing", "session_id": 1}))
         # b hears a's word (on platform:nodes) and repairs; a repairs its own sockets too.
         await wait_for(lambda: repairs_b.since_given() != [] and repairs_a.since_given() != [])
+        await wait_for(lambda: [e.get("type") for e in sock.got].count("resync") == 1)
         assert a._publish_lost_since is None
     finally:
         await a.stop()

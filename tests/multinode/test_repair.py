@@ -246,3 +246,62 @@ async def test_a_revocation_whose_event_never_went_out_is_found_by_the_poll(
     async with httpx.AsyncClient(base_url=a.base_url) as http:  # the token is refused too
         response = await http.get("/api/sessions", headers={"authorization": f"Bearer {token}"})
         assert response.status_code == 401
+
+
+def resyncs(client: Client) -> int:
+    return sum(1 for f in client.frames if f.get("type") == "resync")
+
+
+async def test_state_besides_sessions_is_fetched_again_after_a_resync(
+    cluster: Cluster, live_redis: RedisServer
+) -> None:
+    """While Redis is down, an agent goes on a break through node b: its own socket (on a)
+    and its supervisor's (on c) never hear the ``agent_status`` event. Once Redis is back
+    each gets a ``resync`` event, on the socket it had (nothing resumed by hand); fetching
+    again, as the web app does on it, gives the status as it is now, and messages still
+    arrive once each, in order, on the same sockets."""
+    a, b, c = cluster.nodes
+    shop = await new_shop(a, agents=1, capacity=10)
+    agent_token = shop.agents[0][1]
+    agent_id = shop.agents[0][0]
+    agent, owner = Client(agent_token), Client(shop.owner_token)
+    buyer = Client(await consumer_token(a, f"mn-{os.urandom(3).hex()}"))
+    await agent.connect(a)
+    await owner.connect(c)
+    await buyer.connect(a)
+    session = (await buyer.send_and_ack("open", "你好", shop_id=shop.id))["session_id"]
+    await agent.wait(lambda: session in agent.messages)
+    before = {id(x): resyncs(x) for x in (agent, owner, buyer)}
+
+    live_redis.kill()
+    await asyncio.sleep(0.3)
+    await post(b, "/api/agent/status", {"status": "break"}, agent_token)
+    await asyncio.sleep(0.5)
+    live_redis.start()
+
+    for client in (agent, owner, buyer):
+        await client.wait(lambda client=client: resyncs(client) > before[id(client)], 20)
+    # The event itself was lost: only the fetch the resync asks for can tell.
+    statuses = [
+        f["status"]
+        for x in (agent, owner)
+        for f in x.frames
+        if f.get("type") == "agent_status" and f["agent_id"] == agent_id
+    ]
+    assert "break" not in statuses
+    response = await http_client(c).get(
+        "/api/shop/members", headers={"authorization": f"Bearer {shop.owner_token}"}
+    )
+    assert response.status_code == 200, response.text
+    (row,) = [m for m in response.json() if m["id"] == agent_id]
+    assert row["status"] == "break"
+    # The sockets are the same ones, and the messages go on from where they were.
+    for client in (agent, owner, buyer):
+        assert not client.closed.is_set()
+        assert sum(1 for f in client.frames if f.get("op") == "resumed") == 1
+    reply = await agent.send_and_ack("r1", "在的", session_id=session)
+    await buyer.wait(lambda: reply["seq"] in buyer.seqs(session))
+    assert buyer.seqs(session) == list(range(1, reply["seq"] + 1))
+    assert buyer.duplicates == 0 and agent.duplicates == 0
+    for client in (agent, owner, buyer):
+        await client.close()

@@ -33,3 +33,9 @@ def suggestions(session_id: int, seq: int, message_id: int, items: list[dict[str
             "suggestions": items,
         }
     )
+
+
+def resync(since: float | None) -> bytes:
+    """After a loss between nodes: state other than messages may be stale, fetch it again.
+    ``since``: when the loss may have begun (wall clock), None when unknown."""
+    return event({"type": "resync", "since": since})

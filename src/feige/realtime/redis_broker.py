@@ -23,7 +23,10 @@
   its own sockets once it is subscribed again; a node whose publish failed tells every node,
   once Redis takes its publishes again, on ``platform:nodes`` (``NODES``), when its loss
   began, and each repairs its sockets. ``repair`` also re-states revocations the node's
-  watch has not heard of, then and every ``revocation_poll_seconds``.
+  watch has not heard of, then and every ``revocation_poll_seconds``. Last, each local
+  socket gets one ``resync`` event: the rest of what it holds besides messages (agent
+  status, restrictions, the robot's mode, alerts, suggestions, the inbox) may be stale,
+  and the client fetches it again (docs/protocol.md, ``resync``).
 """
 
 from __future__ import annotations
@@ -97,6 +100,9 @@ REPAIRS = Counter(
 )
 RESTATED = Counter(
     "feige_redis_restated_total", "Session states and revocations re-sent after a loss"
+)
+RESYNCS = Counter(
+    "feige_redis_resyncs_total", "Resync events sent to this node's sockets after a loss"
 )
 CHANNELS = Gauge("feige_redis_channels", "Channels this node is subscribed to")
 
@@ -394,22 +400,33 @@ class RedisBroker:
         """Tell this node's sockets again the state of what they may have missed: sessions
         heard of since the loss began (or lately), sessions changed since then in the store,
         and revocations."""
-        if self.repair is None:
-            return
         try:
-            within = None if since is None else max(0.0, time.time() - since)
-            if within is None:
-                within = self.catch_up_seconds * 6
-            known = self.gate.heard_since(within)
-            deliveries = await self.repair(known, since, self._local_accounts())
-            for audience, payload in deliveries:
-                self.local.deliver(audience, payload)
+            if self.repair is not None:
+                within = None if since is None else max(0.0, time.time() - since)
+                if within is None:
+                    within = self.catch_up_seconds * 6
+                known = self.gate.heard_since(within)
+                deliveries = await self.repair(known, since, self._local_accounts())
+                for audience, payload in deliveries:
+                    self.local.deliver(audience, payload)
+                RESTATED.inc(len(deliveries))
+                log.info("redis_loss_repaired", since=since, restated=len(deliveries))
             self.repairs += 1
             REPAIRS.inc()
-            RESTATED.inc(len(deliveries))
-            log.info("redis_loss_repaired", since=since, restated=len(deliveries))
         except Exception:
             log.exception("redis_repair_failed")
+        finally:
+            self._resync(since)
+
+    def _resync(self, since: float | None) -> None:
+        """Every local socket, once (each listens on its account's channel): what is not a
+        message nor a session's state (agent status, restrictions, the robot's mode, alerts,
+        suggestions, the inbox…) may have been lost too; the client fetches it again, as
+        after a reconnect, keeping its socket and its resume position."""
+        accounts = self._local_accounts()
+        if accounts:
+            self.local.deliver(accounts, frames.resync(since))
+            RESYNCS.inc()
 
     async def _revocation_poll(self) -> None:
         """Revocations from the store now and then, whatever Redis did: a ``revoked`` event

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from feige.domain import Row, SenderRole
-from feige.store.sql import all_rows, insert_row, one
+from feige.domain import MessageKind, Row, SenderRole, SessionState
+from feige.store.sql import all_rows, insert_row, json_out, one
 from feige.store.tables import (
     messages,
     reply_streaks,
@@ -20,6 +20,8 @@ from feige.store.tables import (
 
 # The senders whose messages open or answer a round (docs/rules.md §3 (1)).
 _ROUND_ROLES = (SenderRole.BUYER.value, SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.value)
+# The open sessions people serve or will serve (not the full-auto robot's).
+_HUMAN_STATES = (SessionState.ASSIGNED.value, SessionState.QUEUED.value, SessionState.OFFLINE.value)
 
 
 def mode_row(conn: Connection, shop_id: int) -> Row | None:
@@ -85,6 +87,43 @@ def last_round_message(conn: Connection, session_id: int) -> tuple[str, int] | N
     )
     row = conn.execute(stmt).first()
     return (str(row[0]), int(row[1])) if row is not None else None
+
+
+def unanswered_buyer_texts(conn: Connection, since: float, before: float, limit: int) -> list[Row]:
+    """Open sessions served by people whose last message is a buyer's text, last active
+    between ``since`` and ``before``: a round the assist robot may still answer itself, left
+    by a node that died before its timer fired (docs/robot-modes.md, "Scale-out"). Read
+    through the index of open sessions by state; the caller checks the shop's mode."""
+    stmt = (
+        select(
+            sessions.c.id.label("session_id"),
+            sessions.c.shop_id,
+            messages.c.id.label("message_id"),
+            messages.c.seq,
+            messages.c.content,
+            messages.c.created_at,
+        )
+        .select_from(
+            sessions.join(
+                messages,
+                and_(messages.c.session_id == sessions.c.id, messages.c.seq == sessions.c.last_seq),
+            )
+        )
+        .where(
+            sessions.c.state != SessionState.CLOSED.value,  # the index of open sessions
+            sessions.c.state.in_(_HUMAN_STATES),
+            sessions.c.last_activity_at >= since,
+            sessions.c.last_activity_at < before,
+            messages.c.sender_role == SenderRole.BUYER.value,
+            messages.c.kind == MessageKind.TEXT.value,
+        )
+        .order_by(sessions.c.last_activity_at)
+        .limit(limit)
+    )
+    rows = all_rows(conn, stmt)
+    for row in rows:
+        row["content"] = json_out(row["content"])
+    return rows
 
 
 def streak(conn: Connection, shop_id: int) -> Row | None:

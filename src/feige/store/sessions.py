@@ -85,6 +85,13 @@ def queued_sessions(conn: Connection, shop_id: int) -> list[Row]:
     return all_rows(conn, stmt)
 
 
+def lock_session(conn: Connection, session_id: int) -> None:
+    """Hold the session's row until the transaction ends (PostgreSQL; SQLite's single
+    writer serialises anyway): a check made after this cannot be raced by another node's
+    transaction doing the same check."""
+    conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
+
+
 def next_seq(conn: Connection, session_id: int, now: float, activity: bool) -> int:
     if activity:
         sql = (

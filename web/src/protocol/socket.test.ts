@@ -238,4 +238,60 @@ describe('FeigeSocket', () => {
     )
     expect(seen).toEqual([{ op: 'event', type: 'typing', session_id: 17, who: 'member', id: 7 }])
   })
+
+  it('fetches again on a resync, on the same socket, keeping every resume position', () => {
+    const causes: string[] = []
+    const seen: unknown[] = []
+    client.on('refetch', (cause) => causes.push(cause))
+    client.on('event', (e) => seen.push(e))
+    current().push(ready([{ id: 17, state: 'assigned', last_seq: 3 }]), resumed())
+    expect(causes).toEqual(['connected'])
+    current().push(event(message(17, 4)))
+    const sentBefore = current().sent.length
+    current().push({ op: 'event', type: 'resync', since: 1_700_000_000 })
+    expect(causes).toEqual(['connected', 'resync'])
+    // Not a page's event, no new connection, nothing asked of the server by the socket.
+    expect(seen).toEqual([])
+    expect(sockets).toHaveLength(1)
+    expect(current().sent).toHaveLength(sentBefore)
+    expect(client.state).toBe('open')
+    // Messages go on from where they were: the next is delivered, one already had dropped,
+    // and a gap asks from the position kept.
+    current().push(event(message(17, 4)), event(message(17, 5)), event(message(17, 7)))
+    expect(seqs()).toEqual(['17:4', '17:5'])
+    expect(current().ops('resume')).toEqual([{ op: 'resume', resume: { '17': 5 } }])
+    expect(client.lastSeqOf(17)).toBe(5)
+  })
+
+  it('folds resyncs close together into one more refetch', () => {
+    const causes: string[] = []
+    client.on('refetch', (cause) => causes.push(cause))
+    current().push(ready(), resumed())
+    const resync = { op: 'event', type: 'resync', since: null }
+    current().push(resync)
+    vi.advanceTimersByTime(300)
+    current().push(resync) // the same outage's second trigger
+    current().push(resync)
+    expect(causes).toEqual(['connected', 'resync'])
+    vi.advanceTimersByTime(700)
+    expect(causes).toEqual(['connected', 'resync', 'resync'])
+    vi.advanceTimersByTime(5000)
+    expect(causes).toHaveLength(3)
+    current().push(resync) // a later loss: at once
+    expect(causes).toEqual(['connected', 'resync', 'resync', 'resync'])
+  })
+
+  it('drops a pending resync refetch when the connection closes: the reconnect fetches', () => {
+    const causes: string[] = []
+    client.on('refetch', (cause) => causes.push(cause))
+    current().push(ready(), resumed())
+    current().push({ op: 'event', type: 'resync', since: null })
+    current().push({ op: 'event', type: 'resync', since: null })
+    current().drop()
+    vi.advanceTimersByTime(100)
+    current().open()
+    current().push(ready(), resumed())
+    vi.advanceTimersByTime(2000)
+    expect(causes).toEqual(['connected', 'resync', 'connected'])
+  })
 })

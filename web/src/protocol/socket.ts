@@ -23,6 +23,8 @@ export const CLOSE_TOO_MANY_SOCKETS = 4429
 export const CLOSE_TOO_SLOW = 4008
 /** At most this many sessions in one resume map (`ws_resume_max_sessions`). */
 export const RESUME_MAX_SESSIONS = 1000
+/** Resyncs this close together (two triggers of one outage) make at most one more refetch. */
+export const RESYNC_COALESCE_MS = 1000
 
 export type ConnectionState = 'connecting' | 'open' | 'waiting' | 'signed_out' | 'stopped'
 
@@ -61,12 +63,20 @@ export class SendRefused extends Error {
   }
 }
 
-type OtherEvent = Exclude<ServerEvent, { type: 'message' }>
+type OtherEvent = Exclude<ServerEvent, { type: 'message' | 'resync' }>
+
+/** Why the pages should fetch their state again: a (re)connection, or a `resync`. */
+export type RefetchCause = 'connected' | 'resync'
 
 export interface SocketEvents {
   state: ConnectionState
   /** After every (re)connection: who is signed in and every open session. */
   ready: Ready
+  /** Fetch again over REST what events keep up to date (statuses, restrictions, the robot's
+   * mode, the inbox…): after every (re)connection (right after `ready`), and when the server
+   * says events may have been lost between its nodes (`resync`, docs/protocol.md §3) — then
+   * on the same socket, with every session's resume position kept. */
+  refetch: RefetchCause
   /** Every stored message, exactly once, in sequence order per session: live ones, those a
    * resume brings, and the caller's own (match `client_id` to a message being sent). */
   message: Message
@@ -108,6 +118,8 @@ export class FeigeSocket {
   private resumeAsked: number[] | null = null
   private attempts = 0
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  private resyncTimer: ReturnType<typeof setTimeout> | null = null
+  private lastResyncAt = -Infinity
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null
   private lastFrameAt = 0
   private lastErrorCode = ''
@@ -290,6 +302,7 @@ export class FeigeSocket {
         break
       case 'event':
         if (frame.type === 'message') this.ingest(frame.message)
+        else if (frame.type === 'resync') this.onResync()
         else if (frame.type === 'typing' && this.isMe(frame.who, frame.id)) return
         else this.emit('event', frame)
         break
@@ -318,6 +331,7 @@ export class FeigeSocket {
     this.setState('open')
     this.startHeartbeat(ready.heartbeat)
     this.emit('ready', ready)
+    this.emit('refetch', 'connected')
     for (const pending of this.outbox.values()) {
       if (!pending.retryTimer) this.transmit(pending.frame)
     }
@@ -325,6 +339,24 @@ export class FeigeSocket {
       this.transmit({ op: 'read', session_id: sessionId, seq })
     }
     this.unsentReads.clear()
+  }
+
+  /** Events may have been lost between the server's nodes: the pages fetch their state
+   * again. Nothing about messages changes (the server fills their gaps by `seq`), the socket
+   * stays. A resync soon after another is folded into one refetch at the end of the window. */
+  private onResync(): void {
+    if (this.resyncTimer) return
+    const wait = this.lastResyncAt + RESYNC_COALESCE_MS - Date.now()
+    if (wait <= 0) {
+      this.lastResyncAt = Date.now()
+      this.emit('refetch', 'resync')
+      return
+    }
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null
+      this.lastResyncAt = Date.now()
+      if (this.state === 'open') this.emit('refetch', 'resync')
+    }, wait)
   }
 
   private onAck(ack: Ack): void {
@@ -422,8 +454,10 @@ export class FeigeSocket {
   private clearTimers(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    if (this.resyncTimer) clearTimeout(this.resyncTimer)
     this.heartbeatTimer = null
     this.reconnectTimer = null
+    this.resyncTimer = null
   }
 
   private transmit(frame: object): void {

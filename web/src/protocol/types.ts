@@ -141,6 +141,8 @@ export type ServerEvent =
   | { type: 'waiting_removed'; session_id: number }
   | { type: 'violation'; id: number; shop_id: number }
   | { type: 'revoked'; account: string; version: number; reason: string }
+  /** Several nodes: events may have been lost; re-fetch what is not a message (§3). */
+  | { type: 'resync'; since: number | null }
   | ({ type: 'robot_mode'; switch: RobotSwitch } & RobotModeState)
   | { type: 'suggestions'; session_id: number; seq: number; message_id: number; suggestions: Suggestion[] }
   | {

@@ -7,6 +7,13 @@ and rebuilt when the shop's entries change) and pushes them to the session's age
 suggestion, when confident (the robot's own threshold), is held as the round's pending
 auto-reply: a tick sends it as ``robot_assist`` once ``robot_assist_reply_seconds`` passed
 without a staff reply, after the compliance engine let it through.
+
+Across nodes the timer lives on the node that committed the buyer's text. If that node dies
+before it fires, ``recover_replies`` (run under the ``robot_turns`` lease by one node) finds
+the round in the store — a buyer text still its session's last message, past its due time
+— ranks it again and gives the reply; ``robot_assist.auto_reply`` holds the session's row
+and gives it only while the round is still the buyer's, so never twice and never after an
+agent answered (docs/robot-modes.md, "Scale-out").
 """
 
 from __future__ import annotations
@@ -103,8 +110,11 @@ class AssistWatch:
         self.robots[shop_id] = (entries, robot)
         return robot
 
-    async def suggest(self, buyer: BuyerText, found: dict[str, Any] | None) -> None:
-        """Rank the suggestions for one buyer text, push them, hold a confident one.
+    async def suggest(
+        self, buyer: BuyerText, found: dict[str, Any] | None, push: bool = True
+    ) -> None:
+        """Rank the suggestions for one buyer text, push them (unless ``push`` is False: a
+        round recovered from a dead node, whose agent had them then), hold a confident one.
         ``found``: what ``assist_inputs`` read for its session (None: no assist there)."""
         ctx = self.ctx
         if found is None:
@@ -127,7 +137,7 @@ class AssistWatch:
             )
         if not items:
             return
-        if found["agent_id"] is not None:
+        if push and found["agent_id"] is not None:
             await ctx.broker.publish(
                 channels.suggestion_audience(found["agent_id"]),
                 frames.suggestions(buyer.session_id, buyer.seq, buyer.message_id, items),
@@ -193,6 +203,61 @@ class AssistWatch:
                 await self.step()
             except Exception:  # keep the watch alive; the next tick retries
                 log.exception("robot_assist_failed")
+
+    async def recover(self, rows: list[dict[str, Any]]) -> int:
+        """Hold, as due now, the auto-replies of rounds read from the store (``rows``:
+        ``unanswered_buyer_texts``) that this node does not have queued or pending itself;
+        the next step sends them. Returns how many were held."""
+        ctx = self.ctx
+        mine = {b.session_id for b in self.queued} | set(self.pending)
+        buyers = [
+            BuyerText(
+                row["session_id"],
+                row["seq"],
+                row["message_id"],
+                str((row["content"] or {}).get("text") or ""),
+                row["created_at"],
+            )
+            for row in rows
+            if row["session_id"] not in mine
+        ]
+        if not buyers:
+            return 0
+        shop_of = {row["session_id"]: row["shop_id"] for row in rows}
+        ids = [buyer.session_id for buyer in buyers]
+        found = await ctx.db.read(robot_assist.assist_inputs, ids, shop_of, ctx.clock())
+        held = 0
+        for buyer in buyers:
+            try:
+                await self.suggest(buyer, found.get(buyer.session_id), push=False)
+            except Exception:
+                log.exception("robot_suggest_failed", session=buyer.session_id)
+                continue
+            held += buyer.session_id in self.pending
+        if held:
+            self.wake.set()
+        return held
+
+
+async def recover_replies(ctx: Context) -> int:
+    """Rounds whose auto-reply was due ``robot_turn_recovery_seconds`` ago and not given:
+    the node that held its timer died (run on one node at a time, under the ``robot_turns``
+    lease). Looks back far enough for the lease to pass to another node when its holder was
+    the node that died (``max(3 × interval, 5 s)``, then a sweep), and no further: a round
+    left unanswered for another reason (not confident, refused by the compliance engine) is
+    ranked again by a few sweeps only. Returns how many replies were held."""
+    watch: AssistWatch | None = ctx.robot_assist
+    if watch is None:
+        return 0
+    now = ctx.clock()
+    grace = ctx.settings.robot_turn_recovery_seconds
+    before = now - ctx.settings.robot_assist_reply_seconds - grace
+    since = before - max(8 * grace, 15.0)
+    rows = await ctx.db.read(robot_assist.unanswered_buyer_texts, since, before, 500)
+    held = await watch.recover(rows)
+    if held:
+        log.warning("robot_assist_replies_recovered", count=held)
+    return held
 
 
 def start_assist(ctx: Context) -> asyncio.Task[None]:

@@ -111,7 +111,11 @@ def auto_reply(
 ) -> Row | None:
     """The robot answers buyer message ``buyer_seq``, still the session's last unanswered
     one, as ``robot_assist`` (a human reply in every metric, docs/rules.md §3 note 1); None
-    when that no longer applies (answered, or the buyer wrote again: a newer question)."""
+    when that no longer applies (answered, or the buyer wrote again: a newer question).
+    The session's row is held first: two nodes giving the same round's reply at once (its
+    node's timer, and the sweep of another that took it for dead) check one after the other,
+    and the second finds the round answered."""
+    session_store.lock_session(conn, session_id)
     session = _assisted_session(conn, session_id, now)
     if session is None:
         return None
@@ -127,3 +131,9 @@ def auto_reply(
         content={"text": text, "suggestion": question},
         now=now,
     )
+
+
+def unanswered_buyer_texts(conn: Connection, since: float, before: float, limit: int) -> list[Row]:
+    """Buyer texts still their session's last message, sent between ``since`` and
+    ``before``: rounds whose node may have died with the auto-reply's timer."""
+    return robot_store.unanswered_buyer_texts(conn, since, before, limit)

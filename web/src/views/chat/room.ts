@@ -150,8 +150,11 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     }
   })
   socket.on('state', (state) => (connection.value = state))
-  socket.on('ready', () => {
-    void loadStanding() // on every (re)connect: a mute may have started or ended meanwhile
+  socket.on('refetch', (cause) => {
+    // On every (re)connect, and on a resync (events lost between the server's nodes): a
+    // mute may have started or ended meanwhile, the shop's card changed.
+    void loadStanding()
+    if (cause === 'resync') void refreshShop()
     if (readySeen) return
     readySeen = true
     void load()

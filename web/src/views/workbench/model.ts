@@ -87,9 +87,12 @@ export class WorkbenchModel {
     this.socket = socket
     this.me = me
     this.hooks = hooks
-    socket.on('ready', () => {
+    // After a reconnect, or a resync (events lost between the server's nodes): the sessions,
+    // the shop's restrictions and the agent's own status as they are now.
+    socket.on('refetch', (cause) => {
       void this.refresh()
       void this.loadStanding()
+      if (cause === 'resync' && this.me.kind === 'member') void this.loadOwnStatus()
     })
     socket.on('message', (message) => this.onMessage(message))
     socket.on('synced', () => (this.synced.value = true))

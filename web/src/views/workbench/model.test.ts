@@ -1,0 +1,149 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { FeigeSocket, type WebSocketLike } from '@/protocol/socket'
+import type { Message, Principal, ShopRestrictions } from '@/protocol/types'
+
+import type { ListedSession } from './calls'
+
+// What the server answers over REST now (the tests change it while the socket is up).
+const server = vi.hoisted(() => ({
+  sessions: [] as unknown[],
+  status: 'online' as string,
+  restrictions: null as unknown,
+  fetches: [] as string[],
+}))
+
+vi.mock('@/api', () => ({
+  api: {
+    request: async (method: string, path: string) => {
+      server.fetches.push(`${method} ${path}`)
+      if (path === '/api/enforcement/restrictions') return server.restrictions
+      throw new Error(`unexpected ${path}`)
+    },
+  },
+}))
+
+vi.mock('./calls', () => ({
+  calls: {
+    openSessions: async () => {
+      server.fetches.push('sessions')
+      return server.sessions
+    },
+    colleagues: async () => {
+      server.fetches.push('members')
+      return [{ id: 5, username: 'a', display_name: 'A', role: 'agent', status: server.status, capacity: 5, active: true }]
+    },
+  },
+}))
+
+const { WorkbenchModel } = await import('./model')
+
+class FakeSocket implements WebSocketLike {
+  readyState = 1
+  sent: Record<string, unknown>[] = []
+  onopen: ((event: unknown) => void) | null = null
+  onmessage: ((event: { data: unknown }) => void) | null = null
+  onclose: ((event: { code: number; reason: string }) => void) | null = null
+  onerror: ((event: unknown) => void) | null = null
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data))
+  }
+
+  close(): void {}
+
+  push(frame: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(frame) })
+  }
+}
+
+const me: Principal = { kind: 'member', id: 5, role: 'agent', name: 'A', shop_id: 2 }
+
+function session(id: number): ListedSession {
+  return {
+    id,
+    shop_id: 2,
+    consumer_id: 100 + id,
+    agent_id: 5,
+    state: 'assigned',
+    entry: null,
+    entry_card: null,
+    order_no: null,
+    opened_at: 1,
+    closed_at: null,
+    last_seq: 0,
+    consumer_read_seq: 0,
+    agent_read_seq: 0,
+    rating: null,
+    invalid: false,
+  }
+}
+
+function restrictions(holds: ShopRestrictions['holds']): ShopRestrictions {
+  return { shop_id: 2, refused_features: Object.keys(holds) as ShopRestrictions['refused_features'], holds, robot_forced_until: null, measures: [] }
+}
+
+function message(sessionId: number, seq: number): Message {
+  return {
+    id: seq,
+    session_id: sessionId,
+    seq,
+    sender_role: 'buyer',
+    sender_id: 100 + sessionId,
+    kind: 'text',
+    content: { text: `m${seq}` },
+    client_id: null,
+    created_at: 1,
+  }
+}
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve()
+}
+
+describe('WorkbenchModel on a resync', () => {
+  let ws: FakeSocket
+  let socket: FeigeSocket
+
+  beforeEach(() => {
+    server.sessions = [session(17), session(18)]
+    server.status = 'online'
+    server.restrictions = restrictions({})
+    server.fetches = []
+    socket = new FeigeSocket({ token: () => 'tok', locale: () => 'zh-CN', url: 'ws://test/ws', createSocket: () => (ws = new FakeSocket()) })
+    socket.start()
+    ws.onopen?.({})
+  })
+
+  afterEach(() => socket.stop())
+
+  it('fetches the sessions, the restrictions and its own status again, keeping the socket and the messages', async () => {
+    const model = new WorkbenchModel(socket, me)
+    ws.push({ op: 'ready', principal: me, sessions: [{ id: 17, state: 'assigned', last_seq: 0 }, { id: 18, state: 'assigned', last_seq: 0 }], sessions_more: false, heartbeat: 25 })
+    ws.push({ op: 'resumed', count: 0, more: false })
+    await settle()
+    expect(model.status.value).toBeNull() // the view loads it on mounting
+    expect([...model.conversations.keys()]).toEqual([17, 18])
+    ws.push({ op: 'event', type: 'message', message: message(17, 1) })
+    expect(model.conversations.get(17)?.messages.map((m) => m.seq)).toEqual([1])
+
+    // Meanwhile, on another node, with the events lost: a break, an image ban, 18 moved away.
+    server.status = 'break'
+    server.restrictions = restrictions({ image: 4_102_444_800 })
+    server.sessions = [{ ...session(17), last_seq: 1 }]
+    const sentBefore = ws.sent.length
+    server.fetches = []
+    ws.push({ op: 'event', type: 'resync', since: null })
+    await settle()
+
+    expect(server.fetches.sort()).toEqual(['GET /api/enforcement/restrictions', 'members', 'sessions'])
+    expect(model.status.value).toBe('break')
+    expect(Object.keys(model.featureHolds.value)).toEqual(['image'])
+    expect([...model.conversations.keys()]).toEqual([17])
+    // Same socket, nothing re-sent, and messages go on from where they were.
+    expect(ws.sent).toHaveLength(sentBefore)
+    expect(socket.state).toBe('open')
+    ws.push({ op: 'event', type: 'message', message: message(17, 2) })
+    expect(model.conversations.get(17)?.messages.map((m) => m.seq)).toEqual([1, 2])
+  })
+})
