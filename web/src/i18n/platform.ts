@@ -21,6 +21,7 @@ const zhCN = {
   common: {
     cancel: '取消',
     refresh: '刷新',
+    maybeMissed: '连接曾中断，期间可能有新的记录',
     all: '全部',
     more: '加载更多',
     loading: '正在加载…',
@@ -319,6 +320,7 @@ const en: typeof zhCN = {
   common: {
     cancel: 'Cancel',
     refresh: 'Refresh',
+    maybeMissed: 'The connection was interrupted: new records may have arrived meanwhile',
     all: 'All',
     more: 'Load more',
     loading: 'Loading…',

@@ -10,12 +10,30 @@ export interface Live {
   queue: number
   /** New appeals since the appeals page loaded. */
   appeals: number
+  /** The server said events may have been lost (a `resync`, docs/protocol.md §3) since the
+   * page loaded: the counts above may be short, so the page offers to load again. */
+  queueMaybeMissed: boolean
+  appealsMaybeMissed: boolean
 }
 
 export const LIVE: InjectionKey<Live> = Symbol('platform-live')
 
 export function newLive(): Live {
-  return reactive({ queue: 0, appeals: 0 })
+  return reactive({ queue: 0, appeals: 0, queueMaybeMissed: false, appealsMaybeMissed: false })
+}
+
+/** A staff event heard on the socket. */
+export function hear(live: Live, type: string): void {
+  if (type === 'violation' || type === 'report') live.queue += 1
+  else if (type === 'appeal') live.appeals += 1
+}
+
+/** The socket's `refetch`: after a resync, what arrived meanwhile is unknown. (A new
+ * connection's refetch needs nothing here: each page loads when it opens.) */
+export function refetched(live: Live, cause: 'connected' | 'resync'): void {
+  if (cause !== 'resync') return
+  live.queueMaybeMissed = true
+  live.appealsMaybeMissed = true
 }
 
 /** The shell's counters, or a private set when a page is shown without the shell (tests). */
