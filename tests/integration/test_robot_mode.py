@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from feige.config import Settings
+from feige.services.assessment.summaries import metrics_config
+from feige.services.lib import robot_mode
 from feige.store import migrate
 from feige.store.db import create_db_engine
 from tests.integration.harness import (
@@ -304,3 +307,45 @@ async def test_ten_sessions_in_a_row_without_a_reply_alert_at_once_and_once(
     reviewer = await login(server, "reviewer", kind="staff")  # a week later: signed in again
     found = [v for v in await records() if v["kind"] == "no_human_reply"]
     assert len(found) == 1 and found[0]["evidence"]["sessions"] == [str(s) for s in run]
+
+
+async def test_a_rebuild_reads_again_only_the_sessions_whose_record_grew(
+    robot_server: tuple[Server, FakeClock],
+) -> None:
+    """The windows' rebuild (every 10 s across nodes) keeps the rounds it read: it
+    summarises again only sessions with a new message or event, and its result is the one
+    a rebuild from nothing gives, through answers, closes and rounds left unanswered."""
+    server, clock = robot_server
+    agent = await _agent(server)
+    config = metrics_config(Settings())
+    engine = create_db_engine(server.database_url)
+    cache = robot_mode.RoundsCache()
+
+    def both() -> tuple[Any, Any]:
+        now = clock.now
+        since = now - 3600
+        with engine.connect() as conn:
+            cached = robot_mode.recent_rounds(conn, since, now, config, cache)
+            fresh = robot_mode.recent_rounds(conn, since, now, config)
+        return cached, fresh
+
+    try:
+        answered = await _round(server, clock, agent, "rb-1", wait=30)
+        left = await _round(server, clock, agent, "rb-2", wait=None)
+        cached, fresh = both()
+        assert cached == fresh and len(cached.counted) == 1
+        first = cache.summarised
+        assert first >= 2
+        clock.advance(5)
+        cached, fresh = both()  # nothing new: nothing read again
+        assert cached == fresh and cache.summarised == first
+        await agent[1].send_text("a-rb-2", "有的亲", session_id=left)  # one session grows
+        await _round(server, clock, agent, "rb-3", wait=100, close=False)  # one is new
+        cached, fresh = both()
+        assert cached == fresh and len(cached.counted) == 3
+        assert cache.summarised == first + 2
+        clock.advance(8000)  # past the window: the closed session leaves the cache
+        cached, fresh = both()
+        assert cached == fresh and answered not in cache.by_session
+    finally:
+        engine.dispose()

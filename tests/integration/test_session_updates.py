@@ -66,6 +66,8 @@ def test_message_updates_move_no_index_and_open_sessions_are_found_by_index(
             " AND state IN ('assigned', 'queued', 'robot') AND last_activity_at < :cutoff"
         )
         assert "ix_sessions_open_state" in _plan(conn, idle_sql, {"cutoff": 100.0})
+        closed_sql = "SELECT id FROM sessions WHERE closed_at IS NOT NULL AND closed_at >= :since"
+        assert "ix_sessions_closed_at" in _plan(conn, closed_sql, {"since": 5.0})
         turns = robot_store.pending_turns(conn, since=0.0, before=100.0, limit=10)
         assert turns == []  # (the robot's session has no buyer message)
     if engine.dialect.name == "postgresql":

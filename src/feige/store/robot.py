@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, select, union, update
 
 from feige.domain import MessageKind, Row, SenderRole, SessionState
 from feige.store.sql import all_rows, insert_row, json_out, one
@@ -14,6 +14,7 @@ from feige.store.tables import (
     reply_streaks,
     robot_modes,
     robot_switches,
+    session_events,
     sessions,
     violations,
 )
@@ -54,12 +55,23 @@ def switches(conn: Connection, shop_id: int, limit: int) -> list[Row]:
     return all_rows(conn, stmt)
 
 
-def sessions_since(conn: Connection, since: float) -> list[int]:
-    """Sessions open now or closed since ``since``: those whose rounds may still count."""
-    stmt = select(sessions.c.id).where(
-        or_(sessions.c.state != "closed", sessions.c.closed_at >= since)
+def sessions_since(conn: Connection, since: float) -> list[tuple[int, int, int]]:
+    """Sessions open now or closed since ``since`` (those whose rounds may still count), each
+    with what moves whenever its record grows: its last message's seq and its last stored
+    event's id. Read through the index of open sessions and the one of closing times."""
+    last_event = (
+        select(func.max(session_events.c.id))
+        .where(session_events.c.session_id == sessions.c.id)
+        .scalar_subquery()
     )
-    return [r[0] for r in conn.execute(stmt.order_by(sessions.c.id))]
+    columns = (sessions.c.id, sessions.c.last_seq, func.coalesce(last_event, 0))
+    open_now = select(*columns).where(sessions.c.state != "closed")
+    closed = select(*columns).where(
+        and_(sessions.c.closed_at.is_not(None), sessions.c.closed_at >= since)
+    )
+    stmt = union(open_now, closed)
+    rows = conn.execute(stmt).all()
+    return sorted((int(r[0]), int(r[1]), int(r[2])) for r in rows)
 
 
 def last_round_role(conn: Connection, session_id: int) -> str | None:

@@ -137,6 +137,8 @@ sessions = Table(
         sqlite_where=text("state != 'closed'"),
         postgresql_where=text("state != 'closed'"),
     ),
+    # The sessions closed lately (the robot's window rebuild): set once, at the close.
+    Index("ix_sessions_closed_at", "closed_at"),
     # Room in each page for the updated row, so that an update stays heap-only.
     postgresql_with={"fillfactor": 80},
 )

@@ -125,6 +125,9 @@ class RobotWatch:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closes: list[tuple[int, int]] = field(default_factory=list)  # shop, session
     rebuilt_at: float = 0.0
+    # The recent sessions' rounds as last read: a rebuild reads only those whose record grew.
+    cache: robot_mode.RoundsCache = field(default_factory=robot_mode.RoundsCache)
+    rebuilding: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Several nodes: the windows come from the store only (see the module's docstring).
     shared: bool = False
     decided_at: float = 0.0  # when this node last tried the lease to decide (shared)
@@ -201,11 +204,17 @@ class RobotWatch:
 
     async def rebuild(self) -> None:
         """The windows as the store's recent rounds make them: at start-up, and (scale-out)
-        every ``robot_window_rebuild_seconds``."""
+        every ``robot_window_rebuild_seconds``. One at a time: they share the cache."""
+        async with self.rebuilding:
+            await self._rebuild()
+
+    async def _rebuild(self) -> None:
         now = self.ctx.clock()
         rule = self.rounds.rule
         since = now - rule.span_seconds - rule.off_after_seconds
-        recent = await self.ctx.db.read(robot_mode.recent_rounds, since, now, self.config)
+        recent = await self.ctx.db.read(
+            robot_mode.recent_rounds, since, now, self.config, self.cache
+        )
         modes = await self.ctx.db.read(robot_mode.all_modes)
         fresh = RoundWatch(rule, self.rounds.in_hours)
         for view in modes:

@@ -6,7 +6,7 @@ rebuilds its rolling windows."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from feige.config import Settings
 from feige.domain import US_PER_SECOND, Row
 from feige.enforcement import robot_forced_until
-from feige.metrics import AssessmentConfig
+from feige.metrics import AssessmentConfig, Event
 from feige.metrics.rolling import FULL_AUTO, OFF, Decision, effective_mode
 from feige.metrics.summary import summarise_session
 from feige.metrics.timeutil import LocalClock
@@ -333,37 +333,99 @@ class RecentRounds:
     # ^ session, shop, valid, unanswered round start, assessed, closed
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRounds:
+    """A human session's rounds as the windows need them, from its summary; valid as long
+    as its record (messages, events) has not grown."""
+
+    shop: int
+    valid: bool
+    rounds: tuple[tuple[float, float, bool], ...]  # when it counts, seconds, assessed
+    unanswered_start: float | None  # its last round's start, if that round is unanswered
+    last_assessed: bool
+    close_implied: bool
+    close_us: int
+
+
+@dataclass
+class RoundsCache:
+    """A node's rounds of recent sessions across rebuilds: a rebuild reads and summarises
+    only the sessions whose record grew since the last one (their last seq and last event
+    id are the mark), not every session of the last hour again. One rebuild at a time."""
+
+    by_session: dict[int, tuple[tuple[int, int], SessionRounds | None]] = field(
+        default_factory=dict
+    )
+    summarised: int = 0  # sessions read and summarised, over the cache's life (tests)
+
+
+def _session_rounds(events: list[Event], config: AssessmentConfig) -> SessionRounds | None:
+    summary = summarise_session(events, config)
+    if not summary.human:
+        return None
+    cap = config.response_cap_seconds
+    rounds = []
+    for r in summary.rounds:
+        start = r.start_us / US_PER_SECOND
+        answered = r.raw_us is not None and r.raw_us <= cap * US_PER_SECOND
+        at = r.answer_us / US_PER_SECOND if answered and r.answer_us else start + cap
+        rounds.append((at, r.response_us / US_PER_SECOND, bool(r.assessed)))
+    last = summary.rounds[-1] if summary.rounds else None
+    unanswered = last is not None and last.answer_us is None
+    return SessionRounds(
+        shop=int(summary.shop),
+        valid=summary.valid_human,
+        rounds=tuple(rounds),
+        unanswered_start=last.start_us / US_PER_SECOND if unanswered and last else None,
+        last_assessed=bool(last and last.assessed),
+        close_implied=summary.close_implied,
+        close_us=summary.close_us,
+    )
+
+
 def recent_rounds(
-    conn: Connection, since: float, now: float, config: AssessmentConfig
+    conn: Connection,
+    since: float,
+    now: float,
+    config: AssessmentConfig,
+    cache: RoundsCache | None = None,
 ) -> RecentRounds:
     """Every session with a round counted since ``since`` or still to count, summarised as
     the assessment does (``metrics.summary``): the live windows and the weekly figures
-    share one definition of a round."""
+    share one definition of a round. With a ``cache``, only sessions whose record grew
+    since it last saw them are read again."""
     cap = config.response_cap_seconds
-    ids = robot_store.sessions_since(conn, since - cap)
+    cache = cache if cache is not None else RoundsCache()
+    marked = robot_store.sessions_since(conn, since - cap)
+    known = cache.by_session
+    stale = [sid for sid, seq, event in marked if known.get(sid, (None,))[0] != (seq, event)]
+    read = events_by_session(conn, stale, config)
+    marks = {sid: (seq, event) for sid, seq, event in marked}
+    for session_id in stale:
+        events = read.get(session_id)
+        rounds = _session_rounds(events, config) if events else None
+        known[session_id] = (marks[session_id], rounds)
+    cache.summarised += len(stale)
+    for session_id in [sid for sid in known if sid not in marks]:
+        del known[session_id]  # out of the window: closed before ``since``
     counted: list[tuple[float, float, int, int]] = []
     sessions: list[tuple[int, int, bool, float | None, bool, bool]] = []
-    for session_id, events in events_by_session(conn, ids, config).items():
-        summary = summarise_session(events, config)
-        if not summary.human:
+    now_us = round(now * US_PER_SECOND)
+    for session_id, _, _ in marked:
+        digest = known[session_id][1]
+        if digest is None:
             continue
-        shop = int(summary.shop)
-        for r in summary.rounds:
-            start = r.start_us / US_PER_SECOND
-            answered = r.raw_us is not None and r.raw_us <= cap * US_PER_SECOND
-            at = r.answer_us / US_PER_SECOND if answered and r.answer_us else start + cap
-            if r.assessed and since <= at <= now:
-                counted.append((at, r.response_us / US_PER_SECOND, session_id, shop))
-        last = summary.rounds[-1] if summary.rounds else None
-        unanswered = last is not None and last.answer_us is None
-        closed = not summary.close_implied and summary.close_us <= round(now * US_PER_SECOND)
+        for at, seconds, assessed in digest.rounds:
+            if assessed and since <= at <= now:
+                counted.append((at, seconds, session_id, digest.shop))
+        closed = not digest.close_implied and digest.close_us <= now_us
         sessions.append(
             (
                 session_id,
-                shop,
-                summary.valid_human,
-                last.start_us / US_PER_SECOND if unanswered and last else None,
-                bool(last and last.assessed),
+                digest.shop,
+                digest.valid,
+                digest.unanswered_start,
+                digest.last_assessed,
                 closed,
             )
         )

@@ -11,6 +11,8 @@ no indexed column moving and room left in the page (fillfactor 80) it is a heap-
 that touches no index (docs/performance.md, "Session updates"). The two readers of that index
 (the idle-close sweep and the robot's recovery of turns) look at open sessions only, which
 the partial index on ``state`` finds; they filter ``last_activity_at`` on those rows.
+The robot's window rebuild also reads the sessions closed in the last hour, through a new
+index on ``closed_at`` (set once, at the close, which moves ``state`` anyway).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def upgrade() -> None:
             sqlite_where=sa.text(_OPEN),
             postgresql_where=sa.text(_OPEN),
         )
+        batch_op.create_index("ix_sessions_closed_at", ["closed_at"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         # Pages written from now on keep a fifth free; existing ones as they are rewritten.
         op.execute("ALTER TABLE sessions SET (fillfactor = 80)")
@@ -45,5 +48,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE sessions RESET (fillfactor)")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_sessions_closed_at")
         batch_op.drop_index("ix_sessions_open_state")
         batch_op.create_index("ix_sessions_activity", ["state", "last_activity_at"], unique=False)
