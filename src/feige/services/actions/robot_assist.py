@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,10 @@ _STAFF_REPLIES = frozenset({SenderRole.AGENT.value, SenderRole.ROBOT_ASSIST.valu
 # each wake read the shops' modes on a reader thread again (hundreds of reads a second at
 # 3,000 msg/s, docs/performance.md); 50 ms later a suggestion is no later to a person.
 GATHER_SECONDS = 0.05
+# Whether a shop's robot assists, as last read, is trusted this long (real seconds): a shop
+# switched to assist gets its first suggestions at most this much later, and under load the
+# modes are read once a second per shop, not on every step.
+MODE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class AssistWatch:
     queued: list[BuyerText] = field(default_factory=list)
     pending: dict[int, PendingReply] = field(default_factory=dict)  # by session
     robots: dict[int, tuple[tuple[KnowledgeEntry, ...], Robot]] = field(default_factory=dict)
+    modes: dict[int, tuple[float, bool]] = field(default_factory=dict)  # shop: read at, assists
 
     # --- following the committed message path (no I/O) ---------------------------------
 
@@ -78,8 +84,11 @@ class AssistWatch:
         """Called with every committed outbox; a fault here never reaches the message path."""
         try:
             for _, event in outbox.items:
-                if event.get("type") == "message":
+                kind = event.get("type")
+                if kind == "message":
                     self._message(event["message"])
+                elif kind == "robot_mode":  # changed through this node: read it again now
+                    self.modes.pop(event.get("shop_id"), None)
         except Exception:
             log.exception("robot_assist_observe_failed")
 
@@ -102,6 +111,20 @@ class AssistWatch:
                 self.wake.set()
 
     # --- off the message path ------------------------------------------------------------
+
+    async def inputs(self, ids: list[int], shop_of: dict[int, int]) -> dict[int, Any]:
+        """``assist_inputs`` for these sessions, trusting the shops' modes read in the last
+        ``MODE_SECONDS``."""
+        started = time.monotonic()
+        known = {s: a for s, (at, a) in self.modes.items() if started - at < MODE_SECONDS}
+        modes = dict(known)
+        found: dict[int, Any] = await self.ctx.db.read(
+            robot_assist.assist_inputs, ids, shop_of, self.ctx.clock(), modes
+        )
+        for shop, assists in modes.items():
+            if shop not in known:
+                self.modes[shop] = (started, assists)
+        return found
 
     async def robot_of(self, shop_id: int, entries: tuple[KnowledgeEntry, ...]) -> Robot:
         """The shop's robot, rebuilt (in a thread) only when its entries changed."""
@@ -173,7 +196,7 @@ class AssistWatch:
             parties = ctx.session_parties
             shop_of = {i: parties[i][0] for i in ids if i in parties}
             try:
-                found = await ctx.db.read(robot_assist.assist_inputs, ids, shop_of, ctx.clock())
+                found = await self.inputs(ids, shop_of)
             except Exception:
                 log.exception("robot_suggest_failed", sessions=len(set(ids)))
                 continue
@@ -214,7 +237,6 @@ class AssistWatch:
         """Hold, as due now, the auto-replies of rounds read from the store (``rows``:
         ``unanswered_buyer_texts``) that this node does not have queued or pending itself;
         the next step sends them. Returns how many were held."""
-        ctx = self.ctx
         mine = {b.session_id for b in self.queued} | set(self.pending)
         buyers = [
             BuyerText(
@@ -231,7 +253,7 @@ class AssistWatch:
             return 0
         shop_of = {row["session_id"]: row["shop_id"] for row in rows}
         ids = [buyer.session_id for buyer in buyers]
-        found = await ctx.db.read(robot_assist.assist_inputs, ids, shop_of, ctx.clock())
+        found = await self.inputs(ids, shop_of)
         held = 0
         for buyer in buyers:
             try:

@@ -53,15 +53,21 @@ def _assisted_session(conn: Connection, session_id: int, now: float | None = Non
 
 
 def assist_inputs(
-    conn: Connection, session_ids: list[int], shop_of: dict[int, int], now: float | None = None
+    conn: Connection,
+    session_ids: list[int],
+    shop_of: dict[int, int],
+    now: float | None = None,
+    shop_assists: dict[int, bool] | None = None,
 ) -> dict[int, Row]:
     """What suggestions for these sessions' buyer texts need, by session: its agent, the
     shop's entries (the robot is built from them and the platform defaults) and the
     placeholders' context; sessions the robot does not assist are left out. One read job
     for a batch of texts: each shop's mode (and, when it assists, its entries and name) is
     read once, and a session whose shop is known (``shop_of``: fixed for a session's life)
-    is not read at all when that shop does not assist."""
-    assisted: dict[int, bool] = {}
+    is not read at all when that shop does not assist. ``shop_assists``: whether shops
+    assist, as the caller last read it (trusted, not read again); the shops read here are
+    added to it."""
+    assisted: dict[int, bool] = shop_assists if shop_assists is not None else {}
     shops: dict[int, tuple[str | None, tuple[Any, ...]]] = {}
     found: dict[int, Row] = {}
 
