@@ -88,7 +88,7 @@ class AssistWatch:
                 if kind == "message":
                     self._message(event["message"])
                 elif kind == "robot_mode":  # changed through this node: read it again now
-                    self.modes.pop(event.get("shop_id"), None)
+                    self.modes.pop(int(event["shop_id"]), None)
         except Exception:
             log.exception("robot_assist_observe_failed")
 
