@@ -8,9 +8,10 @@ Every message sets its session's ``last_seq`` and ``last_activity_at``. With
 ``last_activity_at`` in an index (``ix_sessions_activity``: state, last_activity_at), each of
 those updates was, on PostgreSQL, a new row version in all eight of the table's indexes; with
 no indexed column moving and room left in the page (fillfactor 80) it is a heap-only update
-that touches no index (docs/performance.md, "The open loop's batch cost"). The two readers of that index
-(the idle-close sweep and the robot's recovery of turns) look at open sessions only, which
-the partial index on ``state`` finds; they filter ``last_activity_at`` on those rows.
+that touches no index (docs/performance.md, "The open loop's batch cost"). The two readers
+of that index (the idle-close sweep and the robot's recovery of turns) look at open sessions
+only, which the partial index on ``state`` finds; they filter ``last_activity_at`` on those
+rows.
 The robot's window rebuild also reads the sessions closed in the last hour, through a new
 index on ``closed_at`` (set once, at the close, which moves ``state`` anyway).
 """
