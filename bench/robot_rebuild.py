@@ -8,11 +8,12 @@ store every 10 s (``RobotWatch.rebuild`` → ``robot_mode.recent_rounds``). One 
   first), migrated, with ``--shops`` shops of ``--agents`` agents and ``--sessions``
   sessions of the last hour, ``--messages`` messages each (buyer and agent in turn), their
   open and assigned events, and a closing for a share of them;
-* then, ``--repeat`` times, a 10-second step: ``--grown`` of the sessions get one more
-  message (inserted and ``last_seq`` bumped as the message path does), and, in alternating
-  order, (a) the baseline, ``recent_rounds`` without a cache (every session re-read and
-  re-summarised, the behaviour before the cache), and (b) ``recent_rounds`` with the warm
-  ``RoundsCache`` (only the grown sessions read again). Both must return the same rounds.
+* then, ``--repeat`` times, a 10-second step: ``--grown`` of the sessions (open ones) get
+  one more message (inserted and ``last_seq`` bumped as the message path does), and, in
+  alternating order, (a) the baseline, ``recent_rounds`` without a cache (every session
+  re-read and re-summarised, the behaviour before the cache), and (b) ``recent_rounds``
+  with the warm ``RoundsCache`` (only the grown sessions read again). Both must return the
+  same rounds.
 
     python bench/robot_rebuild.py                         # 2,000 sessions × 20 messages
     python bench/robot_rebuild.py --database-url postgresql+psycopg://…/feige_bench
@@ -244,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=20, help="messages per session")
-    parser.add_argument("--grown", type=float, default=0.05, help="share grown per 10 s step")
+    parser.add_argument(
+        "--grown",
+        type=float,
+        default=0.05,
+        help="share of the sessions (open ones) that get a message per 10 s step",
+    )
     parser.add_argument("--closed", type=float, default=0.6, help="share of sessions closed")
     parser.add_argument("--shops", type=int, default=20)
     parser.add_argument("--agents", type=int, default=5, help="agents per shop")
@@ -302,12 +308,14 @@ def main(argv: list[str] | None = None) -> int:
         # Every round is answered inside assessment hours: each one counts.
         answered = args.sessions * (args.messages // 2)
         assert len(first.counted) >= answered, "rounds missing: are the records human sessions?"
-        grown = round(args.sessions * args.grown)
+        # Only open sessions get messages: at most all of them grow.
+        grown = min(round(args.sessions * args.grown), len(open_sessions))
         base_times: list[float] = []
         cached_times: list[float] = []
         for step in range(args.repeat):
             now += STEP_SECONDS
             chosen = grow(engine, rng, open_sessions, grown, now)
+            assert len(chosen) == grown
             before = cache.summarised
             if step % 2:
                 base_s, base = rebuild(engine, now, config, None)
@@ -325,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = base_ms / cached_ms
     print(
         f"{args.repeat} steps of {STEP_SECONDS:.0f} s, {grown} sessions grown each"
-        f" ({args.grown:.0%}); {len(base.counted):,} counted rounds, same in (a) and (b)"
+        f" ({grown / args.sessions:.0%}); {len(base.counted):,} counted rounds, same in (a) and (b)"
     )
     print(f"(a) baseline, no cache (all re-read): {base_ms:8.1f} ms per rebuild (median)")
     print(f"(b) warm cache (grown re-read):       {cached_ms:8.1f} ms per rebuild (median)")
