@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import Connection, create_engine, insert, text
 
+from feige.store import robot as robot_windows
 from feige.store import robot_sessions as robot_store
 from feige.store import sessions as session_store
 from feige.store.migrate import alembic_config
@@ -68,6 +69,10 @@ def test_message_updates_move_no_index_and_open_sessions_are_found_by_index(
         assert "ix_sessions_open_state" in _plan(conn, idle_sql, {"cutoff": 100.0})
         closed_sql = "SELECT id FROM sessions WHERE closed_at IS NOT NULL AND closed_at >= :since"
         assert "ix_sessions_closed_at" in _plan(conn, closed_sql, {"since": 5.0})
+        last_event_sql = "SELECT max(id) FROM session_events WHERE session_id = :s"
+        assert "ix_session_events_session_id_id" in _plan(conn, last_event_sql, {"s": 1})
+        marked = robot_windows.sessions_since(conn, since=5.0)
+        assert [row[0] for row in marked] == [1, 2, 4]  # open ones (the closed one has no time)
         turns = robot_store.pending_turns(conn, since=0.0, before=100.0, limit=10)
         assert turns == []  # (the robot's session has no buyer message)
     if engine.dialect.name == "postgresql":

@@ -171,7 +171,7 @@ session_events = Table(
     "session_events",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("session_id", ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("session_id", ForeignKey("sessions.id"), nullable=False),
     Column("shop_id", ForeignKey("shops.id"), nullable=False),
     Column("type", String(16), nullable=False),
     Column("ts", Double, nullable=False),
@@ -180,6 +180,8 @@ session_events = Table(
     # this column, the session's last message seq when the event happened (docs/architecture.md).
     Column("after_seq", Integer, nullable=False, server_default=text("0")),
     Index("ix_session_events_shop_ts", "shop_id", "ts"),
+    # A session's events in order, and its last one (the robot's window rebuild, 0015).
+    Index("ix_session_events_session_id_id", "session_id", "id"),
 )
 
 quick_replies = Table(

@@ -13,7 +13,9 @@ of that index (the idle-close sweep and the robot's recovery of turns) look at o
 only, which the partial index on ``state`` finds; they filter ``last_activity_at`` on those
 rows.
 The robot's window rebuild also reads the sessions closed in the last hour, through a new
-index on ``closed_at`` (set once, at the close, which moves ``state`` anyway).
+index on ``closed_at`` (set once, at the close, which moves ``state`` anyway), and each
+one's last event id, which the index of events by (session, id) answers from its end (the
+index on the session alone left the planner, before statistics, to scan every event).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def upgrade() -> None:
             postgresql_where=sa.text(_OPEN),
         )
         batch_op.create_index("ix_sessions_closed_at", ["closed_at"], unique=False)
+    with op.batch_alter_table("session_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_session_events_session_id")
+        batch_op.create_index("ix_session_events_session_id_id", ["session_id", "id"])
     if op.get_bind().dialect.name == "postgresql":
         # Pages written from now on keep a fifth free; existing ones as they are rewritten.
         op.execute("ALTER TABLE sessions SET (fillfactor = 80)")
@@ -48,6 +53,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE sessions RESET (fillfactor)")
+    with op.batch_alter_table("session_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_session_events_session_id_id")
+        batch_op.create_index("ix_session_events_session_id", ["session_id"])
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_sessions_closed_at")
         batch_op.drop_index("ix_sessions_open_state")
