@@ -146,35 +146,35 @@ class Weights:
 
 #: Fitted on the train split of tests/robot/corpus.jsonl (python -m tests.robot.calibrate).
 DEFAULT_WEIGHTS = Weights(
-    ranker=(2.6162, -0.2379, 2.8772, 2.5419, 0.0821, 0.7274, 0.0, 0.6104, -2.0806, 2.7776),
-    bias=-3.6457,
+    ranker=(2.5669, -0.0803, 2.461, 2.1762, 0.0981, 0.691, 0.0, 0.4086, -3.2302, 2.9186),
+    bias=-3.3014,
     confidence=(
-        0.1488,
-        0.1935,
-        1.2274,
-        -0.4323,
-        0.7716,
-        -1.212,
-        1.6092,
-        0.994,
-        0.2682,
-        0.201,
+        0.1852,
+        0.1745,
+        2.1868,
+        -0.1565,
+        1.1951,
+        -0.8225,
+        1.1288,
+        0.3979,
+        0.2353,
+        -0.3579,
         0.0,
-        -0.6977,
-        -3.5944,
-        0.6801,
-        -1.1793,
-        -0.2726,
-        2.0373,
-        0.2276,
-        0.7778,
-        1.8527,
+        -0.6332,
+        -4.9183,
+        0.8442,
+        -1.082,
+        -0.0252,
+        1.4199,
+        -0.3421,
+        0.5074,
+        2.6146,
         0.0,
-        0.254,
-        0.5915,
-        0.8333,
-        1.4097,
-        -4.4945,
+        0.5075,
+        0.8369,
+        1.5158,
+        1.0848,
+        -5.97,
     ),
 )
 #: The threshold fitted with DEFAULT_WEIGHTS (same corpus, same split).
@@ -406,8 +406,10 @@ class Robot:
             q | a.concepts for q, a in zip(self._question_concepts, answers, strict=True)
         ]
         self._vocabulary = [set(a.lexical) for a in answers]
+        self._letters = [set[str]() for _ in self.entries]
         for i, reading in zip(owner, variants, strict=True):
             self._vocabulary[i].update(reading.lexical)
+            self._letters[i].update(reading.compact)
         self._lexical = _SparseView([r.lexical for r in variants])
         self._chars = _SparseView([r.chars for r in variants])
         self._pinyin = _SparseView([r.pinyin for r in variants])
@@ -492,8 +494,9 @@ class Robot:
                 vocabulary = self._vocabulary[int(i)]
                 feats[j, 7] = sum(m for t, m in mass.items() if t in vocabulary) / total
                 covered = self._explained[int(i)]
+                letters = self._letters[int(i)]
                 missing = sum(
-                    m
+                    m * sum(c not in letters for c in t) / len(t)
                     for t, m in plain.items()
                     if t not in vocabulary and not (self.analyzer.concepts(t) & covered)
                 )
