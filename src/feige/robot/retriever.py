@@ -1,6 +1,6 @@
 """The robot's answering core: retrieve the entry a buyer's question asks, or do not answer.
 
-For each entry the retriever computes seven features against the question (all in [0, 1]):
+For each entry the retriever computes ten features against the question (all in [0, 1]):
 
 =========== ===================================================================================
 bm25        BM25 (bm25s) over words and concept tags, relative to the best entry's score
@@ -11,7 +11,8 @@ concepts    share of the question's concepts (meaning table) that the entry's qu
 answer      TF-IDF cosine against the entry's answer text (the answer as evidence)
 embedding   cosine of sentence embeddings (pluggable model; 0 when none is configured)
 coverage    share of the question's words (IDF-weighted) found in the entry's questions or answer
-unexplained share of the question's words (IDF) the entry explains neither by word nor by concept
+unexplained share of the question's words (IDF) the entry explains neither by word nor by a
+            concept of its questions or answer (a lacking word counts for its lacking characters)
 concept_match Jaccard of the question's concepts and the closest of the entry's questions' ones
 =========== ===================================================================================
 
@@ -495,6 +496,8 @@ class Robot:
                 feats[j, 7] = sum(m for t, m in mass.items() if t in vocabulary) / total
                 covered = self._explained[int(i)]
                 letters = self._letters[int(i)]
+                # A lacking word counts for the share of its characters the entry's questions
+                # lack too: a segmentation slip ("寄了", "刚用") is not a new topic.
                 missing = sum(
                     m * sum(c not in letters for c in t) / len(t)
                     for t, m in plain.items()

@@ -41,7 +41,8 @@ STOPWORDS = frozenset(
     没 有
     """.split()  # noqa: SIM905
 ) | frozenset(
-    # The frame of a question rather than its topic: hedges, time fillers, "can you", "how".
+    # The frame of a question rather than its topic: hedges, time fillers, "can you", "how",
+    # question words. Measured on the train split (tests.robot.cv, docs/robot.md#accuracy).
     """
     一般 大概 大约 目前 现在 刚 刚刚 已经 能否 是否 行吗 行不行 可以吗 好吗 弄 帮 帮忙
     帮我 一下 请问一下 知道 不知道 告诉 告诉我 看看 看下 需要 多 怎么 怎样 如何 咋
