@@ -40,6 +40,14 @@ STOPWORDS = frozenset(
     嘿嘿 呵呵 哈哈哈 嗯嗯 噢噢 ok 好吧 东西 下 上 里 中 吖 嗷 了吗
     没 有
     """.split()  # noqa: SIM905
+) | frozenset(
+    # The frame of a question rather than its topic: hedges, time fillers, "can you", "how",
+    # question words. Measured on the train split (tests.robot.cv, docs/robot.md#accuracy).
+    """
+    一般 大概 大约 目前 现在 刚 刚刚 已经 能否 是否 行吗 行不行 可以吗 好吗 弄 帮 帮忙
+    帮我 一下 请问一下 知道 不知道 告诉 告诉我 看看 看下 需要 多 怎么 怎样 如何 咋
+    什么 啥 哪个 哪些 几个 多少
+    """.split()  # noqa: SIM905
 )
 
 _PARTICLES = "亲呢吗啊呀哦噢喔吧嘛么啦咯呗哈嗯哎诶唉哇哟吖嗷"
