@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.harness import Server, consumer, login, png
+from tests.integration.harness import MakeServer, Server, consumer, login, png
 
 SHOP1 = 1
 
@@ -247,7 +247,10 @@ async def test_earlier_sessions_of_a_buyer_with_the_shop(server: Server) -> None
     assert [s["id"] for s in listed] == [sid, *(s["id"] for s in earlier)]
 
 
-async def test_an_agents_own_figures_today(server: Server) -> None:
+async def test_an_agents_own_figures_today(make_server: MakeServer) -> None:
+    # Assessment hours all day long: the rounds count whenever the test runs (by default
+    # they end at 23:00 platform time, and a round after that counts nowhere).
+    server = make_server(assessment_hours_start="00:00:00", assessment_hours_end="23:59:59")
     agent, _buyer, ws, sid = await _session(server, "c-today")
     await agent.ok(
         "POST",
