@@ -72,6 +72,13 @@ _digits_to_zero = re.compile(r"[1-9]").sub
 _find_digit_valued_shape = re.compile(
     r"(?<![0-9])[0-9]{9}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
 ).search
+#: Where a known skeleton could still hide a digit-valued answer, whatever its digits are:
+#: a run of digits as long as a phone number can be (10-15: a landline with its area code, a
+#: mobile, with 86, 086 or 0086), or a digit where ``_find_digit_valued_shape`` wants a 1.
+#: A skeleton without either is *settled* (see ``Moderator._skeletons``).
+_find_digit_valued_place = re.compile(
+    r"(?<![0-9])[0-9]{10,15}(?![0-9])|[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
+).search
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -119,8 +126,16 @@ class Moderator:
         #: a digit (asked again), whether a number is a phone (asked again) and a mobile
         #: written backwards (asked again). A text whose skeleton is known skips the rest:
         #: chat that differs only in order numbers, prices and dates. Off when a platform
-        #: domain holds a digit (the own-link check reads digits there).
-        self._skeletons: dict[str, int] = {}
+        #: domain holds a digit (the own-link check reads digits there). Each entry:
+        #: (those answers, settled, quiet). *Settled*: no question is asked again for any text
+        #: of the skeleton -- no lexicon pattern with a digit can match where its digits are
+        #: (``Lexicon.digit_places``), and no run of digits or digit is where a phone number
+        #: or a digit-valued shape could be (``_find_digit_valued_place``); the answer is then
+        #: the skeleton's. *Quiet*: settled, and neither an advert for the spam window nor a
+        #: possible piece of a split contact -- nothing needs the compact view, which is then
+        #: not built (``check_text``).
+        self._skeletons: dict[str, tuple[int, bool, bool]] = {}
+        self._find_digit_places = self.lexicon.digit_places.find_matches_as_indexes
         self._skeletons_on = bool(self.config.clean_cache) and not any(
             c.isdigit() for d in self.domains for c in d
         )
@@ -183,8 +198,21 @@ class Moderator:
                 if session is None:
                     return verdict
                 return self._check_in_window(verdict, text, seen[0], role, (session, sender), ref)
+            skeleton: str | None = None
+            if self._skeletons_on:
+                skeleton = _digits_to_zero("0", text)
+                plain = self._skeletons.get(skeleton)
+                if plain is not None and plain[2]:  # quiet: allowed, nothing more to know
+                    verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
+                    clean = self._clean
+                    if len(clean) >= self.config.clean_cache:
+                        clean.clear()
+                    clean[text] = ("", False, False, verdict)  # no window reads the view
+                    if session is not None:  # a sentence ends the sender's window
+                        self._forget_pieces((session, sender), None)
+                    return verdict
             compact = collapse(text.translate(self._to_compact))
-            verdict = self._check_compact(text, compact, role, sender, recipient)
+            verdict = self._check_compact(text, compact, role, sender, recipient, skeleton)
             if session is None:
                 return verdict
             known = self._clean.get(text)  # a clean text has just been remembered
@@ -218,19 +246,26 @@ class Moderator:
         )
 
     def _check_compact(
-        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+        self,
+        text: str,
+        compact: str,
+        role: str,
+        sender: str | None,
+        recipient: str | None,
+        skeleton: str | None = None,
     ) -> Verdict:
-        """One message alone."""
-        skeleton: str | None = None
+        """One message alone (``skeleton``: the text's, when the caller has it)."""
         if self._skeletons_on:
-            skeleton = _digits_to_zero("0", text)
+            if skeleton is None:
+                skeleton = _digits_to_zero("0", text)
             known = self._skeletons.get(skeleton)
             if known is not None:  # the same text up to its digits was allowed before
-                cues = known
-                digit_masks = self._digit_masks
-                for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
-                    cues |= digit_masks[i]
-                if (
+                cues = known[0]
+                if not known[1]:  # not settled: ask again what the digits' values decide
+                    digit_masks = self._digit_masks
+                    for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
+                        cues |= digit_masks[i]
+                if known[1] or (
                     not cues & ACTIVE
                     and not self._numbers(compact, cues)
                     and ("1" not in compact or _find_digit_valued_shape(compact) is None)
@@ -367,10 +402,6 @@ class Moderator:
             if result is not None:
                 return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
         cfg = self.config
-        if skeleton is not None:
-            if len(self._skeletons) >= cfg.clean_cache:
-                self._skeletons.clear()
-            self._skeletons[skeleton[0]] = skeleton[1]
         promo = promo_word and len(compact) >= cfg.spam_min_chars
         allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
         if cfg.clean_cache:
@@ -378,6 +409,15 @@ class Moderator:
                 self._clean.clear()  # bounded; refills with what is said now
             fragment = is_fragment(compact, cfg.split_max_chars)
             self._clean[text] = (compact, promo, fragment, allow)
+            if skeleton is not None:
+                if len(self._skeletons) >= cfg.clean_cache:
+                    self._skeletons.clear()
+                settled = (
+                    not self._find_digit_places(_digits_to_zero("0", compact))
+                    and _find_digit_valued_place(compact) is None
+                )
+                quiet = settled and not promo and not fragment
+                self._skeletons[skeleton[0]] = (skeleton[1], settled, quiet)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text

@@ -229,6 +229,12 @@ class Lexicon:
         digit_fast = [(p, m) for p, m in fast if m and any(c.isdigit() for c in p)]
         self.digit_patterns = _automaton(p for p, _m in digit_fast)
         self.digit_masks: list[int] = [m for _p, m in digit_fast]
+        #: The same patterns with every ASCII digit read as 0, for a text read the same way:
+        #: no match there, and no text that differs from it only in its ASCII digits holds
+        #: one of the patterns (a superset, without a variant per digit).
+        self.digit_places = _automaton(
+            sorted({"".join("0" if c in "123456789" else c for c in p) for p, _m in digit_fast})
+        )
 
     def __len__(self) -> int:
         return len(self.patterns)
