@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,28 @@ def fuzz(rows: list[dict[str, object]], n: int, seed: int = 7) -> Iterator[str]:
         yield rnd.choice(SEPARATORS).join(parts)
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def digit_variants(texts: list[str], per_text: int, seed: int = 11) -> Iterator[str]:
+    """Each text with digits, again with other digits in their places: texts that share a
+    skeleton (the engine's memo of texts known up to their digits), some of them phone
+    numbers, hotlines and card numbers, some not."""
+    rnd = random.Random(seed)
+    for text in texts:
+        if _ASCII_DIGIT.search(text) is None:
+            continue
+        for _ in range(per_text):
+            mode = rnd.random()
+            if mode < 0.5:
+                yield _ASCII_DIGIT.sub(lambda _m: rnd.choice("0123456789"), text)
+            else:  # a phone-like or hotline-like start for the first run of digits
+                head = iter(rnd.choice(["13", "86138", "12315", "400", "0755", "1"]))
+                yield _ASCII_DIGIT.sub(
+                    lambda _m, head=head: next(head, None) or rnd.choice("0123456789"), text
+                )
+
+
 def child(messages: int, out: Path) -> None:
     sys.path.insert(0, _SRC)
     sys.path.insert(0, str(ROOT / "bench"))
@@ -135,6 +158,8 @@ def child(messages: int, out: Path) -> None:
     rows = corpus_rows()
     mix = bench.make_mix(messages)
     fuzzed = list(fuzz(rows, 30_000))
+    texts = [str(t) for r in rows for t in r["turns"]]  # type: ignore[attr-defined]
+    fuzzed += list(digit_variants(texts + fuzzed[:5000] + [t for t, _r, _s in mix[:3000]], 4))
     lines: list[str] = []
     for name, mod in (("cached", cached), ("plain", plain)):
         check = mod.check_text

@@ -58,8 +58,12 @@ _ALLOW_EMPTY = Verdict(_ALLOW, text="")
 #: letter, so prices like 9.9 stay on the fast path.)
 _MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
 _find_digits5 = contact.DIGITS5.search
-_find_mobile = contact.MOBILE.search
-_find_landline = contact.LANDLINE.search
+_match_mobile = contact.MOBILE.match
+_match_landline = contact.LANDLINE.match
+#: A whole run of 10-15 digits: the only place a mobile or landline number can be (both
+#: patterns take a whole run). Starts with a character class, so the search skips ahead in
+#: C; the two patterns are then tried at the start of each such run only.
+_find_phone_run = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])").search
 _maybe_shape = shapes.maybe_shape
 #: A text with every ASCII digit read as 0: what the fast path's answer depends on, apart
 #: from the numbers themselves (see ``Moderator._skeletons``). A substitution, not
@@ -74,11 +78,14 @@ _find_digit_valued_shape = re.compile(
 ).search
 #: Where a known skeleton could still hide a digit-valued answer, whatever its digits are:
 #: a run of digits as long as a phone number can be (10-15: a landline with its area code, a
-#: mobile, with 86, 086 or 0086), or a digit where ``_find_digit_valued_shape`` wants a 1.
-#: A skeleton without either is *settled* (see ``Moderator._skeletons``).
-_find_digit_valued_place = re.compile(
-    r"(?<![0-9])[0-9]{10,15}(?![0-9])|[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
-).search
+#: mobile, with 86, 086 or 0086), or a digit where ``_find_digit_valued_shape`` wants a 1
+#: (the engine adds the lexicon's patterns with a digit). A skeleton without any is
+#: *settled* (see ``Moderator._skeletons``). Each alternative starts with a character class,
+#: so that the search skips ahead in C.
+_DIGIT_VALUED_PLACES = (
+    r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])|[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
+)
+_find_ascii_digit = re.compile(r"[0-9]").search
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -127,15 +134,18 @@ class Moderator:
         #: written backwards (asked again). A text whose skeleton is known skips the rest:
         #: chat that differs only in order numbers, prices and dates. Off when a platform
         #: domain holds a digit (the own-link check reads digits there). Each entry:
-        #: (those answers, settled, quiet). *Settled*: no question is asked again for any text
-        #: of the skeleton -- no lexicon pattern with a digit can match where its digits are
-        #: (``Lexicon.digit_places``), and no run of digits or digit is where a phone number
-        #: or a digit-valued shape could be (``_find_digit_valued_place``); the answer is then
-        #: the skeleton's. *Quiet*: settled, and neither an advert for the spam window nor a
-        #: possible piece of a split contact -- nothing needs the compact view, which is then
-        #: not built (``check_text``).
+        #: (those answers, settled, quiet). *Settled*: none of those questions can have
+        #: another answer for a text of the skeleton -- the text has no ASCII digit, or no
+        #: lexicon pattern with a digit can match where its digits are
+        #: (``Lexicon.digit_places``) and no run of digits is as long as a phone number, nor
+        #: a digit where a digit-valued shape wants one (``_DIGIT_VALUED_PLACES``); the answer
+        #: is then the skeleton's. *Quiet*: settled, and neither an advert for the spam window
+        #: nor a possible piece of a split contact -- nothing needs the compact view, which
+        #: is then not built (``check_text``). The flags are computed once per skeleton.
         self._skeletons: dict[str, tuple[int, bool, bool]] = {}
-        self._find_digit_places = self.lexicon.digit_places.find_matches_as_indexes
+        self._find_digit_place = re.compile(
+            "|".join([_DIGIT_VALUED_PLACES, *self.lexicon.digit_places])
+        ).search
         self._skeletons_on = bool(self.config.clean_cache) and not any(
             c.isdigit() for d in self.domains for c in d
         )
@@ -309,11 +319,15 @@ class Moderator:
     def _numbers(compact: str, cues: int) -> bool:
         """A number that could be a phone or a card: five digits in a row, and a phone,
         bank or payment word, or the shape of a mobile or landline number."""
-        return _find_digits5(compact) is not None and bool(
-            cues & NUMERIC
-            or _find_mobile(compact) is not None
-            or _find_landline(compact) is not None
-        )
+        if cues & NUMERIC:
+            return _find_digits5(compact) is not None
+        run = _find_phone_run(compact)  # a phone number is five digits in a row and more
+        while run is not None:
+            start = run.start()
+            if _match_mobile(compact, start) or _match_landline(compact, start):
+                return True
+            run = _find_phone_run(compact, run.end())
+        return False
 
     def _maybe_foreign_link(self, wide: str) -> bool:
         """Could the wide view hold a link, e-mail or token that is not the platform's own?
@@ -413,8 +427,7 @@ class Moderator:
                 if len(self._skeletons) >= cfg.clean_cache:
                     self._skeletons.clear()
                 settled = (
-                    not self._find_digit_places(_digits_to_zero("0", compact))
-                    and _find_digit_valued_place(compact) is None
+                    _find_ascii_digit(compact) is None or self._find_digit_place(compact) is None
                 )
                 quiet = settled and not promo and not fragment
                 self._skeletons[skeleton[0]] = (skeleton[1], settled, quiet)

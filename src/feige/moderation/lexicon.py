@@ -6,6 +6,7 @@ directories and files); checking a message is then one automaton pass over its c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,8 @@ ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm", "sex
 #: Cue classes that make a number worth the slow path.
 NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
+
+_ASCII_DIGITS = frozenset("0123456789")
 
 #: Bits of ``Lexicon.fast_masks``: a pattern that can lead to a finding, an advertising word,
 #: a cue that makes a bare number a finding.
@@ -229,12 +232,13 @@ class Lexicon:
         digit_fast = [(p, m) for p, m in fast if m and any(c.isdigit() for c in p)]
         self.digit_patterns = _automaton(p for p, _m in digit_fast)
         self.digit_masks: list[int] = [m for _p, m in digit_fast]
-        #: The same patterns with every ASCII digit read as 0, for a text read the same way:
-        #: no match there, and no text that differs from it only in its ASCII digits holds
-        #: one of the patterns (a superset, without a variant per digit).
-        self.digit_places = _automaton(
-            sorted({"".join("0" if c in "123456789" else c for c in p) for p, _m in digit_fast})
-        )
+        #: The same patterns with any ASCII digit where theirs are, as regular-expression
+        #: alternatives: where they do not match, no text that differs only in its ASCII
+        #: digits holds one of the patterns (a superset, without a variant per digit).
+        self.digit_places: list[str] = sorted(
+            {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
+             for p, _m in digit_fast}
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.patterns)
