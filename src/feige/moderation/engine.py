@@ -33,7 +33,7 @@ from feige.moderation.detectors.spam import (
     find_repeated_advert,
 )
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
-from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Lexicon
+from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Hit, Lexicon
 from feige.moderation.normalize import Views, collapse, tables, views
 from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
@@ -146,6 +146,14 @@ class Moderator:
         self._find_digit_place = re.compile(
             "|".join([_DIGIT_VALUED_PLACES, *self.lexicon.digit_places])
         ).search
+        #: Skeletons of texts the slow path read -> the offset map and the lexicon's hits,
+        #: kept when no lexicon pattern with an ASCII digit matched, and used for a text
+        #: where none matches either: the same for every text of the skeleton then (a digit
+        #: is one character in every view, and no pattern without a digit matches one), so
+        #: a buyer giving another phone number in the same words skips both. Bounded like
+        #: the others.
+        self._layouts: dict[str, tuple[list[int], list[int], tuple[Hit, ...]]] = {}
+        self._find_digit_patterns = self.lexicon.patterns_with_digits.find_matches_as_indexes
         self._skeletons_on = bool(self.config.clean_cache) and not any(
             c.isdigit() for d in self.domains for c in d
         )
@@ -313,7 +321,9 @@ class Moderator:
             )
         if wide is None:
             wide = text.translate(self._to_wide)
-        return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
+        return self._run_detectors(
+            text, wide, maybe_link, policy_role(role), sender, recipient, compact, skeleton
+        )
 
     @staticmethod
     def _numbers(compact: str, cues: int) -> bool:
@@ -445,20 +455,39 @@ class Moderator:
         role: str,
         sender: str | None,
         recipient: str | None,
+        compact: str | None = None,
+        skeleton: str | None = None,
     ) -> Verdict:
         """Slow path: the offset map, then only the detectors whose cues are present. What
         the detectors find does not depend on the sender, so it is remembered per text (a
         pasted advert, a repeated question with an order number); the spam window and the
-        policy still run for every message."""
+        policy still run for every message. ``compact`` and ``skeleton``: the text's, when
+        the fast path has them (the offset map and the lexicon's hits are then remembered
+        per skeleton, see ``_layouts``)."""
         known = self._findings.get(text)
         if known is not None:
             return self._found_before(known, text, role, sender, recipient)
-        v = views(text, wide)
-        hits = [
-            h
-            for h in self.lexicon.hits(self.lexicon.matches(v.compact))
-            if not h.tag.ascii or stands_alone(v, h)
-        ]
+        layout = None if skeleton is None else self._layouts.get(skeleton)
+        if layout is not None and compact and self._find_digit_patterns(compact):
+            layout = None  # a pattern with a digit is here: its hits are this text's own
+        if layout is not None:
+            v = Views(text, wide, compact or "", layout[0], layout[1])
+            hits = list(layout[2])
+        else:
+            v = views(text, wide)
+            hits = [
+                h
+                for h in self.lexicon.hits(self.lexicon.matches(v.compact))
+                if not h.tag.ascii or stands_alone(v, h)
+            ]
+            if (
+                skeleton is not None
+                and v.compact == compact
+                and not self._find_digit_patterns(compact)
+            ):
+                if len(self._layouts) >= self.config.clean_cache:
+                    self._layouts.clear()
+                self._layouts[skeleton] = (v.starts, v.ends, tuple(hits))
         ctx = DetectionContext(v, hits, self.config)
         found: list[Finding] = []
         kinds = ctx.by_kind

@@ -232,7 +232,11 @@ class Lexicon:
         digit_fast = [(p, m) for p, m in fast if m and any(c.isdigit() for c in p)]
         self.digit_patterns = _automaton(p for p, _m in digit_fast)
         self.digit_masks: list[int] = [m for _p, m in digit_fast]
-        #: The same patterns with any ASCII digit where theirs are, as regular-expression
+        #: Every pattern with an ASCII digit, whatever it means (the slow path's hits).
+        self.patterns_with_digits = _automaton(
+            p for p in self.patterns if not _ASCII_DIGITS.isdisjoint(p)
+        )
+        #: The fast path's patterns with any ASCII digit where theirs are, as regular-expression
         #: alternatives: where they do not match, no text that differs only in its ASCII
         #: digits holds one of the patterns (a superset, without a variant per digit).
         self.digit_places: list[str] = sorted(
