@@ -86,6 +86,13 @@ _DIGIT_VALUED_PLACES = (
     r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])|[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
 )
 _find_ascii_digit = re.compile(r"[0-9]").search
+#: Where a digit's value decides a shape from the text around it (see above).
+_SHAPE_DIGIT_PLACES = r"[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
+#: A mobile number written backwards, at the start of a run (``_find_digit_valued_shape``).
+_match_backwards_mobile = re.compile(r"[0-9]{9}[3-9]1(?![0-9])").match
+_find_digit_runs = re.compile(r"[0-9]+").findall
+#: How a known skeleton's texts are answered (``Moderator._skeletons``).
+_ASK_COMPACT, _SETTLED, _ASK_TEXT = 0, 1, 2
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -142,10 +149,19 @@ class Moderator:
         #: is then the skeleton's. *Quiet*: settled, and neither an advert for the spam window
         #: nor a possible piece of a split contact -- nothing needs the compact view, which
         #: is then not built (``check_text``). The flags are computed once per skeleton.
-        self._skeletons: dict[str, tuple[int, bool, bool]] = {}
+        #: *Asked of the text*: not settled only because of a run of digits as long as a
+        #: phone number or a lexicon pattern of digits alone (12315), and every run of
+        #: digits in the compact view is one in the text (no full-width digit, numeral or
+        #: separator in or next to one): those questions are then asked of the text itself
+        #: (``_text_holds_no_number``), without the compact view.
+        self._skeletons: dict[str, tuple[int, int, bool]] = {}
         self._find_digit_place = re.compile(
             "|".join([_DIGIT_VALUED_PLACES, *self.lexicon.digit_places])
         ).search
+        self._find_digit_place_in_words = re.compile(
+            "|".join([_SHAPE_DIGIT_PLACES, *self.lexicon.mixed_digit_places])
+        ).search
+        self._digits_only = self.lexicon.digits_only
         #: Skeletons of texts the slow path read -> the offset map and the lexicon's hits,
         #: kept when no lexicon pattern with an ASCII digit matched, and used for a text
         #: where none matches either: the same for every text of the skeleton then (a digit
@@ -220,7 +236,11 @@ class Moderator:
             if self._skeletons_on:
                 skeleton = _digits_to_zero("0", text)
                 plain = self._skeletons.get(skeleton)
-                if plain is not None and plain[2]:  # quiet: allowed, nothing more to know
+                if (
+                    plain is not None
+                    and plain[2]
+                    and (plain[1] == _SETTLED or self._text_holds_no_number(text))
+                ):  # quiet: allowed, nothing more to know
                     verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
                     clean = self._clean
                     if len(clean) >= self.config.clean_cache:
@@ -279,11 +299,14 @@ class Moderator:
             known = self._skeletons.get(skeleton)
             if known is not None:  # the same text up to its digits was allowed before
                 cues = known[0]
-                if not known[1]:  # not settled: ask again what the digits' values decide
+                settled = known[1] == _SETTLED or (
+                    known[1] == _ASK_TEXT and self._text_holds_no_number(text)
+                )
+                if not settled:  # ask again what the digits' values decide
                     digit_masks = self._digit_masks
                     for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
                         cues |= digit_masks[i]
-                if known[1] or (
+                if settled or (
                     not cues & ACTIVE
                     and not self._numbers(compact, cues)
                     and ("1" not in compact or _find_digit_valued_shape(compact) is None)
@@ -324,6 +347,25 @@ class Moderator:
         return self._run_detectors(
             text, wide, maybe_link, policy_role(role), sender, recipient, compact, skeleton
         )
+
+    def _text_holds_no_number(self, text: str) -> bool:
+        """For a skeleton asked of the text (see ``_skeletons``): no lexicon pattern of
+        digits, no mobile or landline number and no mobile written backwards in the text,
+        whose runs of digits are those of its compact view."""
+        for pattern in self._digits_only:
+            if pattern in text:
+                return False
+        run = _find_phone_run(text)
+        while run is not None:
+            start = run.start()
+            if (
+                _match_mobile(text, start)
+                or _match_landline(text, start)
+                or _match_backwards_mobile(text, start)
+            ):
+                return False
+            run = _find_phone_run(text, run.end())
+        return True
 
     @staticmethod
     def _numbers(compact: str, cues: int) -> bool:
@@ -436,11 +478,16 @@ class Moderator:
             if skeleton is not None:
                 if len(self._skeletons) >= cfg.clean_cache:
                     self._skeletons.clear()
-                settled = (
-                    _find_ascii_digit(compact) is None or self._find_digit_place(compact) is None
-                )
-                quiet = settled and not promo and not fragment
-                self._skeletons[skeleton[0]] = (skeleton[1], settled, quiet)
+                how = _SETTLED
+                if _find_ascii_digit(compact) is not None and self._find_digit_place(compact):
+                    how = (
+                        _ASK_TEXT
+                        if self._find_digit_place_in_words(compact) is None
+                        and _find_digit_runs(compact) == _find_digit_runs(text)
+                        else _ASK_COMPACT
+                    )
+                quiet = how != _ASK_COMPACT and not promo and not fragment
+                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text

@@ -243,6 +243,14 @@ class Lexicon:
             {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
              for p, _m in digit_fast}
         )  # fmt: skip
+        #: Of those, the patterns of ASCII digits only (12315), and the places of the others.
+        self.digits_only: tuple[str, ...] = tuple(
+            sorted(p for p, _m in digit_fast if _ASCII_DIGITS.issuperset(p))
+        )
+        self.mixed_digit_places: list[str] = sorted(
+            {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
+             for p, _m in digit_fast if not _ASCII_DIGITS.issuperset(p)}
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.patterns)
