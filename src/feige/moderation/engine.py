@@ -91,6 +91,10 @@ _SHAPE_DIGIT_PLACES = r"[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
 #: A mobile number written backwards, at the start of a run (``_find_digit_valued_shape``).
 _match_backwards_mobile = re.compile(r"[0-9]{9}[3-9]1(?![0-9])").match
 _find_digit_runs = re.compile(r"[0-9]+").findall
+_find_shape_digit_place = re.compile(_SHAPE_DIGIT_PLACES).search
+#: A mobile number written backwards (the shape gate's only digit-valued question besides
+#: the 1s of ``_SHAPE_DIGIT_PLACES``).
+_find_backwards_mobile = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])").search
 #: How a known skeleton's texts are answered (``Moderator._skeletons``).
 _ASK_COMPACT, _SETTLED, _ASK_TEXT = 0, 1, 2
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
@@ -168,7 +172,8 @@ class Moderator:
         #: is one character in every view, and no pattern without a digit matches one), so
         #: a buyer giving another phone number in the same words skips both. Bounded like
         #: the others.
-        self._layouts: dict[str, tuple[list[int], list[int], tuple[Hit, ...]]] = {}
+        #: Each with the skeleton's answer to the shape gate (see ``_run_detectors``).
+        self._layouts: dict[str, tuple[list[int], list[int], tuple[Hit, ...], bool | None]] = {}
         self._find_digit_patterns = self.lexicon.patterns_with_digits.find_matches_as_indexes
         self._skeletons_on = bool(self.config.clean_cache) and not any(
             c.isdigit() for d in self.domains for c in d
@@ -520,6 +525,11 @@ class Moderator:
         if layout is not None:
             v = Views(text, wide, compact or "", layout[0], layout[1])
             hits = list(layout[2])
+            shape = layout[3]
+            if shape is None:
+                shape = _maybe_shape(v.compact)
+            elif not shape:  # the skeleton's answer, unless a mobile is written backwards
+                shape = _find_backwards_mobile(v.compact) is not None
         else:
             v = views(text, wide)
             hits = [
@@ -534,7 +544,18 @@ class Moderator:
             ):
                 if len(self._layouts) >= self.config.clean_cache:
                     self._layouts.clear()
-                self._layouts[skeleton] = (v.starts, v.ends, tuple(hits))
+                # The shape gate of any text of the skeleton: the one of its text with every
+                # digit read as 0, or a mobile written backwards -- unless a digit stands
+                # where a shape reads a 1 (另1家店, 加1下): then asked of each text.
+                skeleton_shape = (
+                    None
+                    if _find_shape_digit_place(compact) is not None
+                    else _maybe_shape(_digits_to_zero("0", compact))
+                )
+                self._layouts[skeleton] = (v.starts, v.ends, tuple(hits), skeleton_shape)
+                shape = _maybe_shape(v.compact)
+            else:
+                shape = _maybe_shape(v.compact)
         ctx = DetectionContext(v, hits, self.config)
         found: list[Finding] = []
         kinds = ctx.by_kind
@@ -553,7 +574,7 @@ class Moderator:
             links.find_links(ctx, found, self.domains)
         if "store" in kinds:
             contact.find_store_addresses(ctx, found)
-        if _maybe_shape(v.compact):
+        if shape:
             shapes.find_disguised_numbers(ctx, found)
             shapes.find_accounts(ctx, found)
             shapes.find_diversion(ctx, found)
