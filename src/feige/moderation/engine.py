@@ -74,7 +74,7 @@ _digits_to_zero = re.compile(r"[1-9]").sub
 #: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
 #: written backwards, and a 1 that reads 一 (另1家店, 加1下). Asked again of a known skeleton.
 _find_digit_valued_shape = re.compile(
-    r"(?<![0-9])[0-9]{9}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
+    r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
 ).search
 #: Where a known skeleton could still hide a digit-valued answer, whatever its digits are:
 #: a run of digits as long as a phone number can be (10-15: a landline with its area code, a
