@@ -281,8 +281,12 @@ def main() -> None:
     if not args.engine_only:
         measure(without_round2, warm)
         measure(naive, warm[:2000])
-    mod._clean.clear()  # the caches start empty for the measured run, as after a restart
-    mod._findings.clear()
+    # The caches start empty for the measured run, as after a restart (the skeleton and
+    # layout memos too: until 2026-11-30 the skeletons learnt in the warm-up were kept).
+    for name in ("_clean", "_findings", "_skeletons", "_layouts"):
+        cache = getattr(mod, name, None)
+        if cache is not None:
+            cache.clear()
     memo = getattr(mod.meaning, "_memo", None)  # the classifier's answers (since round 2)
     if memo is not None:
         memo.clear()

@@ -53,7 +53,7 @@ def copy_as_base(src: Path, into: Path) -> None:
 
 
 def _empty_caches(mod: Any) -> None:
-    for name in ("_clean", "_findings", "_skeletons"):
+    for name in ("_clean", "_findings", "_skeletons", "_layouts"):
         cache = getattr(mod, name, None)
         if cache is not None:
             cache.clear()

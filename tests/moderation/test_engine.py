@@ -251,3 +251,49 @@ def test_a_text_known_up_to_its_digits_gets_the_verdict_of_a_fresh_engine() -> N
             for text in (first, second):
                 a, b = cached.check_text(text, role), fresh.check_text(text, role)
                 assert (a.action, a.categories, a.spans) == (b.action, b.categories, b.spans), text
+
+
+def test_skeleton_lanes_and_slow_path_layouts_match_a_fresh_engine() -> None:
+    """Round 5: a settled or quiet skeleton answers without asking its digits again, one
+    asked of the text looks for phone shapes and entries of digits (12315) in the text, and a
+    slow-path text reuses the offset map, hits and shape answer of its skeleton. Each group
+    below shares a skeleton; the later texts differ only in digits that change the answer."""
+    cached = Moderator(ModerationConfig(platform_domains=("feige.example",)))
+    fresh = Moderator(ModerationConfig(platform_domains=("feige.example",), clean_cache=0))
+    groups = [
+        # quiet: no phone-length run, no digit place
+        ["退款已原路退回，25 元请注意查收", "退款已原路退回，99 元请注意查收"],
+        # asked of the text: a phone-length run that is a mobile number in the second
+        ["周末愉快，祝您生活愉快 20245678901", "周末愉快，祝您生活愉快 13812345678"],
+        # asked of the text: a product link with an item number (a phone-length run, 12315)
+        [
+            "商品链接 https://www.feige.example/item/20245678901",
+            "商品链接 https://www.feige.example/item/13812345678",
+            "商品链接 https://www.feige.example/item/87654321831",
+            "商品链接 https://www.feige.example/item/12315678901",
+        ],
+        [
+            "商品链接 https://www.feige.example/item/2024567890",
+            "商品链接 https://www.feige.example/item/4001234567",
+        ],
+        ["订单号 2024567890 的货到了吗", "订单号 1231567890 的货到了吗"],
+        # asked of the compact view: a separator joins the digits (取件码 12-3-15…)
+        ["取件码 22-4-56789", "取件码 12-3-15999", "取件码 13-8-12345"],
+        # the slow path's layout: a phone number given again in the same words
+        [
+            "我的电话 13812345678，放快递柜就行",
+            "我的电话 87654321831，放快递柜就行",  # a mobile only backwards
+            "我的电话 13912345678，放快递柜就行",
+            "我的电话 13654321831，放快递柜就行",
+            "我的电话 12315123456，放快递柜就行",
+            "我的电话 02012345678，放快递柜就行",
+            "我的电话 23812345678，放快递柜就行",
+        ],
+    ]
+    for group in groups:
+        for role in ("buyer", "agent"):
+            for i, text in enumerate(group):
+                a = cached.check_text(text, role, f"s{i}", None, f"s{i}")
+                b = fresh.check_text(text, role, f"s{i}", None, f"s{i}")
+                assert a == b, text
+                assert cached.check_text(text, role) == fresh.check_text(text, role), text

@@ -33,7 +33,7 @@ from feige.moderation.detectors.spam import (
     find_repeated_advert,
 )
 from feige.moderation.image import ImageScan, file_kind, scan, software_by_name
-from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Lexicon
+from feige.moderation.lexicon import ACTIVE, NUMERIC, PROMO, Hit, Lexicon
 from feige.moderation.normalize import Views, collapse, tables, views
 from feige.moderation.ocr import TextReader
 from feige.moderation.verdict import Evidence, Verdict, mask, merge_spans
@@ -58,8 +58,12 @@ _ALLOW_EMPTY = Verdict(_ALLOW, text="")
 #: letter, so prices like 9.9 stay on the fast path.)
 _MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
 _find_digits5 = contact.DIGITS5.search
-_find_mobile = contact.MOBILE.search
-_find_landline = contact.LANDLINE.search
+_match_mobile = contact.MOBILE.match
+_match_landline = contact.LANDLINE.match
+#: A whole run of 10-15 digits: the only place a mobile or landline number can be (both
+#: patterns take a whole run). Starts with a character class, so the search skips ahead in
+#: C; the two patterns are then tried at the start of each such run only.
+_find_phone_run = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])").search
 _maybe_shape = shapes.maybe_shape
 #: A text with every ASCII digit read as 0: what the fast path's answer depends on, apart
 #: from the numbers themselves (see ``Moderator._skeletons``). A substitution, not
@@ -70,8 +74,29 @@ _digits_to_zero = re.compile(r"[1-9]").sub
 #: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
 #: written backwards, and a 1 that reads 一 (另1家店, 加1下). Asked again of a known skeleton.
 _find_digit_valued_shape = re.compile(
-    r"(?<![0-9])[0-9]{9}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
+    r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
 ).search
+#: Where a known skeleton could still hide a digit-valued answer, whatever its digits are:
+#: a run of digits as long as a phone number can be (10-15: a landline with its area code, a
+#: mobile, with 86, 086 or 0086), or a digit where ``_find_digit_valued_shape`` wants a 1
+#: (the engine adds the lexicon's patterns with a digit). A skeleton without any is
+#: *settled* (see ``Moderator._skeletons``). Each alternative starts with a character class,
+#: so that the search skips ahead in C.
+_DIGIT_VALUED_PLACES = (
+    r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])|[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
+)
+_find_ascii_digit = re.compile(r"[0-9]").search
+#: Where a digit's value decides a shape from the text around it (see above).
+_SHAPE_DIGIT_PLACES = r"[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
+#: A mobile number written backwards, at the start of a run (``_find_digit_valued_shape``).
+_match_backwards_mobile = re.compile(r"[0-9]{9}[3-9]1(?![0-9])").match
+_find_digit_runs = re.compile(r"[0-9]+").findall
+_find_shape_digit_place = re.compile(_SHAPE_DIGIT_PLACES).search
+#: A mobile number written backwards (the shape gate's only digit-valued question besides
+#: the 1s of ``_SHAPE_DIGIT_PLACES``).
+_find_backwards_mobile = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])").search
+#: How a known skeleton's texts are answered (``Moderator._skeletons``).
+_ASK_COMPACT, _SETTLED, _ASK_TEXT = 0, 1, 2
 #: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
 #: allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
@@ -119,8 +144,37 @@ class Moderator:
         #: a digit (asked again), whether a number is a phone (asked again) and a mobile
         #: written backwards (asked again). A text whose skeleton is known skips the rest:
         #: chat that differs only in order numbers, prices and dates. Off when a platform
-        #: domain holds a digit (the own-link check reads digits there).
-        self._skeletons: dict[str, int] = {}
+        #: domain holds a digit (the own-link check reads digits there). Each entry:
+        #: (those answers, settled, quiet). *Settled*: none of those questions can have
+        #: another answer for a text of the skeleton -- the text has no ASCII digit, or no
+        #: lexicon pattern with a digit can match where its digits are
+        #: (``Lexicon.digit_places``) and no run of digits is as long as a phone number, nor
+        #: a digit where a digit-valued shape wants one (``_DIGIT_VALUED_PLACES``); the answer
+        #: is then the skeleton's. *Quiet*: settled, and neither an advert for the spam window
+        #: nor a possible piece of a split contact -- nothing needs the compact view, which
+        #: is then not built (``check_text``). The flags are computed once per skeleton.
+        #: *Asked of the text*: not settled only because of a run of digits as long as a
+        #: phone number or a lexicon pattern of digits alone (12315), and every run of
+        #: digits in the compact view is one in the text (no full-width digit, numeral or
+        #: separator in or next to one): those questions are then asked of the text itself
+        #: (``_text_holds_no_number``), without the compact view.
+        self._skeletons: dict[str, tuple[int, int, bool]] = {}
+        self._find_digit_place = re.compile(
+            "|".join([_DIGIT_VALUED_PLACES, *self.lexicon.digit_places])
+        ).search
+        self._find_digit_place_in_words = re.compile(
+            "|".join([_SHAPE_DIGIT_PLACES, *self.lexicon.mixed_digit_places])
+        ).search
+        self._digits_only = self.lexicon.digits_only
+        #: Skeletons of texts the slow path read -> the offset map and the lexicon's hits,
+        #: kept when no lexicon pattern with an ASCII digit matched, and used for a text
+        #: where none matches either: the same for every text of the skeleton then (a digit
+        #: is one character in every view, and no pattern without a digit matches one), so
+        #: a buyer giving another phone number in the same words skips both. Bounded like
+        #: the others.
+        #: Each with the skeleton's answer to the shape gate (see ``_run_detectors``).
+        self._layouts: dict[str, tuple[list[int], list[int], tuple[Hit, ...], bool | None]] = {}
+        self._find_digit_patterns = self.lexicon.patterns_with_digits.find_matches_as_indexes
         self._skeletons_on = bool(self.config.clean_cache) and not any(
             c.isdigit() for d in self.domains for c in d
         )
@@ -183,8 +237,25 @@ class Moderator:
                 if session is None:
                     return verdict
                 return self._check_in_window(verdict, text, seen[0], role, (session, sender), ref)
+            skeleton: str | None = None
+            if self._skeletons_on:
+                skeleton = _digits_to_zero("0", text)
+                plain = self._skeletons.get(skeleton)
+                if (
+                    plain is not None
+                    and plain[2]
+                    and (plain[1] == _SETTLED or self._text_holds_no_number(text))
+                ):  # quiet: allowed, nothing more to know
+                    verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
+                    clean = self._clean
+                    if len(clean) >= self.config.clean_cache:
+                        clean.clear()
+                    clean[text] = ("", False, False, verdict)  # no window reads the view
+                    if session is not None:  # a sentence ends the sender's window
+                        self._forget_pieces((session, sender), None)
+                    return verdict
             compact = collapse(text.translate(self._to_compact))
-            verdict = self._check_compact(text, compact, role, sender, recipient)
+            verdict = self._check_compact(text, compact, role, sender, recipient, skeleton)
             if session is None:
                 return verdict
             known = self._clean.get(text)  # a clean text has just been remembered
@@ -218,19 +289,29 @@ class Moderator:
         )
 
     def _check_compact(
-        self, text: str, compact: str, role: str, sender: str | None, recipient: str | None
+        self,
+        text: str,
+        compact: str,
+        role: str,
+        sender: str | None,
+        recipient: str | None,
+        skeleton: str | None = None,
     ) -> Verdict:
-        """One message alone."""
-        skeleton: str | None = None
+        """One message alone (``skeleton``: the text's, when the caller has it)."""
         if self._skeletons_on:
-            skeleton = _digits_to_zero("0", text)
+            if skeleton is None:
+                skeleton = _digits_to_zero("0", text)
             known = self._skeletons.get(skeleton)
             if known is not None:  # the same text up to its digits was allowed before
-                cues = known
-                digit_masks = self._digit_masks
-                for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
-                    cues |= digit_masks[i]
-                if (
+                cues = known[0]
+                settled = known[1] == _SETTLED or (
+                    known[1] == _ASK_TEXT and self._text_holds_no_number(text)
+                )
+                if not settled:  # ask again what the digits' values decide
+                    digit_masks = self._digit_masks
+                    for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
+                        cues |= digit_masks[i]
+                if settled or (
                     not cues & ACTIVE
                     and not self._numbers(compact, cues)
                     and ("1" not in compact or _find_digit_valued_shape(compact) is None)
@@ -268,17 +349,42 @@ class Moderator:
             )
         if wide is None:
             wide = text.translate(self._to_wide)
-        return self._run_detectors(text, wide, maybe_link, policy_role(role), sender, recipient)
+        return self._run_detectors(
+            text, wide, maybe_link, policy_role(role), sender, recipient, compact, skeleton
+        )
+
+    def _text_holds_no_number(self, text: str) -> bool:
+        """For a skeleton asked of the text (see ``_skeletons``): no lexicon pattern of
+        digits, no mobile or landline number and no mobile written backwards in the text,
+        whose runs of digits are those of its compact view."""
+        for pattern in self._digits_only:
+            if pattern in text:
+                return False
+        run = _find_phone_run(text)
+        while run is not None:
+            start = run.start()
+            if (
+                _match_mobile(text, start)
+                or _match_landline(text, start)
+                or _match_backwards_mobile(text, start)
+            ):
+                return False
+            run = _find_phone_run(text, run.end())
+        return True
 
     @staticmethod
     def _numbers(compact: str, cues: int) -> bool:
         """A number that could be a phone or a card: five digits in a row, and a phone,
         bank or payment word, or the shape of a mobile or landline number."""
-        return _find_digits5(compact) is not None and bool(
-            cues & NUMERIC
-            or _find_mobile(compact) is not None
-            or _find_landline(compact) is not None
-        )
+        if cues & NUMERIC:
+            return _find_digits5(compact) is not None
+        run = _find_phone_run(compact)  # a phone number is five digits in a row and more
+        while run is not None:
+            start = run.start()
+            if _match_mobile(compact, start) or _match_landline(compact, start):
+                return True
+            run = _find_phone_run(compact, run.end())
+        return False
 
     def _maybe_foreign_link(self, wide: str) -> bool:
         """Could the wide view hold a link, e-mail or token that is not the platform's own?
@@ -367,10 +473,6 @@ class Moderator:
             if result is not None:
                 return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
         cfg = self.config
-        if skeleton is not None:
-            if len(self._skeletons) >= cfg.clean_cache:
-                self._skeletons.clear()
-            self._skeletons[skeleton[0]] = skeleton[1]
         promo = promo_word and len(compact) >= cfg.spam_min_chars
         allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
         if cfg.clean_cache:
@@ -378,6 +480,19 @@ class Moderator:
                 self._clean.clear()  # bounded; refills with what is said now
             fragment = is_fragment(compact, cfg.split_max_chars)
             self._clean[text] = (compact, promo, fragment, allow)
+            if skeleton is not None:
+                if len(self._skeletons) >= cfg.clean_cache:
+                    self._skeletons.clear()
+                how = _SETTLED
+                if _find_ascii_digit(compact) is not None and self._find_digit_place(compact):
+                    how = (
+                        _ASK_TEXT
+                        if self._find_digit_place_in_words(compact) is None
+                        and _find_digit_runs(compact) == _find_digit_runs(text)
+                        else _ASK_COMPACT
+                    )
+                quiet = how != _ASK_COMPACT and not promo and not fragment
+                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
@@ -392,20 +507,55 @@ class Moderator:
         role: str,
         sender: str | None,
         recipient: str | None,
+        compact: str | None = None,
+        skeleton: str | None = None,
     ) -> Verdict:
         """Slow path: the offset map, then only the detectors whose cues are present. What
         the detectors find does not depend on the sender, so it is remembered per text (a
         pasted advert, a repeated question with an order number); the spam window and the
-        policy still run for every message."""
+        policy still run for every message. ``compact`` and ``skeleton``: the text's, when
+        the fast path has them (the offset map and the lexicon's hits are then remembered
+        per skeleton, see ``_layouts``)."""
         known = self._findings.get(text)
         if known is not None:
             return self._found_before(known, text, role, sender, recipient)
-        v = views(text, wide)
-        hits = [
-            h
-            for h in self.lexicon.hits(self.lexicon.matches(v.compact))
-            if not h.tag.ascii or stands_alone(v, h)
-        ]
+        layout = None if skeleton is None else self._layouts.get(skeleton)
+        if layout is not None and compact and self._find_digit_patterns(compact):
+            layout = None  # a pattern with a digit is here: its hits are this text's own
+        if layout is not None:
+            v = Views(text, wide, compact or "", layout[0], layout[1])
+            hits = list(layout[2])
+            shape = layout[3]
+            if shape is None:
+                shape = _maybe_shape(v.compact)
+            elif not shape:  # the skeleton's answer, unless a mobile is written backwards
+                shape = _find_backwards_mobile(v.compact) is not None
+        else:
+            v = views(text, wide)
+            hits = [
+                h
+                for h in self.lexicon.hits(self.lexicon.matches(v.compact))
+                if not h.tag.ascii or stands_alone(v, h)
+            ]
+            if (
+                skeleton is not None
+                and v.compact == compact
+                and not self._find_digit_patterns(compact)
+            ):
+                if len(self._layouts) >= self.config.clean_cache:
+                    self._layouts.clear()
+                # The shape gate of any text of the skeleton: the one of its text with every
+                # digit read as 0, or a mobile written backwards -- unless a digit stands
+                # where a shape reads a 1 (另1家店, 加1下): then asked of each text.
+                skeleton_shape = (
+                    None
+                    if _find_shape_digit_place(compact) is not None
+                    else _maybe_shape(_digits_to_zero("0", compact))
+                )
+                self._layouts[skeleton] = (v.starts, v.ends, tuple(hits), skeleton_shape)
+                shape = _maybe_shape(v.compact)
+            else:
+                shape = _maybe_shape(v.compact)
         ctx = DetectionContext(v, hits, self.config)
         found: list[Finding] = []
         kinds = ctx.by_kind
@@ -424,7 +574,7 @@ class Moderator:
             links.find_links(ctx, found, self.domains)
         if "store" in kinds:
             contact.find_store_addresses(ctx, found)
-        if _maybe_shape(v.compact):
+        if shape:
             shapes.find_disguised_numbers(ctx, found)
             shapes.find_accounts(ctx, found)
             shapes.find_diversion(ctx, found)

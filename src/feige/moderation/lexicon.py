@@ -6,6 +6,7 @@ directories and files); checking a message is then one automaton pass over its c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,8 @@ ACTIVE_CUES = frozenset({"im", "pay", "store", "offplat", "threat", "harm", "sex
 #: Cue classes that make a number worth the slow path.
 NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
+
+_ASCII_DIGITS = frozenset("0123456789")
 
 #: Bits of ``Lexicon.fast_masks``: a pattern that can lead to a finding, an advertising word,
 #: a cue that makes a bare number a finding.
@@ -229,6 +232,25 @@ class Lexicon:
         digit_fast = [(p, m) for p, m in fast if m and any(c.isdigit() for c in p)]
         self.digit_patterns = _automaton(p for p, _m in digit_fast)
         self.digit_masks: list[int] = [m for _p, m in digit_fast]
+        #: Every pattern with an ASCII digit, whatever it means (the slow path's hits).
+        self.patterns_with_digits = _automaton(
+            p for p in self.patterns if not _ASCII_DIGITS.isdisjoint(p)
+        )
+        #: The fast path's patterns with any ASCII digit where theirs are, as regular-expression
+        #: alternatives: where they do not match, no text that differs only in its ASCII
+        #: digits holds one of the patterns (a superset, without a variant per digit).
+        self.digit_places: list[str] = sorted(
+            {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
+             for p, _m in digit_fast}
+        )  # fmt: skip
+        #: Of those, the patterns of ASCII digits only (12315), and the places of the others.
+        self.digits_only: tuple[str, ...] = tuple(
+            sorted(p for p, _m in digit_fast if _ASCII_DIGITS.issuperset(p))
+        )
+        self.mixed_digit_places: list[str] = sorted(
+            {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
+             for p, _m in digit_fast if not _ASCII_DIGITS.issuperset(p)}
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.patterns)

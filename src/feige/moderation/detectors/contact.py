@@ -170,10 +170,13 @@ def find_phones(ctx: DetectionContext, found: list[Finding]) -> None:
     for m in LANDLINE.finditer(s):
         if valid_landline(m.group(1)) and reads_as_phone(ctx, m.start()):
             spans.append((m.start(), m.end()))
+    n = len(s)
     for h in ctx.hits_of("phone"):
-        for gap in range(0, 4):
-            m2 = LOCAL.match(s, h.end + gap)
-            if m2 and (h.end + gap == 0 or not s[h.end + gap - 1].isdigit()):
+        for at in range(h.end, min(h.end + 4, n)):
+            if at and s[at - 1].isdigit():
+                continue  # inside a number: not where a local number starts
+            m2 = LOCAL.match(s, at)
+            if m2:
                 spans.append((m2.start(), m2.end()))
                 break
     for a, b in spans:

@@ -65,17 +65,20 @@ _MASKED_PLATFORM = re.compile(_MASKED_PLATFORM_RX)
 #: The fast path's question "could a shape be here?", split so that each regular expression
 #: starts with a character class (the regex engine then skips ahead in C) and runs only when
 #: the characters it needs are present: one big alternation costs tens of microseconds.
+#: (A digit first, then ``(?<![0-9][0-9])`` for "no digit before it": the same as a
+#: look-behind first, but a position without a digit fails at once, not after the
+#: look-behind; about half the cost of the search on chat.)
 _GATE_DIGITS = re.compile(
-    r"(?<![0-9])[0-9]{2,4}[^0-9]{1,3}[0-9]{3,4}[^0-9]{1,3}[0-9]{3,5}(?![0-9])"  # cut by letters
+    r"[0-9](?<![0-9][0-9])[0-9]{1,3}[^0-9]{1,3}[0-9]{3,4}[^0-9]{1,3}[0-9]{3,5}(?![0-9])"  # cut
     r"|[0-9][亿万][0-9]"  # large Chinese numbers
-    r"|(?<![0-9])[0-9]{9}[3-9]1(?![0-9])"  # a mobile number backwards
+    r"|[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])"  # a mobile number backwards
 )
 _WORD = r"(?:zero|one|two|three?|four|five|six|seven|e?ight|nine)"
 _GATE_LATIN = re.compile(_WORD + r"[0-9]?" + _WORD + r"[0-9]?" + _WORD)  # number words
-_GATE_OL = re.compile(r"(?<![0-9a-z])[0-9ol]{11}(?![0-9a-z])")  # o/l for 0/1
+_GATE_OL = re.compile(r"[0-9ol](?<![0-9a-z][0-9ol])[0-9ol]{10}(?![0-9a-z])")  # o/l for 0/1
 #: An id: letters then digits, or a QQ-length number (a whole run of 5-11 digits: an 18-digit
 #: order number is none).
-_GATE_ID = re.compile(r"[a-z][a-z0-9]{2,19}[0-9]{3}|(?<![0-9])[0-9]{5,11}(?![0-9])")
+_GATE_ID = re.compile(r"[a-z][a-z0-9]{2,19}[0-9]{3}|[0-9](?<![0-9][0-9])[0-9]{4,10}(?![0-9])")
 #: …asked to be contacted, just before or just after it.
 _GATE_INTENT_BEFORE = re.compile(
     r"(?:加|搜|找|联系|私|扫|关注|(?<![单型货款编批])号|是|q)[^0-9a-z]{0,4}$"
