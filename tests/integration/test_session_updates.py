@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import Connection, create_engine, insert, text
 
+from feige.store import messages as message_store
 from feige.store import robot as robot_windows
 from feige.store import robot_sessions as robot_store
 from feige.store import sessions as session_store
@@ -90,3 +92,74 @@ def test_message_updates_move_no_index_and_open_sessions_are_found_by_index(
             ).one()
         assert (hot, updated) == (20, 20)
     engine.dispose()
+
+
+def test_the_batched_sends_statements_look_rows_up_by_index_after_the_tables_grew(
+    tmp_path: Path,
+) -> None:
+    """The writer keeps one connection for its life, and psycopg prepares a statement run
+    five times: PostgreSQL then kept a generic plan made while the tables were small, which
+    scanned the whole of ``messages`` on every batch (22 ms a batch at 150,000 messages,
+    growing with the table). Batches run on a small table first, then the table grows: the
+    next batch reads no table from end to end."""
+    url = fresh_database_url(tmp_path)
+    if not url.startswith("postgresql"):
+        pytest.skip("prepared statements' generic plans are PostgreSQL's")
+    engine = create_engine(url)
+    command.upgrade(alembic_config(engine), "head")
+    with engine.begin() as conn:
+        _seed(conn)
+        conn.exec_driver_sql("ANALYZE")
+    conn = engine.connect()  # one connection throughout, as the writer's
+
+    def scans() -> tuple[int, int]:
+        # This backend's sequential scans of each table not yet reported: a difference of
+        # two readings in one transaction is what happened between them.
+        row = conn.exec_driver_sql(
+            "SELECT pg_stat_get_xact_numscans('messages'::regclass),"
+            " pg_stat_get_xact_numscans('sessions'::regclass)"
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def batch(n: int) -> tuple[int, int]:
+        """One batch's two round trips for session 1; the table scans it made."""
+        with conn.begin():
+            before = scans()
+            state = message_store.send_state(
+                conn, [1], [("buyer", 1, f"c{n}")], [1], first_now=1.0, last_now=1.0
+            )
+            seq = state.sessions[1]["last_seq"] + 1
+            row = {
+                "session_id": 1,
+                "seq": seq,
+                "sender_role": "buyer",
+                "sender_id": 1,
+                "kind": "text",
+                "content": {"text": "在吗"},
+                "client_id": f"c{n}",
+                "created_at": 1.0,
+            }
+            message_store.insert_messages(conn, {1: (seq, 1.0)}, [row])
+            after = scans()
+        return after[0] - before[0], after[1] - before[1]
+
+    try:
+        for n in range(8):  # enough runs for psycopg to prepare, PostgreSQL to plan generically
+            batch(n)
+        with engine.begin() as other:  # the tables grow, and are analysed
+            other.exec_driver_sql(
+                "INSERT INTO messages (session_id, seq, sender_role, sender_id, kind, content,"
+                " client_id, created_at) SELECT 2, g, 'buyer', 2, 'text', '{}', 'x' || g, 1.0"
+                " FROM generate_series(1, 20000) AS g"
+            )
+            other.exec_driver_sql("UPDATE sessions SET last_seq = 20000 WHERE id = 2")
+            other.exec_driver_sql(
+                "INSERT INTO sessions (id, shop_id, consumer_id, state, entry, opened_at,"
+                " last_activity_at, closed_at) SELECT 100 + g, 1, 3, 'closed', 'product', 1.0,"
+                " 1.0, 2.0 FROM generate_series(1, 20000) AS g"
+            )
+            other.exec_driver_sql("ANALYZE")
+        assert batch(100) == (0, 0)  # no sequential scan of either table
+    finally:
+        conn.close()
+        engine.dispose()

@@ -98,11 +98,19 @@ _LOCK_SESSIONS = (
     " LEFT JOIN blacklist b ON b.shop_id = s.shop_id AND b.consumer_id = s.consumer_id"
     " WHERE s.id = ANY(%s::bigint[]) ORDER BY s.id FOR UPDATE OF s"
 )
+# The statements that take a batch's rows as one JSON document are never prepared
+# (``prepare=False``): psycopg prepares a statement run five times, and PostgreSQL then kept a
+# generic plan made while the tables were small, one that joined the batch's rows against a
+# scan of the whole table: 22 ms a batch at 150,000 messages, and growing with the table
+# (docs/performance.md, "A plan kept from an empty table"). Planned for each batch, they look
+# rows up by index once the tables have grown. The lookup of client ids is also a LATERAL
+# subquery with a LIMIT, which the planner cannot turn into a join over the whole table.
 _USED_CLIENT_IDS = (
-    "SELECT m.sender_role, m.sender_id, m.client_id FROM messages m"
-    " JOIN json_to_recordset(%s::json) AS k(role text, sender bigint, client text)"
-    " ON m.sender_role = k.role AND m.sender_id = k.sender AND m.client_id = k.client"
-    " WHERE m.client_id IS NOT NULL"
+    "SELECT m.sender_role, m.sender_id, m.client_id"
+    " FROM json_to_recordset(%s::json) AS k(role text, sender bigint, client text)"
+    " CROSS JOIN LATERAL (SELECT sender_role, sender_id, client_id FROM messages"
+    " WHERE sender_role = k.role AND sender_id = k.sender AND client_id = k.client"
+    " AND client_id IS NOT NULL LIMIT 1) AS m"
 )
 # Any restriction that may be in effect at some time between the batch's first and last send:
 # those consumers' sends take the one-by-one path, which decides exactly.
@@ -112,10 +120,11 @@ _RESTRICTED_CONSUMERS = (
 )
 # The rows go as one JSON document each (orjson), not as one array per column: psycopg
 # dumps arrays in Python, element by element, which cost more than the statements' wait.
+# ``s.id = ANY(…)`` as well: the sessions are found through the primary key.
 _ADVANCE_SESSIONS = (
     "UPDATE sessions s SET last_seq = v.last_seq, last_activity_at = v.at"
     " FROM json_to_recordset(%s::json) AS v(id bigint, last_seq integer, at float8)"
-    " WHERE s.id = v.id"
+    " WHERE s.id = v.id AND s.id = ANY(%s::bigint[])"
 )
 _INSERT_MESSAGES = (
     "INSERT INTO messages (session_id, seq, sender_role, sender_id, kind, content, client_id,"
@@ -156,7 +165,7 @@ def send_state(
         used = driver.cursor()  # type: ignore[union-attr]
         if keys:
             wanted = [{"role": k[0], "sender": k[1], "client": k[2]} for k in keys]
-            used.execute(_USED_CLIENT_IDS, (json_in(wanted),))
+            used.execute(_USED_CLIENT_IDS, (json_in(wanted),), prepare=False)
         restricted = driver.cursor()  # type: ignore[union-attr]
         if consumers:
             restricted.execute(_RESTRICTED_CONSUMERS, (consumers, last_now, first_now))
@@ -185,9 +194,11 @@ def insert_messages(
     driver = conn.connection.driver_connection
     sessions = [{"id": i, "last_seq": seq, "at": at} for i, (seq, at) in advanced.items()]
     with driver.pipeline():  # type: ignore[union-attr]
-        driver.cursor().execute(_ADVANCE_SESSIONS, (json_in(sessions),))  # type: ignore[union-attr]
+        driver.cursor().execute(  # type: ignore[union-attr]
+            _ADVANCE_SESSIONS, (json_in(sessions), list(advanced)), prepare=False
+        )
         inserted = driver.cursor()  # type: ignore[union-attr]
-        inserted.execute(_INSERT_MESSAGES, (json_in(rows),))
+        inserted.execute(_INSERT_MESSAGES, (json_in(rows),), prepare=False)
         if commit:
             driver.cursor().execute("COMMIT")  # type: ignore[union-attr]
     by_seq = {(session_id, seq): id_ for id_, session_id, seq in inserted.fetchall()}

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import structlog
@@ -128,6 +131,8 @@ class RobotWatch:
     # The recent sessions' rounds as last read: a rebuild reads only those whose record grew.
     cache: robot_mode.RoundsCache = field(default_factory=robot_mode.RoundsCache)
     rebuilding: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Several nodes: the rebuild runs in a worker process (robot_mode.recent_rounds_in_worker).
+    worker: ProcessPoolExecutor | None = None
     # Several nodes: the windows come from the store only (see the module's docstring).
     shared: bool = False
     decided_at: float = 0.0  # when this node last tried the lease to decide (shared)
@@ -212,9 +217,12 @@ class RobotWatch:
         now = self.ctx.clock()
         rule = self.rounds.rule
         since = now - rule.span_seconds - rule.off_after_seconds
-        recent = await self.ctx.db.read(
-            robot_mode.recent_rounds, since, now, self.config, self.cache
-        )
+        if self.shared:
+            recent = await self._rebuild_in_worker(since, now)
+        else:
+            recent = await self.ctx.db.read(
+                robot_mode.recent_rounds, since, now, self.config, self.cache
+            )
         modes = await self.ctx.db.read(robot_mode.all_modes)
         fresh = RoundWatch(rule, self.rounds.in_hours)
         for view in modes:
@@ -230,6 +238,26 @@ class RobotWatch:
             )
         self.rounds = fresh
         self.rebuilt_at = now
+
+    async def _rebuild_in_worker(self, since: float, now: float) -> robot_mode.RecentRounds:
+        """The store's recent rounds, read in the worker process (started on first use; a
+        worker that died is replaced on the next rebuild)."""
+        if self.worker is None:
+            self.worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        url = self.ctx.settings.effective_database_url
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self.worker, robot_mode.recent_rounds_in_worker, url, since, now, self.config
+            )
+        except BrokenProcessPool:
+            self.stop_worker()
+            raise
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.shutdown(wait=False, cancel_futures=True)
+            self.worker = None
 
     async def step(self) -> None:
         """Note the closed sessions, let time pass, apply the rule's decisions."""
@@ -285,14 +313,17 @@ class RobotWatch:
 
     async def run(self) -> None:
         tick = self.ctx.settings.robot_tick_seconds
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), tick)
-            self.wake.clear()
-            try:
-                await self.step()
-            except Exception:  # keep the watch alive; the next tick retries
-                log.exception("robot_watch_failed")
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), tick)
+                self.wake.clear()
+                try:
+                    await self.step()
+                except Exception:  # keep the watch alive; the next tick retries
+                    log.exception("robot_watch_failed")
+        finally:
+            self.stop_worker()
 
 
 async def start_watch(ctx: Context) -> asyncio.Task[None]:
