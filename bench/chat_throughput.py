@@ -960,26 +960,43 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"{r.server} / relay at {r.mode}: {ratios[key]:.2f}× throughput, p99 "
                 f"{fmt(r.e2e_p99_ms)} ms vs {fmt(base.e2e_p99_ms)} ms"
             )
+    # The target, judged for each Feige configuration measured (one process on SQLite, or
+    # each process count on PostgreSQL): met by the configurations that reach both figures.
     target: dict[str, Any] = {}
-    lead = "feige" if ("feige", "max") in by else f"feige×{max(args.processes)}"
-    peak = by.get((lead, "max"))
-    at_target = by.get((lead, f"{TARGET_RATE:g}/s"))
-    if peak is not None or at_target is not None:
+    configs = sorted({r.server for r in results if r.server.startswith("feige")})
+    met_by = []
+    for server in configs:
+        peak = by.get((server, "max"))
+        at_target = by.get((server, f"{TARGET_RATE:g}/s"))
+        if peak is None and at_target is None:
+            continue
         checks = []
         if peak is not None:
             checks.append(peak.delivered_per_s >= TARGET_RATE)
-            target["peak_msg_s"] = round(peak.delivered_per_s)
         if at_target is not None:
             checks.append(
                 at_target.delivered_per_s >= 0.98 * TARGET_RATE
                 and at_target.e2e_p99_ms < TARGET_P99_MS
             )
-            target["p99_ms_at_3000"] = round(at_target.e2e_p99_ms, 1)
-        target["met"] = all(checks)
+        ok = all(checks)
+        target[server] = {
+            "peak_msg_s": round(peak.delivered_per_s) if peak is not None else None,
+            "p99_ms_at_3000": round(at_target.e2e_p99_ms, 1) if at_target is not None else None,
+            "met": ok,
+        }
+        if ok:
+            met_by.append(server)
         print(
             f"target (≥ {TARGET_RATE:,.0f} persisted msg/s, p99 < {TARGET_P99_MS:g} ms at "
-            f"{args.pairs} sessions): {'met' if target['met'] else 'NOT met'}"
+            f"{args.pairs} sessions), {server}: {'met' if ok else 'NOT met'}"
         )
+    if configs:
+        target["met_by"] = met_by
+        target["met"] = bool(met_by)
+    one, two = by.get(("feige×1", "max")), by.get(("feige×2", "max"))
+    if one is not None and two is not None:
+        target["two_beat_one"] = two.delivered_per_s > one.delivered_per_s
+        print(f"two processes beat one at max: {two.delivered_per_s / one.delivered_per_s:.2f}×")
     summary = {
         "bench": "chat_throughput",
         "pairs": args.pairs,
