@@ -40,6 +40,10 @@ from limits.aio.strategies import (
 from limits.limits import RateLimitItemPerDay
 from limits.storage import storage_from_string
 from prometheus_client import Counter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feige import i18n
@@ -130,7 +134,16 @@ def make_storage(settings: Settings) -> Storage:
         return _SweptMemoryStorage()
     options: dict[str, Any] = {}
     if url.startswith(("async+redis", "async+rediss")):
-        options = {"implementation": "redispy", "key_prefix": settings.rate_limit_key_prefix}
+        options = {
+            "implementation": "redispy",
+            "key_prefix": settings.rate_limit_key_prefix,
+            # A pooled connection Redis dropped (a restart) is tried again once on a fresh
+            # one, at once: without it, each stale connection failed its first command and the
+            # limits were let open for STORE_RETRY_SECONDS, again for every stale connection
+            # (a multi-node test saw seven failed sign-ins pass right after a Redis restart).
+            "retry": Retry(NoBackoff(), 1),
+            "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        }
     storage = storage_from_string(url, **options)
     if not isinstance(storage, Storage):
         raise ValueError(f"rate_limit_storage_url must name an async storage: {url}")
