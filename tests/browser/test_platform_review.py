@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser.chat_helpers import Agent, open_chat, type_and_send, wait_for_text
 from tests.browser.conftest import OpenWindow
+from tests.browser.helpers import wait_connected
 from tests.browser.platform_helpers import choose, go, open_console, screenshot
 from tests.browser.workbench_helpers import Person, consumer, member
 from tests.integration.harness import PASSWORD, Server
@@ -434,3 +435,46 @@ def test_a_reported_sessions_recalled_message_shows_its_original_to_the_reviewer
         assert notice in report.inner_text()
         screenshot(page, "platform-report-recalled" + ("" if locale == "zh-CN" else "-en"))
         assert desk.errors == []
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_after_a_resync_the_queue_and_appeals_offer_to_load_again(
+    open_window: OpenWindow, locale: str
+) -> None:
+    """Several nodes: Redis lost events, and the server sends the console's socket a
+    ``resync`` (docs/protocol.md §3). The reviewer's lists are not reshuffled under them:
+    the queue and the appeals page say records may have arrived meanwhile, and loading
+    again clears it. The socket passes through the browser's own route, which adds the
+    ``resync`` a node would send."""
+    desk = open_window(locale=locale)
+    page = desk.page
+    routed: list[Any] = []
+
+    def through(ws: Any) -> None:
+        ws.connect_to_server()  # the server's frames pass as they are
+        routed.append(ws)
+
+    page.route_web_socket("**/ws", through)
+    open_console(page)
+    if locale == "en":  # a reviewer who reads English
+        page.evaluate("localStorage.setItem('feige.locale', 'en')")
+        page.reload()
+        page.get_by_test_id("review-queue").wait_for(timeout=TIMEOUT)
+        wait_connected(page)
+    words = "期间可能有新的记录" if locale == "zh-CN" else "may have arrived meanwhile"
+    resync = '{"op":"event","type":"resync","since":null}'
+    fresh = page.get_by_test_id("queue-fresh")
+    expect(fresh).to_have_count(0)
+    routed[-1].send(resync)
+    expect(fresh).to_contain_text(words, timeout=TIMEOUT)
+    screenshot(page, "platform-queue-resync" + ("" if locale == "zh-CN" else "-en"))
+    fresh.get_by_role("button").click()  # load again
+    expect(fresh).to_have_count(0, timeout=TIMEOUT)
+    go(page, "appeals", "appeals-page")  # it loads on opening: nothing to say
+    appeals = page.get_by_test_id("appeals-fresh")
+    expect(appeals).to_have_count(0)
+    routed[-1].send(resync)  # a loss while the appeals page is open
+    expect(appeals).to_contain_text(words, timeout=TIMEOUT)
+    appeals.get_by_role("button").click()
+    expect(appeals).to_have_count(0, timeout=TIMEOUT)
+    assert desk.errors == []
