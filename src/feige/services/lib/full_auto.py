@@ -25,7 +25,6 @@ from feige.services import channels
 from feige.services.context import Outbox, Principal
 from feige.services.errors import Invalid, NotFound
 from feige.services.lib import assignment, conversation, knowledge
-from feige.services.lib.robot_assist import answer_context
 from feige.services.lib.tenancy import visible_session
 from feige.services.lib.views import session_view
 from feige.store import accounts as account_store
@@ -73,7 +72,7 @@ def turn_input(conn: Connection, session_id: int) -> Row | None:
         "shop_id": session["shop_id"],
         "full_auto": assignment.robot_receives(conn, session["shop_id"]),
         "entries": tuple(knowledge.shop_entries(conn, session["shop_id"])),
-        "context": answer_context(session, shop["name"] if shop else None),
+        "context": knowledge.answer_context(session, shop["name"] if shop else None),
         "words": tuple(words_of(conn, session["shop_id"])),
     }
 

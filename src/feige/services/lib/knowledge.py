@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from feige.domain import Row
-from feige.robot import KnowledgeEntry, Robot
+from feige.robot import AnswerContext, KnowledgeEntry, Robot
 from feige.robot.defaults import merge, platform_defaults
 from feige.robot.wordvectors import packaged_encoder
 from feige.services.errors import NotFound
@@ -97,3 +97,18 @@ def robot_for(entries: tuple[KnowledgeEntry, ...], word_vectors: str = "") -> Ro
     with the word vectors the setting names (``robot_word_vectors``: "" = the packaged ones;
     read once per process)."""
     return Robot(merge(entries), encoder=packaged_encoder(word_vectors))
+
+
+def answer_context(session: Row, shop_name: str | None) -> AnswerContext:
+    """The placeholders' values: the card the buyer came from, the session's order, the shop."""
+    card: dict[str, Any] = session.get("entry_card") or {}
+    product = card if card.get("kind") == "product_card" else {}
+    order = card if card.get("kind") == "order_card" else {}
+    return AnswerContext(
+        product_title=product.get("title") or None,
+        product_price=product.get("price") or None,
+        product_id=product.get("product_id") or None,
+        order_id=order.get("order_no") or session.get("order_no") or None,
+        order_status=order.get("status") or None,
+        shop_name=shop_name,
+    )

@@ -14,7 +14,6 @@ from sqlalchemy import Connection
 
 from feige.domain import MessageKind, Row, SenderRole, SessionState
 from feige.metrics.rolling import ASSIST
-from feige.robot import AnswerContext
 from feige.services.context import Outbox
 from feige.services.errors import NotFound
 from feige.services.lib import conversation, knowledge, robot_mode
@@ -24,21 +23,6 @@ from feige.store import sessions as session_store
 
 #: How the consumer's side labels the robot's own replies (docs/rules.md §3 note 1).
 AUTO_REPLY_LABEL = "此消息由机器人自动回复"
-
-
-def answer_context(session: Row, shop_name: str | None) -> AnswerContext:
-    """The placeholders' values: the card the buyer came from, the session's order, the shop."""
-    card: dict[str, Any] = session.get("entry_card") or {}
-    product = card if card.get("kind") == "product_card" else {}
-    order = card if card.get("kind") == "order_card" else {}
-    return AnswerContext(
-        product_title=product.get("title") or None,
-        product_price=product.get("price") or None,
-        product_id=product.get("product_id") or None,
-        order_id=order.get("order_no") or session.get("order_no") or None,
-        order_status=order.get("status") or None,
-        shop_name=shop_name,
-    )
 
 
 def _assisted_session(conn: Connection, session_id: int, now: float | None = None) -> Row | None:
@@ -101,7 +85,7 @@ def assist_inputs(
             "shop_id": shop_id,
             "agent_id": session["agent_id"],
             "entries": entries,
-            "context": answer_context(session, name),
+            "context": knowledge.answer_context(session, name),
         }
     return found
 
