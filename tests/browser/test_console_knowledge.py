@@ -62,6 +62,19 @@ def test_owner_edits_the_knowledge_base(open_window: OpenWindow, web_server: Ser
     # The platform's defaults are listed before the shop has any entry of its own.
     wait_state(page, "多久发货", "default")
     assert page.locator('[data-testid="knowledge-row"]').count() >= 50
+    # A default's many similar questions: the first four, and the rest on demand.
+    cell = page.locator("tr").filter(has=row(page, "多久发货")).get_by_test_id("knowledge-similar")
+    toggle = cell.get_by_test_id("knowledge-similar-toggle")
+    assert "还有" in toggle.inner_text() and "个相似问法" in toggle.inner_text()
+    assert cell.inner_text().count("·") == 3
+    toggle.click()
+    page.wait_for_function(
+        "el => el.innerText.split('·').length > 8",
+        arg=cell.element_handle(),
+        timeout=FACE_TIMEOUT_MS,
+    )
+    assert toggle.inner_text() == "收起"
+    toggle.click()
 
     # A new entry, with similar questions and a category.
     page.get_by_test_id("knowledge-add").click()

@@ -1,6 +1,6 @@
 """Fit the robot's weights and threshold on the corpus's train split and print them.
 
-    .venv/bin/python -m tests.robot.calibrate [--word-vectors] [--e5] [--embeddings] [--errors]
+    .venv/bin/python -m tests.robot.calibrate [--word-vectors] [--e5] [--embeddings]
 
 Paste the printed ``Weights`` into ``feige.robot.retriever`` (DEFAULT_WEIGHTS) and the
 threshold into DEFAULT_THRESHOLD. With ``--embeddings`` it also fits the weights for a robot
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from feige.robot import calibration
-from tests.robot.corpus_eval import LAYERS, evaluate, load, robot_for
+from tests.robot.corpus_eval import LAYERS, evaluate, fold_samples, load, robot_for
 
 
 def main() -> None:
@@ -22,7 +22,6 @@ def main() -> None:
     ap.add_argument("--word-vectors", action="store_true", help="also fit the word-vector layer")
     ap.add_argument("--e5", action="store_true", help="also fit the packaged e5 layer")
     ap.add_argument("--embeddings", action="store_true", help="also fit the MiniLM layer")
-    ap.add_argument("--errors", action="store_true", help="list the train split's errors")
     args = ap.parse_args()
     train = load(split="train")
     heldout = load(split="heldout")
@@ -38,16 +37,12 @@ def main() -> None:
         if robot is None:
             print(f"{layer}: model not installed")
             continue
-        data = calibration.samples(robot, [(r.question, r.expect) for r in train])
+        data = [s for s in fold_samples(layer, train) if s is not None]
         fitted = calibration.fit_all(data, LAYERS[layer][1])
         weights, threshold = fitted.weights, fitted.threshold
         fitted = robot.with_config(weights=weights, threshold=threshold)
         print(f"{layer}:\n  {weights}\n  threshold={threshold}")
-        print("  train   ", evaluate(fitted, train).line())
         print("  heldout ", evaluate(fitted, heldout).line())
-        if args.errors:
-            for error in evaluate(fitted, train).errors:
-                print("  train error:", error)
 
 
 if __name__ == "__main__":

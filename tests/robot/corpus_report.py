@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from feige.robot import calibration
-from tests.robot.corpus_eval import LAYERS, evaluate, load, robot_for
+from tests.robot.corpus_eval import LAYERS, evaluate, fold_samples, load, robot_for
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
         if robot is None:
             print(f"{layer:<36} (model not installed)")
             continue
-        data = calibration.samples(robot, [(r.question, r.expect) for r in train])
+        data = [s for s in fold_samples(layer, train) if s is not None]
         fitted = calibration.fit_all(data, use)
         weights, threshold = fitted.weights, fitted.threshold
         rep = evaluate(robot.with_config(weights=weights, threshold=threshold), heldout)

@@ -29,7 +29,17 @@ import numpy as np
 from feige.robot import calibration
 from feige.robot.calibration import Fitted, Sample
 from feige.robot.retriever import confidence_inputs
-from tests.robot.corpus_eval import CORPUS, LAYERS, Report, Row, load, robot_for
+from tests.robot.corpus_eval import (
+    LAYERS,
+    Report,
+    Row,
+    fold_samples,
+    folds_of,
+    knowledge,
+    load,
+    robot_for,
+    without,
+)
 
 
 def judge(
@@ -94,45 +104,53 @@ class Pooled:
 
 
 def cross_validate(
+    layer: str,
     rows: Sequence[Row],
-    data: Sequence[Sample | None],
-    use: Sequence[bool] | None = None,
     folds: int = 5,
     repeats: int = 3,
-    pooled: Pooled | None = None,
-    extra: Sequence[Sample | None] = (),
-    **fit: float,
-) -> Report:
-    """Pooled judgement of every train question by fits made without its fold; ``extra``
-    questions are added to every fit and never judged (to measure added training data on
-    the same questions as without it)."""
-    rep = Report()
-    n = len(rows)
-    added = [s for s in extra if s is not None]
+    extra: Sequence[Row] = (),
+    settings: Sequence[dict[str, float]] = ({},),
+) -> list[tuple[Report, Pooled]]:
+    """Pooled judgement of every train question by fits made without its fold, one report
+    per fit setting (``calibration.fit_all``'s keywords); ``extra`` questions are added to
+    every fit and never judged (to measure added training data on the same questions as
+    without it).
+
+    The train split's paraphrases are similar questions of the knowledge base, so each fold
+    is judged on a base without its own questions (``without``), and the fit's features come
+    from bases without their inner fold's questions too (``fold_samples``): what the robot
+    meets on a buyer's question that nobody wrote down before."""
+    out = [(Report(), Pooled()) for _ in settings]
+    use = LAYERS[layer][1]
+    base = knowledge()
     for seed in range(repeats):
-        order = np.random.RandomState(100 + seed).permutation(n)
-        for k in range(folds):
-            held = set(int(i) for i in order[k::folds])
-            train = [s for i, s in enumerate(data) if i not in held and s is not None] + added
-            fitted = calibration.fit_all(train, use, **fit)
-            for i in sorted(held):
-                judge(fitted, data[i], rows[i], rep, pooled)
-    return rep
+        for held in folds_of(len(rows), folds, 100 + seed):
+            judged_questions = {rows[i].question for i in held}
+            entries = without(base, judged_questions)
+            robot = robot_for(layer, entries)
+            if robot is None:
+                raise SystemExit(f"{layer}: model not installed")
+            learn = [r for r in rows if r.question not in judged_questions]
+            train = [s for s in fold_samples(layer, learn, entries) if s is not None]
+            train += calibration.samples(robot, [(r.question, r.expect) for r in extra])
+            judged = []
+            for i in held:
+                got = calibration.samples(robot, [(rows[i].question, rows[i].expect)])
+                judged.append((got[0] if got else None, rows[i]))
+            for (rep, pooled), fit in zip(out, settings, strict=True):
+                fitted = calibration.fit_all(train, use, **fit)
+                for sample, row in judged:
+                    judge(fitted, sample, row, rep, pooled)
+    return out
 
 
-def train_samples(
-    layer: str, path: Path = CORPUS, split: str | None = "train"
-) -> tuple[list[Row], list[Sample | None]]:
-    """The split's rows and their samples (None for a hand-over question)."""
-    robot = robot_for(layer)
-    if robot is None:
-        raise SystemExit(f"{layer}: model not installed")
-    rows = load(path, split=split)
-    data: list[Sample | None] = []
-    for row in rows:
-        got = calibration.samples(robot, [(row.question, row.expect)])
-        data.append(got[0] if got else None)
-    return rows, data
+#: The fit settings ``--grid`` compares: the confidence's L2 and the threshold's cap on
+#: must-not answers among the training questions.
+GRID = [
+    {"confidence_l2": l2, "max_false_rate": cap}
+    for l2 in (0.001, 0.003, 0.01)
+    for cap in (0.03, 0.04)
+]
 
 
 def main() -> None:
@@ -141,20 +159,24 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--errors", action="store_true", help="list the pooled errors")
+    ap.add_argument("--grid", action="store_true", help="compare the fit settings of GRID")
     ap.add_argument(
         "--extra", type=Path, help="a JSONL file of labelled questions added to every fit"
     )
     args = ap.parse_args()
-    rows, data = train_samples(args.layer)
-    extra = train_samples(args.layer, args.extra, None)[1] if args.extra else []
-    pooled = Pooled()
-    rep = cross_validate(rows, data, LAYERS[args.layer][1], args.folds, args.repeats, pooled, extra)
+    rows = load(split="train")
+    extra = load(args.extra) if args.extra else []
+    settings = GRID if args.grid else [{}]
+    results = cross_validate(args.layer, rows, args.folds, args.repeats, extra, settings)
     added = f" + {len(extra)} extra" if args.extra else ""
-    print(f"{args.layer}: train CV ({args.folds} folds x {args.repeats}){added}: {rep.line()}")
-    print(
-        "  top-1 at one threshold over all folds keeping must-not answered <= 4% / 5%:"
-        f" {pooled.top1_at():.1%} / {pooled.top1_at(0.05):.1%}"
-    )
+    for fit, (rep, pooled) in zip(settings, results, strict=True):
+        print(f"{args.layer} {fit or ''}: train CV ({args.folds} folds x {args.repeats}){added}:")
+        print(f"  {rep.line()}")
+        print(
+            "  top-1 at one threshold over all folds keeping must-not answered <= 4% / 5%:"
+            f" {pooled.top1_at():.1%} / {pooled.top1_at(0.05):.1%}"
+        )
+    rep = results[0][0]
     if args.errors:
         seen: dict[tuple[str, str | None, str | None], list[float]] = {}
         for question, expect, got, confidence in rep.errors:

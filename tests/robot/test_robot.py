@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -102,9 +103,26 @@ def test_disabled_and_overridden_defaults() -> None:
     entries = merge([own], disabled=["能便宜点吗"])
     robot = Robot(entries)
     assert robot.answer("什么时候发货").answer == "本店当天发货"
+    # the override keeps the default's ways of asking, after its own
+    (overridden,) = [e for e in entries if e.question == "多久发货"]
+    default = next(e for e in platform_defaults() if e.question == "多久发货")
+    assert overridden.similar[0] == "啥时候发" and set(default.similar) <= set(overridden.similar)
+    assert robot.answer("下单后多久发出").answer == "本店当天发货"
     assert robot.answer("抹个零呗").question != "能便宜点吗"
     off = Robot([KnowledgeEntry("多久发货", "x", enabled=False)])
     assert off.answer("多久发货").reason == "empty"
+
+
+def test_a_shops_own_entry_goes_before_a_default_it_nearly_ties_with() -> None:
+    own = KnowledgeEntry("这款有现货吗", "亲，这款现在有现货，今天下单今天发。", ("有货吗",))
+    alone = Robot([own, *(replace(e, default=False) for e in platform_defaults())])
+    robot = Robot(merge([own]))
+    for question in ("这个还有货吗", "现在有货吗"):
+        plain = alone.candidates(question, limit=2)
+        assert {c.entry.question for c in plain} == {"这款有现货吗", "有现货吗"}
+        assert robot.answer(question).question == "这款有现货吗"
+    # a default far ahead keeps its place: the preference settles near ties only
+    assert robot.answer("什么时候补货呀").question == "什么时候补货"
 
 
 def test_suggestions_rank_the_best_first(robot: Robot) -> None:

@@ -32,7 +32,8 @@ class KnowledgeEntry:
     ``question`` is the standard question (unique within a knowledge base); ``similar`` are
     the other ways buyers ask it. ``image`` and ``product_card`` are references (a stored image
     id, a product id) sent with the text; the CSV/XLSX format carries only the four text
-    columns.
+    columns. ``default`` marks one of the platform's default entries (``defaults``): a shop's
+    own entry goes before one it nearly ties with.
     """
 
     question: str
@@ -42,6 +43,7 @@ class KnowledgeEntry:
     enabled: bool = True
     image: str | None = None
     product_card: str | None = None
+    default: bool = False
 
     @property
     def questions(self) -> tuple[str, ...]:
