@@ -222,6 +222,13 @@ class AssistWatch:
 
     async def run(self) -> None:
         tick = self.ctx.settings.robot_tick_seconds
+        # Build the robot of a shop that keeps the platform's defaults as they are (most
+        # shops) before the first buyer writes: it loads the segmenter's dictionary and reads
+        # every default question, a second or two that the first suggestion would otherwise wait.
+        try:
+            await asyncio.to_thread(knowledge.robot_for, (), self.ctx.settings.robot_word_vectors)
+        except Exception:
+            log.exception("robot_warm_up_failed")
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), tick)
