@@ -23,7 +23,9 @@ LANDLINE = re.compile(r"(?<![0-9])(0[1-9][0-9]{1,2}[2-9][0-9]{6,7}|[48]00[0-9]{7
 #: Local numbers without area code: only with a phone cue just before.
 LOCAL = re.compile(r"[0-9]{7,8}(?![0-9])")
 #: Anything worth a closer look in the compact view (digit runs that could be numbers).
-DIGITS5 = re.compile(r"[0-9]{5}")
+#: (``[0-9][0-9]{4}``, not ``[0-9]{5}``: a pattern that starts with a repeat is tried at every
+#: position; one that starts with a character class skips ahead in C. The same matches.)
+DIGITS5 = re.compile(r"[0-9][0-9]{4}")
 #: An id after an IM cue: WeChat ids (letter first, 6-20), QQ numbers (5-11 digits), phones.
 ID_RUN = re.compile(r"[a-z0-9]{5,30}(?![a-z0-9])")
 #: A street address in the compact view.
