@@ -105,25 +105,29 @@ _SHAPE_CHARS = re.compile(r"[0-9a-z搜某店旗另](?:(?<![旗另])|(?<=旗)下|
 
 def maybe_shape(compact: str) -> bool:
     """Could any shape of this module be in the compact text? (Fast path; a superset.)"""
-    if _SHAPE_CHARS.search(compact) is None:
+    first = _SHAPE_CHARS.search(compact)
+    if first is None:
         return False
-    digit = _ANY_DIGIT.search(compact) is not None
-    if digit and _GATE_DIGITS.search(compact):
+    # The searches below need a match to start with one of those characters, so they start
+    # where the first one is (their look-behinds still see what is before it).
+    at = first.start()
+    digit = _ANY_DIGIT.search(compact, at) is not None
+    if digit and _GATE_DIGITS.search(compact, at):
         return True
-    latin = _ANY_LATIN.search(compact) is not None
+    latin = _ANY_LATIN.search(compact, at) is not None
     if latin:
-        if _GATE_LATIN.search(compact):
+        if _GATE_LATIN.search(compact, at):
             return True
-        for m in _GATE_OL.finditer(compact):
+        for m in _GATE_OL.finditer(compact, at):
             if not m.group().isdigit():
                 return True
     if digit or latin:
-        for m in _GATE_ID.finditer(compact):
+        for m in _GATE_ID.finditer(compact, at):
             if _GATE_INTENT_BEFORE.search(compact, max(0, m.start() - 6), m.start()):
                 return True
             if _GATE_INTENT_AFTER.match(compact, m.end()):
                 return True
-    if _DIVERSION_CHARS.search(compact) is not None:
+    if _DIVERSION_CHARS.search(compact, at) is not None:
         return (_DIVERT.search(compact) or _MASKED_PLATFORM.search(compact)) is not None
     return False
 
