@@ -59,9 +59,12 @@ def build_toggle(directory: Path) -> Path:
 def child(src: str, messages: int, extra_terms: int, toggle: str) -> None:
     """Runs under callgrind: build, warm, empty the caches, then the counted run."""
     sys.path.insert(0, src)
+    from feige.moderation import ModerationConfig, Moderator  # this tree's, before the bench's
+
+    if not Path(sys.modules["feige"].__file__ or "").resolve().is_relative_to(Path(src).resolve()):
+        sys.exit(f"feige was not imported from {src}")
     sys.path.insert(0, str(ROOT / "bench"))
     import moderation as bench
-    from feige.moderation import ModerationConfig, Moderator
 
     lib = ctypes.CDLL(toggle)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,6 +105,8 @@ def count(src: str, args: argparse.Namespace, toggle: Path, out: Path) -> int:
         sys.executable,
         str(Path(__file__).resolve()),
         "--child",
+        src,
+        "--src",  # the bench module imports feige from --src (see bench/moderation.py)
         src,
         "--toggle",
         str(toggle),
@@ -151,7 +156,7 @@ def main() -> None:
         if "baseline" in counts:
             print(
                 f"this / baseline: {counts['this'] / counts['baseline']:.3f} "
-                f"({1 - counts['this'] / counts['baseline']:+.1%} fewer)"
+                f"({1 - counts['this'] / counts['baseline']:.1%} fewer)"
             )
 
 
