@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/moderation_instructions.py [--baseline-src DIR] [--messages 100000]
     .venv/bin/python bench/moderation_instructions.py --keep /tmp/cg   # callgrind_annotate later
+    .venv/bin/python bench/moderation_instructions.py --baseline-src DIR --cache-sim  # + CEst
 
 On a shared machine CPU-second figures swing by ±20 % between processes minutes apart; the
 number of instructions executed does not (the same code on the same input executes the same
@@ -15,8 +16,9 @@ valgrind's uninstrumented speed). ``PYTHONHASHSEED`` is fixed, so a run repeats 
 few instructions per message.
 
 Instructions are not time: a cache miss costs many cycles and one instruction, so a change
-that reads memory differently can move time more or less than its count. Judge with both:
-this count, and CPU time in one process (``bench/moderation_interleaved.py``).
+that reads memory differently can move time more or less than its count. ``--cache-sim``
+adds callgrind's simulated caches and their cycle estimate (``CEst``); judge with these and
+with CPU time in one process (``bench/moderation_interleaved.py``).
 """
 
 from __future__ import annotations
@@ -91,14 +93,18 @@ def child(src: str, messages: int, extra_terms: int, toggle: str) -> None:
     stop()
 
 
-_TOTALS = re.compile(r"^totals:\s+(\d+)", re.M)
+_TOTALS = re.compile(r"^totals:\s+([\d ]+)$", re.M)
+_EVENTS = re.compile(r"^events:\s+(.+)$", re.M)
 
 
-def count(src: str, args: argparse.Namespace, toggle: Path, out: Path) -> int:
-    """Instructions of one tree's counted run."""
+def count(src: str, args: argparse.Namespace, toggle: Path, out: Path) -> dict[str, int]:
+    """Instructions (``Ir``) of one tree's counted run; with ``--cache-sim`` also the cache
+    misses of callgrind's simulated caches and ``CEst``, the cycle estimate KCachegrind uses
+    (Ir + 10 x L1 misses + 100 x last-level misses)."""
     cmd = [
         "valgrind",
         "--tool=callgrind",
+        *(["--cache-sim=yes"] if args.cache_sim else []),
         "--instr-atstart=no",
         "--collect-atstart=no",
         f"--callgrind-out-file={out}",
@@ -117,10 +123,16 @@ def count(src: str, args: argparse.Namespace, toggle: Path, out: Path) -> int:
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    m = _TOTALS.search(out.read_text(encoding="utf-8", errors="replace"))
-    if m is None:
+    data = out.read_text(encoding="utf-8", errors="replace")
+    m, e = _TOTALS.search(data), _EVENTS.search(data)
+    if m is None or e is None:
         sys.exit(f"no totals in {out}")
-    return int(m.group(1))
+    found = dict(zip(e.group(1).split(), map(int, m.group(1).split()), strict=False))
+    if "I1mr" in found:
+        l1 = found["I1mr"] + found["D1mr"] + found["D1mw"]
+        ll = found["ILmr"] + found["DLmr"] + found["DLmw"]
+        found["CEst"] = found["Ir"] + 10 * l1 + 100 * ll
+    return found
 
 
 def main() -> None:
@@ -130,6 +142,9 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--extra-terms", type=int, default=6000)
     ap.add_argument("--keep", help="keep the callgrind output files in this directory")
+    ap.add_argument(
+        "--cache-sim", action="store_true", help="also simulate the caches (slower): CEst"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--toggle", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -145,19 +160,21 @@ def main() -> None:
         trees = [("this", args.src)]
         if args.baseline_src:
             trees.append(("baseline", args.baseline_src))
-        counts = {}
+        counts: dict[str, dict[str, int]] = {}
         for label, src in trees:
-            counts[label] = count(src, args, toggle, where / f"callgrind.{label}.out")
-            print(
-                f"{label:8s} {counts[label]:>15,} instructions  "
-                f"{counts[label] / args.messages:>9,.0f} per message  ({src})",
-                flush=True,
+            counts[label] = found = count(src, args, toggle, where / f"callgrind.{label}.out")
+            line = (
+                f"{label:8s} {found['Ir']:>15,} instructions  {found['Ir'] / args.messages:>9,.0f}"
             )
+            line += " per message"
+            if "CEst" in found:
+                line += f"  CEst {found['CEst'] / args.messages:>9,.0f} per message"
+            print(f"{line}  ({src})", flush=True)
         if "baseline" in counts:
-            print(
-                f"this / baseline: {counts['this'] / counts['baseline']:.3f} "
-                f"({1 - counts['this'] / counts['baseline']:.1%} fewer)"
-            )
+            for event in ("Ir", "CEst"):
+                if event in counts["this"]:
+                    ratio = counts["this"][event] / counts["baseline"][event]
+                    print(f"this / baseline, {event}: {ratio:.3f} ({1 - ratio:.1%} fewer)")
 
 
 if __name__ == "__main__":

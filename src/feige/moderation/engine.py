@@ -179,20 +179,24 @@ class Moderator:
         #: written backwards (asked again). A text whose skeleton is known skips the rest:
         #: chat that differs only in order numbers, prices and dates. Off when a platform
         #: domain holds a digit (the own-link check reads digits there). Each entry:
-        #: (those answers, settled, quiet). *Settled*: none of those questions can have
-        #: another answer for a text of the skeleton -- the text has no ASCII digit, or no
+        #: (those answers, settled, quiet, a possible piece). *Settled*: none of those
+        #: questions can have another answer for a text of the skeleton -- the text has no
+        #: ASCII digit, or no
         #: lexicon pattern with a digit can match where its digits are
         #: (``Lexicon.digit_skeletons``) and no run of digits is as long as a phone number, nor
         #: a digit where a digit-valued shape wants one (``_SHAPE_DIGIT_SKELETONS``); the answer
-        #: is then the skeleton's. *Quiet*: settled, and neither an advert for the spam window
-        #: nor a possible piece of a split contact -- nothing needs the compact view, which
-        #: is then not built (``check_text``). The flags are computed once per skeleton.
+        #: is then the skeleton's. *Quiet*: settled, and not an advert for the spam window --
+        #: nothing needs the compact view, which is then not built (``check_text``); a
+        #: possible piece of a split contact goes to the split-message window, which reads
+        #: texts. Whether a text is an advert or a possible piece is the same for every text
+        #: of a skeleton (its compact view's length, letters and places of digits are). The
+        #: flags are computed once per skeleton.
         #: *Asked of the text*: not settled only because of a run of digits as long as a
         #: phone number or a lexicon pattern of digits alone (12315), and every run of
         #: digits in the compact view is one in the text (no full-width digit, numeral or
         #: separator in or next to one): those questions are then asked of the text itself
         #: (``_text_holds_no_number``), without the compact view.
-        self._skeletons: dict[str, tuple[int, int, bool]] = {}
+        self._skeletons: dict[str, tuple[int, int, bool, bool]] = {}
         #: Where a digit can change an answer of a skeleton, asked of its compact view with
         #: every ASCII digit read as 0 (see ``_SHAPE_DIGIT_SKELETONS``); the second without
         #: the lexicon's patterns of digits alone.
@@ -289,9 +293,15 @@ class Moderator:
                     clean = self._clean
                     if len(clean) >= self.config.clean_cache:
                         clean.clear()
-                    clean[text] = ("", False, False, verdict)  # no window reads the view
-                    if session is not None:  # a sentence ends the sender's window
-                        self._forget_pieces((session, sender), None)
+                    fragment = plain[3]  # the same for every text of the skeleton
+                    clean[text] = ("", False, fragment, verdict)  # no window reads the view
+                    if session is None:
+                        return verdict
+                    if fragment:  # a possible piece: the window reads texts, not views
+                        return self._check_in_window(
+                            verdict, text, "", role, (session, sender), ref, True
+                        )
+                    self._forget_pieces((session, sender), None)  # a sentence ends the window
                     return verdict
             compact = collapse(text.translate(self._to_compact))
             verdict = self._check_compact(text, compact, role, sender, recipient, skeleton)
@@ -534,8 +544,8 @@ class Moderator:
                             and _find_digit_runs(compact) == _find_digit_runs(text)
                             else _ASK_COMPACT
                         )
-                quiet = how != _ASK_COMPACT and not promo and not fragment
-                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet)
+                quiet = how != _ASK_COMPACT and not promo
+                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet, fragment)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
