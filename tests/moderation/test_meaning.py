@@ -58,3 +58,13 @@ def test_unsure_findings_go_to_review() -> None:
 def test_short_names_are_not_scored(mod: Moderator, text: str) -> None:
     """An agent's display name is checked as shop text; a few characters are no evidence."""
     assert mod.check_text(text, "agent").action == A.ALLOW
+
+
+@pytest.mark.parametrize("text", ["傻", "骗子", "死你"])
+def test_fewer_letters_than_the_minimum_are_not_scored(text: str) -> None:
+    """Scored, these would be flagged; with fewer than ``MIN_LETTERS`` letters they are not
+    scored at all (however short the text, and whatever its first characters are)."""
+    model = MeaningModel.load()
+    compact = normalize_term(text)
+    assert max(model.probabilities(compact)[1:]) >= model.threshold
+    assert model.classify(compact) is None

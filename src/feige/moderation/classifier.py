@@ -35,7 +35,8 @@ def ngrams(text: str) -> list[str]:
     return [text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1)]
 
 
-_DIGIT_RUN = re.compile(r"[0-9]+")
+#: ``[0-9]+`` written to start with a character class (the search then skips ahead in C).
+_DIGIT_RUN = re.compile(r"[0-9][0-9]*")
 
 
 def prepare(compact: str) -> str:
@@ -195,7 +196,10 @@ class MeaningModel:
         return result
 
     def _classify(self, text: str) -> tuple[str, float] | None:
-        if not self.worth_running(text) or sum(map(str.isalpha, text)) < MIN_LETTERS:
+        if not self.worth_running(text) or (
+            not (len(text) >= MIN_LETTERS and text[:MIN_LETTERS].isalpha())
+            and sum(map(str.isalpha, text)) < MIN_LETTERS
+        ):  # most texts start with enough letters: no count
             return None
         found = {i for i, _s, _e in self._all(text, overlapping=True)}
         if self.threshold >= 0.5:

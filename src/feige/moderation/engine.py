@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 
+import ahocorasick_rs
+
 from feige.domain import ModerationAction
 from feige.moderation import categories as cat
 from feige.moderation.classifier import MeaningModel
@@ -55,45 +57,77 @@ _ALLOW = ModerationAction.ALLOW
 _ALLOW_EMPTY = Verdict(_ALLOW, text="")
 
 #: Could the wide view hold a link, an e-mail or a token? (A TLD or label after a dot is a
-#: letter, so prices like 9.9 stay on the fast path.)
-_MAYBE_LINK = re.compile(r"(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://")
+#: letter, so prices like 9.9 stay on the fast path.) The alternation
+#: ``(?:[.@。点]|dot)[\s\])}】）]*[a-z]|[¥$€£₤₳₴₵₰(][a-z0-9]{8}|://`` written with one
+#: character class first and each alternative's own first character looked behind: Python's
+#: regex engine tries an alternation that starts with classes at every position (a call of
+#: its matcher each), while a pattern that starts with one class is skipped ahead in C to
+#: where a match can start. The same matches (checked on the bench's and the verdict
+#: bench's texts); the other patterns below are written the same way.
+_MAYBE_LINK = re.compile(
+    r"[.@。点d¥$€£₤₳₴₵₰(:](?:(?<=[.@。点])[\s\])}】）]*[a-z]|(?<=d)ot[\s\])}】）]*[a-z]"
+    r"|(?<=[¥$€£₤₳₴₵₰(])[a-z0-9]{8}|(?<=:)//)"
+)
 _find_digits5 = contact.DIGITS5.search
 _match_mobile = contact.MOBILE.match
 _match_landline = contact.LANDLINE.match
 #: A whole run of 10-15 digits: the only place a mobile or landline number can be (both
 #: patterns take a whole run). Starts with a character class, so the search skips ahead in
 #: C; the two patterns are then tried at the start of each such run only.
-_find_phone_run = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])").search
+_find_phone_run = contact.PHONE_RUN.search
 _maybe_shape = shapes.maybe_shape
-#: A text with every ASCII digit read as 0: what the fast path's answer depends on, apart
-#: from the numbers themselves (see ``Moderator._skeletons``). A substitution, not
-#: ``str.translate``: a translate table misses on every other character (a raised and caught
-#: KeyError each), which made this twice the cost of the regular expression on Chinese text;
-#: a text without such digits is returned as it is.
-_digits_to_zero = re.compile(r"[1-9]").sub
+
+
+def _digits_to_zero(text: str) -> str:
+    """The text with every ASCII digit read as 0: what the fast path's answer depends on,
+    apart from the numbers themselves (see ``Moderator._skeletons``). Nine ``str.replace``
+    calls (each a scan in C, the text itself when the digit is absent): a regular
+    expression's substitution costs a search per digit (about 0.3 µs each, several µs for an
+    order number), and ``str.translate`` misses its table on every other character."""
+    return (
+        text.replace("1", "0")
+        .replace("2", "0")
+        .replace("3", "0")
+        .replace("4", "0")
+        .replace("5", "0")
+        .replace("6", "0")
+        .replace("7", "0")
+        .replace("8", "0")
+        .replace("9", "0")
+    )
+
+
 #: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
 #: written backwards, and a 1 that reads 一 (另1家店, 加1下). Asked again of a known skeleton.
+#: (``[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下``, one
+#: class first.)
 _find_digit_valued_shape = re.compile(
-    r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])|[另别]1[个家]店|另外那?1家|加1下"
+    r"[0-9另别加](?:(?<=[0-9])(?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])|(?<=[另别])1[个家]店"
+    r"|(?<=另)外那?1家|(?<=加)1下)"
 ).search
-#: Where a known skeleton could still hide a digit-valued answer, whatever its digits are:
-#: a run of digits as long as a phone number can be (10-15: a landline with its area code, a
-#: mobile, with 86, 086 or 0086), or a digit where ``_find_digit_valued_shape`` wants a 1
-#: (the engine adds the lexicon's patterns with a digit). A skeleton without any is
-#: *settled* (see ``Moderator._skeletons``). Each alternative starts with a character class,
-#: so that the search skips ahead in C.
-_DIGIT_VALUED_PLACES = (
-    r"[0-9](?<![0-9][0-9])[0-9]{9,14}(?![0-9])|[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
-)
+#: Where a digit stands for a shape that reads a 1 (``_find_digit_valued_shape``), in a
+#: skeleton (every ASCII digit read as 0): ``[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下``.
+#: Where a known skeleton could still hide a digit-valued answer, whatever its digits are,
+#: is one of these, a run of digits as long as a phone number can be (10-15: a landline
+#: with its area code, a mobile, with 86, 086 or 0086: ``_find_phone_run``) or a lexicon
+#: pattern with a digit (the engine adds them, each with its digits read as 0, and asks an
+#: Aho–Corasick automaton of them about the compact view with its digits read as 0: a
+#: pattern's digits match any digits exactly there). A skeleton without any is *settled*
+#: (see ``Moderator._skeletons``).
+_SHAPE_DIGIT_SKELETONS = (
+    "另0个店", "另0家店", "别0个店", "别0家店", "另外0家", "另外那0家", "加0下"
+)  # fmt: skip
 _find_ascii_digit = re.compile(r"[0-9]").search
-#: Where a digit's value decides a shape from the text around it (see above).
-_SHAPE_DIGIT_PLACES = r"[另别][0-9][个家]店|另外那?[0-9]家|加[0-9]下"
 #: A mobile number written backwards, at the start of a run (``_find_digit_valued_shape``).
 _match_backwards_mobile = re.compile(r"[0-9]{9}[3-9]1(?![0-9])").match
-_find_digit_runs = re.compile(r"[0-9]+").findall
-_find_shape_digit_place = re.compile(_SHAPE_DIGIT_PLACES).search
+_find_digit_runs = re.compile(r"[0-9][0-9]*").findall
+#: Where a digit's value decides a shape from the text around it (the places of
+#: ``_SHAPE_DIGIT_SKELETONS`` with any digit), one class first.
+_find_shape_digit_place = re.compile(
+    r"[另别加](?:(?<=[另别])[0-9][个家]店|(?<=另)外那?[0-9]家|(?<=加)[0-9]下)"
+).search
 #: A mobile number written backwards (the shape gate's only digit-valued question besides
-#: the 1s of ``_SHAPE_DIGIT_PLACES``).
+#: the 1s of ``_find_shape_digit_place``).
 _find_backwards_mobile = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])").search
 #: How a known skeleton's texts are answered (``Moderator._skeletons``).
 _ASK_COMPACT, _SETTLED, _ASK_TEXT = 0, 1, 2
@@ -145,26 +179,35 @@ class Moderator:
         #: written backwards (asked again). A text whose skeleton is known skips the rest:
         #: chat that differs only in order numbers, prices and dates. Off when a platform
         #: domain holds a digit (the own-link check reads digits there). Each entry:
-        #: (those answers, settled, quiet). *Settled*: none of those questions can have
-        #: another answer for a text of the skeleton -- the text has no ASCII digit, or no
+        #: (those answers, settled, quiet, a possible piece). *Settled*: none of those
+        #: questions can have another answer for a text of the skeleton -- the text has no
+        #: ASCII digit, or no
         #: lexicon pattern with a digit can match where its digits are
-        #: (``Lexicon.digit_places``) and no run of digits is as long as a phone number, nor
-        #: a digit where a digit-valued shape wants one (``_DIGIT_VALUED_PLACES``); the answer
-        #: is then the skeleton's. *Quiet*: settled, and neither an advert for the spam window
-        #: nor a possible piece of a split contact -- nothing needs the compact view, which
-        #: is then not built (``check_text``). The flags are computed once per skeleton.
+        #: (``Lexicon.digit_skeletons``) and no run of digits is as long as a phone number, nor
+        #: a digit where a digit-valued shape wants one (``_SHAPE_DIGIT_SKELETONS``); the answer
+        #: is then the skeleton's. *Quiet*: settled, and not an advert for the spam window --
+        #: nothing needs the compact view, which is then not built (``check_text``); a
+        #: possible piece of a split contact goes to the split-message window, which reads
+        #: texts. Whether a text is an advert or a possible piece is the same for every text
+        #: of a skeleton (its compact view's length, letters and places of digits are). The
+        #: flags are computed once per skeleton.
         #: *Asked of the text*: not settled only because of a run of digits as long as a
         #: phone number or a lexicon pattern of digits alone (12315), and every run of
         #: digits in the compact view is one in the text (no full-width digit, numeral or
         #: separator in or next to one): those questions are then asked of the text itself
         #: (``_text_holds_no_number``), without the compact view.
-        self._skeletons: dict[str, tuple[int, int, bool]] = {}
-        self._find_digit_place = re.compile(
-            "|".join([_DIGIT_VALUED_PLACES, *self.lexicon.digit_places])
-        ).search
-        self._find_digit_place_in_words = re.compile(
-            "|".join([_SHAPE_DIGIT_PLACES, *self.lexicon.mixed_digit_places])
-        ).search
+        self._skeletons: dict[str, tuple[int, int, bool, bool]] = {}
+        #: Where a digit can change an answer of a skeleton, asked of its compact view with
+        #: every ASCII digit read as 0 (see ``_SHAPE_DIGIT_SKELETONS``); the second without
+        #: the lexicon's patterns of digits alone.
+        self._find_digit_place_skeleton = ahocorasick_rs.AhoCorasick(
+            list(dict.fromkeys([*_SHAPE_DIGIT_SKELETONS, *self.lexicon.digit_skeletons])),
+            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        ).find_matches_as_indexes
+        self._find_word_place_skeleton = ahocorasick_rs.AhoCorasick(
+            list(dict.fromkeys([*_SHAPE_DIGIT_SKELETONS, *self.lexicon.mixed_digit_skeletons])),
+            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        ).find_matches_as_indexes
         self._digits_only = self.lexicon.digits_only
         #: Skeletons of texts the slow path read -> the offset map and the lexicon's hits,
         #: kept when no lexicon pattern with an ASCII digit matched, and used for a text
@@ -239,7 +282,7 @@ class Moderator:
                 return self._check_in_window(verdict, text, seen[0], role, (session, sender), ref)
             skeleton: str | None = None
             if self._skeletons_on:
-                skeleton = _digits_to_zero("0", text)
+                skeleton = _digits_to_zero(text)
                 plain = self._skeletons.get(skeleton)
                 if (
                     plain is not None
@@ -250,9 +293,15 @@ class Moderator:
                     clean = self._clean
                     if len(clean) >= self.config.clean_cache:
                         clean.clear()
-                    clean[text] = ("", False, False, verdict)  # no window reads the view
-                    if session is not None:  # a sentence ends the sender's window
-                        self._forget_pieces((session, sender), None)
+                    fragment = plain[3]  # the same for every text of the skeleton
+                    clean[text] = ("", False, fragment, verdict)  # no window reads the view
+                    if session is None:
+                        return verdict
+                    if fragment:  # a possible piece: the window reads texts, not views
+                        return self._check_in_window(
+                            verdict, text, "", role, (session, sender), ref, True
+                        )
+                    self._forget_pieces((session, sender), None)  # a sentence ends the window
                     return verdict
             compact = collapse(text.translate(self._to_compact))
             verdict = self._check_compact(text, compact, role, sender, recipient, skeleton)
@@ -300,7 +349,7 @@ class Moderator:
         """One message alone (``skeleton``: the text's, when the caller has it)."""
         if self._skeletons_on:
             if skeleton is None:
-                skeleton = _digits_to_zero("0", text)
+                skeleton = _digits_to_zero(text)
             known = self._skeletons.get(skeleton)
             if known is not None:  # the same text up to its digits was allowed before
                 cues = known[0]
@@ -484,15 +533,19 @@ class Moderator:
                 if len(self._skeletons) >= cfg.clean_cache:
                     self._skeletons.clear()
                 how = _SETTLED
-                if _find_ascii_digit(compact) is not None and self._find_digit_place(compact):
-                    how = (
-                        _ASK_TEXT
-                        if self._find_digit_place_in_words(compact) is None
-                        and _find_digit_runs(compact) == _find_digit_runs(text)
-                        else _ASK_COMPACT
-                    )
-                quiet = how != _ASK_COMPACT and not promo and not fragment
-                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet)
+                if _find_ascii_digit(compact) is not None:
+                    zeroed = _digits_to_zero(compact)
+                    if _find_phone_run(compact) is not None or self._find_digit_place_skeleton(
+                        zeroed
+                    ):
+                        how = (
+                            _ASK_TEXT
+                            if not self._find_word_place_skeleton(zeroed)
+                            and _find_digit_runs(compact) == _find_digit_runs(text)
+                            else _ASK_COMPACT
+                        )
+                quiet = how != _ASK_COMPACT and not promo
+                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet, fragment)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
@@ -550,7 +603,7 @@ class Moderator:
                 skeleton_shape = (
                     None
                     if _find_shape_digit_place(compact) is not None
-                    else _maybe_shape(_digits_to_zero("0", compact))
+                    else _maybe_shape(_digits_to_zero(compact))
                 )
                 self._layouts[skeleton] = (v.starts, v.ends, tuple(hits), skeleton_shape)
                 shape = _maybe_shape(v.compact)

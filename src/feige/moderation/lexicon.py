@@ -48,6 +48,7 @@ NUMERIC_CUES = frozenset({"phone", "bank", "pay", "im"})
 
 
 _ASCII_DIGITS = frozenset("0123456789")
+_ZERO_DIGITS = re.compile(r"[1-9]")
 
 #: Bits of ``Lexicon.fast_masks``: a pattern that can lead to a finding, an advertising word,
 #: a cue that makes a bare number a finding.
@@ -236,21 +237,25 @@ class Lexicon:
         self.patterns_with_digits = _automaton(
             p for p in self.patterns if not _ASCII_DIGITS.isdisjoint(p)
         )
-        #: The fast path's patterns with any ASCII digit where theirs are, as regular-expression
-        #: alternatives: where they do not match, no text that differs only in its ASCII
-        #: digits holds one of the patterns (a superset, without a variant per digit).
-        self.digit_places: list[str] = sorted(
-            {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
-             for p, _m in digit_fast}
-        )  # fmt: skip
-        #: Of those, the patterns of ASCII digits only (12315), and the places of the others.
+        #: The fast path's patterns with a digit, each with its ASCII digits read as 0: where
+        #: one of them is in a text with its ASCII digits read as 0, one of the patterns can
+        #: be in a text that differs only in its ASCII digits (the engine's skeletons).
+        self.digit_skeletons: tuple[str, ...] = tuple(
+            sorted({_ZERO_DIGITS.sub("0", p) for p, _m in digit_fast})
+        )
+        #: Of those, the patterns of ASCII digits only (12315), and the skeletons of the others.
         self.digits_only: tuple[str, ...] = tuple(
             sorted(p for p, _m in digit_fast if _ASCII_DIGITS.issuperset(p))
         )
-        self.mixed_digit_places: list[str] = sorted(
-            {"".join("[0-9]" if c in _ASCII_DIGITS else re.escape(c) for c in p)
-             for p, _m in digit_fast if not _ASCII_DIGITS.issuperset(p)}
-        )  # fmt: skip
+        self.mixed_digit_skeletons: tuple[str, ...] = tuple(
+            sorted(
+                {
+                    _ZERO_DIGITS.sub("0", p)
+                    for p, _m in digit_fast
+                    if not _ASCII_DIGITS.issuperset(p)
+                }
+            )
+        )
 
     def __len__(self) -> int:
         return len(self.patterns)

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 #: Table size: the BMP and the supplementary planes that hold styled letters and emoji.
 _LIMIT = 0x30000
@@ -91,6 +92,9 @@ _KEEP_IN_COMPACT = {"+": "加"}
 _COLLAPSE = re.compile(r"([^0-9])\1\1+")
 _TRIPLE = re.compile(r"([^0-9])\1\1")
 _DELETED_RUN = re.compile("\x00+")
+#: The replacement of ``_COLLAPSE``: its first group, taken in C (a template such as ``\1``
+#: is expanded by Python code at every call and match).
+_GROUP_1 = itemgetter(1)
 
 
 def _single_reading(cp: int) -> str:
@@ -201,7 +205,7 @@ def compact_of(wide: str) -> str:
 def collapse(s: str) -> str:
     """Runs of three or more identical non-digits to one (微微微信信信 -> 微信)."""
     if len(s) > 2 and _TRIPLE.search(s):
-        return _COLLAPSE.sub(r"\1", s)
+        return _COLLAPSE.sub(_GROUP_1, s)
     return s
 
 

@@ -73,12 +73,19 @@ _GATE_DIGITS = re.compile(
     r"|[0-9][亿万][0-9]"  # large Chinese numbers
     r"|[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])"  # a mobile number backwards
 )
-_WORD = r"(?:zero|one|two|three?|four|five|six|seven|e?ight|nine)"
+#: ``eight|ight``, not ``e?ight`` (the same matches, tried in the same order): when every
+#: alternative starts with a letter, the search skips ahead in C to where one can start.
+_WORD = r"(?:zero|one|two|three?|four|five|six|seven|eight|ight|nine)"
 _GATE_LATIN = re.compile(_WORD + r"[0-9]?" + _WORD + r"[0-9]?" + _WORD)  # number words
 _GATE_OL = re.compile(r"[0-9ol](?<![0-9a-z][0-9ol])[0-9ol]{10}(?![0-9a-z])")  # o/l for 0/1
 #: An id: letters then digits, or a QQ-length number (a whole run of 5-11 digits: an 18-digit
 #: order number is none).
-_GATE_ID = re.compile(r"[a-z][a-z0-9]{2,19}[0-9]{3}|[0-9](?<![0-9][0-9])[0-9]{4,10}(?![0-9])")
+#: (Written as one character class first and each alternative's own class looked behind: an
+#: alternation of classes is tried at every position by the regex engine, one class first
+#: lets it skip ahead in C to where a match can start; the same matches.)
+_GATE_ID = re.compile(
+    r"[a-z0-9](?:(?<=[a-z])[a-z0-9]{2,19}[0-9]{3}|(?<=[0-9])(?<![0-9][0-9])[0-9]{4,10}(?![0-9]))"
+)
 #: …asked to be contacted, just before or just after it.
 _GATE_INTENT_BEFORE = re.compile(
     r"(?:加|搜|找|联系|私|扫|关注|(?<![单型货款编批])号|是|q)[^0-9a-z]{0,4}$"
@@ -86,35 +93,41 @@ _GATE_INTENT_BEFORE = re.compile(
 _GATE_INTENT_AFTER = re.compile(r".{0,6}(?:聊|联系|找我|加我|加1下|私|详谈|沟通|备注)")
 _ANY_DIGIT = re.compile(r"[0-9]")
 _ANY_LATIN = re.compile(r"[a-z]")
-_DIVERSION_CHARS = re.compile(r"[搜某店]|旗下|另外")
+#: ``[搜某店]|旗下|另外``, one class first (see ``_GATE_ID``).
+_DIVERSION_CHARS = re.compile(r"[搜某店旗另](?:(?<![旗另])|(?<=旗)下|(?<=另)外)")
 
 
 #: Every shape needs one of these (a digit, a Latin letter, or a diversion character): most
 #: chat has none and is answered by this one search.
-_SHAPE_CHARS = re.compile(r"[0-9a-z搜某店]|旗下|另外")
+#: ``[0-9a-z搜某店]|旗下|另外``, one class first (see ``_GATE_ID``).
+_SHAPE_CHARS = re.compile(r"[0-9a-z搜某店旗另](?:(?<![旗另])|(?<=旗)下|(?<=另)外)")
 
 
 def maybe_shape(compact: str) -> bool:
     """Could any shape of this module be in the compact text? (Fast path; a superset.)"""
-    if _SHAPE_CHARS.search(compact) is None:
+    first = _SHAPE_CHARS.search(compact)
+    if first is None:
         return False
-    digit = _ANY_DIGIT.search(compact) is not None
-    if digit and _GATE_DIGITS.search(compact):
+    # The searches below need a match to start with one of those characters, so they start
+    # where the first one is (their look-behinds still see what is before it).
+    at = first.start()
+    digit = _ANY_DIGIT.search(compact, at) is not None
+    if digit and _GATE_DIGITS.search(compact, at):
         return True
-    latin = _ANY_LATIN.search(compact) is not None
+    latin = _ANY_LATIN.search(compact, at) is not None
     if latin:
-        if _GATE_LATIN.search(compact):
+        if _GATE_LATIN.search(compact, at):
             return True
-        for m in _GATE_OL.finditer(compact):
+        for m in _GATE_OL.finditer(compact, at):
             if not m.group().isdigit():
                 return True
     if digit or latin:
-        for m in _GATE_ID.finditer(compact):
+        for m in _GATE_ID.finditer(compact, at):
             if _GATE_INTENT_BEFORE.search(compact, max(0, m.start() - 6), m.start()):
                 return True
             if _GATE_INTENT_AFTER.match(compact, m.end()):
                 return True
-    if _DIVERSION_CHARS.search(compact) is not None:
+    if _DIVERSION_CHARS.search(compact, at) is not None:
         return (_DIVERT.search(compact) or _MASKED_PLATFORM.search(compact)) is not None
     return False
 
