@@ -1,7 +1,7 @@
 """Cross-validation on the corpus's train split: the loop to improve the robot on.
 
     .venv/bin/python -m tests.robot.cv [--layer NAME] [--repeats 3] [--folds 5] [--errors]
-                                       [--extra tests/robot/corpus_extra.jsonl]
+                                       [--grid] [--extra tests/robot/corpus_extra.jsonl]
 
 The train split is cut into ``folds`` parts (``repeats`` times, with different shuffles); the
 whole fit (``calibration.fit_all``: ranker, cross-fitted confidence and threshold) is made on
@@ -9,10 +9,12 @@ the other parts and judged on each part, and the judgements are pooled. The held
 not read at all, so a change can be judged here without tuning on it; the held-out figures are
 for the end of an idea (``tests.robot.corpus_report``).
 
-A question's candidates and features do not depend on the weights, so they are computed once
-per question and every fold is judged on them (as ``Robot.answer`` would: the ranker's best
-entry, answered when the confidence reaches the threshold; a hand-over question is never
-answered). ``--extra FILE`` adds labelled questions (same JSONL format, any split) to every
+The train questions are similar questions of the knowledge base, so a fold's questions are
+read from a base without them (and the fit's from bases without their inner fold's); the
+features do not depend on the weights, so ``--grid`` judges every fit setting on the same
+features (as ``Robot.answer`` would: the ranker's best entry, answered when the confidence
+reaches the threshold; a hand-over question is never answered). ``--extra FILE`` adds
+labelled questions (same JSONL format, any split) to every
 fit without judging them: whether written training questions help is measured on the same
 judged questions as without them.
 """
