@@ -14,9 +14,8 @@ read from a base without them (and the fit's from bases without their inner fold
 features do not depend on the weights, so ``--grid`` judges every fit setting on the same
 features (as ``Robot.answer`` would: the ranker's best entry, answered when the confidence
 reaches the threshold; a hand-over question is never answered). ``--extra FILE`` adds
-labelled questions (same JSONL format, any split) to every
-fit without judging them: whether written training questions help is measured on the same
-judged questions as without them.
+labelled questions (same JSONL format, any split) to every fit without judging them: whether
+written training questions help is measured on the same judged questions as without them.
 """
 
 from __future__ import annotations
