@@ -137,6 +137,17 @@ def test_owner_edits_the_knowledge_base(open_window: OpenWindow, web_server: Ser
     page.locator(".el-message").last.wait_for(state="detached", timeout=FACE_TIMEOUT_MS)
     shot(page, "knowledge")
     assert sorted(own_entries(web_server)) == sorted(["耳机防水吗", "多久发货"])
+
+    # In English too: the folded similar questions say how many more there are.
+    page.evaluate("localStorage.setItem('feige.locale', 'en')")
+    page.reload()
+    wait_state(page, "发什么快递", "default")
+    cell = (
+        page.locator("tr").filter(has=row(page, "发什么快递")).get_by_test_id("knowledge-similar")
+    )
+    more = cell.get_by_test_id("knowledge-similar-toggle").inner_text()
+    assert more.startswith("+") and more.endswith("more similar questions"), more
+    shot(page, "knowledge-en")
     assert window.errors == [] or all("status of 422" in e for e in window.errors), window.errors
 
 
