@@ -12,7 +12,6 @@ turn in one job that re-reads the session: an answer, an unanswered question, or
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from feige.domain import ModerationAction, Row, SenderRole
 from feige.robot import Robot
 from feige.robot import full_auto as decisions
 from feige.services import channels
+from feige.services.actions.watch_loop import step_on_wake
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib import full_auto, knowledge
@@ -110,14 +110,7 @@ class FullAutoWatch:
 
     async def run(self) -> None:
         tick = self.ctx.settings.robot_tick_seconds
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), tick)
-            self.wake.clear()
-            try:
-                await self.step()
-            except Exception:  # keep the watch alive
-                log.exception("robot_full_auto_watch_failed")
+        await step_on_wake(self.wake, tick, self.step, "robot_full_auto_watch_failed")
 
 
 async def recover_turns(ctx: Context) -> int:

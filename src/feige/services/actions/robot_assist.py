@@ -19,7 +19,6 @@ agent answered (docs/robot-modes.md, "Scale-out").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from feige.domain import MessageKind, ModerationAction, SenderRole
 from feige.realtime import frames
 from feige.robot import KnowledgeEntry, Robot, fill_answer
 from feige.services import channels
+from feige.services.actions.watch_loop import step_on_wake
 from feige.services.context import Context, Outbox
 from feige.services.lib import knowledge, robot_assist
 
@@ -229,16 +229,7 @@ class AssistWatch:
             await asyncio.to_thread(knowledge.robot_for, (), self.ctx.settings.robot_word_vectors)
         except Exception:
             log.exception("robot_warm_up_failed")
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), tick)
-            if self.wake.is_set():
-                await asyncio.sleep(GATHER_SECONDS)
-            self.wake.clear()
-            try:
-                await self.step()
-            except Exception:  # keep the watch alive; the next tick retries
-                log.exception("robot_assist_failed")
+        await step_on_wake(self.wake, tick, self.step, "robot_assist_failed", GATHER_SECONDS)
 
     async def recover(self, rows: list[dict[str, Any]]) -> int:
         """Hold, as due now, the auto-replies of rounds read from the store (``rows``:

@@ -19,7 +19,6 @@ other node rebuilds its figure from the store when asked for it and it is older 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +31,7 @@ from feige.domain import US_PER_SECOND, Row, SenderRole
 from feige.metrics import AssessmentConfig
 from feige.metrics.rolling import MODES, RoundWatch, SwitchRule
 from feige.metrics.timeutil import LocalClock
+from feige.services.actions.watch_loop import step_on_wake
 from feige.services.assessment.summaries import metrics_config
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
@@ -314,14 +314,7 @@ class RobotWatch:
     async def run(self) -> None:
         tick = self.ctx.settings.robot_tick_seconds
         try:
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), tick)
-                self.wake.clear()
-                try:
-                    await self.step()
-                except Exception:  # keep the watch alive; the next tick retries
-                    log.exception("robot_watch_failed")
+            await step_on_wake(self.wake, tick, self.step, "robot_watch_failed")
         finally:
             self.stop_worker()
 
