@@ -21,10 +21,10 @@ from feige.domain import ModerationAction, Row, SenderRole
 from feige.robot import Robot
 from feige.robot import full_auto as decisions
 from feige.services import channels
-from feige.services.actions.watch_loop import step_on_wake
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib import full_auto, knowledge
+from feige.services.lib.watch_loop import step_on_wake
 
 log = structlog.get_logger("feige.robot")
 

@@ -29,9 +29,9 @@ from feige.domain import MessageKind, ModerationAction, SenderRole
 from feige.realtime import frames
 from feige.robot import KnowledgeEntry, Robot, fill_answer
 from feige.services import channels
-from feige.services.actions.watch_loop import step_on_wake
 from feige.services.context import Context, Outbox
 from feige.services.lib import knowledge, robot_assist
+from feige.services.lib.watch_loop import step_on_wake
 
 log = structlog.get_logger("feige.robot")
 

@@ -31,11 +31,11 @@ from feige.domain import US_PER_SECOND, Row, SenderRole
 from feige.metrics import AssessmentConfig
 from feige.metrics.rolling import MODES, RoundWatch, SwitchRule
 from feige.metrics.timeutil import LocalClock
-from feige.services.actions.watch_loop import step_on_wake
 from feige.services.assessment.summaries import metrics_config
 from feige.services.context import Context, Outbox, Principal
 from feige.services.errors import Forbidden, Invalid, NotFound
 from feige.services.lib import leases, robot_mode
+from feige.services.lib.watch_loop import step_on_wake
 
 log = structlog.get_logger("feige.robot")
 
