@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import inspect
 import os
 import re
 import shutil
@@ -76,14 +77,20 @@ def child(src: str, messages: int, extra_terms: int, toggle: str) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    check = mod.check_text
+    if len(inspect.signature(mod.check_text).parameters) >= 5:
+        check = mod.check_text
+    else:  # a tree from before the split-message window takes no session
+
+        def check(text: str, role: str, sender: str, _recipient: None, _session: str) -> object:
+            return mod.check_text(text, role, sender)
+
     for text, role, sender in mix[:20_000]:
         check(text, role, sender, None, sender)
     for name in ("_clean", "_findings", "_skeletons", "_layouts"):
         cache = getattr(mod, name, None)
         if cache is not None:
             cache.clear()
-    memo = getattr(mod.meaning, "_memo", None)
+    memo = getattr(getattr(mod, "meaning", None), "_memo", None)
     if memo is not None:
         memo.clear()
     start, stop = lib.feige_measure_start, lib.feige_measure_stop
