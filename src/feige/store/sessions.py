@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feige.domain import Row, SessionState
 from feige.store.sql import all_rows, insert_row, json_out, one, raw, update_row
@@ -29,8 +29,24 @@ def insert_session(conn: Connection, **values: Any) -> int:
     return insert_row(conn, sessions, **values)
 
 
-def update_session(conn: Connection, session_id: int, **values: Any) -> None:
-    update_row(conn, sessions, session_id, **values)
+def update_session(conn: Connection, session: Row, **values: Any) -> None:
+    """Change the session's row and count the change in its ``version``, which the caller's
+    ``session`` (whose view its events carry) takes: two nodes' events about one session
+    can cross, and clients keep the later view (docs/protocol.md, "session")."""
+    stmt = (
+        update(sessions)
+        .where(sessions.c.id == session["id"])
+        .values(version=sessions.c.version + 1, **values)
+        .returning(sessions.c.version)
+    )
+    # fetchall: a RETURNING statement left unfinished would make the COMMIT fail (SQLite).
+    session["version"] = conn.execute(stmt).fetchall()[0][0]
+
+
+def set_read_seq(conn: Connection, session_id: int, column: str, seq: int) -> None:
+    """A read mark, without a version: like ``last_seq`` it only rises, and clients take the
+    larger of two (``read`` events, docs/protocol.md)."""
+    update_row(conn, sessions, session_id, **{column: seq})
 
 
 def session_by_id(conn: Connection, session_id: int, with_blacklist: bool = False) -> Row | None:
@@ -173,7 +189,7 @@ def add_invalid_reason(conn: Connection, session: Row, reason: str) -> bool:
     if reason in current:
         return False
     current.add(reason)
-    update_row(conn, sessions, session["id"], invalid_reasons=",".join(sorted(current)))
+    update_session(conn, session, invalid_reasons=",".join(sorted(current)))
     session["invalid_reasons"] = ",".join(sorted(current))
     return True
 

@@ -114,6 +114,11 @@ sessions = Table(
     # Set in the transaction of a close or a late event; the summariser recomputes the
     # session's metrics summary and clears it (docs/rules.md §3 assessment works on summaries).
     Column("summary_dirty", Boolean, nullable=False, server_default=text("false")),
+    # One more at every change of the row but its seqs, a message's and the read marks, which
+    # only rise (store.sessions.update_session):
+    # events about a session published by two nodes can arrive in either order, and a client
+    # keeps the view with the higher version (docs/protocol.md, "session").
+    Column("version", Integer, nullable=False, server_default=text("0")),
     Index("ix_sessions_shop_state", "shop_id", "state"),
     Index("ix_sessions_summary_dirty", "summary_dirty"),
     Index("ix_sessions_agent_state", "agent_id", "state"),

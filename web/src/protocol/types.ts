@@ -63,6 +63,9 @@ export interface Session {
   agent_read_seq: number
   rating: number | null
   invalid: boolean
+  /** Counts the row's changes: of two views of one session, the later wins
+   * (`SessionVersions`). */
+  version: number
   /** The consumer's place in the shop's queue (1 = next), while queued; else null. */
   queue_position?: number | null
 }

@@ -78,7 +78,7 @@ def assign(
     waited = session["wait_started_at"] is not None
     session.update(agent_id=agent_id, state=SessionState.ASSIGNED.value, assigned_at=now)
     session_store.update_session(
-        conn, session["id"], agent_id=agent_id, state=session["state"], assigned_at=now
+        conn, session, agent_id=agent_id, state=session["state"], assigned_at=now
     )
     account_store.set_last_assigned(conn, agent_id, now)
     record(conn, session, EventType.ASSIGNED, now, agent=str(agent_id))
@@ -108,7 +108,7 @@ def wait(
     state = SessionState.QUEUED if outcome is Outcome.QUEUE else SessionState.OFFLINE
     session.update(agent_id=None, state=state.value, wait_started_at=now)
     session_store.update_session(
-        conn, session["id"], agent_id=None, state=state.value, wait_started_at=now
+        conn, session, agent_id=None, state=state.value, wait_started_at=now
     )
     record(conn, session, EventType(state.value), now)
     queue.push_queued(conn, outbox, session, state.value, left_by)
@@ -173,7 +173,7 @@ def robot_receive(conn: Connection, outbox: Outbox, session: Row, now: float) ->
     """The full-auto robot receives a new session (docs/robot-modes.md, "Full-auto"): no
     routing, no human entry until it hands the session over; the buyer is greeted."""
     session["state"] = SessionState.ROBOT.value
-    session_store.update_session(conn, session["id"], state=session["state"])
+    session_store.update_session(conn, session, state=session["state"])
     robot_session_store.add_session(conn, session["id"], session["shop_id"], now)
     push_session(outbox, session, "robot")
     system_notice(conn, outbox, session, i18n.text("robot_greeting"), now)
@@ -202,7 +202,7 @@ def move_to(
     name as a consumer may read it."""
     from_agent = session["agent_id"]
     session["agent_id"] = target["id"]
-    session_store.update_session(conn, session["id"], agent_id=target["id"])
+    session_store.update_session(conn, session, agent_id=target["id"])
     record(
         conn,
         session,
@@ -276,7 +276,7 @@ def close(conn: Connection, outbox: Outbox, session: Row, reason: str, now: floa
     system_notice(conn, outbox, session, i18n.text("closed_notice"), now)
     session.update(state=SessionState.CLOSED.value, closed_at=now, close_reason=reason)
     session_store.update_session(
-        conn, session["id"], state=session["state"], closed_at=now, close_reason=reason
+        conn, session, state=session["state"], closed_at=now, close_reason=reason
     )
     record(conn, session, EventType.CLOSED, now)
     push_session(outbox, session, "closed")

@@ -34,7 +34,7 @@ def record(conn: Connection, session: Row, type_: EventType, now: float, **data:
         raise ValueError("message events are recorded by append_message")
     event_store.insert_event(conn, session["id"], session["shop_id"], type_.value, now, data)
     if type_ in SUMMARY_EVENTS:
-        session_store.update_session(conn, session["id"], summary_dirty=True)
+        session_store.update_session(conn, session, summary_dirty=True)
 
 
 def push_session(outbox: Outbox, session: Row, change: str, *extra_agents: int | None) -> None:
@@ -74,6 +74,7 @@ def open_session(
         "rating": None,
         "invalid_reasons": None,
         "summary_dirty": False,
+        "version": 0,
     }
     session["id"] = session_store.insert_session(conn, **session)
     record(conn, session, EventType.OPEN, now, consumer=str(consumer_id), entry=entry)
@@ -223,7 +224,7 @@ def system_notice(conn: Connection, outbox: Outbox, session: Row, text: str, now
 def set_order_no(conn: Connection, session: Row, order_no: str) -> None:
     """The order a session is about, as its last order card delivered it."""
     session["order_no"] = order_no
-    session_store.update_session(conn, session["id"], order_no=order_no)
+    session_store.update_session(conn, session, order_no=order_no)
 
 
 def flag(conn: Connection, outbox: Outbox, session: Row, reason: FlagReason, now: float) -> None:
@@ -235,7 +236,7 @@ def flag(conn: Connection, outbox: Outbox, session: Row, reason: FlagReason, now
 
 def rate(conn: Connection, outbox: Outbox, session: Row, score: int, now: float) -> None:
     session["rating"] = score
-    session_store.update_session(conn, session["id"], rating=score)
+    session_store.update_session(conn, session, rating=score)
     record(conn, session, EventType.RATED, now, score=score)
     push_session(outbox, session, "rated")
 
@@ -264,7 +265,7 @@ def _advance_read(
     seq = min(seq, session["last_seq"])
     if seq > session[column]:
         session[column] = seq
-        session_store.update_session(conn, session["id"], **{column: seq})
+        session_store.set_read_seq(conn, session["id"], column, seq)
         outbox.add(
             channels.session_audience(session),
             {"type": "read", "session_id": session["id"], "reader": reader, "seq": seq},

@@ -46,6 +46,8 @@ def session_view(session: Row) -> dict[str, Any]:
         "agent_read_seq": session["agent_read_seq"],
         "rating": session["rating"],
         "invalid": bool(session["invalid_reasons"]),
+        # Counts the row's changes: of two views of one session, a client keeps the later.
+        "version": session["version"],
         # Filled for the consumer while the session is queued (lib/queue.py); None otherwise.
         "queue_position": session.get("queue_position"),
     }

@@ -8,6 +8,7 @@ import { computed, reactive, ref } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type ConnectionState, type FeigeSocket } from '@/protocol/socket'
+import { mergeSession, SessionVersions } from '@/protocol/versions'
 import type { Card, ConsumerStanding, Message, MessageKind, SendTarget, Session, ShopCard } from '@/protocol/types'
 
 import { rememberLocalImage } from '@/components/chat/localImages'
@@ -65,6 +66,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
   let lastTypingSent = 0
   let readySeen = false
   const asked = new Set<number>()
+  const versions = new SessionVersions()
 
   const shown = computed(() => Object.values(sessions))
   const current = computed(() => openSession(shown.value))
@@ -89,11 +91,14 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
     }
   }
 
-  function showSession(session: Session): void {
+  /** False for an older view than one shown already (two nodes' events can cross). */
+  function showSession(session: Session): boolean {
+    if (!versions.take(session)) return false
     const known = sessions[session.id]
-    if (known) Object.assign(known, session)
+    if (known) Object.assign(known, mergeSession(known, session))
     else sessions[session.id] = { ...session }
     earlier.value = earlier.value.filter((s) => s.id !== session.id)
+    return true
   }
 
   /** A message or event of a session this window has not seen: the consumer may have
@@ -120,7 +125,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
       const before = sessions[event.session.id]
       if (event.session.shop_id !== shopId.value) return
       const wasOpen = before ? before.state !== 'closed' : true
-      showSession(event.session)
+      if (!showSession(event.session)) return
       if (event.change === 'closed' && wasOpen) {
         agentTyping.value = false
         if (!blocking && !shop.value?.blocked) callbacks.onClosed?.(sessions[event.session.id])
@@ -128,7 +133,7 @@ export function useChatRoom(socket: FeigeSocket, entry: ChatEntry, callbacks: Ro
       if (event.change !== 'queue') void refreshShop()
     } else if (event.type === 'handover') {
       if (event.session.shop_id !== shopId.value) return
-      showSession(event.session)
+      if (!showSession(event.session)) return
       callbacks.onHandover?.(sessions[event.session.id])
     } else if (event.type === 'read' && event.reader === 'member') {
       const session = sessions[event.session_id]

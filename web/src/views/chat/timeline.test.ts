@@ -22,6 +22,7 @@ function session(id: number, state: Session['state'] = 'assigned', agentRead = 0
     agent_read_seq: agentRead,
     rating: null,
     invalid: false,
+    version: 0,
   }
 }
 

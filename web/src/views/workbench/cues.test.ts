@@ -21,6 +21,7 @@ function session(state: Session['state'], extra: Partial<Session> = {}): Session
     agent_read_seq: 0,
     rating: null,
     invalid: false,
+    version: 0,
     ...extra,
   }
 }

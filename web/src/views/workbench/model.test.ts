@@ -76,6 +76,7 @@ function session(id: number): ListedSession {
     agent_read_seq: 0,
     rating: null,
     invalid: false,
+    version: 0,
   }
 }
 
@@ -145,5 +146,52 @@ describe('WorkbenchModel on a resync', () => {
     expect(socket.state).toBe('open')
     ws.push({ op: 'event', type: 'message', message: message(17, 2) })
     expect(model.conversations.get(17)?.messages.map((m) => m.seq)).toEqual([1, 2])
+  })
+})
+
+describe('WorkbenchModel when two nodes\' events about a session cross', () => {
+  let ws: FakeSocket
+  let socket: FeigeSocket
+
+  beforeEach(() => {
+    server.sessions = [session(17), session(18)]
+    server.status = 'online'
+    server.restrictions = restrictions({})
+    server.fetches = []
+    socket = new FeigeSocket({ token: () => 'tok', locale: () => 'zh-CN', url: 'ws://test/ws', createSocket: () => (ws = new FakeSocket()) })
+    socket.start()
+    ws.onopen?.({})
+  })
+
+  afterEach(() => socket.stop())
+
+  it('keeps the later view, and an older one does not bring back a session it let go of', async () => {
+    const model = new WorkbenchModel(socket, me)
+    ws.push({ op: 'ready', principal: me, sessions: [{ id: 17, state: 'assigned', last_seq: 0 }, { id: 18, state: 'assigned', last_seq: 0 }], sessions_more: false, heartbeat: 25 })
+    ws.push({ op: 'resumed', count: 0, more: false })
+    await settle()
+    expect([...model.conversations.keys()]).toEqual([17, 18])
+
+    // 17 is transferred to a colleague (version 2) on one node; this agent's earlier change
+    // of it (version 1), published by another node, is heard after.
+    ws.push({ op: 'event', type: 'session', change: 'transferred', session: { ...session(17), agent_id: 6, version: 2 } })
+    expect(model.conversations.has(17)).toBe(false)
+    ws.push({ op: 'event', type: 'session', change: 'order', session: { ...session(17), order_no: 'A1', version: 1 } })
+    expect(model.conversations.has(17)).toBe(false)
+
+    // 18 closes (version 3) and leaves the list; a view from before (version 2, still
+    // assigned to this agent) does not bring it back.
+    ws.push({ op: 'event', type: 'session', change: 'closed', session: { ...session(18), state: 'closed', version: 3 } })
+    expect(model.conversations.has(18)).toBe(false)
+    ws.push({ op: 'event', type: 'session', change: 'order', session: { ...session(18), order_no: 'B2', version: 2 } })
+    expect(model.conversations.has(18)).toBe(false)
+
+    // A listing fetched while those were on their way is older still.
+    server.sessions = [{ ...session(17), version: 1 }, { ...session(18), version: 2 }]
+    await model.refresh()
+    expect([...model.conversations.keys()]).toEqual([])
+    // A newer one is taken.
+    ws.push({ op: 'event', type: 'session', change: 'transferred', session: { ...session(17), version: 4 } })
+    expect([...model.conversations.keys()]).toEqual([17])
   })
 })

@@ -7,6 +7,7 @@ import { markRaw, reactive, ref, shallowReactive } from 'vue'
 import { api } from '@/api'
 import { ApiError } from '@/protocol/rest'
 import { SendRefused, type FeigeSocket } from '@/protocol/socket'
+import { mergeSession, SessionVersions } from '@/protocol/versions'
 import type {
   Message,
   MessageKind,
@@ -82,6 +83,7 @@ export class WorkbenchModel {
   private readonly loadingTails = new Set<number>()
   private tailQueue: number[] = []
   private tailsRunning = 0
+  private readonly versions = new SessionVersions()
 
   constructor(socket: FeigeSocket, me: Principal, hooks: ModelHooks = {}) {
     this.socket = socket
@@ -153,7 +155,7 @@ export class WorkbenchModel {
         listed.push(...page)
       }
       const open = new Set(listed.map((session) => session.id))
-      for (const session of listed) this.upsert(session)
+      for (const session of listed) if (this.versions.take(session)) this.upsert(session)
       // Sessions that closed or moved away while the connection was down.
       for (const [id, conversation] of this.conversations) {
         if (!open.has(id) && conversation.session.state !== 'closed') this.forget(id)
@@ -166,7 +168,7 @@ export class WorkbenchModel {
   private upsert(session: ListedSession): Conversation {
     const known = this.conversations.get(session.id)
     if (known) {
-      known.session = { ...known.session, ...session }
+      known.session = mergeSession(known.session, session)
       return known
     }
     const conversation = reactive({
@@ -311,6 +313,7 @@ export class WorkbenchModel {
   }
 
   private onSession(change: string, session: Session): void {
+    if (!this.versions.take(session)) return // an older view, heard after a newer one
     const known = this.conversations.get(session.id)
     const wasMine = known ? this.isMine(known.session) : false
     const wasWaiting = known ? groupOf(known.session) !== 'mine' : false
@@ -323,13 +326,13 @@ export class WorkbenchModel {
     }
     if (session.state === 'closed') {
       if (known) {
-        known.session = { ...known.session, ...session }
+        known.session = mergeSession(known.session, session)
         if (this.activeId.value !== session.id) this.forget(session.id)
       }
       return
     }
     const conversation = known ?? this.adopt(session)
-    if (known) known.session = { ...known.session, ...session }
+    if (known) known.session = mergeSession(known.session, session)
     if (!known && !conversation.session.consumer_nickname) void this.fetchNickname(conversation)
     if (this.isMine(session) && !wasMine) this.hooks.onNewSession?.(conversation, 'assigned')
     else if (!known && (change === 'queued' || change === 'offline')) {
@@ -500,7 +503,7 @@ export class WorkbenchModel {
   async take(id: number): Promise<void> {
     const session = await calls.take(id)
     const known = this.conversations.get(id)
-    if (known) known.session = { ...known.session, ...session }
+    if (known) known.session = mergeSession(known.session, session)
     this.select(id)
   }
 
