@@ -281,45 +281,55 @@ class Moderator:
                     return verdict
                 return self._check_in_window(verdict, text, seen[0], role, (session, sender), ref)
             skeleton: str | None = None
+            plain: tuple[int, int, bool, bool] | None = None
             if self._skeletons_on:
                 skeleton = _digits_to_zero(text)
                 plain = self._skeletons.get(skeleton)
-                if (
-                    plain is not None
-                    and plain[2]
-                    and (plain[1] == _SETTLED or self._text_holds_no_number(text))
-                ):  # quiet: allowed, nothing more to know
-                    verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
-                    clean = self._clean
-                    if len(clean) >= self.config.clean_cache:
-                        clean.clear()
+                if plain is not None and (
+                    plain[1] == _SETTLED
+                    or (plain[1] == _ASK_TEXT and self._text_holds_no_number(text))
+                ):  # allowed as the skeleton's texts are
                     fragment = plain[3]  # the same for every text of the skeleton
-                    clean[text] = ("", False, fragment, verdict)  # no window reads the view
-                    if session is None:
-                        return verdict
-                    if fragment:  # a possible piece: the window reads texts, not views
-                        return self._check_in_window(
-                            verdict, text, "", role, (session, sender), ref, True
+                    if plain[2]:  # quiet: nothing more to know
+                        verdict = _new_tuple(
+                            Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ())
                         )
-                    self._forget_pieces((session, sender), None)  # a sentence ends the window
-                    return verdict
-            compact = collapse(text.translate(self._to_compact))
-            verdict = self._check_compact(text, compact, role, sender, recipient, skeleton)
-            if session is None:
-                return verdict
-            known = self._clean.get(text)  # a clean text has just been remembered
-            if known is None or known[2] or verdict[0] is not _ALLOW:
-                return self._check_in_window(
-                    verdict,
-                    text,
-                    compact,
-                    role,
-                    (session, sender),
-                    ref,
-                    None if known is None else (known[2] or None),
+                        clean = self._clean
+                        if len(clean) >= self.config.clean_cache:
+                            clean.clear()
+                        clean[text] = ("", False, fragment, verdict)  # no window reads the view
+                        if session is None:
+                            return verdict
+                        if fragment:  # a possible piece: the window reads texts, not views
+                            return self._check_in_window(
+                                verdict, text, "", role, (session, sender), ref, True
+                            )
+                        self._forget_pieces((session, sender), None)  # a sentence ends it
+                        return verdict
+                    # An advert for the spam window, which reads the compact view: remembered
+                    # as a clean text, then on as one (the fast path would only ask again).
+                    compact = collapse(text.translate(self._to_compact))
+                    known = self._remember_clean(text, compact, bool(plain[0] & PROMO), fragment)
+            if known is None:
+                compact = collapse(text.translate(self._to_compact))
+                verdict = self._check_compact(
+                    text, compact, role, sender, recipient, skeleton, plain
                 )
-            self._forget_pieces((session, sender), None)  # a sentence ends the sender's window
-            return verdict
+                if session is None:
+                    return verdict
+                known = self._clean.get(text)  # a clean text has just been remembered
+                if known is None or known[2] or verdict[0] is not _ALLOW:
+                    return self._check_in_window(
+                        verdict,
+                        text,
+                        compact,
+                        role,
+                        (session, sender),
+                        ref,
+                        None if known is None else (known[2] or None),
+                    )
+                self._forget_pieces((session, sender), None)  # a sentence ends the window
+                return verdict
         # Clean before, for any role: only the windows are left, and what they need of the
         # text (its compact view, an advertising word, whether it can be a piece, its allow
         # verdict) is known.
@@ -345,17 +355,22 @@ class Moderator:
         sender: str | None,
         recipient: str | None,
         skeleton: str | None = None,
+        known: tuple[int, int, bool, bool] | None = None,
     ) -> Verdict:
-        """One message alone (``skeleton``: the text's, when the caller has it)."""
+        """One message alone. ``skeleton``: the text's, when the caller has it, with ``known``,
+        its entry in ``_skeletons`` (None: no entry), which the caller found not settled for
+        this text."""
         if self._skeletons_on:
+            settled = False
             if skeleton is None:
                 skeleton = _digits_to_zero(text)
-            known = self._skeletons.get(skeleton)
+                known = self._skeletons.get(skeleton)
+                settled = known is not None and (
+                    known[1] == _SETTLED
+                    or (known[1] == _ASK_TEXT and self._text_holds_no_number(text))
+                )
             if known is not None:  # the same text up to its digits was allowed before
                 cues = known[0]
-                settled = known[1] == _SETTLED or (
-                    known[1] == _ASK_TEXT and self._text_holds_no_number(text)
-                )
                 if not settled:  # ask again what the digits' values decide
                     digit_masks = self._digit_masks
                     for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
@@ -522,35 +537,45 @@ class Moderator:
             if result is not None:
                 return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
         cfg = self.config
-        promo = promo_word and len(compact) >= cfg.spam_min_chars
-        allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
-        if cfg.clean_cache:
-            if len(self._clean) >= cfg.clean_cache:
-                self._clean.clear()  # bounded; refills with what is said now
-            fragment = is_fragment(compact, cfg.split_max_chars)
-            self._clean[text] = (compact, promo, fragment, allow)
-            if skeleton is not None:
-                if len(self._skeletons) >= cfg.clean_cache:
-                    self._skeletons.clear()
-                how = _SETTLED
-                if _find_ascii_digit(compact) is not None:
-                    zeroed = _digits_to_zero(compact)
-                    if _find_phone_run(compact) is not None or self._find_digit_place_skeleton(
-                        zeroed
-                    ):
-                        how = (
-                            _ASK_TEXT
-                            if not self._find_word_place_skeleton(zeroed)
-                            and _find_digit_runs(compact) == _find_digit_runs(text)
-                            else _ASK_COMPACT
-                        )
-                quiet = how != _ASK_COMPACT and not promo
-                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet, fragment)
+        fragment = is_fragment(compact, cfg.split_max_chars)
+        _compact, promo, _fragment, allow = self._remember_clean(
+            text, compact, promo_word, fragment
+        )
+        if cfg.clean_cache and skeleton is not None:
+            if len(self._skeletons) >= cfg.clean_cache:
+                self._skeletons.clear()
+            how = _SETTLED
+            if _find_ascii_digit(compact) is not None:
+                zeroed = _digits_to_zero(compact)
+                if _find_phone_run(compact) is not None or self._find_digit_place_skeleton(zeroed):
+                    how = (
+                        _ASK_TEXT
+                        if not self._find_word_place_skeleton(zeroed)
+                        and _find_digit_runs(compact) == _find_digit_runs(text)
+                        else _ASK_COMPACT
+                    )
+            quiet = how != _ASK_COMPACT and not promo
+            self._skeletons[skeleton[0]] = (skeleton[1], how, quiet, fragment)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
             )
         return allow
+
+    def _remember_clean(
+        self, text: str, compact: str, promo_word: bool, fragment: bool
+    ) -> tuple[str, bool, bool, Verdict]:
+        """A clean text's entry in ``_clean`` (its compact view, an advert for the spam
+        window, a possible piece, its allow verdict), remembered when the cache is on."""
+        cfg = self.config
+        promo = promo_word and len(compact) >= cfg.spam_min_chars
+        allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
+        entry = (compact, promo, fragment, allow)
+        if cfg.clean_cache:
+            if len(self._clean) >= cfg.clean_cache:
+                self._clean.clear()  # bounded; refills with what is said now
+            self._clean[text] = entry
+        return entry
 
     def _run_detectors(
         self,
