@@ -9,7 +9,7 @@ engine then decides: the policy turns findings into one verdict.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import ahocorasick_rs
 
@@ -108,6 +108,17 @@ def _skeleton_of(text: str) -> bytes:
     encoding, so one ``bytes.translate`` of the encoded text reads its digits as 0: about
     half the cost of the nine ``str.replace`` calls, and the key is never decoded."""
     return text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGIT_BYTES)
+
+
+def _skeleton_automaton(patterns: list[str]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+    """Where one of ``patterns`` (each with its digits read as 0) is in a skeleton key
+    (``_skeleton_of``): an automaton of the patterns in the same UTF-8, so a match is one of
+    the pattern in the skeleton (a character's first byte is never another's continuation),
+    and the key is asked without a str of it."""
+    return ahocorasick_rs.BytesAhoCorasick(
+        list(dict.fromkeys(p.encode("utf-8", "surrogatepass") for p in patterns)),
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+    ).find_matches_as_indexes
 
 
 #: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
@@ -218,14 +229,12 @@ class Moderator:
         #: Where a digit can change an answer of a skeleton, asked of its compact view with
         #: every ASCII digit read as 0 (see ``_SHAPE_DIGIT_SKELETONS``); the second without
         #: the lexicon's patterns of digits alone.
-        self._find_digit_place_skeleton = ahocorasick_rs.AhoCorasick(
-            list(dict.fromkeys([*_SHAPE_DIGIT_SKELETONS, *self.lexicon.digit_skeletons])),
-            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        ).find_matches_as_indexes
-        self._find_word_place_skeleton = ahocorasick_rs.AhoCorasick(
-            list(dict.fromkeys([*_SHAPE_DIGIT_SKELETONS, *self.lexicon.mixed_digit_skeletons])),
-            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        ).find_matches_as_indexes
+        self._find_digit_place_skeleton = _skeleton_automaton(
+            [*_SHAPE_DIGIT_SKELETONS, *self.lexicon.digit_skeletons]
+        )
+        self._find_word_place_skeleton = _skeleton_automaton(
+            [*_SHAPE_DIGIT_SKELETONS, *self.lexicon.mixed_digit_skeletons]
+        )
         self._digits_only = self.lexicon.digits_only
         #: Skeletons of texts the slow path read -> the offset map and the lexicon's hits,
         #: kept when no lexicon pattern with an ASCII digit matched, and used for a text
@@ -564,7 +573,7 @@ class Moderator:
                 self._skeletons.clear()
             how = _SETTLED
             if _find_ascii_digit(compact) is not None:
-                zeroed = _digits_to_zero(compact)
+                zeroed = _skeleton_of(compact)
                 if _find_phone_run(compact) is not None or self._find_digit_place_skeleton(zeroed):
                     how = (
                         _ASK_TEXT
