@@ -80,7 +80,8 @@ _maybe_shape = shapes.maybe_shape
 
 def _digits_to_zero(text: str) -> str:
     """The text with every ASCII digit read as 0: what the fast path's answer depends on,
-    apart from the numbers themselves (see ``Moderator._skeletons``). Nine ``str.replace``
+    apart from the numbers themselves (see ``Moderator._skeletons``, keyed by its UTF-8,
+    ``_skeleton_of``; this str is for the shape gate of a new layout). Nine ``str.replace``
     calls (each a scan in C, the text itself when the digit is absent): a regular
     expression's substitution costs a search per digit (about 0.3 µs each, several µs for an
     order number), and ``str.translate`` misses its table on every other character."""
