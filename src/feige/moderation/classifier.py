@@ -16,6 +16,7 @@ import gzip
 import math
 import re
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 
 import ahocorasick_rs
@@ -35,6 +36,10 @@ def ngrams(text: str) -> list[str]:
     return [text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1)]
 
 
+#: The pattern's index of an Aho–Corasick match: ``set(map(_pattern_index, matches))`` is
+#: ``{i for i, _s, _e in matches}`` built in C, inserted in the same order (the same set, so
+#: the same order of summing).
+_pattern_index = itemgetter(0)
 #: ``[0-9]+`` written to start with a character class (the search then skips ahead in C).
 _DIGIT_RUN = re.compile(r"[0-9][0-9]*")
 
@@ -201,7 +206,7 @@ class MeaningModel:
             and sum(map(str.isalpha, text)) < MIN_LETTERS
         ):  # most texts start with enough letters: no count
             return None
-        found = {i for i, _s, _e in self._all(text, overlapping=True)}
+        found = set(map(_pattern_index, self._all(text, overlapping=True)))
         if self.threshold >= 0.5:
             first = self._first_bias + sum(map(self._first.__getitem__, found))
             if first < 0 and self._others_bias + sum(map(self._others.__getitem__, found)) < 0:

@@ -9,7 +9,7 @@ engine then decides: the policy turns findings into one verdict.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import ahocorasick_rs
 
@@ -80,7 +80,8 @@ _maybe_shape = shapes.maybe_shape
 
 def _digits_to_zero(text: str) -> str:
     """The text with every ASCII digit read as 0: what the fast path's answer depends on,
-    apart from the numbers themselves (see ``Moderator._skeletons``). Nine ``str.replace``
+    apart from the numbers themselves (see ``Moderator._skeletons``, keyed by its UTF-8,
+    ``_skeleton_of``; this str is for the shape gate of a new layout). Nine ``str.replace``
     calls (each a scan in C, the text itself when the digit is absent): a regular
     expression's substitution costs a search per digit (about 0.3 µs each, several µs for an
     order number), and ``str.translate`` misses its table on every other character."""
@@ -95,6 +96,30 @@ def _digits_to_zero(text: str) -> str:
         .replace("8", "0")
         .replace("9", "0")
     )
+
+
+#: Every ASCII digit as 0, in UTF-8 (``_skeleton_of``).
+_ZERO_DIGIT_BYTES = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _skeleton_of(text: str) -> bytes:
+    """The key of a text's skeleton in ``Moderator._skeletons`` and ``_layouts``:
+    ``_digits_to_zero(text)`` in UTF-8 (surrogates passed, so texts with the same skeleton
+    and only they share a key). An ASCII byte is never part of another character's
+    encoding, so one ``bytes.translate`` of the encoded text reads its digits as 0: about
+    half the cost of the nine ``str.replace`` calls, and the key is never decoded."""
+    return text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGIT_BYTES)
+
+
+def _skeleton_automaton(patterns: list[str]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+    """Where one of ``patterns`` (each with its digits read as 0) is in a skeleton key
+    (``_skeleton_of``): an automaton of the patterns in the same UTF-8, so a match is one of
+    the pattern in the skeleton (a character's first byte is never another's continuation),
+    and the key is asked without a str of it."""
+    return ahocorasick_rs.BytesAhoCorasick(
+        list(dict.fromkeys(p.encode("utf-8", "surrogatepass") for p in patterns)),
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+    ).find_matches_as_indexes
 
 
 #: The shapes whose gate reads a digit's value, not only where digits are: a mobile number
@@ -131,9 +156,14 @@ _find_shape_digit_place = re.compile(
 _find_backwards_mobile = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{8}[3-9]1(?![0-9])").search
 #: How a known skeleton's texts are answered (``Moderator._skeletons``).
 _ASK_COMPACT, _SETTLED, _ASK_TEXT = 0, 1, 2
-#: Builds a Verdict from a full tuple of fields, skipping NamedTuple's keyword handling: the
-#: allow verdict of the fast path is built for most messages.
+#: Builds a Verdict (or an Evidence) from a full tuple of fields, skipping NamedTuple's
+#: keyword handling: the allow verdict of the fast path is built for most messages.
 _new_tuple = tuple.__new__
+
+
+def _finding_order(f: Finding) -> tuple[int, int, int]:
+    """The order ``_decide`` reads findings in: by span, then by category."""
+    return f.start, f.end, _CATEGORY_ORDER[f.category]
 
 
 class Moderator:
@@ -196,18 +226,16 @@ class Moderator:
         #: digits in the compact view is one in the text (no full-width digit, numeral or
         #: separator in or next to one): those questions are then asked of the text itself
         #: (``_text_holds_no_number``), without the compact view.
-        self._skeletons: dict[str, tuple[int, int, bool, bool]] = {}
+        self._skeletons: dict[bytes, tuple[int, int, bool, bool]] = {}
         #: Where a digit can change an answer of a skeleton, asked of its compact view with
         #: every ASCII digit read as 0 (see ``_SHAPE_DIGIT_SKELETONS``); the second without
         #: the lexicon's patterns of digits alone.
-        self._find_digit_place_skeleton = ahocorasick_rs.AhoCorasick(
-            list(dict.fromkeys([*_SHAPE_DIGIT_SKELETONS, *self.lexicon.digit_skeletons])),
-            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        ).find_matches_as_indexes
-        self._find_word_place_skeleton = ahocorasick_rs.AhoCorasick(
-            list(dict.fromkeys([*_SHAPE_DIGIT_SKELETONS, *self.lexicon.mixed_digit_skeletons])),
-            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        ).find_matches_as_indexes
+        self._find_digit_place_skeleton = _skeleton_automaton(
+            [*_SHAPE_DIGIT_SKELETONS, *self.lexicon.digit_skeletons]
+        )
+        self._find_word_place_skeleton = _skeleton_automaton(
+            [*_SHAPE_DIGIT_SKELETONS, *self.lexicon.mixed_digit_skeletons]
+        )
         self._digits_only = self.lexicon.digits_only
         #: Skeletons of texts the slow path read -> the offset map and the lexicon's hits,
         #: kept when no lexicon pattern with an ASCII digit matched, and used for a text
@@ -216,7 +244,7 @@ class Moderator:
         #: a buyer giving another phone number in the same words skips both. Bounded like
         #: the others.
         #: Each with the skeleton's answer to the shape gate (see ``_run_detectors``).
-        self._layouts: dict[str, tuple[list[int], list[int], tuple[Hit, ...], bool | None]] = {}
+        self._layouts: dict[bytes, tuple[list[int], list[int], tuple[Hit, ...], bool | None]] = {}
         self._find_digit_patterns = self.lexicon.patterns_with_digits.find_matches_as_indexes
         self._skeletons_on = bool(self.config.clean_cache) and not any(
             c.isdigit() for d in self.domains for c in d
@@ -280,46 +308,56 @@ class Moderator:
                 if session is None:
                     return verdict
                 return self._check_in_window(verdict, text, seen[0], role, (session, sender), ref)
-            skeleton: str | None = None
+            skeleton: bytes | None = None
+            plain: tuple[int, int, bool, bool] | None = None
             if self._skeletons_on:
-                skeleton = _digits_to_zero(text)
+                skeleton = _skeleton_of(text)
                 plain = self._skeletons.get(skeleton)
-                if (
-                    plain is not None
-                    and plain[2]
-                    and (plain[1] == _SETTLED or self._text_holds_no_number(text))
-                ):  # quiet: allowed, nothing more to know
-                    verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
-                    clean = self._clean
-                    if len(clean) >= self.config.clean_cache:
-                        clean.clear()
+                if plain is not None and (
+                    plain[1] == _SETTLED
+                    or (plain[1] == _ASK_TEXT and self._text_holds_no_number(text))
+                ):  # allowed as the skeleton's texts are
                     fragment = plain[3]  # the same for every text of the skeleton
-                    clean[text] = ("", False, fragment, verdict)  # no window reads the view
-                    if session is None:
-                        return verdict
-                    if fragment:  # a possible piece: the window reads texts, not views
-                        return self._check_in_window(
-                            verdict, text, "", role, (session, sender), ref, True
+                    if plain[2]:  # quiet: nothing more to know
+                        verdict = _new_tuple(
+                            Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ())
                         )
-                    self._forget_pieces((session, sender), None)  # a sentence ends the window
-                    return verdict
-            compact = collapse(text.translate(self._to_compact))
-            verdict = self._check_compact(text, compact, role, sender, recipient, skeleton)
-            if session is None:
-                return verdict
-            known = self._clean.get(text)  # a clean text has just been remembered
-            if known is None or known[2] or verdict[0] is not _ALLOW:
-                return self._check_in_window(
-                    verdict,
-                    text,
-                    compact,
-                    role,
-                    (session, sender),
-                    ref,
-                    None if known is None else (known[2] or None),
+                        clean = self._clean
+                        if len(clean) >= self.config.clean_cache:
+                            clean.clear()
+                        clean[text] = ("", False, fragment, verdict)  # no window reads the view
+                        if session is None:
+                            return verdict
+                        if fragment:  # a possible piece: the window reads texts, not views
+                            return self._check_in_window(
+                                verdict, text, "", role, (session, sender), ref, True
+                            )
+                        self._forget_pieces((session, sender), None)  # a sentence ends it
+                        return verdict
+                    # An advert for the spam window, which reads the compact view: remembered
+                    # as a clean text, then on as one (the fast path would only ask again).
+                    compact = collapse(text.translate(self._to_compact))
+                    known = self._remember_clean(text, compact, bool(plain[0] & PROMO), fragment)
+            if known is None:
+                compact = collapse(text.translate(self._to_compact))
+                verdict = self._check_compact(
+                    text, compact, role, sender, recipient, skeleton, plain
                 )
-            self._forget_pieces((session, sender), None)  # a sentence ends the sender's window
-            return verdict
+                if session is None:
+                    return verdict
+                known = self._clean.get(text)  # a clean text has just been remembered
+                if known is None or known[2] or verdict[0] is not _ALLOW:
+                    return self._check_in_window(
+                        verdict,
+                        text,
+                        compact,
+                        role,
+                        (session, sender),
+                        ref,
+                        None if known is None else (known[2] or None),
+                    )
+                self._forget_pieces((session, sender), None)  # a sentence ends the window
+                return verdict
         # Clean before, for any role: only the windows are left, and what they need of the
         # text (its compact view, an advertising word, whether it can be a piece, its allow
         # verdict) is known.
@@ -344,18 +382,23 @@ class Moderator:
         role: str,
         sender: str | None,
         recipient: str | None,
-        skeleton: str | None = None,
+        skeleton: bytes | None = None,
+        known: tuple[int, int, bool, bool] | None = None,
     ) -> Verdict:
-        """One message alone (``skeleton``: the text's, when the caller has it)."""
+        """One message alone. ``skeleton``: the text's, when the caller has it, with ``known``,
+        its entry in ``_skeletons`` (None: no entry), which the caller found not settled for
+        this text."""
         if self._skeletons_on:
+            settled = False
             if skeleton is None:
-                skeleton = _digits_to_zero(text)
-            known = self._skeletons.get(skeleton)
+                skeleton = _skeleton_of(text)
+                known = self._skeletons.get(skeleton)
+                settled = known is not None and (
+                    known[1] == _SETTLED
+                    or (known[1] == _ASK_TEXT and self._text_holds_no_number(text))
+                )
             if known is not None:  # the same text up to its digits was allowed before
                 cues = known[0]
-                settled = known[1] == _SETTLED or (
-                    known[1] == _ASK_TEXT and self._text_holds_no_number(text)
-                )
                 if not settled:  # ask again what the digits' values decide
                     digit_masks = self._digit_masks
                     for i, _s, _e in self._find_digit_cues(compact, overlapping=True):
@@ -386,7 +429,7 @@ class Moderator:
             and not self._numbers(compact, cues)
             and not _maybe_shape(compact)
         ):
-            remember: tuple[str, int] | None = None
+            remember: tuple[bytes, int] | None = None
             if skeleton is not None:  # remembered if the classifier lets it through
                 free = self._fast_masks_digit_free
                 skeleton_cues = 0
@@ -510,7 +553,7 @@ class Moderator:
         recipient: str | None,
         promo_word: bool,
         classify: bool = True,
-        skeleton: tuple[str, int] | None = None,
+        skeleton: tuple[bytes, int] | None = None,
     ) -> Verdict:
         """Fast path: nothing to find, so allow, unless the meaning classifier objects or it
         is the sender's repeated advert. What the windows need of the text is remembered
@@ -522,35 +565,45 @@ class Moderator:
             if result is not None:
                 return self._decide([self._meaning_finding(result, text)], policy_role(role), text)
         cfg = self.config
-        promo = promo_word and len(compact) >= cfg.spam_min_chars
-        allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
-        if cfg.clean_cache:
-            if len(self._clean) >= cfg.clean_cache:
-                self._clean.clear()  # bounded; refills with what is said now
-            fragment = is_fragment(compact, cfg.split_max_chars)
-            self._clean[text] = (compact, promo, fragment, allow)
-            if skeleton is not None:
-                if len(self._skeletons) >= cfg.clean_cache:
-                    self._skeletons.clear()
-                how = _SETTLED
-                if _find_ascii_digit(compact) is not None:
-                    zeroed = _digits_to_zero(compact)
-                    if _find_phone_run(compact) is not None or self._find_digit_place_skeleton(
-                        zeroed
-                    ):
-                        how = (
-                            _ASK_TEXT
-                            if not self._find_word_place_skeleton(zeroed)
-                            and _find_digit_runs(compact) == _find_digit_runs(text)
-                            else _ASK_COMPACT
-                        )
-                quiet = how != _ASK_COMPACT and not promo
-                self._skeletons[skeleton[0]] = (skeleton[1], how, quiet, fragment)
+        fragment = is_fragment(compact, cfg.split_max_chars)
+        _compact, promo, _fragment, allow = self._remember_clean(
+            text, compact, promo_word, fragment
+        )
+        if cfg.clean_cache and skeleton is not None:
+            if len(self._skeletons) >= cfg.clean_cache:
+                self._skeletons.clear()
+            how = _SETTLED
+            if _find_ascii_digit(compact) is not None:
+                zeroed = _skeleton_of(compact)
+                if _find_phone_run(compact) is not None or self._find_digit_place_skeleton(zeroed):
+                    how = (
+                        _ASK_TEXT
+                        if not self._find_word_place_skeleton(zeroed)
+                        and _find_digit_runs(compact) == _find_digit_runs(text)
+                        else _ASK_COMPACT
+                    )
+            quiet = how != _ASK_COMPACT and not promo
+            self._skeletons[skeleton[0]] = (skeleton[1], how, quiet, fragment)
         if promo and sender is not None and self._spam_history.observe(sender, compact, recipient):
             return self._decide(
                 [Finding(cat.SPAM, 0, len(text), "repeat")], policy_role(role), text
             )
         return allow
+
+    def _remember_clean(
+        self, text: str, compact: str, promo_word: bool, fragment: bool
+    ) -> tuple[str, bool, bool, Verdict]:
+        """A clean text's entry in ``_clean`` (its compact view, an advert for the spam
+        window, a possible piece, its allow verdict), remembered when the cache is on."""
+        cfg = self.config
+        promo = promo_word and len(compact) >= cfg.spam_min_chars
+        allow: Verdict = _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), (), (), (), ()))
+        entry = (compact, promo, fragment, allow)
+        if cfg.clean_cache:
+            if len(self._clean) >= cfg.clean_cache:
+                self._clean.clear()  # bounded; refills with what is said now
+            self._clean[text] = entry
+        return entry
 
     def _run_detectors(
         self,
@@ -561,7 +614,7 @@ class Moderator:
         sender: str | None,
         recipient: str | None,
         compact: str | None = None,
-        skeleton: str | None = None,
+        skeleton: bytes | None = None,
     ) -> Verdict:
         """Slow path: the offset map, then only the detectors whose cues are present. What
         the detectors find does not depend on the sender, so it is remembered per text (a
@@ -772,7 +825,7 @@ class Moderator:
         evidence: list[Evidence] = []
         actions: list[ModerationAction] = []
         allowed: list[Evidence] = []
-        for f in sorted(found, key=lambda f: (f.start, f.end, _CATEGORY_ORDER[f.category])):
+        for f in sorted(found, key=_finding_order) if len(found) > 1 else found:
             key = (f.category, f.start, f.end)
             if key in seen:
                 continue
@@ -781,14 +834,14 @@ class Moderator:
             if f.doubtful and _SEVERITY[action] > _SEVERITY[cfg.doubtful_action]:
                 action = cfg.doubtful_action
             match = f.match if f.match is not None else (text or "")[f.start : f.end]
-            e = Evidence(f.category, f.start, f.end, match, f.detector)
+            e: Evidence = _new_tuple(Evidence, (f.category, f.start, f.end, match, f.detector))
             if action == ModerationAction.ALLOW:
                 allowed.append(e)
             else:
                 evidence.append(e)
                 actions.append(action)
         if not evidence:
-            return Verdict(ModerationAction.ALLOW, text=text, allowed=tuple(allowed))
+            return _new_tuple(Verdict, (_ALLOW, (), (), (), text, (), tuple(allowed), (), (), ()))
         action = max(actions, key=_SEVERITY.__getitem__)
         categories = tuple(sorted({e.category for e in evidence}, key=_CATEGORY_ORDER.__getitem__))
         clauses = tuple(dict.fromkeys(cat.CLAUSES[c] for c in categories))
@@ -801,13 +854,18 @@ class Moderator:
                 if a == ModerationAction.MASK
             )
             shown = mask(text, masked)
-        return Verdict(
-            action,
-            categories,
-            clauses,
-            spans,
-            shown,
-            tuple(evidence),
-            tuple(allowed),
-            tuple(actions),
+        return _new_tuple(
+            Verdict,
+            (
+                action,
+                categories,
+                clauses,
+                spans,
+                shown,
+                tuple(evidence),
+                tuple(allowed),
+                tuple(actions),
+                (),
+                (),
+            ),
         )

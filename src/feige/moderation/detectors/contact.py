@@ -147,8 +147,11 @@ def find_im_contacts(ctx: DetectionContext, found: list[Finding]) -> None:
 def reads_as_phone(ctx: DetectionContext, start: int, letters_before: bool = True) -> bool:
     """False when the number reads as an order/tracking number or a delivery number."""
     s = ctx.views.compact
-    cues = [h for h in ctx.hits_of("phone") + ctx.hits_of("im") if h.end <= start]
-    last_cue = max((h.end for h in cues), default=-1)
+    last_cue = -1  # where the last phone or IM cue before the number ends
+    for kind in ("phone", "im"):
+        for h in ctx.hits_of(kind):
+            if last_cue < h.end <= start:
+                last_cue = h.end
     for c in ctx.hits_of("ctx"):
         if start - 8 <= c.end <= start and c.end > last_cue:
             return False
