@@ -102,18 +102,29 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve()
 }
 
+/** Sessions 17 and 18 on the server, and a socket that has just opened. */
+function connect(): { ws: FakeSocket; socket: FeigeSocket } {
+  server.sessions = [session(17), session(18)]
+  server.status = 'online'
+  server.restrictions = restrictions({})
+  server.fetches = []
+  let ws: FakeSocket | null = null
+  const socket = new FeigeSocket({ token: () => 'tok', locale: () => 'zh-CN', url: 'ws://test/ws', createSocket: () => (ws = new FakeSocket()) })
+  socket.start()
+  const opened = ws as FakeSocket | null
+  if (!opened) throw new Error('the socket was not created')
+  opened.onopen?.({})
+  return { ws: opened, socket }
+}
+
 describe('WorkbenchModel on a resync', () => {
   let ws: FakeSocket
   let socket: FeigeSocket
 
   beforeEach(() => {
-    server.sessions = [session(17), session(18)]
-    server.status = 'online'
-    server.restrictions = restrictions({})
-    server.fetches = []
-    socket = new FeigeSocket({ token: () => 'tok', locale: () => 'zh-CN', url: 'ws://test/ws', createSocket: () => (ws = new FakeSocket()) })
-    socket.start()
-    ws.onopen?.({})
+    const connected = connect()
+    ws = connected.ws
+    socket = connected.socket
   })
 
   afterEach(() => socket.stop())
@@ -154,13 +165,9 @@ describe('WorkbenchModel when two nodes\' events about a session cross', () => {
   let socket: FeigeSocket
 
   beforeEach(() => {
-    server.sessions = [session(17), session(18)]
-    server.status = 'online'
-    server.restrictions = restrictions({})
-    server.fetches = []
-    socket = new FeigeSocket({ token: () => 'tok', locale: () => 'zh-CN', url: 'ws://test/ws', createSocket: () => (ws = new FakeSocket()) })
-    socket.start()
-    ws.onopen?.({})
+    const connected = connect()
+    ws = connected.ws
+    socket = connected.socket
   })
 
   afterEach(() => socket.stop())
