@@ -1,28 +1,11 @@
 import { describe, expect, it } from 'vitest'
 
 import type { Session } from './types'
+import { sessionView } from './testing'
 import { mergeSession, SessionVersions } from './versions'
 
 function view(version: number, extra: Partial<Session> = {}): Session {
-  return {
-    id: 7,
-    shop_id: 2,
-    consumer_id: 100,
-    agent_id: 5,
-    state: 'assigned',
-    entry: null,
-    entry_card: null,
-    order_no: null,
-    opened_at: 1,
-    closed_at: null,
-    last_seq: 0,
-    consumer_read_seq: 0,
-    agent_read_seq: 0,
-    rating: null,
-    invalid: false,
-    version,
-    ...extra,
-  }
+  return sessionView({ id: 7, shop_id: 2, consumer_id: 100, agent_id: 5, version, ...extra })
 }
 
 describe('SessionVersions', () => {

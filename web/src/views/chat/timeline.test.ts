@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest'
 
 import type { Message, Session } from '@/protocol/types'
+import { sessionView } from '@/protocol/testing'
 
 import { cardContent, parseEntry, parseHandover } from './entry'
 import { buildItems, insertMessage, openSession, replaceMessage, settlePending, type PendingMessage } from './timeline'
 
 function session(id: number, state: Session['state'] = 'assigned', agentRead = 0): Session {
-  return {
-    id,
-    shop_id: 1,
-    consumer_id: 7,
-    agent_id: 2,
-    state,
-    entry: 'direct',
-    entry_card: null,
-    order_no: null,
-    opened_at: 1000,
-    closed_at: null,
-    last_seq: 0,
-    consumer_read_seq: 0,
-    agent_read_seq: agentRead,
-    rating: null,
-    invalid: false,
-    version: 0,
-  }
+  return sessionView({ id, consumer_id: 7, state, entry: 'direct', opened_at: 1000, agent_read_seq: agentRead })
 }
 
 function message(sessionId: number, seq: number, role: Message['sender_role'] = 'agent', clientId: string | null = null, at = 1000 + seq): Message {

@@ -1,29 +1,12 @@
 import { describe, expect, it } from 'vitest'
 
 import type { Message, Session } from '@/protocol/types'
+import { sessionView } from '@/protocol/testing'
 
 import { compareSessions, cueLevel, formatWait, slashQuery, unreadCount, waitingSince } from './cues'
 
 function session(state: Session['state'], extra: Partial<Session> = {}): Session {
-  return {
-    id: 1,
-    shop_id: 1,
-    consumer_id: 1,
-    agent_id: state === 'assigned' ? 2 : null,
-    state,
-    entry: 'product',
-    entry_card: null,
-    order_no: null,
-    opened_at: 100,
-    closed_at: null,
-    last_seq: 0,
-    consumer_read_seq: 0,
-    agent_read_seq: 0,
-    rating: null,
-    invalid: false,
-    version: 0,
-    ...extra,
-  }
+  return sessionView({ agent_id: state === 'assigned' ? 2 : null, state, entry: 'product', opened_at: 100, ...extra })
 }
 
 let seq = 0

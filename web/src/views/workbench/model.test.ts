@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { FeigeSocket, type WebSocketLike } from '@/protocol/socket'
 import type { Message, Principal, ShopRestrictions } from '@/protocol/types'
+import { sessionView } from '@/protocol/testing'
 
 import type { ListedSession } from './calls'
 
@@ -60,24 +61,7 @@ class FakeSocket implements WebSocketLike {
 const me: Principal = { kind: 'member', id: 5, role: 'agent', name: 'A', shop_id: 2 }
 
 function session(id: number): ListedSession {
-  return {
-    id,
-    shop_id: 2,
-    consumer_id: 100 + id,
-    agent_id: 5,
-    state: 'assigned',
-    entry: null,
-    entry_card: null,
-    order_no: null,
-    opened_at: 1,
-    closed_at: null,
-    last_seq: 0,
-    consumer_read_seq: 0,
-    agent_read_seq: 0,
-    rating: null,
-    invalid: false,
-    version: 0,
-  }
+  return sessionView({ id, shop_id: 2, consumer_id: 100 + id, agent_id: 5 })
 }
 
 function restrictions(holds: ShopRestrictions['holds']): ShopRestrictions {
@@ -100,6 +84,13 @@ function message(sessionId: number, seq: number): Message {
 
 const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve()
+}
+
+/** The server's greeting with sessions 17 and 18, and the resume that follows. */
+async function greet(ws: FakeSocket): Promise<void> {
+  ws.push({ op: 'ready', principal: me, sessions: [{ id: 17, state: 'assigned', last_seq: 0 }, { id: 18, state: 'assigned', last_seq: 0 }], sessions_more: false, heartbeat: 25 })
+  ws.push({ op: 'resumed', count: 0, more: false })
+  await settle()
 }
 
 /** Sessions 17 and 18 on the server, and a socket that has just opened. */
@@ -131,9 +122,7 @@ describe('WorkbenchModel on a resync', () => {
 
   it('fetches the sessions, the restrictions and its own status again, keeping the socket and the messages', async () => {
     const model = new WorkbenchModel(socket, me)
-    ws.push({ op: 'ready', principal: me, sessions: [{ id: 17, state: 'assigned', last_seq: 0 }, { id: 18, state: 'assigned', last_seq: 0 }], sessions_more: false, heartbeat: 25 })
-    ws.push({ op: 'resumed', count: 0, more: false })
-    await settle()
+    await greet(ws)
     expect(model.status.value).toBeNull() // the view loads it on mounting
     expect([...model.conversations.keys()]).toEqual([17, 18])
     ws.push({ op: 'event', type: 'message', message: message(17, 1) })
@@ -174,9 +163,7 @@ describe('WorkbenchModel when two nodes\' events about a session cross', () => {
 
   it('keeps the later view, and an older one does not bring back a session it let go of', async () => {
     const model = new WorkbenchModel(socket, me)
-    ws.push({ op: 'ready', principal: me, sessions: [{ id: 17, state: 'assigned', last_seq: 0 }, { id: 18, state: 'assigned', last_seq: 0 }], sessions_more: false, heartbeat: 25 })
-    ws.push({ op: 'resumed', count: 0, more: false })
-    await settle()
+    await greet(ws)
     expect([...model.conversations.keys()]).toEqual([17, 18])
 
     // 17 is transferred to a colleague (version 2) on one node; this agent's earlier change
